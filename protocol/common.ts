@@ -1,0 +1,66 @@
+import { z } from "zod";
+
+/** Largest id and timestamp the registry accepts (2^53-1). */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** Largest unsigned 64-bit value, the range of an FNV-1a hash. */
+export const MAX_U64 = (1n << 64n) - 1n;
+
+/** Agent id: an integer from 1 to 2^53-1. */
+export const AgentId = z
+  .number({ error: "must be an integer from 1 to 2^53-1" })
+  .int({ error: "must be an integer from 1 to 2^53-1" })
+  .min(1, { error: "must be an integer from 1 to 2^53-1" })
+  .max(MAX_ID, { error: "must be an integer from 1 to 2^53-1" });
+
+/** Agent id as the version log accepts it: 0 means "no agent". */
+export const EditorId = z
+  .number({ error: "must be an integer from 0 to 2^53-1" })
+  .int({ error: "must be an integer from 0 to 2^53-1" })
+  .min(0, { error: "must be an integer from 0 to 2^53-1" })
+  .max(MAX_ID, { error: "must be an integer from 0 to 2^53-1" });
+
+/** Milliseconds since the Unix epoch (or since start, on the manual clock). */
+export const Millis = z.int({ error: "must be an integer number of milliseconds" });
+
+/** A non-negative safe integer. */
+export const Count = z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" });
+
+/** A positive duration in milliseconds. */
+export const Duration = z.int({ error: "must be a positive integer number of milliseconds" }).min(1, { error: "must be a positive integer number of milliseconds" });
+
+/** A workspace-relative path as sent; the registry normalises it. */
+export const WirePath = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" });
+
+/** Edit operations of the version log. */
+export const EditOp = z.enum(["snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete"]);
+
+/** Agent lifecycle states. */
+export const AgentState = z.enum(["active", "crashed", "gone"]);
+
+const hashRange = "must be an unsigned 64-bit integer (0 to 18446744073709551615), as an integer or a decimal string";
+
+/** An FNV-1a hash as received: integer (bigint when over 2^53) or decimal string. Output is its canonical decimal string. */
+export const HashInput = z
+  .union([
+    z.string().regex(/^[0-9]{1,20}$/, { error: hashRange }),
+    z.int({ error: hashRange }).min(0, { error: hashRange }),
+    z.bigint().min(0n, { error: hashRange }).max(MAX_U64, { error: hashRange }),
+  ], { error: hashRange })
+  .transform((value, ctx) => {
+    const big = BigInt(value);
+    if (big > MAX_U64) {
+      ctx.issues.push({ code: "custom", message: hashRange, input: value });
+      return z.NEVER;
+    }
+    return big.toString();
+  });
+
+/** A hash as the sidecar sends it: canonical decimal string. */
+export const HashOutput = z.string().regex(/^(0|[1-9][0-9]{0,19})$/).describe("FNV-1a 64-bit content hash, decimal-encoded.");
+
+/** Registry configuration. */
+export const RegistryConfig = z.strictObject({
+  default_lock_ttl_ms: Duration,
+  agent_timeout_ms: Duration,
+});
+export type RegistryConfig = z.infer<typeof RegistryConfig>;

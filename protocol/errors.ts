@@ -1,0 +1,36 @@
+/**
+ * Every error code the sidecar answers with. JSON-RPC's own codes cover
+ * transport and parameters; the domain codes sit outside the reserved
+ * range -32768..-32000 so a client can tell them apart at a glance.
+ */
+export const RpcErrorCodes = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  RequestCancelled: -32800,
+} as const;
+
+/** Domain errors: name → code and what it means. */
+export const DomainErrors = {
+  clock_not_manual: {
+    code: 1001,
+    description: "clock_set was called but the sidecar runs on the system clock (start it with --clock=manual)",
+  },
+  clock_backwards: {
+    code: 1002,
+    description: "clock_set asked to move the manual clock backwards; time only moves forward",
+  },
+  id_space_exhausted: {
+    code: 1003,
+    description: "register could not assign an id: the next id would exceed 2^53-1",
+  },
+  shutting_down: {
+    code: 1004,
+    description: "the request arrived after shutdown; only the exit notification is accepted now",
+  },
+} as const;
+
+/** Name of a documented domain error. */
+export type DomainErrorName = keyof typeof DomainErrors;

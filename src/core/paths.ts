@@ -1,0 +1,61 @@
+import { InvalidInputError } from "./errors.js";
+
+/** Longest path accepted, in UTF-8 bytes. */
+export const MAX_PATH_BYTES = 4096;
+
+const SLASH = 47;
+const BACKSLASH = 92;
+const DOT = 46;
+const COLON = 58;
+
+/**
+ * Normalise a workspace-relative path: `\` → `/`, empty and `.` segments
+ * dropped, `a/b/../c` → `a/c`. Throws for empty, absolute (`/x`, `C:/x`),
+ * escaping (`../x`), NUL-containing or over-long paths.
+ * Deliberate change from the seed, which used paths verbatim.
+ */
+export function normalizePath(path: string, field = "path"): string {
+  if (typeof path !== "string") throw new InvalidInputError(field, "must be a string");
+  if (path.length === 0) throw new InvalidInputError(field, "must not be empty");
+  if (path.length * 3 > MAX_PATH_BYTES && Buffer.byteLength(path, "utf8") > MAX_PATH_BYTES) {
+    throw new InvalidInputError(field, `is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  if (isCanonical(path)) return path;
+  if (path.includes("\0")) throw new InvalidInputError(field, "must not contain NUL bytes");
+  const slashed = path.replaceAll("\\", "/");
+  if (slashed.startsWith("/") || /^[A-Za-z]:(\/|$)/.test(slashed)) {
+    throw new InvalidInputError(field, `must be relative to the workspace root, got absolute path ${JSON.stringify(path)}`);
+  }
+  const kept: string[] = [];
+  for (const segment of slashed.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment === "..") {
+      if (kept.length === 0) {
+        throw new InvalidInputError(field, `climbs above the workspace root: ${JSON.stringify(path)}`);
+      }
+      kept.pop();
+      continue;
+    }
+    kept.push(segment);
+  }
+  if (kept.length === 0) throw new InvalidInputError(field, `names the workspace root itself, not a file: ${JSON.stringify(path)}`);
+  return kept.join("/");
+}
+
+/** True when `path` is already in normal form (the common case), checked in one pass. */
+function isCanonical(path: string): boolean {
+  let segmentStart = 0;
+  for (let i = 0; i <= path.length; i++) {
+    const c = i < path.length ? path.charCodeAt(i) : SLASH;
+    if (c === BACKSLASH || c === 0) return false;
+    if (c === COLON && i === 1) return false;
+    if (c !== SLASH) continue;
+    const length = i - segmentStart;
+    if (length === 0) return false;
+    if (path.charCodeAt(segmentStart) === DOT && (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === DOT))) {
+      return false;
+    }
+    segmentStart = i + 1;
+  }
+  return true;
+}

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import { InvalidInputError } from "../../src/core/errors.js";
+import { manualRegistry } from "../support/manual-registry.js";
+
+function busyRegistry() {
+  const { reg, clock } = manualRegistry(1_000, { agent_timeout_ms: 10_000 });
+  reg.register("editor");
+  reg.register("helper");
+  reg.tryLock(1, "src/b.rs", 5_000);
+  reg.tryLock(1, "src/a.rs", 5_000);
+  reg.tryLock(2, "README.md", 50_000);
+  reg.recordVersion({ path: "src/a.rs", agentId: 1, op: "replace_range", hash: 18446744073709551615n, size: 10 });
+  reg.recordVersion({ path: "README.md", agentId: 2, hash: "12", size: 2 });
+  clock.now = 2_000;
+  reg.registerWithId(9, "late");
+  return { reg, clock };
+}
+
+describe("snapshot codec", () => {
+  it("writes the documented shape, sorted", () => {
+    const { reg } = busyRegistry();
+    expect(reg.snapshot()).toEqual({
+      format_version: 1,
+      taken_at_ms: 2_000,
+      config: { default_lock_ttl_ms: 30_000, agent_timeout_ms: 10_000 },
+      agents: {
+        next_id: 10,
+        agents: [
+          { id: 1, name: "editor", state: "active", last_seen_ms: 1_000, edit_count: 1, locked_paths: { "src/a.rs": 6_000, "src/b.rs": 6_000 } },
+          { id: 2, name: "helper", state: "active", last_seen_ms: 1_000, edit_count: 1, locked_paths: { "README.md": 51_000 } },
+          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {} },
+        ],
+      },
+      versions: {
+        current_seq: 2,
+        history: {
+          "README.md": [{ seq: 2, agent_id: 2, timestamp_ms: 1_000, op: "write", hash: "12", size: 2 }],
+          "src/a.rs": [{ seq: 1, agent_id: 1, timestamp_ms: 1_000, op: "replace_range", hash: "18446744073709551615", size: 10 }],
+        },
+      },
+    });
+    expect(Object.keys(reg.snapshot().agents.agents[0]?.locked_paths ?? {})).toEqual(["src/a.rs", "src/b.rs"]);
+  });
+
+  it("round-trips snapshot → restore → snapshot identically, through JSON too", () => {
+    const { reg } = busyRegistry();
+    const first = reg.snapshot();
+    const { reg: other } = manualRegistry(2_000);
+    expect(other.restore(JSON.parse(JSON.stringify(first)))).toEqual({ agents: 3, locks: 3, current_seq: 2 });
+    expect(JSON.stringify(other.snapshot())).toBe(JSON.stringify(first));
+    expect(other.register("new")).toBe(10);
+    expect(other.recordVersion({ path: "z", agentId: 0 })).toBe(3);
+  });
+
+  it("adopts the snapshot's config", () => {
+    const { reg } = busyRegistry();
+    const { reg: other } = manualRegistry(2_000);
+    other.restore(reg.snapshot());
+    expect(other.config()).toEqual({ default_lock_ttl_ms: 30_000, agent_timeout_ms: 10_000 });
+  });
+
+  it("reaps at the current time after restoring", () => {
+    const { reg } = busyRegistry();
+    const { reg: other } = manualRegistry(11_500);
+    expect(other.restore(reg.snapshot())).toEqual({ agents: 3, locks: 0, current_seq: 2 });
+    expect(other.listAgents().map((a) => [a.id, a.state])).toEqual([
+      [1, "crashed"],
+      [2, "crashed"],
+      [9, "active"],
+    ]);
+  });
+
+  it("drops expired locks on restore", () => {
+    const { reg } = busyRegistry();
+    const { reg: other } = manualRegistry(6_000);
+    other.restore(reg.snapshot());
+    expect(other.listLocks().map((l) => l.path)).toEqual(["README.md"]);
+  });
+
+  const bad: [string, (s: Record<string, any>) => void, RegExp][] = [
+    ["a wrong format_version", (s) => (s.format_version = 2), /snapshot\.format_version/],
+    ["a duplicate agent id", (s) => (s.agents.agents[1].id = 1), /snapshot\.agents\.agents\[1\]\.id repeats agent id 1/],
+    ["an id of 0", (s) => (s.agents.agents[0].id = 0), /snapshot\.agents\.agents\[0\]\.id must be an integer from 1/],
+    ["an unknown state", (s) => (s.agents.agents[0].state = "zombie"), /snapshot\.agents\.agents\[0\]\.state/],
+    ["a path locked twice", (s) => (s.agents.agents[1].locked_paths["src/a.rs"] = 9), /is also locked by agent 1/],
+    ["an absolute lock path", (s) => (s.agents.agents[0].locked_paths["/etc"] = 9), /locked_paths\["\/etc"\] must be relative/],
+    ["a seq above current_seq", (s) => (s.versions.current_seq = 1), /history\["src\/a\.rs"\]\[0\]\.seq is 1|history\["README\.md"\]\[0\]\.seq is 2, above current_seq 1/],
+    ["a repeated seq", (s) => (s.versions.history["README.md"][0].seq = 1), /repeats seq 1/],
+    ["a bad hash", (s) => (s.versions.history["README.md"][0].hash = "-5"), /history\["README\.md"\]\[0\]\.hash/],
+    ["an unknown op", (s) => (s.versions.history["README.md"][0].op = "move"), /\[0\]\.op/],
+    ["an unknown key", (s) => (s.extra = true), /snapshot.*extra/i],
+    ["a missing config", (s) => delete s.config, /snapshot\.config/],
+    ["two history keys for one file", (s) => (s.versions.history["./README.md"] = []), /names the same file as "README\.md"/],
+  ];
+  it.each(bad)("rejects %s, naming the field, and changes nothing", (_label, spoil, message) => {
+    const { reg } = busyRegistry();
+    const good = reg.snapshot();
+    const broken = JSON.parse(JSON.stringify(good));
+    spoil(broken);
+    const { reg: target } = busyRegistry();
+    target.recordVersion({ path: "extra.rs", agentId: 0 });
+    const before = target.snapshot();
+    let error: unknown;
+    try {
+      target.restore(broken);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidInputError);
+    expect(String((error as Error).message)).toMatch(message);
+    expect(target.snapshot()).toEqual(before);
+  });
+
+  it("rejects a non-object", () => {
+    const { reg } = manualRegistry(0);
+    expect(() => reg.restore([])).toThrow("snapshot must be an object");
+    expect(() => reg.restore(null)).toThrow("snapshot must be an object");
+  });
+
+  it("accepts the agents and versions sections of a harn-hostlib snapshot.json", () => {
+    const { reg } = manualRegistry(1_000);
+    const hostlib = {
+      version: 3,
+      files: { "src/a.rs": { hash: 1 } },
+      agents: {
+        next_id: 3,
+        agents: [
+          { id: 1, name: "ide", state: "active", last_seen_ms: 900, edit_count: 4, locked_paths: { "src\\a.rs": 20_000 } },
+          { id: 2, name: "bot", state: "crashed", last_seen_ms: 100, edit_count: 0, locked_paths: { "b.rs": 20_000 } },
+          { id: 5, name: "old", state: "gone", last_seen_ms: 100 },
+        ],
+      },
+      versions: {
+        current_seq: 7,
+        history: { "src/a.rs": [{ seq: 7, agent_id: 1, timestamp_ms: 800, op: "write", hash: 18446744073709551615n, size: 12 }] },
+      },
+    };
+    expect(reg.restore(hostlib)).toEqual({ agents: 3, locks: 1, current_seq: 7 });
+    expect(reg.lockHolder("src/a.rs")).toBe(1);
+    expect(reg.lockHolder("b.rs")).toBeNull();
+    expect(reg.register("next")).toBe(6);
+    expect(reg.changesSince(0)[0]?.hash).toBe("18446744073709551615");
+    expect(reg.config()).toEqual({ default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 });
+  });
+
+  it("fills serde defaults for a sparse harn-hostlib snapshot", () => {
+    const { reg } = manualRegistry(0);
+    expect(reg.restore({ indexed_files: [] })).toEqual({ agents: 0, locks: 0, current_seq: 0 });
+    expect(reg.register("a")).toBe(1);
+  });
+
+  it("rejects a hostlib hash that already lost precision as a JS number", () => {
+    const { reg } = manualRegistry(0);
+    const hostlib = { versions: { current_seq: 1, history: { a: [{ seq: 1, agent_id: 0, timestamp_ms: 0, op: "write", hash: 2 ** 64, size: 0 }] } } };
+    expect(() => reg.restore(hostlib)).toThrow(/snapshot\.versions\.history\.a\[0\]\.hash must be an unsigned 64-bit integer/);
+  });
+});
