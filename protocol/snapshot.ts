@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_ID, AgentId, AgentState, Count, EditOp, EditorId, HashInput, HashOutput, Millis, RegistryConfig } from "./common.js";
+import { MAX_ID, MillisByPath, AgentId, AgentState, Count, EditOp, EditorId, HashInput, HashOutput, Millis, RegistryConfig } from "./common.js";
 
 /** Current snapshot format. */
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -9,7 +9,7 @@ const NextId = z
   .number()
   .refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_ID + 1, { error: "must be an integer from 1 to 2^53" });
 
-const lockedPaths = z.record(z.string(), Millis);
+const lockedPaths = MillisByPath;
 
 const historyEntry = <H extends z.ZodType>(hash: H) =>
   z.strictObject({ seq: z.int().min(1), agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });

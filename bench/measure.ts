@@ -1,0 +1,40 @@
+// Small timing helpers shared by the benchmarks.
+import { cpus } from "node:os";
+
+/** Median of `rounds` batches of `perBatch` calls, in nanoseconds per call. */
+export function medianNsPerCall(perBatch: number, rounds: number, body: (i: number) => void): number {
+  const samples: number[] = [];
+  let i = 0;
+  for (let warm = 0; warm < Math.min(perBatch, 2_000); warm++) body(i++);
+  for (let r = 0; r < rounds; r++) {
+    const start = process.hrtime.bigint();
+    for (let k = 0; k < perBatch; k++) body(i++);
+    samples.push(Number(process.hrtime.bigint() - start) / perBatch);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[samples.length >> 1] as number;
+}
+
+/** Wall time of one call, in milliseconds. */
+export function timeMs<T>(body: () => T): { ms: number; value: T } {
+  const start = process.hrtime.bigint();
+  const value = body();
+  return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
+}
+
+/** Heap in use after a full collection (needs --expose-gc). */
+export function settledHeap(): number {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("run with node --expose-gc");
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** One line naming the machine, for the report. */
+export function machineLine(): string {
+  const cpu = cpus();
+  return `Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? "unknown cpu"}), ${process.platform}/${process.arch}`;
+}
+
+export const fmtUs = (ns: number): string => `${(ns / 1000).toFixed(2)} µs`;

@@ -1,0 +1,88 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { IndexedHeap } from "../../src/core/heap.js";
+import { SlotMap } from "../../src/core/slot-map.js";
+
+describe("IndexedHeap", () => {
+  it("pops in key order under random pushes, updates and removals", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom("push", "update", "remove"), fc.nat({ max: 30 }), fc.integer({ min: -50, max: 50 }))),
+        (ops) => {
+          const nodes = Array.from({ length: 31 }, () => ({ key: 0, heapIndex: -1 }));
+          const heap = new IndexedHeap<(typeof nodes)[number]>((n) => n.key);
+          const inHeap = new Set<(typeof nodes)[number]>();
+          for (const [op, which, key] of ops) {
+            const node = nodes[which] as (typeof nodes)[number];
+            if (op === "remove") {
+              heap.remove(node);
+              inHeap.delete(node);
+            } else if (op === "push" && !inHeap.has(node)) {
+              node.key = key;
+              heap.push(node);
+              inHeap.add(node);
+            } else {
+              node.key = key;
+              heap.update(node);
+              inHeap.add(node);
+            }
+            expect(heap.size).toBe(inHeap.size);
+          }
+          const expected = [...inHeap].map((n) => n.key).sort((a, b) => a - b);
+          const popped: number[] = [];
+          for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
+            popped.push(top.key);
+            heap.remove(top);
+            expect(heap.has(top)).toBe(false);
+          }
+          expect(popped).toEqual(expected);
+        },
+      ),
+    );
+  });
+});
+
+describe("SlotMap", () => {
+  it("behaves like a Map across churn and compaction", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat({ max: 3000 })), { maxLength: 6000 }), (ops) => {
+        const real = new SlotMap<number, number>();
+        const model = new Map<number, number>();
+        ops.forEach(([add, key], i) => {
+          if (add) {
+            real.set(key, i);
+            model.set(key, i);
+          } else {
+            expect(real.delete(key)).toBe(model.delete(key));
+          }
+          expect(real.size).toBe(model.size);
+        });
+        for (const [key, value] of model) expect(real.get(key)).toBe(value);
+        expect([...real.keys()].sort((a, b) => a - b)).toEqual([...model.keys()].sort((a, b) => a - b));
+        expect(real.has(-1)).toBe(false);
+      }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("compacts after many deletions and keeps the survivors", () => {
+    const map = new SlotMap<string, number>();
+    for (let i = 0; i < 5000; i++) map.set(`k${i}`, i);
+    for (let i = 0; i < 4990; i++) map.delete(`k${i}`);
+    expect(map.size).toBe(10);
+    expect([...map.values()]).toEqual([4990, 4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999]);
+  });
+});
+
+describe("SlotMap.insert", () => {
+  it("inserts into a free or emptied slot and reports the occupant otherwise", () => {
+    const map = new SlotMap<string, number>();
+    expect(map.insert("a", 1)).toBeUndefined();
+    expect(map.insert("a", 2)).toBe(1);
+    expect(map.get("a")).toBe(1);
+    map.delete("a");
+    expect(map.insert("a", 3)).toBeUndefined();
+    expect(map.get("a")).toBe(3);
+    expect(map.size).toBe(1);
+  });
+});
