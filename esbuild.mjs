@@ -2,11 +2,19 @@
 import { build } from "esbuild";
 
 await build({
-  entryPoints: { "bench/core": "bench/core.ts" },
+  entryPoints: {
+    "harn-registry": "bin/main.ts",
+    client: "src/client/index.ts",
+    "bench/core": "bench/core.ts",
+  },
   outdir: "dist",
   bundle: true,
   platform: "node",
   target: "node20",
   format: "esm",
+  packages: "bundle",
+  minify: true,
+  legalComments: "none",
+  banner: { js: 'import { createRequire as __harnCreateRequire } from "node:module"; const require = __harnCreateRequire(import.meta.url);' },
   logLevel: "warning",
 });

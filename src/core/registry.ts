@@ -167,11 +167,12 @@ export class Registry implements RegistryStore {
     checkAgentId(id);
     this.settle();
     const agent = this.state.agents.get(id);
-    if (agent === undefined) return null;
-    const locks = [...agent.locks.values()]
-      .map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }))
-      .sort((a, b) => compareStrings(a.path, b.path));
-    return { id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
+    return agent === undefined ? null : detail(agent);
+  }
+
+  agentDetails(): AgentDetail[] {
+    this.settle();
+    return [...this.state.agents.values()].sort((a, b) => a.id - b.id).map(detail);
   }
 
   listAgents(): AgentSummary[] {
@@ -226,13 +227,19 @@ export class Registry implements RegistryStore {
   /**
    * Replace the whole state with a snapshot (ours, whose config is adopted,
    * or the `agents` and `versions` sections of a harn-hostlib one), then
-   * reap at the current time (the seed's reap_after_recovery). A bad
-   * snapshot throws before anything is replaced.
+   * reap at the current time (the seed's reap_after_recovery). With
+   * `reap: false` the snapshot's active agents count as seen now instead, so
+   * none of them crashes for silence that happened before the restore.
+   * A bad snapshot throws before anything is replaced.
    */
-  restore(snapshot: unknown): RestoreSummary {
+  restore(snapshot: unknown, options: { reap?: boolean } = {}): RestoreSummary {
     const decoded = decodeSnapshot(snapshot);
+    const now = this.now();
     this.state = decoded.state;
     if (decoded.config) this.settings = { ...decoded.config };
+    if (options.reap === false) {
+      for (const agent of this.state.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
+    }
     this.settle();
     return { agents: this.state.agents.size, locks: this.state.locks.size, current_seq: this.state.versions.currentSeq };
   }
@@ -268,6 +275,13 @@ export class Registry implements RegistryStore {
     agent.editCount++;
     this.state.touch(agent, now);
   }
+}
+
+function detail(agent: Agent): AgentDetail {
+  const locks = [...agent.locks]
+    .map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }))
+    .sort((a, b) => compareStrings(a.path, b.path));
+  return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
 }
 
 function checkOp(op: unknown): EditOpName {

@@ -76,11 +76,12 @@ export interface RegistryStore {
   lockHolder(path: string): number | null;
   listLocks(filter?: { agentId?: number; prefix?: string }): LockView[];
   getAgent(id: number): AgentDetail | null;
+  agentDetails(): AgentDetail[];
   listAgents(): AgentSummary[];
   reap(): number[];
   recordVersion(input: RecordInput): number;
   changesSince(seq: number, limit?: number): Change[];
   currentSeq(): number;
   snapshot(): Snapshot;
-  restore(snapshot: unknown): RestoreSummary;
+  restore(snapshot: unknown, options?: { reap?: boolean }): RestoreSummary;
 }

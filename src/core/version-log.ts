@@ -37,7 +37,8 @@ export class VersionLog {
   }
 
   record(change: Omit<Change, "seq">): number {
-    const entry: Change = { ...change, seq: this.seq + 1 };
+    const { path, agent_id, op, hash, size, timestamp_ms } = change;
+    const entry: Change = { path, seq: this.seq + 1, agent_id, op, hash, size, timestamp_ms };
     this.seq = entry.seq;
     this.append(entry);
     return entry.seq;

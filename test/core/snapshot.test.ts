@@ -155,3 +155,19 @@ describe("snapshot codec", () => {
     expect(() => reg.restore(hostlib)).toThrow(/snapshot\.versions\.history\.a\[0\]\.hash must be an unsigned 64-bit integer/);
   });
 });
+
+describe("restore without reaping", () => {
+  it("counts the snapshot's active agents as seen at the restore, so none crashes for old silence", () => {
+    const { reg } = busyRegistry();
+    const { reg: other, clock } = manualRegistry(11_500);
+    expect(other.restore(reg.snapshot(), { reap: false })).toEqual({ agents: 3, locks: 1, current_seq: 2 });
+    expect(other.listAgents().map((a) => [a.id, a.state, a.last_seen_ms])).toEqual([
+      [1, "active", 11_500],
+      [2, "active", 11_500],
+      [9, "active", 11_500],
+    ]);
+    expect(other.listLocks().map((l) => l.path)).toEqual(["README.md"]);
+    clock.now = 21_501;
+    expect(other.reap()).toEqual([1, 2, 9]);
+  });
+});

@@ -1,0 +1,220 @@
+import { z } from "zod";
+import {
+  AgentId,
+  AgentState,
+  Count,
+  Duration,
+  EditOp,
+  EditorId,
+  HashInput,
+  HashOutput,
+  Millis,
+  RegistryConfig,
+  WirePath,
+} from "./common.js";
+import { Snapshot } from "./snapshot.js";
+
+/** Version of this wire protocol, reported by `initialize`. */
+export const PROTOCOL_VERSION = "1";
+
+const NoParams = z.strictObject({});
+
+const AgentSummary = z.strictObject({
+  id: AgentId,
+  name: z.string(),
+  state: AgentState,
+  last_seen_ms: Millis,
+  edit_count: Count,
+  lock_count: Count,
+});
+
+const AgentDetail = z.strictObject({
+  id: AgentId,
+  name: z.string(),
+  state: AgentState,
+  last_seen_ms: Millis,
+  edit_count: Count,
+  locks: z.array(z.strictObject({ path: z.string(), expires_at_ms: Millis })),
+});
+
+const Change = z.strictObject({
+  path: z.string(),
+  seq: z.int().min(1),
+  agent_id: EditorId,
+  op: EditOp,
+  hash: HashOutput,
+  size: Count,
+  timestamp_ms: Millis,
+});
+
+const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_at_ms: Millis });
+
+/** One method: its params (a by-name object; omitted params mean `{}`), its result, and what it does. */
+export interface MethodSpec {
+  description: string;
+  params: z.ZodType;
+  result: z.ZodType;
+  /** Which table of the README it belongs to. */
+  group: "upstream" | "registry" | "session";
+}
+
+/**
+ * Every request method, declared once. Types, the server's validation, the
+ * generated JSON Schemas and protocol/README.md all come from this table.
+ */
+export const methods = {
+  agent_register: {
+    group: "upstream",
+    description: "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
+    params: z.strictObject({ name: z.string({ error: "must be a string" }).default("agent"), agent_id: AgentId.optional() }),
+    result: AgentId,
+  },
+  agent_heartbeat: {
+    group: "upstream",
+    description: "Refresh an agent's last_seen_ms; registers an unknown id as `agent-<id>` and revives a crashed agent.",
+    params: z.strictObject({ agent_id: AgentId }),
+    result: z.literal(true),
+  },
+  agent_unregister: {
+    group: "upstream",
+    description: "Drop an agent and free its locks. Unknown ids are a no-op.",
+    params: z.strictObject({ agent_id: AgentId }),
+    result: z.literal(true),
+  },
+  lock_try: {
+    group: "upstream",
+    description: "Take (or refresh, if you hold it) the advisory lock on `path` without waiting. When refused, `holder` is the agent holding it.",
+    params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: Duration.optional() }),
+    result: z.strictObject({ locked: z.boolean(), holder: AgentId.nullable() }),
+  },
+  lock_release: {
+    group: "upstream",
+    description: "Release a lock the agent holds. Releasing what you do not hold is a no-op.",
+    params: z.strictObject({ agent_id: AgentId, path: WirePath }),
+    result: z.literal(true),
+  },
+  status: {
+    group: "upstream",
+    description: "harn-hostlib's status shape: every agent with its lock count. This sidecar indexes no files, so file_count and last_indexed_at_ms are 0 and git_head is null.",
+    params: NoParams,
+    result: z.strictObject({
+      file_count: z.literal(0),
+      current_seq: Count,
+      last_indexed_at_ms: z.literal(0),
+      git_head: z.null(),
+      agents: z.array(AgentSummary),
+    }),
+  },
+  version_record: {
+    group: "upstream",
+    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact.",
+    params: z.strictObject({
+      agent_id: EditorId,
+      path: WirePath,
+      op: EditOp.default("write"),
+      hash: HashInput.optional(),
+      size: Count.optional(),
+    }),
+    result: z.int().min(1),
+  },
+  changes_since: {
+    group: "upstream",
+    description: "Changes with seq greater than `seq`, ascending; `limit` keeps the most recent ones.",
+    params: z.strictObject({ seq: Count.default(0), limit: z.int({ error: "must be a positive integer" }).min(1, { error: "must be a positive integer" }).optional() }),
+    result: z.array(Change),
+  },
+  current_seq: {
+    group: "upstream",
+    description: "The last assigned edit seq (0 before any edit).",
+    params: NoParams,
+    result: Count,
+  },
+  lock_holder: {
+    group: "registry",
+    description: "The agent holding `path`, or null.",
+    params: z.strictObject({ path: WirePath }),
+    result: AgentId.nullable(),
+  },
+  lock_list: {
+    group: "registry",
+    description: "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` matches `src/a.rs`, not `srcx`).",
+    params: z.strictObject({ agent_id: AgentId.optional(), prefix: WirePath.optional() }),
+    result: z.array(LockView),
+  },
+  agent_get: {
+    group: "registry",
+    description: "One agent with its locks, or null when unknown.",
+    params: z.strictObject({ agent_id: AgentId }),
+    result: AgentDetail.nullable(),
+  },
+  agent_list: {
+    group: "registry",
+    description: "Every agent with its locks, sorted by id.",
+    params: NoParams,
+    result: z.array(AgentDetail),
+  },
+  reap: {
+    group: "registry",
+    description: "Evaluate time-driven state now. Every request does this first, so `crashed` lists the agents that timed out since the previous request.",
+    params: NoParams,
+    result: z.strictObject({ crashed: z.array(AgentId) }),
+  },
+  snapshot: {
+    group: "registry",
+    description: "The whole state as a snapshot (format_version 1).",
+    params: NoParams,
+    result: Snapshot,
+  },
+  restore: {
+    group: "registry",
+    description: "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
+    params: z.strictObject({
+      snapshot: z.record(z.string(), z.unknown(), { error: "must be an object" }),
+      reap: z.boolean({ error: "must be true or false" }).default(true),
+    }),
+    result: z.strictObject({ agents: Count, locks: Count, current_seq: Count }),
+  },
+  clock_set: {
+    group: "session",
+    description: "Move the manual clock (`--clock=manual`) to `now_ms`; it never moves backwards.",
+    params: z.strictObject({ now_ms: z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" }) }),
+    result: z.int(),
+  },
+  initialize: {
+    group: "session",
+    description: "Optional handshake: who the server is, the framing and clock in use, the config and every method name.",
+    params: z.strictObject({ client_name: z.string().optional(), protocol_version: z.string().optional() }),
+    result: z.strictObject({
+      server: z.strictObject({ name: z.string(), version: z.string() }),
+      protocol_version: z.string(),
+      framing: z.enum(["ndjson", "content-length"]),
+      clock: z.enum(["system", "manual"]),
+      config: RegistryConfig,
+      methods: z.array(z.string()),
+    }),
+  },
+  shutdown: {
+    group: "session",
+    description: "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 without).",
+    params: NoParams,
+    result: z.null(),
+  },
+} as const satisfies Record<string, MethodSpec>;
+
+/** Notifications the server accepts. */
+export const notifications = {
+  exit: { description: "Exit the process: code 0 after `shutdown`, 1 without (the LSP rule)." },
+} as const;
+
+export type Methods = typeof methods;
+export type MethodName = keyof Methods;
+/** Params as a client sends them (defaults may be omitted). */
+export type ParamsOf<M extends MethodName> = z.input<Methods[M]["params"]>;
+/** Params after validation and defaults. */
+export type ValidParamsOf<M extends MethodName> = z.output<Methods[M]["params"]>;
+/** What the method returns. */
+export type ResultOf<M extends MethodName> = z.output<Methods[M]["result"]>;
+
+/** Every method name, in table order. */
+export const methodNames = Object.keys(methods) as MethodName[];
+

@@ -1,0 +1,42 @@
+import type { z } from "zod";
+import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
+import { type MethodName, methods } from "../../protocol/methods.js";
+import { describe } from "./envelope.js";
+import { ResponseError } from "vscode-jsonrpc/node";
+import { fromZodIssue, invalidParams, toResponseError } from "./errors.js";
+import type { HandlerTable } from "./handlers.js";
+
+const parameterNames = new Map(
+  Object.entries(methods).map(([name, spec]) => [name, Object.keys((spec.params as z.ZodObject).shape)]),
+);
+
+/**
+ * Validate a request's params against its method's schema and run its
+ * handler. Every failure becomes a ResponseError; nothing is changed by a
+ * request that fails validation.
+ */
+export function createDispatcher(handlers: HandlerTable, isShutDown: () => boolean, log: (line: string) => void) {
+  return (method: string, params: unknown): unknown => {
+    if (!Object.hasOwn(methods, method)) {
+      throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
+    }
+    const name = method as MethodName;
+    if (isShutDown()) {
+      throw new ResponseError(DomainErrors.shutting_down.code, `${name}: the server is shutting down; send the exit notification`, {
+        method,
+        error: "shutting_down",
+      });
+    }
+    const raw = params === undefined ? {} : params;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+      throw invalidParams(name, "params", `must be an object of named parameters, got ${describe(raw)}`);
+    }
+    const parsed = methods[name].params.safeParse(raw);
+    if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? []);
+    try {
+      return (handlers[name] as (p: unknown) => unknown)(parsed.data);
+    } catch (error) {
+      throw toResponseError(name, error, log);
+    }
+  };
+}

@@ -1,0 +1,34 @@
+import { ResponseError } from "vscode-jsonrpc/node";
+
+/** Every error we send carries structured data naming the method. */
+export type RpcFailure = ResponseError<Record<string, unknown>>;
+import type { z } from "zod";
+import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
+import { DomainError, InvalidInputError, fieldName } from "../core/errors.js";
+
+/** -32602 naming the method, the field and what was wrong. */
+export function invalidParams(method: string, field: string, problem: string): RpcFailure {
+  return new ResponseError(RpcErrorCodes.InvalidParams, `${method}: ${field} ${problem}`, { method, field, problem });
+}
+
+/** The first zod issue of a params check as -32602. */
+export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[]): RpcFailure {
+  if (issue.code === "unrecognized_keys") {
+    const field = fieldName([...issue.path, issue.keys[0] as string]);
+    return invalidParams(method, field, `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`);
+  }
+  const field = fieldName(issue.path);
+  if (issue.code === "invalid_type" && issue.input === undefined) return invalidParams(method, field, "is required");
+  return invalidParams(method, field, issue.message.replace(/^Invalid input: /, "must be valid: "));
+}
+
+/** Map anything a handler threw to the error the client gets. */
+export function toResponseError(method: string, error: unknown, log: (line: string) => void): RpcFailure {
+  if (error instanceof ResponseError) return error as RpcFailure;
+  if (error instanceof InvalidInputError) return invalidParams(method, error.field, error.problem);
+  if (error instanceof DomainError) {
+    return new ResponseError(DomainErrors[error.kind].code, `${method}: ${error.message}`, { method, error: error.kind });
+  }
+  log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`, { method });
+}

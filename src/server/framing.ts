@@ -1,0 +1,155 @@
+/** How messages are delimited on a byte stream. */
+export type Framing = "ndjson" | "content-length";
+
+/** What a decoder reports: a message's text, or bytes it had to drop and why. */
+export interface FrameSink {
+  message(text: string): void;
+  /** `oversized` is true when the bytes were dropped for exceeding the size limit. */
+  malformed(problem: string, oversized: boolean): void;
+}
+
+/** Turns a byte stream into message texts, chunk by chunk. */
+export interface FrameDecoder {
+  push(chunk: Buffer): void;
+}
+
+const NEWLINE = 0x0a;
+const HEADER_END = Buffer.from("\r\n\r\n");
+const MAX_HEADER_BYTES = 8192;
+
+/** Encode one message text for the wire. */
+export function encodeFrame(framing: Framing, json: string): string {
+  return framing === "ndjson" ? `${json}\n` : `Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n${json}`;
+}
+
+/** Newline-delimited JSON: one message per line; blank lines and a trailing \r are ignored. */
+export class NdjsonDecoder implements FrameDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private discarding = false;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly sink: FrameSink,
+  ) {}
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, end);
+      start = end + 1;
+      if (this.discarding) {
+        this.discarding = false;
+        continue;
+      }
+      const size = this.pendingBytes + piece.length;
+      if (size > this.maxBytes) {
+        this.reset();
+        this.sink.malformed(`a line of ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`, true);
+        continue;
+      }
+      const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
+      this.reset();
+      const text = line.toString("utf8").trim();
+      if (text !== "") this.sink.message(text);
+    }
+    if (start >= chunk.length || this.discarding) return;
+    const rest = chunk.subarray(start);
+    this.pending.push(rest);
+    this.pendingBytes += rest.length;
+    if (this.pendingBytes > this.maxBytes) {
+      const size = this.pendingBytes;
+      this.reset();
+      this.discarding = true;
+      this.sink.malformed(`a line of more than ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it is being discarded up to the next newline`, true);
+    }
+  }
+
+  private reset(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+}
+
+/**
+ * LSP base protocol: `Content-Length: N\r\n` (other headers allowed),
+ * `\r\n`, then N bytes of JSON. A header block without a valid
+ * Content-Length is reported and skipped; when junk precedes a header, the
+ * decoder resynchronises on the last `Content-Length:` in the block.
+ */
+export class ContentLengthDecoder implements FrameDecoder {
+  private buffer: Buffer = Buffer.alloc(0);
+  /** Body length we are collecting, or -1 while reading headers. */
+  private bodyLength = -1;
+  /** Bytes of an oversized body still to be skipped. */
+  private skipping = 0;
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly sink: FrameSink,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.skipping > 0) {
+      const skipped = Math.min(this.skipping, chunk.length);
+      this.skipping -= skipped;
+      chunk = chunk.subarray(skipped);
+      if (chunk.length === 0) return;
+    }
+    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      if (this.bodyLength < 0) {
+        if (!this.readHeader()) return;
+        continue;
+      }
+      if (this.buffer.length < this.bodyLength) return;
+      const body = this.buffer.subarray(0, this.bodyLength);
+      this.buffer = this.buffer.subarray(this.bodyLength);
+      this.bodyLength = -1;
+      this.sink.message(body.toString("utf8"));
+    }
+  }
+
+  /** Consume one header block if complete; false when more bytes are needed. */
+  private readHeader(): boolean {
+    const end = this.buffer.indexOf(HEADER_END);
+    if (end === -1) {
+      if (this.buffer.length > MAX_HEADER_BYTES) {
+        this.sink.malformed(`no header terminator (\\r\\n\\r\\n) within ${MAX_HEADER_BYTES} bytes; the bytes were discarded`, false);
+        this.buffer = this.buffer.subarray(this.buffer.length - HEADER_END.length);
+      }
+      return false;
+    }
+    const block = this.buffer.subarray(0, end).toString("latin1");
+    this.buffer = this.buffer.subarray(end + HEADER_END.length);
+    const length = contentLength(block);
+    if (typeof length === "string") {
+      this.sink.malformed(length, false);
+      return true;
+    }
+    if (length > this.maxBytes) {
+      this.sink.malformed(`a body of ${length} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`, true);
+      const skipped = Math.min(length, this.buffer.length);
+      this.buffer = this.buffer.subarray(skipped);
+      this.skipping = length - skipped;
+      return this.skipping === 0;
+    }
+    this.bodyLength = length;
+    return true;
+  }
+}
+
+/** The Content-Length of a header block, or what is wrong with it. */
+function contentLength(block: string): number | string {
+  const at = block.toLowerCase().lastIndexOf("content-length:");
+  if (at === -1) return `header block without Content-Length: ${JSON.stringify(block.slice(0, 80))}`;
+  for (const line of block.slice(at).split("\r\n")) {
+    const colon = line.indexOf(":");
+    if (colon === -1) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
+    if (line.slice(0, colon).trim().toLowerCase() !== "content-length") continue;
+    const value = line.slice(colon + 1).trim();
+    if (!/^[0-9]{1,15}$/.test(value)) return `Content-Length must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`;
+    return Number(value);
+  }
+  return "header block without Content-Length";
+}

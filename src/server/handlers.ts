@@ -1,0 +1,48 @@
+import pkg from "../../package.json" with { type: "json" };
+import { type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
+import type { RegistryStore } from "../core/store.js";
+import type { ServerClock } from "./clock.js";
+import type { Framing } from "./framing.js";
+
+/** What handlers may use besides their params. */
+export interface HandlerContext {
+  registry: RegistryStore;
+  clock: ServerClock;
+  framing(): Framing;
+  shutdown(): void;
+}
+
+export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => ResultOf<M>;
+export type HandlerTable = { [M in MethodName]: Handler<M> };
+
+/** Method name → core call. Params arrive validated by the method's zod schema. */
+export function createHandlers({ registry: reg, clock, framing, shutdown }: HandlerContext): HandlerTable {
+  return {
+    agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
+    agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
+    agent_unregister: (p) => (reg.unregister(p.agent_id), true),
+    lock_try: (p) => reg.tryLock(p.agent_id, p.path, p.ttl_ms),
+    lock_release: (p) => (reg.releaseLock(p.agent_id, p.path), true),
+    status: () => ({ file_count: 0, current_seq: reg.currentSeq(), last_indexed_at_ms: 0, git_head: null, agents: reg.listAgents() }),
+    version_record: (p) => reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size }),
+    changes_since: (p) => reg.changesSince(p.seq, p.limit),
+    current_seq: () => reg.currentSeq(),
+    lock_holder: (p) => reg.lockHolder(p.path),
+    lock_list: (p) => reg.listLocks({ agentId: p.agent_id, prefix: p.prefix }),
+    agent_get: (p) => reg.getAgent(p.agent_id),
+    agent_list: () => reg.agentDetails(),
+    reap: () => ({ crashed: reg.reap() }),
+    snapshot: () => reg.snapshot(),
+    restore: (p) => reg.restore(p.snapshot, { reap: p.reap }),
+    clock_set: (p) => clock.set(p.now_ms),
+    initialize: () => ({
+      server: { name: pkg.name, version: pkg.version },
+      protocol_version: PROTOCOL_VERSION,
+      framing: framing(),
+      clock: clock.kind,
+      config: reg.config(),
+      methods: [...methodNames],
+    }),
+    shutdown: () => (shutdown(), null),
+  };
+}

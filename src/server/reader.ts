@@ -1,0 +1,107 @@
+import type { Readable } from "node:stream";
+import { AbstractMessageReader, type DataCallback, type Disposable, type MessageReader } from "vscode-jsonrpc/node";
+import { RpcErrorCodes } from "../../protocol/errors.js";
+import { checkEnvelope, type TransportError } from "./envelope.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
+import { parseJson } from "./lossless-json.js";
+
+/** Options of a {@link FramedMessageReader}. */
+export interface ReaderOptions {
+  /** A fixed framing, or "auto": `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length. */
+  framing: Framing | "auto";
+  maxMessageBytes: number;
+  /** Answer a message that never reaches dispatch. */
+  reject(error: TransportError): void;
+  /** Told once the framing is known. */
+  onFraming(framing: Framing): void;
+  /** Told of every request handed to dispatch (for the writer's batching). */
+  onRequest(): void;
+  log(line: string): void;
+}
+
+/**
+ * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
+ * bad frames are answered with -32700, bad envelopes with -32600, and
+ * oversized messages are discarded with -32600; none of them reaches the
+ * connection or stops the stream.
+ */
+export class FramedMessageReader extends AbstractMessageReader implements MessageReader {
+  private decoder: FrameDecoder | undefined;
+  private callback: DataCallback | undefined;
+  private readonly sink: FrameSink;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly options: ReaderOptions,
+  ) {
+    super();
+    this.sink = {
+      message: (text) => this.deliver(text),
+      malformed: (problem, oversized) =>
+        options.reject({
+          id: null,
+          code: oversized ? RpcErrorCodes.InvalidRequest : RpcErrorCodes.ParseError,
+          message: `${oversized ? "Message too large" : "Parse error"}: ${problem}`,
+        }),
+    };
+    if (options.framing !== "auto") this.useFraming(options.framing);
+  }
+
+  listen(callback: DataCallback): Disposable {
+    this.callback = callback;
+    const onData = (chunk: Buffer) => this.push(chunk);
+    const onEnd = () => this.fireClose();
+    const onError = (error: Error) => this.fireError(error);
+    this.input.on("data", onData);
+    this.input.on("end", onEnd);
+    this.input.on("error", onError);
+    return {
+      dispose: () => {
+        this.input.off("data", onData);
+        this.input.off("end", onEnd);
+        this.input.off("error", onError);
+        this.callback = undefined;
+      },
+    };
+  }
+
+  private push(chunk: Buffer): void {
+    if (this.decoder === undefined) {
+      const first = firstNonBlank(chunk);
+      if (first === -1) return;
+      this.useFraming(chunk[first] === 0x7b || chunk[first] === 0x5b ? "ndjson" : "content-length");
+    }
+    (this.decoder as FrameDecoder).push(chunk);
+  }
+
+  private useFraming(framing: Framing): void {
+    const max = this.options.maxMessageBytes;
+    this.decoder = framing === "ndjson" ? new NdjsonDecoder(max, this.sink) : new ContentLengthDecoder(max, this.sink);
+    this.options.onFraming(framing);
+  }
+
+  private deliver(text: string): void {
+    let value: unknown;
+    try {
+      value = parseJson(text);
+    } catch (error) {
+      this.options.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
+      return;
+    }
+    const checked = checkEnvelope(value);
+    if ("error" in checked) this.options.reject(checked.error);
+    else if ("ignore" in checked) this.options.log(`ignored ${checked.ignore}`);
+    else {
+      if ("id" in checked.ok) this.options.onRequest();
+      this.callback?.(checked.ok);
+    }
+  }
+}
+
+function firstNonBlank(chunk: Buffer): number {
+  for (let i = 0; i < chunk.length; i++) {
+    const byte = chunk[i];
+    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return i;
+  }
+  return -1;
+}

@@ -1,0 +1,77 @@
+import type { Readable, Writable } from "node:stream";
+import { createMessageConnection, type MessageConnection } from "vscode-jsonrpc/node";
+import type { RegistryStore } from "../core/store.js";
+import type { ServerClock } from "./clock.js";
+import { createDispatcher } from "./dispatch.js";
+import type { Framing } from "./framing.js";
+import { createHandlers } from "./handlers.js";
+import { FramedMessageReader } from "./reader.js";
+import { BatchingMessageWriter } from "./writer.js";
+
+/** What a session needs: its streams, the registry it serves and how to end the process. */
+export interface SessionOptions {
+  input: Readable;
+  output: Writable;
+  registry: RegistryStore;
+  clock: ServerClock;
+  framing: Framing | "auto";
+  maxMessageBytes: number;
+  /** Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown`. */
+  exit(code: number): void;
+  log(line: string): void;
+}
+
+/**
+ * One JSON-RPC session over a stream pair: our reader and writer plugged
+ * into vscode-jsonrpc's connection, every request going through the
+ * dispatcher. Ends on the `exit` notification, on input EOF and on a broken
+ * output pipe.
+ */
+export function startSession(options: SessionOptions): MessageConnection {
+  const { input, output, log } = options;
+  let framing: Framing = options.framing === "auto" ? "content-length" : options.framing;
+  let delivered = 0;
+  let shutDown = false;
+  let ending = false;
+
+  const writer = new BatchingMessageWriter(output, {
+    framing: () => framing,
+    requestsDelivered: () => delivered,
+    onCongestion: (congested) => (congested ? input.pause() : input.resume()),
+    onBrokenPipe: () => end(0, "output closed by the peer"),
+  });
+  const reader = new FramedMessageReader(input, {
+    framing: options.framing,
+    maxMessageBytes: options.maxMessageBytes,
+    reject: (error) => writer.writeTransportError(error.id, error.code, error.message, delivered),
+    onFraming: (detected) => (framing = detected),
+    onRequest: () => delivered++,
+    log,
+  });
+  const connection = createMessageConnection(reader, writer, {
+    error: log,
+    warn: log,
+    info: () => {},
+    log: () => {},
+  });
+
+  const handlers = createHandlers({ registry: options.registry, clock: options.clock, framing: () => framing, shutdown: () => (shutDown = true) });
+  const dispatch = createDispatcher(handlers, () => shutDown, log);
+  connection.onRequest((method, params) => dispatch(method, params));
+  connection.onNotification((method) => {
+    if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown");
+  });
+  connection.onClose(() => void end(0, "input closed"));
+
+  async function end(code: number, why: string): Promise<void> {
+    if (ending) return;
+    ending = true;
+    log(`exiting with code ${code}: ${why}`);
+    while (why === "input closed" && writer.answered < delivered) await new Promise((resolve) => setImmediate(resolve));
+    await writer.drain();
+    options.exit(code);
+  }
+
+  connection.listen();
+  return connection;
+}
