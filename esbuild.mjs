@@ -6,6 +6,7 @@ await build({
     "harn-registry": "bin/main.ts",
     client: "src/client/index.ts",
     "bench/core": "bench/core.ts",
+    "scripts/gen-protocol": "scripts/gen-protocol.ts",
   },
   outdir: "dist",
   bundle: true,

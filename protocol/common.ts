@@ -32,10 +32,11 @@ export const Duration = z.int({ error: "must be a positive integer number of mil
 export const WirePath = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" });
 
 /** Edit operations of the version log. */
-export const EditOp = z.enum(["snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete"]);
+const editOps = ["snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete"] as const;
+export const EditOp = z.enum(editOps, { error: `must be one of ${editOps.join(", ")}` });
 
 /** Agent lifecycle states. */
-export const AgentState = z.enum(["active", "crashed", "gone"]);
+export const AgentState = z.enum(["active", "crashed", "gone"], { error: "must be one of active, crashed, gone" });
 
 const hashRange = "must be an unsigned 64-bit integer (0 to 18446744073709551615), as an integer or a decimal string";
 

@@ -1,3 +1,4 @@
+import type { z } from "zod";
 import type { DomainErrorName } from "../../protocol/errors.js";
 
 /** Bad input to a core operation: the server answers -32602 naming `field`. Nothing was changed. */
@@ -31,4 +32,28 @@ export function fieldName(path: readonly PropertyKey[]): string {
     else out += `[${JSON.stringify(String(part))}]`;
   }
   return out;
+}
+
+/**
+ * The field a zod issue is about and what is wrong with it, in our words:
+ * "is required" for a missing member (zod issues do not carry the input, so
+ * presence is looked up in `input`), the unknown key for a strict object.
+ */
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown, allowed?: readonly string[]): { path: PropertyKey[]; problem: string } {
+  if (issue.code === "unrecognized_keys") {
+    const where = issue.path.length === 0 ? "" : ` of ${fieldName(issue.path)}`;
+    const takes = allowed === undefined ? "" : ` (it takes: ${allowed.join(", ") || "no parameters"})`;
+    return { path: [...issue.path, issue.keys[0] as string], problem: `is not a known field${where}${takes}` };
+  }
+  if (issue.code === "invalid_type" && !isPresent(input, issue.path)) return { path: issue.path, problem: "is required" };
+  return { path: issue.path, problem: issue.message.replace(/^Invalid (input|option): /, "must be valid: ") };
+}
+
+function isPresent(value: unknown, path: readonly PropertyKey[]): boolean {
+  let at = value;
+  for (const key of path) {
+    if (typeof at !== "object" || at === null || !Object.hasOwn(at, key)) return false;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at !== undefined;
 }

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { RegistryConfig } from "../../protocol/common.js";
 import { HostlibSnapshotInput, SNAPSHOT_FORMAT_VERSION, type Snapshot, SnapshotInput } from "../../protocol/snapshot.js";
-import { InvalidInputError, fieldName } from "./errors.js";
+import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import { RegistryState } from "./state.js";
 import type { Change } from "./version-log.js";
@@ -26,8 +26,8 @@ export function decodeSnapshot(input: unknown): DecodedSnapshot {
   }
   const parsed = "format_version" in input ? SnapshotInput.safeParse(input) : HostlibSnapshotInput.safeParse(input);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0] as z.core.$ZodIssue;
-    throw new InvalidInputError(fieldName(["snapshot", ...issue.path]), issue.message);
+    const { path, problem } = describeIssue(parsed.error.issues[0] as z.core.$ZodIssue, input);
+    throw new InvalidInputError(fieldName(["snapshot", ...path]), problem);
   }
   const data = parsed.data;
   const state = new RegistryState();

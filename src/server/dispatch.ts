@@ -32,7 +32,7 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
       throw invalidParams(name, "params", `must be an object of named parameters, got ${describe(raw)}`);
     }
     const parsed = methods[name].params.safeParse(raw);
-    if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? []);
+    if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
     try {
       return (handlers[name] as (p: unknown) => unknown)(parsed.data);
     } catch (error) {

@@ -4,7 +4,7 @@ import { ResponseError } from "vscode-jsonrpc/node";
 export type RpcFailure = ResponseError<Record<string, unknown>>;
 import type { z } from "zod";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
-import { DomainError, InvalidInputError, fieldName } from "../core/errors.js";
+import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
 
 /** -32602 naming the method, the field and what was wrong. */
 export function invalidParams(method: string, field: string, problem: string): RpcFailure {
@@ -12,14 +12,9 @@ export function invalidParams(method: string, field: string, problem: string): R
 }
 
 /** The first zod issue of a params check as -32602. */
-export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[]): RpcFailure {
-  if (issue.code === "unrecognized_keys") {
-    const field = fieldName([...issue.path, issue.keys[0] as string]);
-    return invalidParams(method, field, `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`);
-  }
-  const field = fieldName(issue.path);
-  if (issue.code === "invalid_type" && issue.input === undefined) return invalidParams(method, field, "is required");
-  return invalidParams(method, field, issue.message.replace(/^Invalid input: /, "must be valid: "));
+export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[], params: object): RpcFailure {
+  const { path, problem } = describeIssue(issue, params, parameters);
+  return invalidParams(method, fieldName(path), problem.replace(/^is not a known field \(it takes/, `is not a parameter of ${method} (it takes`));
 }
 
 /** Map anything a handler threw to the error the client gets. */
@@ -32,3 +27,4 @@ export function toResponseError(method: string, error: unknown, log: (line: stri
   log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`, { method });
 }
+
