@@ -6,6 +6,7 @@ await build({
     "harn-registry": "bin/main.ts",
     client: "src/client/index.ts",
     "bench/core": "bench/core.ts",
+    "bench/startup": "bench/startup.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
   },
   outdir: "dist",

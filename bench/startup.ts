@@ -1,0 +1,48 @@
+// npm run bench:startup — cold start, spawn → first answer, of the built bin
+// beside a bare Node process that answers the same request line. Runs
+// alternate so both see the same machine state. Prints a Markdown table.
+import { spawn } from "node:child_process";
+import { statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { machineLine } from "./measure.js";
+
+const BIN = fileURLToPath(new URL("../../bin/harn-registry", import.meta.url));
+const BUNDLE = fileURLToPath(new URL("../harn-registry.js", import.meta.url));
+const REQUEST = '{"jsonrpc":"2.0","id":1,"method":"current_seq"}\n';
+const BARE = `process.stdin.once("data", () => process.stdout.write('{"jsonrpc":"2.0","id":1,"result":0}\\n'));`;
+const RUNS = 31;
+
+function firstAnswerMs(args: string[]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "ignore"] });
+    child.stdout.once("data", () => {
+      resolve(Number(process.hrtime.bigint() - start) / 1e6);
+      child.kill("SIGKILL");
+    });
+    child.once("error", reject);
+    child.stdin.write(REQUEST);
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+
+const ours: number[] = [];
+const bare: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  bare.push(await firstAnswerMs(["-e", BARE]));
+  ours.push(await firstAnswerMs([BIN]));
+}
+const ratio = median(ours) / median(bare);
+console.log(
+  [
+    `Machine: ${machineLine()}`,
+    "",
+    `| process | spawn → first answer, median of ${RUNS} | p90 |`,
+    "|---|---:|---:|",
+    `| bare Node answering one line (baseline) | ${median(bare).toFixed(1)} ms | ${[...bare].sort((a, b) => a - b)[Math.floor(RUNS * 0.9)]?.toFixed(1)} ms |`,
+    `| harn-registry bin | ${median(ours).toFixed(1)} ms | ${[...ours].sort((a, b) => a - b)[Math.floor(RUNS * 0.9)]?.toFixed(1)} ms |`,
+    "",
+    `Ratio ${ratio.toFixed(2)}×; bundle dist/harn-registry.js is ${(statSync(BUNDLE).size / 1024).toFixed(0)} KiB.`,
+  ].join("\n"),
+);

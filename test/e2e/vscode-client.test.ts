@@ -1,0 +1,78 @@
+// The built bin driven by vscode-jsonrpc's own client (Content-Length), through
+// our typed client, which is built on it.
+import { ResponseError } from "vscode-jsonrpc/node";
+import { afterEach, describe, expect, it } from "vitest";
+import { type Sidecar, spawnSidecar } from "../../src/client/index.js";
+
+let sidecar: Sidecar | undefined;
+afterEach(() => {
+  sidecar?.child.kill("SIGKILL");
+  sidecar = undefined;
+});
+
+describe("vscode-jsonrpc client over Content-Length", () => {
+  it("runs a session: register, lock, contend, record, snapshot, restore, shutdown, exit 0", async () => {
+    sidecar = spawnSidecar({ args: ["--clock=manual"], stderr: "pipe" });
+    const { client } = sidecar;
+    const init = await client.request("initialize", { client_name: "vitest" });
+    expect(init.framing).toBe("content-length");
+    const editor = await client.request("agent_register", { name: "editor" });
+    const helper = await client.request("agent_register", { name: "helper" });
+    expect(await client.request("lock_try", { agent_id: editor, path: "src/main.rs", ttl_ms: 500 })).toEqual({ locked: true, holder: editor });
+    expect(await client.request("lock_try", { agent_id: helper, path: "src/main.rs" })).toEqual({ locked: false, holder: editor });
+    expect(await client.request("clock_set", { now_ms: 500 })).toBe(500);
+    expect(await client.request("lock_try", { agent_id: helper, path: "src/main.rs" })).toEqual({ locked: true, holder: helper });
+    expect(await client.request("version_record", { agent_id: helper, path: "src/main.rs", hash: 14695981039346656037n, size: 12 })).toBe(1);
+    const [change] = await client.request("changes_since", { seq: 0 });
+    expect(change).toEqual({ path: "src/main.rs", seq: 1, agent_id: helper, op: "write", hash: "14695981039346656037", size: 12, timestamp_ms: 500 });
+    const snapshot = await client.request("snapshot");
+    expect(await client.request("agent_unregister", { agent_id: helper })).toBe(true);
+    expect(await client.request("restore", { snapshot })).toEqual({ agents: 2, locks: 1, current_seq: 1 });
+    expect(await client.request("lock_holder", { path: "src/main.rs" })).toBe(helper);
+    expect(await client.request("status")).toMatchObject({ file_count: 0, current_seq: 1, git_head: null });
+    expect(await sidecar.close()).toBe(0);
+  });
+
+  it("surfaces errors as ResponseError with code, message and data", async () => {
+    sidecar = spawnSidecar({ stderr: "pipe" });
+    // @ts-expect-error lock_try needs params; the type says so and the server agrees
+    const missing = sidecar.client.request("lock_try").catch((e: unknown) => e);
+    const error = (await missing) as ResponseError<{ field: string }>;
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.code).toBe(-32602);
+    expect(error.message).toBe("lock_try: agent_id is required");
+    expect(error.data).toEqual({ method: "lock_try", field: "agent_id", problem: "is required" });
+    const unknown = (await sidecar.client.connection.sendRequest("nope", {}).catch((e: unknown) => e)) as ResponseError;
+    expect(unknown.code).toBe(-32601);
+  });
+
+  it("answers a pipelined burst in order, all of it", async () => {
+    sidecar = spawnSidecar({ stderr: "pipe" });
+    const { client } = sidecar;
+    const replies = await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) => client.request("lock_try", { agent_id: (i % 7) + 1, path: `f${i % 13}` })),
+    );
+    expect(replies).toHaveLength(2_000);
+    const holders = new Map<string, number>();
+    replies.forEach((reply, i) => {
+      const path = `f${i % 13}`;
+      const agent = (i % 7) + 1;
+      const holder = holders.get(path);
+      if (holder === undefined || holder === agent) {
+        expect(reply).toEqual({ locked: true, holder: agent });
+        holders.set(path, agent);
+      } else {
+        expect(reply).toEqual({ locked: false, holder });
+      }
+    });
+    expect(await sidecar.close()).toBe(0);
+  });
+
+  it("exits 1 on exit without shutdown (the LSP rule)", async () => {
+    sidecar = spawnSidecar({ stderr: "pipe" });
+    await sidecar.client.request("current_seq");
+    await sidecar.client.exit();
+    const code = await new Promise((resolve) => sidecar?.child.once("exit", resolve));
+    expect(code).toBe(1);
+  });
+});
