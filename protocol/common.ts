@@ -1,38 +1,34 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 
 /** Largest id and timestamp the registry accepts (2^53-1). */
 export const MAX_ID = Number.MAX_SAFE_INTEGER;
 /** Largest unsigned 64-bit value, the range of an FNV-1a hash. */
 export const MAX_U64 = (1n << 64n) - 1n;
 
+/** An integer from `min` to 2^53-1, every failure reported as `message`. */
+const integer = (min: number, message: string) =>
+  z.int({ error: message }).check(z.minimum(min, { error: message }), z.maximum(MAX_ID, { error: message }));
+
 /** Agent id: an integer from 1 to 2^53-1. */
-export const AgentId = z
-  .number({ error: "must be an integer from 1 to 2^53-1" })
-  .int({ error: "must be an integer from 1 to 2^53-1" })
-  .min(1, { error: "must be an integer from 1 to 2^53-1" })
-  .max(MAX_ID, { error: "must be an integer from 1 to 2^53-1" });
+export const AgentId = integer(1, "must be an integer from 1 to 2^53-1");
 
 /** Agent id as the version log accepts it: 0 means "no agent". */
-export const EditorId = z
-  .number({ error: "must be an integer from 0 to 2^53-1" })
-  .int({ error: "must be an integer from 0 to 2^53-1" })
-  .min(0, { error: "must be an integer from 0 to 2^53-1" })
-  .max(MAX_ID, { error: "must be an integer from 0 to 2^53-1" });
+export const EditorId = integer(0, "must be an integer from 0 to 2^53-1");
 
 /** Milliseconds since the Unix epoch (or since start, on the manual clock). */
 export const Millis = z.int({ error: "must be an integer number of milliseconds" });
 
 /** A non-negative safe integer. */
-export const Count = z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" });
+export const Count = integer(0, "must be a non-negative integer");
 
 /** A positive duration in milliseconds. */
-export const Duration = z.int({ error: "must be a positive integer number of milliseconds" }).min(1, { error: "must be a positive integer number of milliseconds" });
+export const Duration = integer(1, "must be a positive integer number of milliseconds");
 
 /** A workspace-relative path as sent; the registry normalises it. */
-export const WirePath = z.string({ error: "must be a string" }).min(1, { error: "must not be empty" });
+export const WirePath = z.string({ error: "must be a string" }).check(z.minLength(1, { error: "must not be empty" }));
 
-/** Edit operations of the version log. */
 const editOps = ["snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete"] as const;
+/** Edit operations of the version log. */
 export const EditOp = z.enum(editOps, { error: `must be one of ${editOps.join(", ")}` });
 
 /** Agent lifecycle states. */
@@ -41,23 +37,27 @@ export const AgentState = z.enum(["active", "crashed", "gone"], { error: "must b
 const hashRange = "must be an unsigned 64-bit integer (0 to 18446744073709551615), as an integer or a decimal string";
 
 /** An FNV-1a hash as received: integer (bigint when over 2^53) or decimal string. Output is its canonical decimal string. */
-export const HashInput = z
-  .union([
-    z.string().regex(/^[0-9]{1,20}$/, { error: hashRange }),
-    z.int({ error: hashRange }).min(0, { error: hashRange }),
-    z.bigint().min(0n, { error: hashRange }).max(MAX_U64, { error: hashRange }),
-  ], { error: hashRange })
-  .transform((value, ctx) => {
+export const HashInput = z.pipe(
+  z.union(
+    [
+      z.string({ error: hashRange }).check(z.regex(/^[0-9]{1,20}$/, { error: hashRange })),
+      z.int({ error: hashRange }).check(z.minimum(0, { error: hashRange })),
+      z.bigint({ error: hashRange }).check(z.minimum(0n, { error: hashRange }), z.maximum(MAX_U64, { error: hashRange })),
+    ],
+    { error: hashRange },
+  ),
+  z.transform((value, ctx) => {
     const big = BigInt(value);
     if (big > MAX_U64) {
       ctx.issues.push({ code: "custom", message: hashRange, input: value });
       return z.NEVER;
     }
     return big.toString();
-  });
+  }),
+);
 
 /** A hash as the sidecar sends it: canonical decimal string. */
-export const HashOutput = z.string().regex(/^(0|[1-9][0-9]{0,19})$/).describe("FNV-1a 64-bit content hash, decimal-encoded.");
+export const HashOutput = z.string().check(z.regex(/^(0|[1-9][0-9]{0,19})$/), z.describe("FNV-1a 64-bit content hash, decimal-encoded."));
 
 /** Registry configuration. */
 export const RegistryConfig = z.strictObject({
@@ -75,12 +75,14 @@ export const MillisByPath = z
   .custom<Record<string, number>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
     error: "must be an object mapping each path to integer milliseconds",
   })
-  .superRefine((value, ctx) => {
-    for (const key in value) {
-      if (!Number.isSafeInteger(value[key])) {
-        ctx.addIssue({ code: "custom", path: [key], message: "must be an integer number of milliseconds", input: value[key] });
-        return;
+  .check(
+    z.superRefine((value, ctx) => {
+      for (const key in value) {
+        if (!Number.isSafeInteger(value[key])) {
+          ctx.addIssue({ code: "custom", path: [key], message: "must be an integer number of milliseconds", input: value[key] });
+          return;
+        }
       }
-    }
-  })
-  .meta({ type: "object", additionalProperties: { type: "integer" } });
+    }),
+    z.meta({ type: "object", additionalProperties: { type: "integer" } }),
+  );

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import {
   AgentId,
   AgentState,
@@ -39,7 +39,7 @@ const AgentDetail = z.strictObject({
 
 const Change = z.strictObject({
   path: z.string(),
-  seq: z.int().min(1),
+  seq: z.int().check(z.minimum(1)),
   agent_id: EditorId,
   op: EditOp,
   hash: HashOutput,
@@ -52,8 +52,8 @@ const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_a
 /** One method: its params (a by-name object; omitted params mean `{}`), its result, and what it does. */
 export interface MethodSpec {
   description: string;
-  params: z.ZodType;
-  result: z.ZodType;
+  params: z.ZodMiniType;
+  result: z.ZodMiniType;
   /** Which table of the README it belongs to. */
   group: "upstream" | "registry" | "session";
 }
@@ -66,7 +66,7 @@ export const methods = {
   agent_register: {
     group: "upstream",
     description: "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
-    params: z.strictObject({ name: z.string({ error: "must be a string" }).default("agent"), agent_id: AgentId.optional() }),
+    params: z.strictObject({ name: z._default(z.string({ error: "must be a string" }), "agent"), agent_id: z.optional(AgentId) }),
     result: AgentId,
   },
   agent_heartbeat: {
@@ -84,8 +84,8 @@ export const methods = {
   lock_try: {
     group: "upstream",
     description: "Take (or refresh, if you hold it) the advisory lock on `path` without waiting. When refused, `holder` is the agent holding it.",
-    params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: Duration.optional() }),
-    result: z.strictObject({ locked: z.boolean(), holder: AgentId.nullable() }),
+    params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: z.optional(Duration) }),
+    result: z.strictObject({ locked: z.boolean(), holder: z.nullable(AgentId) }),
   },
   lock_release: {
     group: "upstream",
@@ -111,16 +111,16 @@ export const methods = {
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
-      op: EditOp.default("write"),
-      hash: HashInput.optional(),
-      size: Count.optional(),
+      op: z._default(EditOp, "write"),
+      hash: z.optional(HashInput),
+      size: z.optional(Count),
     }),
-    result: z.int().min(1),
+    result: z.int().check(z.minimum(1)),
   },
   changes_since: {
     group: "upstream",
     description: "Changes with seq greater than `seq`, ascending; `limit` keeps the most recent ones.",
-    params: z.strictObject({ seq: Count.default(0), limit: z.int({ error: "must be a positive integer" }).min(1, { error: "must be a positive integer" }).optional() }),
+    params: z.strictObject({ seq: z._default(Count, 0), limit: z.optional(z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" }))) }),
     result: z.array(Change),
   },
   current_seq: {
@@ -133,19 +133,19 @@ export const methods = {
     group: "registry",
     description: "The agent holding `path`, or null.",
     params: z.strictObject({ path: WirePath }),
-    result: AgentId.nullable(),
+    result: z.nullable(AgentId),
   },
   lock_list: {
     group: "registry",
     description: "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` matches `src/a.rs`, not `srcx`).",
-    params: z.strictObject({ agent_id: AgentId.optional(), prefix: WirePath.optional() }),
+    params: z.strictObject({ agent_id: z.optional(AgentId), prefix: z.optional(WirePath) }),
     result: z.array(LockView),
   },
   agent_get: {
     group: "registry",
     description: "One agent with its locks, or null when unknown.",
     params: z.strictObject({ agent_id: AgentId }),
-    result: AgentDetail.nullable(),
+    result: z.nullable(AgentDetail),
   },
   agent_list: {
     group: "registry",
@@ -170,20 +170,20 @@ export const methods = {
     description: "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
     params: z.strictObject({
       snapshot: z.record(z.string(), z.unknown(), { error: "must be an object" }),
-      reap: z.boolean({ error: "must be true or false" }).default(true),
+      reap: z._default(z.boolean({ error: "must be true or false" }), true),
     }),
     result: z.strictObject({ agents: Count, locks: Count, current_seq: Count }),
   },
   clock_set: {
     group: "session",
     description: "Move the manual clock (`--clock=manual`) to `now_ms`; it never moves backwards.",
-    params: z.strictObject({ now_ms: z.int({ error: "must be a non-negative integer" }).min(0, { error: "must be a non-negative integer" }) }),
+    params: z.strictObject({ now_ms: z.int({ error: "must be a non-negative integer" }).check(z.minimum(0, { error: "must be a non-negative integer" })) }),
     result: z.int(),
   },
   initialize: {
     group: "session",
     description: "Optional handshake: who the server is, the framing and clock in use, the config and every method name.",
-    params: z.strictObject({ client_name: z.string().optional(), protocol_version: z.string().optional() }),
+    params: z.strictObject({ client_name: z.optional(z.string()), protocol_version: z.optional(z.string()) }),
     result: z.strictObject({
       server: z.strictObject({ name: z.string(), version: z.string() }),
       protocol_version: z.string(),

@@ -1,5 +1,5 @@
-import { z } from "zod";
-import { MAX_ID, MillisByPath, AgentId, AgentState, Count, EditOp, EditorId, HashInput, HashOutput, Millis, RegistryConfig } from "./common.js";
+import * as z from "zod/mini";
+import { AgentId, AgentState, Count, EditOp, EditorId, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
 
 /** Current snapshot format. */
 export const SNAPSHOT_FORMAT_VERSION = 1;
@@ -7,25 +7,23 @@ export const SNAPSHOT_FORMAT_VERSION = 1;
 /** Next id to assign: one past the largest id, so it may reach 2^53. */
 const NextId = z
   .number()
-  .refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_ID + 1, { error: "must be an integer from 1 to 2^53" });
+  .check(z.refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_ID + 1, { error: "must be an integer from 1 to 2^53" }));
 
-const lockedPaths = MillisByPath;
-
-const historyEntry = <H extends z.ZodType>(hash: H) =>
-  z.strictObject({ seq: z.int().min(1), agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });
+const historyEntry = <H extends z.ZodMiniType>(hash: H) =>
+  z.strictObject({ seq: z.int().check(z.minimum(1)), agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });
 
 const agentEntry = z.strictObject({
   id: AgentId,
-  name: z.string(),
+  name: z.string({ error: "must be a string" }),
   state: AgentState,
   last_seen_ms: Millis,
   edit_count: Count,
-  locked_paths: lockedPaths,
+  locked_paths: MillisByPath,
 });
 
 /** A snapshot as the sidecar writes it. */
 export const Snapshot = z.strictObject({
-  format_version: z.literal(SNAPSHOT_FORMAT_VERSION),
+  format_version: z.literal(SNAPSHOT_FORMAT_VERSION, { error: `must be ${SNAPSHOT_FORMAT_VERSION}` }),
   taken_at_ms: Millis,
   config: RegistryConfig,
   agents: z.strictObject({ next_id: NextId, agents: z.array(agentEntry) }),
@@ -39,7 +37,7 @@ export type SnapshotAgent = z.infer<typeof agentEntry>;
 export type SnapshotEntry = Snapshot["versions"]["history"][string][number];
 
 /** A snapshot as `restore` accepts it: ours (hash as integer or string), checked strictly. */
-export const SnapshotInput = Snapshot.extend({
+export const SnapshotInput = z.extend(Snapshot, {
   versions: z.strictObject({
     current_seq: Count,
     history: z.record(z.string(), z.array(historyEntry(HashInput))),
@@ -52,18 +50,20 @@ export const SnapshotInput = Snapshot.extend({
  * fields take serde's defaults.
  */
 export const HostlibSnapshotInput = z.looseObject({
-  agents: z
-    .looseObject({
-      next_id: z.union([z.literal(0), NextId]).default(0),
-      agents: z.array(agentEntry.extend({ edit_count: Count.default(0), locked_paths: lockedPaths.default({}) })).default([]),
-    })
-    .default({ next_id: 0, agents: [] }),
-  versions: z
-    .looseObject({
-      current_seq: Count.default(0),
-      history: z.record(z.string(), z.array(historyEntry(HashInput))).default({}),
-    })
-    .default({ current_seq: 0, history: {} }),
+  agents: z._default(
+    z.looseObject({
+      next_id: z._default(z.union([z.literal(0), NextId]), 0),
+      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, {}) })), []),
+    }),
+    { next_id: 0, agents: [] },
+  ),
+  versions: z._default(
+    z.looseObject({
+      current_seq: z._default(Count, 0),
+      history: z._default(z.record(z.string(), z.array(historyEntry(HashInput))), {}),
+    }),
+    { current_seq: 0, history: {} },
+  ),
 });
 
 /** What `restore` accepts: ours when the value has `format_version`, otherwise harn-hostlib's. */

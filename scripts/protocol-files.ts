@@ -1,7 +1,7 @@
 // Renders protocol/schemas/*.json and protocol/README.md from the method
 // table. Pure: returns path → content; gen-protocol.ts writes them and a
 // test fails when the committed files differ.
-import { z } from "zod";
+import * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../protocol/errors.js";
 import { type MethodSpec, PROTOCOL_VERSION, methods, notifications } from "../protocol/methods.js";
 
@@ -10,7 +10,7 @@ type JsonSchema = Record<string, unknown>;
 const SCHEMA_BASE = "https://harn-registry.invalid/protocol/schemas";
 
 /** A zod schema as JSON Schema 2020-12, for requests (input) or responses (output). */
-export function jsonSchemaOf(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+export function jsonSchemaOf(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
   return z.toJSONSchema(schema, {
     target: "draft-2020-12",
     io,

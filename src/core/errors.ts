@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { DomainErrorName } from "../../protocol/errors.js";
 
 /** Bad input to a core operation: the server answers -32602 naming `field`. Nothing was changed. */

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { RegistryConfig } from "../../protocol/common.js";
 import { HostlibSnapshotInput, SNAPSHOT_FORMAT_VERSION, type Snapshot, SnapshotInput } from "../../protocol/snapshot.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import type { EditOp } from "../../protocol/common.js";
 import type { SnapshotEntry } from "../../protocol/snapshot.js";
 

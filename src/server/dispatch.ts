@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { type MethodName, methods } from "../../protocol/methods.js";
 import { describe } from "./envelope.js";
@@ -7,7 +7,7 @@ import { fromZodIssue, invalidParams, toResponseError } from "./errors.js";
 import type { HandlerTable } from "./handlers.js";
 
 const parameterNames = new Map(
-  Object.entries(methods).map(([name, spec]) => [name, Object.keys((spec.params as z.ZodObject).shape)]),
+  Object.entries(methods).map(([name, spec]) => [name, Object.keys((spec.params as z.ZodMiniObject).shape)]),
 );
 
 /**

@@ -2,7 +2,7 @@ import { ResponseError } from "vscode-jsonrpc/node";
 
 /** Every error we send carries structured data naming the method. */
 export type RpcFailure = ResponseError<Record<string, unknown>>;
-import type { z } from "zod";
+import type * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
 
