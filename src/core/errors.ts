@@ -57,3 +57,13 @@ function isPresent(value: unknown, path: readonly PropertyKey[]): boolean {
   }
   return at !== undefined;
 }
+
+/** A short description of a value for error messages: `5`, `"abc"`, `an array`, `nothing`. */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === "object") return "an object";
+  return String(value);
+}

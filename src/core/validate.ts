@@ -1,10 +1,10 @@
 import { HashInput, MAX_ID } from "../../protocol/common.js";
-import { InvalidInputError } from "./errors.js";
+import { InvalidInputError, describeValue } from "./errors.js";
 
 /** Agent ids are integers from 1 to 2^53-1 (deliberate change: the seed took any u64). */
 export function checkAgentId(id: unknown, field = "agent_id"): number {
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) {
-    throw new InvalidInputError(field, `must be an integer from 1 to 2^53-1, got ${describe(id)}`);
+    throw new InvalidInputError(field, `must be an integer from 1 to 2^53-1, got ${describeValue(id)}`);
   }
   return id;
 }
@@ -12,7 +12,7 @@ export function checkAgentId(id: unknown, field = "agent_id"): number {
 /** A count or sequence number: an integer from `min` to 2^53-1. */
 export function checkInteger(value: unknown, field: string, min: number): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > MAX_ID) {
-    throw new InvalidInputError(field, `must be an integer from ${min} to 2^53-1, got ${describe(value)}`);
+    throw new InvalidInputError(field, `must be an integer from ${min} to 2^53-1, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -22,11 +22,4 @@ export function canonicalHash(hash: unknown, field = "hash"): string {
   const parsed = HashInput.safeParse(hash);
   if (!parsed.success) throw new InvalidInputError(field, parsed.error.issues[0]?.message ?? "is not a valid hash");
   return parsed.data;
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (value === undefined) return "nothing";
-  return typeof value === "number" ? String(value) : typeof value;
 }

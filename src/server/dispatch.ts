@@ -1,8 +1,8 @@
+import { ResponseError } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { type MethodName, methods } from "../../protocol/methods.js";
-import { describe } from "./envelope.js";
-import { ResponseError } from "vscode-jsonrpc/node";
+import { describeValue } from "../core/errors.js";
 import { fromZodIssue, invalidParams, toResponseError } from "./errors.js";
 import type { HandlerTable } from "./handlers.js";
 
@@ -29,7 +29,7 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
     }
     const raw = params === undefined ? {} : params;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      throw invalidParams(name, "params", `must be an object of named parameters, got ${describe(raw)}`);
+      throw invalidParams(name, "params", `must be an object of named parameters, got ${describeValue(raw)}`);
     }
     const parsed = methods[name].params.safeParse(raw);
     if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);

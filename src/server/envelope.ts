@@ -1,5 +1,6 @@
 import type { Message } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
+import { describeValue } from "../core/errors.js";
 
 /** An error the transport answers itself, before dispatch. */
 export interface TransportError {
@@ -20,34 +21,24 @@ export function checkEnvelope(value: unknown): Checked {
   if (Array.isArray(value)) {
     return invalid(null, "batches are not supported: send each request as its own message");
   }
-  if (typeof value !== "object" || value === null) return invalid(null, `a message must be a JSON object, got ${describe(value)}`);
+  if (typeof value !== "object" || value === null) return invalid(null, `a message must be a JSON object, got ${describeValue(value)}`);
   const message = value as Record<string, unknown>;
   const hasId = "id" in message;
   const id = message.id;
   const validId = typeof id === "string" || (typeof id === "number" && Number.isFinite(id));
   if (hasId && !validId) {
-    return invalid(null, `id must be a string or a number, got ${describe(id)}`);
+    return invalid(null, `id must be a string or a number, got ${describeValue(id)}`);
   }
   const replyId = validId ? (id as string | number) : null;
-  if (message.jsonrpc !== "2.0") return invalid(replyId, `jsonrpc must be "2.0", got ${describe(message.jsonrpc)}`);
+  if (message.jsonrpc !== "2.0") return invalid(replyId, `jsonrpc must be "2.0", got ${describeValue(message.jsonrpc)}`);
   if (!("method" in message)) {
     if (hasId && ("result" in message || "error" in message)) return { ignore: `a response (id ${JSON.stringify(id)}) although no request was sent` };
     return invalid(replyId, "message has no method");
   }
-  if (typeof message.method !== "string") return invalid(replyId, `method must be a string, got ${describe(message.method)}`);
+  if (typeof message.method !== "string") return invalid(replyId, `method must be a string, got ${describeValue(message.method)}`);
   return { ok: message as unknown as Message };
 }
 
 function invalid(id: string | number | null, message: string): Checked {
   return { error: { id, code: RpcErrorCodes.InvalidRequest, message: `Invalid request: ${message}` } };
-}
-
-/** A short description of a JSON value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "bigint") return value.toString();
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
-  if (typeof value === "object") return "an object";
-  return String(value);
 }
