@@ -86,3 +86,40 @@ export const MillisByPath = z
     }),
     z.meta({ type: "object", additionalProperties: { type: "integer" } }),
   );
+
+/** `{path: {mode, fence}}`, checked in one loop for the same reason as {@link MillisByPath}. */
+export const GrantsByPath = z
+  .custom<Record<string, { mode: "exclusive" | "shared"; fence: number }>>(
+    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+    { error: "must be an object mapping each path to {mode, fence}" },
+  )
+  .check(
+    z.superRefine((value, ctx) => {
+      for (const key in value) {
+        const grant = value[key] as unknown as Record<string, unknown>;
+        const problem =
+          typeof grant !== "object" || grant === null
+            ? "must be an object {mode, fence}"
+            : grant.mode !== "exclusive" && grant.mode !== "shared"
+              ? "mode must be exclusive or shared"
+              : !Number.isSafeInteger(grant.fence) || (grant.fence as number) < 1
+                ? "fence must be a positive integer"
+                : Object.keys(grant).length !== 2
+                  ? "must have exactly the fields mode and fence"
+                  : undefined;
+        if (problem !== undefined) {
+          ctx.addIssue({ code: "custom", path: [key], message: problem, input: grant });
+          return;
+        }
+      }
+    }),
+    z.meta({
+      type: "object",
+      additionalProperties: {
+        type: "object",
+        properties: { mode: { type: "string", enum: ["exclusive", "shared"] }, fence: { type: "integer", minimum: 1 } },
+        required: ["mode", "fence"],
+        additionalProperties: false,
+      },
+    }),
+  );

@@ -30,6 +30,14 @@ export const DomainErrors = {
     code: 1004,
     description: "the request arrived after shutdown; only the exit notification is accepted now",
   },
+  stale_fence: {
+    code: 1005,
+    description: "version_record with a fence that is not a live lock of the agent on the path or a covering directory (the lock expired or was lost); nothing was recorded",
+  },
+  agent_gone: {
+    code: 1006,
+    description: "a waiting lock_acquire ended because its agent crashed, was unregistered or replaced, or the state was restored",
+  },
 } as const;
 
 /** Name of a documented domain error. */

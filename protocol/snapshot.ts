@@ -1,8 +1,8 @@
 import * as z from "zod/mini";
-import { AgentId, AgentState, Count, EditOp, EditorId, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
+import { AgentId, AgentState, Count, EditOp, EditorId, GrantsByPath, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
 
-/** Current snapshot format. */
-export const SNAPSHOT_FORMAT_VERSION = 1;
+/** Current snapshot format: 2 adds lock modes and fences; 1 still restores. */
+export const SNAPSHOT_FORMAT_VERSION = 2;
 
 /** Next id to assign: one past the largest id, so it may reach 2^53. */
 const NextId = z
@@ -21,27 +21,36 @@ const agentEntry = z.strictObject({
   locked_paths: MillisByPath,
 });
 
+/** Format 2: each agent also has `lock_grants` (mode and fence of every path in `locked_paths`). */
+const agentEntryV2 = z.extend(agentEntry, { lock_grants: GrantsByPath });
+
+const Fence = z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" }));
+
+const versionsOf = <H extends z.ZodMiniType>(hash: H) =>
+  z.strictObject({ current_seq: Count, history: z.record(z.string(), z.array(historyEntry(hash))) });
+
 /** A snapshot as the sidecar writes it. */
 export const Snapshot = z.strictObject({
   format_version: z.literal(SNAPSHOT_FORMAT_VERSION, { error: `must be ${SNAPSHOT_FORMAT_VERSION}` }),
   taken_at_ms: Millis,
   config: RegistryConfig,
-  agents: z.strictObject({ next_id: NextId, agents: z.array(agentEntry) }),
-  versions: z.strictObject({
-    current_seq: Count,
-    history: z.record(z.string(), z.array(historyEntry(HashOutput))),
-  }),
+  agents: z.strictObject({ next_id: NextId, next_fence: Fence, agents: z.array(agentEntryV2) }),
+  versions: versionsOf(HashOutput),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
-export type SnapshotAgent = z.infer<typeof agentEntry>;
+export type SnapshotAgent = z.infer<typeof agentEntryV2>;
 export type SnapshotEntry = Snapshot["versions"]["history"][string][number];
 
-/** A snapshot as `restore` accepts it: ours (hash as integer or string), checked strictly. */
-export const SnapshotInput = z.extend(Snapshot, {
-  versions: z.strictObject({
-    current_seq: Count,
-    history: z.record(z.string(), z.array(historyEntry(HashInput))),
-  }),
+/** A format-2 snapshot as `restore` accepts it (hash as integer or string). */
+export const SnapshotInput = z.extend(Snapshot, { versions: versionsOf(HashInput) });
+
+/** A format-1 snapshot (before lock modes and fences): every lock is exclusive and gets a fresh fence. */
+export const SnapshotV1Input = z.strictObject({
+  format_version: z.literal(1),
+  taken_at_ms: Millis,
+  config: RegistryConfig,
+  agents: z.strictObject({ next_id: NextId, agents: z.array(agentEntry) }),
+  versions: versionsOf(HashInput),
 });
 
 /**
@@ -66,5 +75,5 @@ export const HostlibSnapshotInput = z.looseObject({
   ),
 });
 
-/** What `restore` accepts: ours when the value has `format_version`, otherwise harn-hostlib's. */
-export type RestoreInput = z.infer<typeof SnapshotInput> | z.infer<typeof HostlibSnapshotInput>;
+/** What `restore` accepts: ours (format 1 or 2) when the value has `format_version`, otherwise harn-hostlib's. */
+export type RestoreInput = z.infer<typeof SnapshotInput> | z.infer<typeof SnapshotV1Input> | z.infer<typeof HostlibSnapshotInput>;

@@ -11,7 +11,8 @@ export interface HeapNode {
 export class IndexedHeap<T extends HeapNode> {
   private readonly items: T[] = [];
 
-  constructor(private readonly key: (item: T) => number) {}
+  /** `before(a, b)`: a comes out first. */
+  constructor(private readonly before: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.items.length;
@@ -59,11 +60,10 @@ export class IndexedHeap<T extends HeapNode> {
   private siftUp(index: number): number {
     const items = this.items;
     const item = items[index] as T;
-    const itemKey = this.key(item);
     while (index > 0) {
       const parentIndex = (index - 1) >> 1;
       const parent = items[parentIndex] as T;
-      if (this.key(parent) <= itemKey) break;
+      if (!this.before(item, parent)) break;
       items[index] = parent;
       parent.heapIndex = index;
       index = parentIndex;
@@ -77,22 +77,14 @@ export class IndexedHeap<T extends HeapNode> {
     const items = this.items;
     const length = items.length;
     const item = items[index] as T;
-    const itemKey = this.key(item);
     for (;;) {
       const left = 2 * index + 1;
       if (left >= length) break;
       const right = left + 1;
       let child = left;
-      let childKey = this.key(items[left] as T);
-      if (right < length) {
-        const rightKey = this.key(items[right] as T);
-        if (rightKey < childKey) {
-          child = right;
-          childKey = rightKey;
-        }
-      }
-      if (childKey >= itemKey) break;
+      if (right < length && this.before(items[right] as T, items[left] as T)) child = right;
       const moved = items[child] as T;
+      if (!this.before(moved, item)) break;
       items[index] = moved;
       moved.heapIndex = index;
       index = child;

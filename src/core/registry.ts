@@ -1,53 +1,79 @@
 import { EditOp, type RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import { DomainError, InvalidInputError } from "./errors.js";
+import { EventLog, type ReleaseReason } from "./events.js";
+import { type LockMode, forEachAncestor, pathsOverlap } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
 import { compareStrings, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
-import { type Agent, RegistryState } from "./state.js";
+import { type Agent, type Lock, RegistryState } from "./state.js";
 import type {
+  AcquireInput,
+  AcquireResult,
   AgentDetail,
   AgentSummary,
+  Conflict,
   EditOpName,
+  GrantedLock,
+  LockInfo,
   LockView,
   RecordInput,
   RegistryStore,
+  RenewResult,
   RestoreSummary,
   TryLockResult,
 } from "./store.js";
 import { canonicalHash, checkAgentId, checkInteger } from "./validate.js";
 import type { Change } from "./version-log.js";
+import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 
 /** The seed's defaults. */
 export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 };
+
+/** Most paths one acquire may name. */
+export const MAX_PATHS_PER_ACQUIRE = 256;
 
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
   /** Current time in ms; injected so tests and replays control it. */
   now: () => number;
   config?: Partial<RegistryConfig>;
+  /** A path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay). */
+  crashLockDelayMs?: number;
 }
+
+type AcquireWaiter = Waiter<AcquireResult>;
 
 /**
  * The in-memory registry: agents, advisory locks and the version log.
  *
  * Deliberate changes from the seed (harn-hostlib 0.7.50 agents.rs):
- * - time-driven state is evaluated eagerly before every operation, from two
- *   deadline heaps (silent agents → crashed, expired locks → removed), so no
- *   result depends on whether someone called `reap`;
+ * - time-driven state is evaluated eagerly before every operation, in
+ *   deadline order from three heaps (expired locks → removed, silent agents
+ *   → crashed, waiters past their deadline → answered), so no result depends
+ *   on whether someone called `reap`;
  * - a granted lock or a recorded edit revives a crashed agent;
  * - expired locks are removed, so counts and listings show live locks only;
  * - paths are normalised and ids range-checked (see paths.ts, validate.ts);
  * - lock lookups go through a path index, never a scan of all agents.
+ * Beyond the seed: shared/exclusive and directory locks under one conflict
+ * rule (lock-table.ts), atomic multi-path acquire, fencing tokens, FIFO
+ * waiting without barging, and an event log.
  * Every method validates its input before touching anything.
  */
 export class Registry implements RegistryStore {
   private readonly clock: () => number;
   private lastNow = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
+  private readonly crashLockDelayMs: number;
   private state = new RegistryState();
+  private readonly waiters = new WaitQueue<AcquireResult>();
+  /** Something was freed since the waiters were last looked at. */
+  private freed = false;
+  readonly events = new EventLog();
 
   constructor(options: RegistryOptions) {
     this.clock = options.now;
+    this.crashLockDelayMs = options.crashLockDelayMs === undefined ? 0 : checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
     if (options.config) this.setConfig(options.config);
   }
 
@@ -82,32 +108,35 @@ export class Registry implements RegistryStore {
     if (id > Number.MAX_SAFE_INTEGER) {
       throw new DomainError("id_space_exhausted", "agent_register: no id left to assign (the next id would exceed 2^53-1)");
     }
-    this.state.installAgent(id, name, now);
-    return id;
+    this.install(id, name, now);
+    return this.finish(id);
   }
 
   registerWithId(id: number, name: string): number {
     checkAgentId(id);
     checkName(name);
-    this.state.installAgent(id, name, this.settle());
-    return id;
+    this.install(id, name, this.settle());
+    return this.finish(id);
   }
 
   heartbeat(id: number): void {
     checkAgentId(id);
     const now = this.settle();
     const agent = this.state.agents.get(id);
-    if (agent === undefined) this.state.installAgent(id, `agent-${id}`, now);
+    if (agent === undefined) this.install(id, `agent-${id}`, now);
     else this.state.touch(agent, now);
   }
 
   unregister(id: number): boolean {
     checkAgentId(id);
-    this.settle();
+    const now = this.settle();
     const agent = this.state.agents.get(id);
     if (agent === undefined) return false;
-    this.state.removeAgent(agent);
-    return true;
+    this.failWaitersOf(id, "unregistered");
+    const released = this.state.removeAgent(agent);
+    this.announceReleases(released, "unregistered", now);
+    this.events.emit({ type: "agent/unregistered", agent_id: id, released: sortedPaths(released) }, now);
+    return this.finish(true);
   }
 
   noteEdit(id: number): void {
@@ -115,38 +144,135 @@ export class Registry implements RegistryStore {
     this.noteEditAt(id, this.settle());
   }
 
+  /**
+   * The seed's try_lock: an exclusive single-path acquire that never waits.
+   * When refused, `holder` is the agent whose lock blocks the path (see
+   * {@link lockHolder}), or null when only an earlier queued request does.
+   */
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult {
-    checkAgentId(agentId);
-    const key = normalizePath(path);
-    const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    const result = this.acquire({ agentId, paths: [path], mode: "exclusive", ttlMs });
+    if ("waiting" in result) throw new Error("unreachable: tryLock never waits");
+    if (result.granted) return { locked: true, holder: agentId };
+    return { locked: false, holder: this.blockingHolder(agentId, normalizePath(path)) };
+  }
+
+  /**
+   * Take every path or none. Re-acquiring a path you hold refreshes it (same
+   * fence) and changes its mode (shared → exclusive when nobody else holds
+   * it; exclusive → shared). With `waitMs > 0` and `onWaitDone`, a request
+   * that cannot be granted now joins the FIFO queue and `{waiting: id}` is
+   * returned; `onWaitDone` is called exactly once later.
+   */
+  acquire(input: AcquireInput, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
+    const agentId = checkAgentId(input.agentId);
+    const paths = checkPaths(input.paths);
+    const mode = checkMode(input.mode);
+    const ttl = input.ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(input.ttlMs, "ttl_ms", 1);
+    const waitMs = input.waitMs === undefined ? 0 : checkInteger(input.waitMs, "wait_ms", 0);
     const now = this.settle();
-    const expiresAtMs = now + ttl;
-    if (!Number.isSafeInteger(expiresAtMs)) throw new InvalidInputError("ttl_ms", `puts the expiry past 2^53-1 ms (got ${ttl})`);
-    const state = this.state;
-    const existing = state.locks.get(key);
-    if (existing !== undefined && existing.holder.id !== agentId) return { locked: false, holder: existing.holder.id };
-    let agent = state.agents.get(agentId);
-    if (agent === undefined) agent = state.installAgent(agentId, `agent-${agentId}`, now);
-    else state.touch(agent, now);
-    if (existing !== undefined) state.setExpiry(existing, expiresAtMs);
-    else state.claim(agent, key, expiresAtMs);
-    return { locked: true, holder: agentId };
+    if (!Number.isSafeInteger(now + ttl) || !Number.isSafeInteger(now + waitMs)) {
+      throw new InvalidInputError(Number.isSafeInteger(now + ttl) ? "wait_ms" : "ttl_ms", "puts a deadline past 2^53-1 ms");
+    }
+    const conflicts = this.conflicts(agentId, paths, mode, this.waiters.values(), false);
+    if (conflicts.length === 0) return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
+    if (waitMs === 0 || onWaitDone === undefined) return { granted: false, locks: [], conflicts };
+    this.ensureAgent(agentId, now);
+    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs: ttl, deadline: now + waitMs, done: onWaitDone });
+    return { waiting: waiter.id };
+  }
+
+  /** Stop waiting; the waiter is told `cancelled`. False when it is no longer waiting. */
+  cancelWait(waiterId: number): boolean {
+    const waiter = this.waiters.get(waiterId);
+    if (waiter === undefined) return false;
+    this.waiters.remove(waiter);
+    waiter.done({ kind: "cancelled" });
+    this.freed = true;
+    this.finish(undefined);
+    return true;
   }
 
   releaseLock(agentId: number, path: string): boolean {
     checkAgentId(agentId);
     const key = normalizePath(path);
-    this.settle();
-    const lock = this.state.locks.get(key);
-    if (lock === undefined || lock.holder.id !== agentId) return false;
-    this.state.removeLock(lock);
-    return true;
+    const now = this.settle();
+    const lock = this.state.agents.get(agentId)?.locks.get(key);
+    if (lock === undefined) return false;
+    this.release(lock, "released", now);
+    return this.finish(true);
   }
 
+  releaseAll(agentId: number): string[] {
+    checkAgentId(agentId);
+    const now = this.settle();
+    const agent = this.state.agents.get(agentId);
+    if (agent === undefined) return [];
+    const released = this.state.dropLocks(agent);
+    this.announceReleases(released, "released", now);
+    return this.finish(sortedPaths(released));
+  }
+
+  /** An operator's override: every lock exactly on `path` goes, whoever holds it. */
+  forceRelease(path: string): { path: string; agent_id: number }[] {
+    const key = normalizePath(path);
+    const now = this.settle();
+    const locks = [...this.state.table.holdersAt(key)];
+    for (const lock of locks) this.release(lock, "forced", now);
+    return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
+  }
+
+  /** Extend the agent's locks (all of them when `paths` is omitted); expired or unknown ones are reported missing. */
+  renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult {
+    checkAgentId(agentId);
+    const wanted = paths === undefined ? undefined : checkPaths(paths);
+    const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    const now = this.settle();
+    if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts the expiry past 2^53-1 ms");
+    const agent = this.state.agents.get(agentId);
+    const targets = wanted ?? (agent === undefined ? [] : [...agent.locks.keys()].sort(compareStrings));
+    const renewed: GrantedLock[] = [];
+    const missing: string[] = [];
+    for (const path of targets) {
+      const lock = agent?.locks.get(path);
+      if (lock === undefined) {
+        missing.push(path);
+        continue;
+      }
+      this.state.setExpiry(lock, now + ttl);
+      renewed.push(granted(lock));
+    }
+    if (agent !== undefined && renewed.length > 0) this.state.touch(agent, now);
+    return { renewed, missing };
+  }
+
+  /** Agent whose lock blocks `path`: a lock on it or a covering directory (exclusive first, else the earliest shared grant), else one below it. */
   lockHolder(path: string): number | null {
     const key = normalizePath(path);
     this.settle();
-    return this.state.locks.get(key)?.holder.id ?? null;
+    return this.blockingHolder(0, key);
+  }
+
+  lockInfo(path: string): LockInfo | null {
+    const key = normalizePath(path);
+    this.settle();
+    const holders = this.state.table.holdersAt(key);
+    const waiting = this.waiters.countFor(key);
+    if (holders.length === 0 && waiting === 0) return null;
+    return {
+      path: key,
+      mode: holders[0]?.mode ?? null,
+      holders: holders.map((lock) => ({ agent_id: lock.holder.id, fence: lock.fence, expires_at_ms: lock.expiresAtMs })),
+      waiters: waiting,
+    };
+  }
+
+  /** The conflicts an acquire would meet now (queued requests included), changing nothing. */
+  lockCheck(agentId: number | undefined, paths: string[], mode?: LockMode): Conflict[] {
+    const id = agentId === undefined ? 0 : checkAgentId(agentId);
+    const keys = checkPaths(paths);
+    const lockMode = checkMode(mode);
+    this.settle();
+    return this.conflicts(id, keys, lockMode, this.waiters.values(), false);
   }
 
   /** Live locks sorted by path; `prefix` keeps a directory and what lies below it, by whole segments. */
@@ -154,13 +280,13 @@ export class Registry implements RegistryStore {
     const agentId = filter.agentId === undefined ? undefined : checkAgentId(filter.agentId);
     const prefix = filter.prefix === undefined ? undefined : normalizePath(filter.prefix, "prefix");
     this.settle();
-    const source = agentId === undefined ? this.state.locks.values() : (this.state.agents.get(agentId)?.locks.values() ?? []);
+    const source = agentId === undefined ? this.state.table.values() : (this.state.agents.get(agentId)?.locks.values() ?? []);
     const out: LockView[] = [];
     for (const lock of source) {
-      if (prefix !== undefined && !isWithin(lock.path, prefix)) continue;
+      if (lock.delayed || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
       out.push({ path: lock.path, agent_id: lock.holder.id, expires_at_ms: lock.expiresAtMs });
     }
-    return out.sort((a, b) => compareStrings(a.path, b.path));
+    return out.sort((a, b) => compareStrings(a.path, b.path) || a.agent_id - b.agent_id);
   }
 
   getAgent(id: number): AgentDetail | null {
@@ -196,13 +322,32 @@ export class Registry implements RegistryStore {
     return crashed.sort((a, b) => a - b);
   }
 
+  /** When time-driven state next changes (a crash, an expiry, a waiter's deadline), or undefined. */
+  nextDeadline(): number | undefined {
+    const agent = this.state.silence.peek();
+    const candidates = [
+      agent === undefined ? Infinity : agent.silenceKey + this.settings.agent_timeout_ms + 1,
+      this.state.expiry.peek()?.expiresAtMs ?? Infinity,
+      this.waiters.nextDeadline()?.deadline ?? Infinity,
+    ];
+    const next = Math.min(...candidates);
+    return next === Infinity ? undefined : next;
+  }
+
   recordVersion(input: RecordInput): number {
     const agentId = checkInteger(input.agentId, "agent_id", 0);
     const path = normalizePath(input.path);
     const hash = input.hash === undefined ? "0" : canonicalHash(input.hash);
     const size = input.size === undefined ? 0 : checkInteger(input.size, "size", 0);
     const op = checkOp(input.op);
+    const fence = input.fence === undefined ? undefined : checkInteger(input.fence, "fence", 1);
     const now = this.settle();
+    if (fence !== undefined && !this.holdsFence(agentId, path, fence)) {
+      throw new DomainError(
+        "stale_fence",
+        `version_record: fence ${fence} is not a live lock of agent ${agentId} on ${JSON.stringify(path)} or a directory covering it; nothing was recorded`,
+      );
+    }
     const seq = this.state.versions.record({ path, agent_id: agentId, op, hash, size, timestamp_ms: now });
     if (agentId > 0) this.noteEditAt(agentId, now);
     return seq;
@@ -228,26 +373,32 @@ export class Registry implements RegistryStore {
    * Replace the whole state with a snapshot (ours, whose config is adopted,
    * or the `agents` and `versions` sections of a harn-hostlib one), then
    * reap at the current time (the seed's reap_after_recovery). With
-   * `reap: false` the snapshot's active agents count as seen now instead, so
-   * none of them crashes for silence that happened before the restore.
-   * A bad snapshot throws before anything is replaced.
+   * `reap: false` the snapshot's active agents count as seen now instead.
+   * Waiters are not part of a snapshot: they are told `agent_gone`
+   * ("replaced"). A bad snapshot throws before anything is replaced.
    */
   restore(snapshot: unknown, options: { reap?: boolean } = {}): RestoreSummary {
-    const decoded = decodeSnapshot(snapshot);
+    const decoded = decodeSnapshot(snapshot, this.state.nextFence);
     const now = this.now();
+    for (const waiter of [...this.waiters.values()]) {
+      this.waiters.remove(waiter);
+      waiter.done({ kind: "agent_gone", why: "replaced" });
+    }
     this.state = decoded.state;
     if (decoded.config) this.settings = { ...decoded.config };
     if (options.reap === false) {
       for (const agent of this.state.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
     }
     this.settle();
-    return { agents: this.state.agents.size, locks: this.state.locks.size, current_seq: this.state.versions.currentSeq };
+    return { agents: this.state.agents.size, locks: this.state.table.size, current_seq: this.state.versions.currentSeq };
   }
 
   /**
-   * Bring time-driven state up to now, in deadline order: an agent silent
-   * for more than agent_timeout_ms crashes and loses its locks; a lock whose
-   * expiry has come is removed. Costs O(k log n) for k due deadlines.
+   * Bring time-driven state up to now, in deadline order (on a tie: lock
+   * expiry, then agent timeout, then a waiter's deadline, so that a waiter
+   * is granted rather than timed out when its conflict ends at its
+   * deadline). After each step, waiters whose conflicts are gone are
+   * granted, before any later deadline is looked at.
    */
   private settle(crashed?: number[]): number {
     const now = this.now();
@@ -256,32 +407,216 @@ export class Registry implements RegistryStore {
     for (;;) {
       const agent = state.nextSilent();
       const lock = state.expiry.peek();
-      const agentDue = agent !== undefined && now - agent.lastSeenMs > timeout;
-      const lockDue = lock !== undefined && lock.expiresAtMs <= now;
-      if (agentDue && (!lockDue || agent.lastSeenMs + timeout < lock.expiresAtMs)) {
-        state.crash(agent);
-        crashed?.push(agent.id);
-      } else if (lockDue) {
-        state.removeLock(lock);
+      const waiter = this.waiters.nextDeadline();
+      const lockAt = lock !== undefined && lock.expiresAtMs <= now ? lock.expiresAtMs : Infinity;
+      const agentAt = agent !== undefined && now - agent.lastSeenMs > timeout ? agent.lastSeenMs + timeout : Infinity;
+      const waiterAt = waiter !== undefined && waiter.deadline <= now ? waiter.deadline : Infinity;
+      if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) break;
+      if (lockAt <= agentAt && lockAt <= waiterAt) {
+        this.release(lock as Lock, "expired", now);
+      } else if (agentAt <= waiterAt) {
+        this.crash(agent as Agent, now);
+        crashed?.push((agent as Agent).id);
       } else {
-        return now;
+        this.timeOut(waiter as AcquireWaiter);
       }
+      if (this.freed) this.pump(now);
+    }
+    return now;
+  }
+
+  /** After a state change: grant whatever waiters can now go, then return `value`. */
+  private finish<T>(value: T): T {
+    if (this.freed) this.pump(this.now());
+    return value;
+  }
+
+  /** Grant waiters, oldest first, whose conflicts are gone and who conflict with no older waiter still waiting. */
+  private pump(now: number): void {
+    this.freed = false;
+    if (this.waiters.size === 0) return;
+    const ahead: AcquireWaiter[] = [];
+    for (const waiter of [...this.waiters.values()]) {
+      if (this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, true).length > 0) {
+        ahead.push(waiter);
+        continue;
+      }
+      this.waiters.remove(waiter);
+      waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+    }
+  }
+
+  private timeOut(waiter: AcquireWaiter): void {
+    this.waiters.remove(waiter);
+    const ahead = [...this.waiters.values()].filter((other) => other.id < waiter.id);
+    const conflicts = this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, false);
+    waiter.done({ kind: "timed_out", result: { granted: false, locks: [], conflicts } });
+    this.freed = true;
+  }
+
+  private grantAll(agentId: number, paths: readonly string[], mode: LockMode, ttl: number, now: number): AcquireResult {
+    const agent = this.ensureAgent(agentId, now);
+    this.state.touch(agent, now);
+    const locks: GrantedLock[] = [];
+    for (const path of paths) {
+      let lock = agent.locks.get(path);
+      if (lock === undefined) {
+        lock = this.state.grant(agent, path, mode, now + ttl);
+      } else {
+        this.state.setExpiry(lock, now + ttl);
+        if (lock.mode === mode) {
+          locks.push(granted(lock));
+          continue;
+        }
+        if (mode === "shared") this.freed = true;
+        this.state.table.setMode(lock, mode);
+      }
+      locks.push(granted(lock));
+      this.events.emit({ type: "lock/granted", agent_id: agentId, path, mode, fence: lock.fence, expires_at_ms: lock.expiresAtMs }, now);
+    }
+    return { granted: true, locks, conflicts: [] };
+  }
+
+  /**
+   * What blocks `holderId` from taking `paths` in `mode`: locks on each path
+   * or a covering directory, one lock below it, and requests queued `ahead`
+   * (no barging). With `firstOnly`, stops at the first conflict.
+   */
+  private conflicts(holderId: number, paths: readonly string[], mode: LockMode, ahead: Iterable<AcquireWaiter>, firstOnly: boolean): Conflict[] {
+    const out: Conflict[] = [];
+    const table = this.state.table;
+    for (const path of paths) {
+      for (const lock of table.coveringConflicts(holderId, path, mode)) {
+        out.push(conflict(lock));
+        if (firstOnly) return out;
+      }
+      const below = table.conflictBelow(holderId, path, mode);
+      if (below !== undefined) {
+        out.push(conflict(this.lockBelow(below.holderId, path, below.mode)));
+        if (firstOnly) return out;
+      }
+    }
+    for (const waiter of ahead) {
+      if (waiter.agentId === holderId || (mode === "shared" && waiter.mode === "shared")) continue;
+      const path = waiter.paths.find((wanted) => paths.some((mine) => pathsOverlap(mine, wanted)));
+      if (path === undefined) continue;
+      out.push({ path, holder: waiter.agentId, mode: waiter.mode, expires_at_ms: null, queued: true });
+      if (firstOnly) return out;
+    }
+    return out;
+  }
+
+  /** A lock of `holderId` strictly below `dir` in `mode` (the table's counts say one exists). */
+  private lockBelow(holderId: number, dir: string, mode: LockMode): Lock {
+    const below = (lock: Lock) => lock.mode === mode && lock.path !== dir && isWithin(lock.path, dir);
+    const agent = this.state.agents.get(holderId);
+    for (const lock of agent?.locks.values() ?? []) if (below(lock)) return lock;
+    for (const lock of this.state.delayed) if (lock.holder.id === holderId && below(lock)) return lock;
+    throw new Error(`lock table counts a lock of agent ${holderId} below ${dir} that no index holds`);
+  }
+
+  private blockingHolder(holderId: number, path: string): number | null {
+    const covering = this.state.table.coveringConflicts(holderId, path, "exclusive");
+    const exclusive = covering.find((lock) => lock.mode === "exclusive");
+    if (exclusive !== undefined) return exclusive.holder.id;
+    if (covering.length > 0) return covering.reduce((a, b) => (b.fence < a.fence ? b : a)).holder.id;
+    return this.state.table.conflictBelow(holderId, path, "exclusive")?.holderId ?? null;
+  }
+
+  private holdsFence(agentId: number, path: string, fence: number): boolean {
+    const locks = this.state.agents.get(agentId)?.locks;
+    if (locks === undefined) return false;
+    if (locks.get(path)?.fence === fence) return true;
+    let found = false;
+    forEachAncestor(path, (dir) => {
+      if (locks.get(dir)?.fence === fence) found = true;
+    });
+    return found;
+  }
+
+  private release(lock: Lock, reason: ReleaseReason, now: number): void {
+    this.state.removeLock(lock);
+    this.freed = true;
+    if (!lock.delayed) this.announceReleases([lock], reason, now);
+  }
+
+  private crash(agent: Agent, now: number): void {
+    this.failWaitersOf(agent.id, "crashed");
+    const released = this.state.crash(agent, this.crashLockDelayMs > 0 ? now + this.crashLockDelayMs : undefined);
+    this.announceReleases(released, "crashed", now);
+    this.events.emit({ type: "agent/crashed", agent_id: agent.id, released: sortedPaths(released) }, now);
+  }
+
+  /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
+  private install(id: number, name: string, now: number): Agent {
+    const previous = this.state.agents.get(id);
+    if (previous !== undefined) {
+      this.failWaitersOf(id, "replaced");
+      this.announceReleases(this.state.removeAgent(previous), "replaced", now);
+    }
+    const agent = this.state.addAgent(id, name, "active", now, 0);
+    this.events.emit({ type: "agent/registered", agent_id: id, name }, now);
+    return agent;
+  }
+
+  private ensureAgent(id: number, now: number): Agent {
+    return this.state.agents.get(id) ?? this.install(id, `agent-${id}`, now);
+  }
+
+  private failWaitersOf(agentId: number, why: "crashed" | "unregistered" | "replaced"): void {
+    for (const waiter of [...this.waiters.values()]) {
+      if (waiter.agentId !== agentId) continue;
+      this.waiters.remove(waiter);
+      waiter.done({ kind: "agent_gone", why });
+      this.freed = true;
+    }
+  }
+
+  private announceReleases(locks: Lock[], reason: ReleaseReason, now: number): void {
+    if (locks.length > 0) this.freed = true;
+    for (const lock of locks) {
+      this.events.emit({ type: "lock/released", agent_id: lock.holder.id, path: lock.path, mode: lock.mode, fence: lock.fence, reason }, now);
     }
   }
 
   private noteEditAt(id: number, now: number): void {
-    const agent: Agent | undefined = this.state.agents.get(id);
+    const agent = this.state.agents.get(id);
     if (agent === undefined) return;
     agent.editCount++;
     this.state.touch(agent, now);
   }
 }
 
+function granted(lock: Lock): GrantedLock {
+  return { path: lock.path, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiresAtMs };
+}
+
+function conflict(lock: Lock): Conflict {
+  return { path: lock.path, holder: lock.holder.id, mode: lock.mode, expires_at_ms: lock.expiresAtMs, queued: false };
+}
+
+function sortedPaths(locks: Lock[]): string[] {
+  return locks.map((lock) => lock.path).sort(compareStrings);
+}
+
 function detail(agent: Agent): AgentDetail {
-  const locks = [...agent.locks]
+  const locks = [...agent.locks.values()]
     .map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }))
     .sort((a, b) => compareStrings(a.path, b.path));
   return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
+}
+
+/** 1 to 256 paths, normalised, duplicates dropped (first kept). */
+function checkPaths(paths: unknown): string[] {
+  if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
+    throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
+  }
+  return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
+}
+
+function checkMode(mode: unknown): LockMode {
+  if (mode === undefined || mode === "exclusive" || mode === "shared") return mode ?? "exclusive";
+  throw new InvalidInputError("mode", `must be exclusive or shared, got ${JSON.stringify(mode)}`);
 }
 
 function checkOp(op: unknown): EditOpName {
@@ -291,11 +626,11 @@ function checkOp(op: unknown): EditOpName {
   return parsed.data;
 }
 
-function checkName(name: unknown): void {
-  if (typeof name !== "string") throw new InvalidInputError("name", "must be a string");
-}
-
 /** True when `path` is `dir` or lies below it, by whole segments. */
 function isWithin(path: string, dir: string): boolean {
-  return path === dir || (path.startsWith(dir) && path.charCodeAt(dir.length) === 47);
+  return path.length >= dir.length && pathsOverlap(path, dir);
+}
+
+function checkName(name: unknown): void {
+  if (typeof name !== "string") throw new InvalidInputError("name", "must be a string");
 }

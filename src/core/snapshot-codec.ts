@@ -1,10 +1,30 @@
 import type * as z from "zod/mini";
 import type { RegistryConfig } from "../../protocol/common.js";
-import { HostlibSnapshotInput, SNAPSHOT_FORMAT_VERSION, type Snapshot, SnapshotInput } from "../../protocol/snapshot.js";
+import { HostlibSnapshotInput, SNAPSHOT_FORMAT_VERSION, type Snapshot, SnapshotInput, SnapshotV1Input } from "../../protocol/snapshot.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
+import type { LockMode } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
-import { RegistryState } from "./state.js";
+import { type Agent, RegistryState } from "./state.js";
 import type { Change } from "./version-log.js";
+
+/** What every accepted snapshot format decodes to (format 1 and harn-hostlib lack the fence fields). */
+interface AnySnapshot {
+  config?: RegistryConfig;
+  agents: {
+    next_id: number;
+    next_fence?: number;
+    agents: {
+      id: number;
+      name: string;
+      state: Agent["state"];
+      last_seen_ms: number;
+      edit_count: number;
+      locked_paths: Record<string, number>;
+      lock_grants?: Record<string, { mode: LockMode; fence: number }>;
+    }[];
+  };
+  versions: { current_seq: number; history: Record<string, Omit<Change, "path">[]> };
+}
 
 /** A snapshot decoded into a fresh state, and its config when it carried one (harn-hostlib snapshots do not). */
 export interface DecodedSnapshot {
@@ -14,33 +34,55 @@ export interface DecodedSnapshot {
 
 /**
  * Validate a snapshot completely (shape with zod, then the cross-field
- * rules: unique ids, one holder per path, seqs unique and ≤ current_seq)
- * and build a fresh state from it. Throws {@link InvalidInputError} naming
- * the first bad field as `snapshot.<path>`; the running state is untouched.
- * Locks of agents that are not active are dropped (only live agents hold
- * locks); a `next_id` at or below an existing id is raised past it.
+ * rules: unique ids, no two conflicting locks under the one conflict rule,
+ * fences unique and below `next_fence`, seqs unique and ≤ current_seq) and
+ * build a fresh state from it. Throws {@link InvalidInputError} naming the
+ * first bad field as `snapshot.<path>`; the running state is untouched.
+ * Locks of agents that are not active are dropped; a `next_id` at or below
+ * an existing id is raised past it. Format 1 and harn-hostlib snapshots
+ * have no modes or fences: their locks are exclusive and get fresh fences
+ * from `fenceFloor` (the running counter) up, so no fence is ever reused.
  */
-export function decodeSnapshot(input: unknown): DecodedSnapshot {
+export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnapshot {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     throw new InvalidInputError("snapshot", "must be an object");
   }
-  const parsed = "format_version" in input ? SnapshotInput.safeParse(input) : HostlibSnapshotInput.safeParse(input);
+  const version = (input as { format_version?: unknown }).format_version;
+  const schema = version === undefined ? HostlibSnapshotInput : version === 1 ? SnapshotV1Input : version === 2 ? SnapshotInput : undefined;
+  if (schema === undefined) throw new InvalidInputError("snapshot.format_version", `must be 1 or ${SNAPSHOT_FORMAT_VERSION}, got ${JSON.stringify(version)}`);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     const { path, problem } = describeIssue(parsed.error.issues[0] as z.core.$ZodIssue, input);
     throw new InvalidInputError(fieldName(["snapshot", ...path]), problem);
   }
-  const data = parsed.data;
+  const data = parsed.data as AnySnapshot;
   const state = new RegistryState();
+  const savedFence = data.agents.next_fence;
+  state.nextFence = Math.max(fenceFloor, savedFence ?? 1);
+  const fences = new Set<number>();
 
   data.agents.agents.forEach((entry, index) => {
-    if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
+    const at = `snapshot.agents.agents[${index}]`;
+    if (state.agents.has(entry.id)) throw new InvalidInputError(`${at}.id`, `repeats agent id ${entry.id}`);
     const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
+    const grants = entry.lock_grants;
+    if (grants !== undefined) {
+      for (const rawPath in grants) {
+        if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}]`, "names a path missing from locked_paths");
+      }
+    }
     for (const rawPath in entry.locked_paths) {
-      const at = () => `snapshot.agents.agents[${index}].locked_paths[${JSON.stringify(rawPath)}]`;
-      const path = normalizeAt(rawPath, at);
+      const field = () => `${at}.locked_paths[${JSON.stringify(rawPath)}]`;
+      const path = normalizeAt(rawPath, field);
+      const grant = grants?.[rawPath];
+      if (grants !== undefined && grant === undefined) throw new InvalidInputError(`${at}.lock_grants`, `has no entry for ${JSON.stringify(rawPath)}`);
+      if (grant !== undefined) {
+        if (grant.fence >= (savedFence as number)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}].fence`, `is ${grant.fence}, not below next_fence ${savedFence}`);
+        if (fences.has(grant.fence)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}].fence`, `repeats fence ${grant.fence}`);
+        fences.add(grant.fence);
+      }
       if (agent.state !== "active") continue;
-      const held = state.claim(agent, path, entry.locked_paths[rawPath] as number);
-      if (held !== undefined) throw new InvalidInputError(at(), `is also locked by agent ${held.holder.id}`);
+      place(state, agent, path, grant?.mode ?? "exclusive", entry.locked_paths[rawPath] as number, grant?.fence, field);
     }
   });
   state.nextId = Math.max(state.nextId, data.agents.next_id);
@@ -55,7 +97,7 @@ export function decodeSnapshot(input: unknown): DecodedSnapshot {
     const clash = seenPaths.get(path);
     if (clash !== undefined) throw new InvalidInputError(at, `names the same file as ${JSON.stringify(clash)}`);
     seenPaths.set(path, rawPath);
-    (data.versions.history[rawPath] as Omit<Change, "path">[]).forEach((entry, index) => {
+    (data.versions.history[rawPath] ?? []).forEach((entry, index) => {
       if (entry.seq > currentSeq) throw new InvalidInputError(`${at}[${index}].seq`, `is ${entry.seq}, above current_seq ${currentSeq}`);
       if (seenSeqs.has(entry.seq)) throw new InvalidInputError(`${at}[${index}].seq`, `repeats seq ${entry.seq}`);
       seenSeqs.add(entry.seq);
@@ -63,7 +105,19 @@ export function decodeSnapshot(input: unknown): DecodedSnapshot {
     });
   }
   state.versions.load(currentSeq, changes);
-  return "config" in data ? { state, config: data.config as RegistryConfig } : { state };
+  return data.config === undefined ? { state } : { state, config: data.config };
+}
+
+/** Put one restored lock in place, refusing one that conflicts with a lock already placed. */
+function place(state: RegistryState, agent: Agent, path: string, mode: LockMode, expiry: number, fence: number | undefined, field: () => string): void {
+  if (agent.locks.has(path)) throw new InvalidInputError(field(), `names ${JSON.stringify(path)} again`);
+  const covering = state.table.coveringConflicts(agent.id, path, mode)[0];
+  const below = state.table.conflictBelow(agent.id, path, mode);
+  const other = covering?.holder.id ?? below?.holderId;
+  if (other !== undefined) {
+    throw new InvalidInputError(field(), `conflicts with a lock of agent ${other}${covering ? ` on ${JSON.stringify(covering.path)}` : ` below ${JSON.stringify(path)}`}`);
+  }
+  state.grant(agent, path, mode, expiry, fence);
 }
 
 /** The state as a snapshot: agents by id, paths sorted, so equal states give equal JSON. */
@@ -72,8 +126,10 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
     .sort((a, b) => a.id - b.id)
     .map((agent) => {
       const locked_paths: Record<string, number> = {};
+      const lock_grants: Record<string, { mode: LockMode; fence: number }> = {};
       for (const lock of [...agent.locks.values()].sort((a, b) => compareStrings(a.path, b.path))) {
         locked_paths[lock.path] = lock.expiresAtMs;
+        lock_grants[lock.path] = { mode: lock.mode, fence: lock.fence };
       }
       return {
         id: agent.id,
@@ -82,13 +138,14 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
         last_seen_ms: agent.lastSeenMs,
         edit_count: agent.editCount,
         locked_paths,
+        lock_grants,
       };
     });
   return {
     format_version: SNAPSHOT_FORMAT_VERSION,
     taken_at_ms: now,
     config: { ...config },
-    agents: { next_id: state.nextId, agents },
+    agents: { next_id: state.nextId, next_fence: state.nextFence, agents },
     versions: { current_seq: state.versions.currentSeq, history: state.versions.history() },
   };
 }

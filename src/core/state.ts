@@ -1,4 +1,5 @@
 import { type HeapNode, IndexedHeap } from "./heap.js";
+import { type LockMode, LockTable, type Lock as TableLock } from "./lock-table.js";
 import { SlotMap } from "./slot-map.js";
 import type { AgentStateName } from "./store.js";
 import { VersionLog } from "./version-log.js";
@@ -12,57 +13,52 @@ export interface Agent extends HeapNode {
   /** `lastSeenMs` as of the agent's last move in the silence heap; it may lag behind. */
   silenceKey: number;
   editCount: number;
-  /** Its locks; looked up by path through {@link RegistryState.locks}. */
-  readonly locks: Set<Lock>;
+  /** Its live locks by path. */
+  readonly locks: SlotMap<string, Lock>;
 }
 
-/** A live lock on one normalised path. */
-export interface Lock extends HeapNode {
-  readonly path: string;
-  readonly holder: Agent;
-  expiresAtMs: number;
-}
+/** A lock in the table, held by an agent (or left behind by a crashed one, when `delayed`). */
+export type Lock = TableLock<Agent>;
 
 /**
- * The registry's data and its indexes: agents by id, locks by path, and the
- * two deadline heaps. Every mutation goes through a method here so that the
- * indexes never disagree.
+ * The registry's data and its indexes: agents by id, the lock table, the
+ * deadline heaps and the version log. Every mutation goes through a method
+ * here so that the indexes never disagree.
  */
 export class RegistryState {
   nextId = 1;
+  /** Next fencing token; strictly increasing, never reused. */
+  nextFence = 1;
   readonly agents = new SlotMap<number, Agent>();
-  readonly locks = new SlotMap<string, Lock>();
+  readonly table = new LockTable<Agent>();
+  /** Locks left by crashed agents for --crash-lock-delay-ms (they are in no agent's `locks`). */
+  readonly delayed = new Set<Lock>();
   /**
-   * Active agents keyed by `silenceKey`. A sign of life only updates
+   * Active agents by `silenceKey` (ties: id). A sign of life only updates
    * `lastSeenMs`; {@link nextSilent} re-keys a stale agent when it reaches
    * the top, so a heartbeat costs O(1) and each agent is re-keyed at most
    * once per timeout period.
    */
-  readonly silence = new IndexedHeap<Agent>((agent) => agent.silenceKey);
-  /** Live locks keyed by expiry. */
-  readonly expiry = new IndexedHeap<Lock>((lock) => lock.expiresAtMs);
+  readonly silence = new IndexedHeap<Agent>((a, b) => a.silenceKey < b.silenceKey || (a.silenceKey === b.silenceKey && a.id < b.id));
+  /** Every lock in the table, by expiry (ties: grant order). */
+  readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
   readonly versions = new VersionLog();
 
   /** Add a record for an id that has none. */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
-    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new Set(), heapIndex: -1 };
+    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new SlotMap(), heapIndex: -1 };
     this.agents.set(id, agent);
     if (state === "active") this.silence.push(agent);
     if (id >= this.nextId) this.nextId = id + 1;
     return agent;
   }
 
-  /** Create or replace a record as freshly registered (the seed's register_with_id). */
-  installAgent(id: number, name: string, now: number): Agent {
-    const previous = this.agents.get(id);
-    if (previous !== undefined) this.removeAgent(previous);
-    return this.addAgent(id, name, "active", now, 0);
-  }
-
-  removeAgent(agent: Agent): void {
-    this.dropLocks(agent);
+  /** Drop an agent record; returns the locks it held (already removed). */
+  removeAgent(agent: Agent): Lock[] {
+    const dropped = this.dropLocks(agent);
     this.silence.remove(agent);
     this.agents.delete(agent.id);
+    return dropped;
   }
 
   /** A sign of life: refresh last_seen and revive a crashed (or gone) agent. */
@@ -84,20 +80,29 @@ export class RegistryState {
     }
   }
 
-  crash(agent: Agent): void {
+  /** Mark crashed; its locks leave the table, or stay as delayed locks until `delayUntil` when given. */
+  crash(agent: Agent, delayUntil: number | undefined): Lock[] {
     agent.state = "crashed";
     this.silence.remove(agent);
-    this.dropLocks(agent);
+    const dropped = this.dropLocks(agent);
+    if (delayUntil !== undefined) {
+      for (const lock of dropped) {
+        const left: Lock = { path: lock.path, holder: agent, mode: "exclusive", fence: lock.fence, expiresAtMs: delayUntil, delayed: true, heapIndex: -1 };
+        this.table.add(left);
+        this.expiry.push(left);
+        this.delayed.add(left);
+      }
+    }
+    return dropped;
   }
 
-  /** Lock a free path for `holder`; when the path is held, change nothing and return the lock on it. */
-  claim(holder: Agent, path: string, expiresAtMs: number): Lock | undefined {
-    const lock: Lock = { path, holder, expiresAtMs, heapIndex: -1 };
-    const held = this.locks.insert(path, lock);
-    if (held !== undefined) return held;
-    holder.locks.add(lock);
+  /** Grant a new lock (the caller has checked for conflicts). */
+  grant(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence = this.nextFence++): Lock {
+    const lock: Lock = { path, holder, mode, fence, expiresAtMs, delayed: false, heapIndex: -1 };
+    holder.locks.set(path, lock);
+    this.table.add(lock);
     this.expiry.push(lock);
-    return undefined;
+    return lock;
   }
 
   setExpiry(lock: Lock, expiresAtMs: number): void {
@@ -106,16 +111,20 @@ export class RegistryState {
   }
 
   removeLock(lock: Lock): void {
-    lock.holder.locks.delete(lock);
-    this.locks.delete(lock.path);
+    if (lock.delayed) this.delayed.delete(lock);
+    else lock.holder.locks.delete(lock.path);
+    this.table.remove(lock);
     this.expiry.remove(lock);
   }
 
-  dropLocks(agent: Agent): void {
-    for (const lock of agent.locks) {
-      this.locks.delete(lock.path);
+  /** Remove every live lock of an agent; returns them. */
+  dropLocks(agent: Agent): Lock[] {
+    const dropped = [...agent.locks.values()];
+    for (const lock of dropped) {
+      this.table.remove(lock);
       this.expiry.remove(lock);
     }
     agent.locks.clear();
+    return dropped;
   }
 }

@@ -1,8 +1,10 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
+import type { LockMode } from "./lock-table.js";
 import type { Change, EditOpName } from "./version-log.js";
+import type { WaitOutcome } from "./wait-queue.js";
 
-export type { RegistryConfig, Snapshot, Change, EditOpName };
+export type { RegistryConfig, Snapshot, Change, EditOpName, LockMode, WaitOutcome };
 
 /** Agent lifecycle state. */
 export type AgentStateName = "active" | "crashed" | "gone";
@@ -40,13 +42,63 @@ export interface TryLockResult {
   holder: number | null;
 }
 
-/** A change to record; hash as integer, bigint or decimal string. */
+/** A change to record; hash as integer, bigint or decimal string. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory. */
 export interface RecordInput {
   path: string;
   agentId: number;
   op?: EditOpName;
   hash?: string | number | bigint;
   size?: number;
+  fence?: number;
+}
+
+/** An atomic acquire of one or more paths. */
+export interface AcquireInput {
+  agentId: number;
+  paths: string[];
+  mode?: LockMode;
+  ttlMs?: number;
+  waitMs?: number;
+}
+
+/** A lock as an acquire or renew reports it. */
+export interface GrantedLock {
+  path: string;
+  mode: LockMode;
+  fence: number;
+  expires_at_ms: number;
+}
+
+/** Something that blocks an acquire: a held lock, or (`queued`) an earlier request waiting for `path`. */
+export interface Conflict {
+  path: string;
+  holder: number;
+  mode: LockMode;
+  /** null for a queued request. */
+  expires_at_ms: number | null;
+  queued: boolean;
+}
+
+/** Outcome of an acquire: all paths granted, or none and why. */
+export interface AcquireResult {
+  granted: boolean;
+  locks: GrantedLock[];
+  conflicts: Conflict[];
+}
+
+/** Outcome of a renew. */
+export interface RenewResult {
+  renewed: GrantedLock[];
+  /** Paths the agent does not hold (an expired lock is not revived). */
+  missing: string[];
+}
+
+/** Who holds one exact path, and how many requests wait for it. */
+export interface LockInfo {
+  path: string;
+  mode: LockMode | null;
+  holders: { agent_id: number; fence: number; expires_at_ms: number }[];
+  waiters: number;
 }
 
 /** What a restore brought in, after reaping. */
@@ -72,8 +124,16 @@ export interface RegistryStore {
   unregister(id: number): boolean;
   noteEdit(id: number): void;
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult;
+  acquire(input: AcquireInput, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number };
+  cancelWait(waiterId: number): boolean;
   releaseLock(agentId: number, path: string): boolean;
+  releaseAll(agentId: number): string[];
+  forceRelease(path: string): { path: string; agent_id: number }[];
+  renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult;
   lockHolder(path: string): number | null;
+  lockInfo(path: string): LockInfo | null;
+  lockCheck(agentId: number | undefined, paths: string[], mode?: LockMode): Conflict[];
+  nextDeadline(): number | undefined;
   listLocks(filter?: { agentId?: number; prefix?: string }): LockView[];
   getAgent(id: number): AgentDetail | null;
   agentDetails(): AgentDetail[];

@@ -1,13 +1,16 @@
 // Model-based test: random timed histories run against the real core and
-// the reference model; every result and the full state are compared.
+// the reference model; every result, every wait outcome and the full state
+// are compared after each command.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Registry } from "../../src/core/registry.js";
-import { ReferenceModel, modelNormalize } from "../support/reference-model.js";
+import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
+import { type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
 
 interface Real {
   reg: Registry;
   clock: { now: number };
+  outcomes: ModelOutcome[];
 }
 
 type Cmd = fc.Command<ReferenceModel, Real>;
@@ -21,20 +24,46 @@ function command(label: string, run: (m: ReferenceModel, r: Real) => void): Cmd 
       expect(r.reg.listAgents()).toEqual(m.agentsView());
       expect(r.reg.listLocks()).toEqual(m.locksView());
       expect(r.reg.currentSeq()).toBe(m.seq);
+      expect(r.outcomes).toEqual(m.outcomes);
     },
     toString: () => label,
   };
 }
 
-/** Run `real`; when the model says the input is invalid, expect a throw and no change. */
-function expectRejected(call: () => unknown): void {
-  expect(call).toThrow();
+const isId = (id: number) => Number.isSafeInteger(id) && id >= 1;
+
+/** Each conflict the core reports must be one the model knows of. */
+function expectValidConflicts(m: ReferenceModel, agent: number, paths: string[], mode: Mode, conflicts: AcquireResult["conflicts"]): void {
+  expect(conflicts.length).toBeGreaterThan(0);
+  for (const c of conflicts) {
+    if (c.queued) {
+      expect(m.waiters.some((w) => w.agent === c.holder && w.mode === c.mode && w.paths.includes(c.path))).toBe(true);
+    } else {
+      const lock = m.locks.find((l) => l.agent === c.holder && l.path === c.path && l.mode === c.mode && l.expiry === c.expires_at_ms);
+      expect(lock, JSON.stringify(c)).toBeDefined();
+      expect(c.holder).not.toBe(agent);
+      expect(mode === "exclusive" || c.mode === "exclusive").toBe(true);
+      expect(paths.some((p) => overlap(p, c.path))).toBe(true);
+    }
+  }
 }
 
-const ids = fc.integer({ min: 1, max: 6 });
+function recordOutcome(r: Real, id: () => number): (outcome: WaitOutcome<AcquireResult>) => void {
+  return (outcome) => {
+    if (outcome.kind === "granted") r.outcomes.push({ id: id(), kind: "granted", locks: outcome.result.locks });
+    else if (outcome.kind === "agent_gone") r.outcomes.push({ id: id(), kind: `agent_gone:${outcome.why}` });
+    else r.outcomes.push({ id: id(), kind: outcome.kind });
+  };
+}
+
+const ids = fc.integer({ min: 1, max: 5 });
 const badIds = fc.constantFrom(0, -3, 1.5, Number.MAX_SAFE_INTEGER + 1);
-const paths = fc.constantFrom("a", "./a", "a//b", "a/b", "b\\c", "b/c", "x/../a", "dir/./b/../c", "../esc", "/abs", "C:/x", "", ".");
+const paths = fc.constantFrom("a", "a/b", "a/b/c", "a/x", "b", "b/c", "ab", "./a//b", "x/../a", "b\\c");
+const badPaths = fc.constantFrom("../esc", "/abs", "C:/x", "", ".");
+const anyPath = fc.oneof({ weight: 6, arbitrary: paths }, { weight: 1, arbitrary: badPaths });
+const modes = fc.constantFrom<Mode>("exclusive", "shared");
 const ttls = fc.option(fc.oneof(fc.constantFrom(1, 10, 100, 1_000, 30_000, 45_000), fc.integer({ min: 1, max: 60_000 })), { nil: undefined });
+const waits = fc.oneof(fc.constant(0), fc.constantFrom(1, 10, 100, 1_000, 50_000), fc.integer({ min: 0, max: 60_000 }));
 const steps = fc.oneof(fc.constantFrom(0, 1, 9, 10, 90, 99, 100, 1_000, 15_000, 29_999, 30_000, 44_999, 45_000, 45_001), fc.integer({ min: 0, max: 50_000 }));
 const ops = fc.constantFrom("snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete");
 const hashes = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String));
@@ -46,7 +75,7 @@ const commands = [
       r.clock.now = m.now;
     }),
   ),
-  fc.string({ maxLength: 5 }).map((name) =>
+  fc.string({ maxLength: 3 }).map((name) =>
     command(`register(${JSON.stringify(name)})`, (m, r) => {
       m.settle();
       const id = m.nextId;
@@ -56,15 +85,16 @@ const commands = [
   ),
   fc.tuple(fc.oneof(ids, badIds), fc.string({ maxLength: 3 })).map(([id, name]) =>
     command(`registerWithId(${id})`, (m, r) => {
-      if (!Number.isSafeInteger(id) || id < 1) return expectRejected(() => r.reg.registerWithId(id, name));
+      if (!isId(id)) return void expect(() => r.reg.registerWithId(id, name)).toThrow();
       m.settle();
       m.install(id, name);
+      m.pump();
       expect(r.reg.registerWithId(id, name)).toBe(id);
     }),
   ),
   fc.oneof(ids, badIds).map((id) =>
     command(`heartbeat(${id})`, (m, r) => {
-      if (!Number.isSafeInteger(id) || id < 1) return expectRejected(() => r.reg.heartbeat(id));
+      if (!isId(id)) return void expect(() => r.reg.heartbeat(id)).toThrow();
       m.settle();
       if (m.agents.has(id)) m.touch(id);
       else m.install(id, `agent-${id}`);
@@ -74,7 +104,9 @@ const commands = [
   ids.map((id) =>
     command(`unregister(${id})`, (m, r) => {
       m.settle();
-      const existed = m.agents.delete(id);
+      const existed = m.agents.has(id);
+      if (existed) m.dropAgent(id, "unregistered");
+      m.pump();
       expect(r.reg.unregister(id)).toBe(existed);
     }),
   ),
@@ -89,40 +121,132 @@ const commands = [
       r.reg.noteEdit(id);
     }),
   ),
-  fc.tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), paths, ttls).map(([id, path, ttl]) =>
+  fc.tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), anyPath, ttls).map(([id, path, ttl]) =>
     command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, (m, r) => {
       const key = modelNormalize(path);
-      if (key === null || !Number.isSafeInteger(id) || id < 1) return expectRejected(() => r.reg.tryLock(id, path, ttl));
+      if (key === null || !isId(id)) return void expect(() => r.reg.tryLock(id, path, ttl)).toThrow();
       m.settle();
-      expect(r.reg.tryLock(id, path, ttl)).toEqual(m.tryLock(id, key, ttl ?? m.ttl));
+      const result = r.reg.tryLock(id, path, ttl);
+      const blocked = m.blocked(id, [key], "exclusive", m.waiters);
+      expect(result.locked).toBe(!blocked);
+      if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
+      else {
+        m.grantAll(id, [key], "exclusive", ttl ?? m.ttl);
+        m.pump();
+      }
     }),
   ),
-  fc.tuple(ids, paths).map(([id, path]) =>
+  fc.tuple(ids, fc.array(anyPath, { minLength: 1, maxLength: 3 }), modes, ttls, waits).map(([id, wanted, mode, ttl, wait]) =>
+    command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, (m, r) => {
+      const keys = wanted.map(modelNormalize);
+      let waiterId = 0;
+      const call = () => r.reg.acquire({ agentId: id, paths: wanted, mode, ttlMs: ttl, waitMs: wait }, recordOutcome(r, () => waiterId));
+      if (keys.includes(null)) return void expect(call).toThrow();
+      const unique = [...new Set(keys as string[])];
+      m.settle();
+      const result = call();
+      if (!m.blocked(id, unique, mode, m.waiters)) {
+        expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
+        m.pump();
+      } else if (wait > 0) {
+        if (!m.agents.has(id)) m.install(id, `agent-${id}`);
+        const nextWaiter = { id: m.nextWaiterId++, agent: id, paths: unique, mode, ttl: ttl ?? m.ttl, deadline: m.now + wait };
+        m.waiters.push(nextWaiter);
+        expect(result).toEqual({ waiting: nextWaiter.id });
+        waiterId = nextWaiter.id;
+      } else {
+        expect("granted" in result && result.granted).toBe(false);
+        expectValidConflicts(m, id, unique, mode, (result as AcquireResult).conflicts);
+      }
+    }),
+  ),
+  fc.nat({ max: 4 }).map((index) =>
+    command(`cancel(#${index})`, (m, r) => {
+      m.settle();
+      const waiter = m.waiters[index];
+      if (waiter === undefined) return void expect(r.reg.cancelWait(999_999)).toBe(false);
+      m.waiters = m.waiters.filter((w) => w !== waiter);
+      m.outcomes.push({ id: waiter.id, kind: "cancelled" });
+      m.pump();
+      expect(r.reg.cancelWait(waiter.id)).toBe(true);
+    }),
+  ),
+  fc.tuple(ids, anyPath).map(([id, path]) =>
     command(`release(${id}, ${JSON.stringify(path)})`, (m, r) => {
       const key = modelNormalize(path);
-      if (key === null) return expectRejected(() => r.reg.releaseLock(id, path));
+      if (key === null) return void expect(() => r.reg.releaseLock(id, path)).toThrow();
       m.settle();
-      const agent = m.agents.get(id);
-      const held = agent?.locks.delete(key) ?? false;
-      expect(r.reg.releaseLock(id, path)).toBe(held);
+      const held = m.locks.find((l) => l.agent === id && l.path === key);
+      m.locks = m.locks.filter((l) => l !== held);
+      m.pump();
+      expect(r.reg.releaseLock(id, path)).toBe(held !== undefined);
+    }),
+  ),
+  ids.map((id) =>
+    command(`releaseAll(${id})`, (m, r) => {
+      m.settle();
+      const mine = m.locks.filter((l) => l.agent === id).map((l) => l.path).sort();
+      m.locks = m.locks.filter((l) => l.agent !== id);
+      m.pump();
+      expect(r.reg.releaseAll(id)).toEqual(mine);
     }),
   ),
   paths.map((path) =>
-    command(`holder(${JSON.stringify(path)})`, (m, r) => {
-      const key = modelNormalize(path);
-      if (key === null) return expectRejected(() => r.reg.lockHolder(path));
+    command(`forceRelease(${JSON.stringify(path)})`, (m, r) => {
+      const key = modelNormalize(path) as string;
       m.settle();
-      expect(r.reg.lockHolder(path)).toBe(m.holder(key));
+      const gone = m.locks.filter((l) => l.path === key).sort((a, b) => a.fence - b.fence);
+      m.locks = m.locks.filter((l) => l.path !== key);
+      m.pump();
+      expect(r.reg.forceRelease(path)).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
     }),
   ),
-  fc.tuple(fc.integer({ min: 0, max: 6 }), paths, ops, hashes, fc.nat({ max: 1_000 })).map(([id, path, op, hash, size]) =>
-    command(`record(${id}, ${JSON.stringify(path)}, ${op})`, (m, r) => {
-      const key = modelNormalize(path);
-      const input = { path, agentId: id, op: op as "write", hash, size };
-      if (key === null) return expectRejected(() => r.reg.recordVersion(input));
+  fc.tuple(ids, fc.option(fc.array(paths, { minLength: 1, maxLength: 3 }), { nil: undefined }), ttls).map(([id, wanted, ttl]) =>
+    command(`renew(${id}, ${JSON.stringify(wanted)}, ${ttl})`, (m, r) => {
       m.settle();
-      expect(r.reg.recordVersion(input)).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
+      const keys = wanted === undefined ? m.locks.filter((l) => l.agent === id).map((l) => l.path).sort() : [...new Set(wanted.map((p) => modelNormalize(p) as string))];
+      const renewed = [];
+      const missing = [];
+      for (const key of keys) {
+        const lock = m.locks.find((l) => l.agent === id && l.path === key);
+        if (lock === undefined) missing.push(key);
+        else {
+          lock.expiry = m.now + (ttl ?? m.ttl);
+          renewed.push({ path: key, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiry });
+        }
+      }
+      if (renewed.length > 0) m.touch(id);
+      expect(r.reg.renew(id, wanted, ttl)).toEqual({ renewed, missing });
     }),
+  ),
+  anyPath.map((path) =>
+    command(`holder(${JSON.stringify(path)})`, (m, r) => {
+      const key = modelNormalize(path);
+      if (key === null) return void expect(() => r.reg.lockHolder(path)).toThrow();
+      m.settle();
+      expect(m.acceptableHolders(0, key).has(r.reg.lockHolder(path))).toBe(true);
+    }),
+  ),
+  fc.tuple(fc.option(ids, { nil: undefined }), fc.array(paths, { minLength: 1, maxLength: 3 }), modes).map(([id, wanted, mode]) =>
+    command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+      m.settle();
+      const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
+      const conflicts = r.reg.lockCheck(id, wanted, mode);
+      if (m.blocked(id ?? 0, keys, mode, m.waiters)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
+      else expect(conflicts).toEqual([]);
+    }),
+  ),
+  fc.tuple(fc.integer({ min: 0, max: 5 }), anyPath, ops, hashes, fc.nat({ max: 1_000 }), fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined })).map(
+    ([id, path, op, hash, size, fence]) =>
+      command(`record(${id}, ${JSON.stringify(path)}, ${op}, fence ${fence})`, (m, r) => {
+        const key = modelNormalize(path);
+        const input = { path, agentId: id, op: op as "write", hash, size, fence };
+        if (key === null) return void expect(() => r.reg.recordVersion(input)).toThrow();
+        m.settle();
+        const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && (key === l.path || key.startsWith(`${l.path}/`)));
+        if (!valid) return void expect(() => r.reg.recordVersion(input)).toThrow(/stale|fence/);
+        expect(r.reg.recordVersion(input)).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
+      }),
   ),
   fc.tuple(fc.constantFrom("a", "b/c"), fc.integer({ min: 1, max: 260 })).map(([path, count]) =>
     command(`recordBurst(${path}, ${count})`, (m, r) => {
@@ -138,14 +262,14 @@ const commands = [
   ),
   fc.constant(
     command("reap()", (m, r) => {
-      expect(r.reg.reap()).toEqual(m.settle());
+      m.settle();
+      expect(r.reg.reap()).toEqual(m.takeCrashed());
     }),
   ),
   fc.oneof(fc.constantFrom(1, 100, 1_000, 45_000), fc.integer({ min: 1, max: 60_000 })).map((timeout) =>
     command(`setTimeout(${timeout})`, (m, r) => {
       m.timeout = timeout;
       r.reg.setConfig({ agent_timeout_ms: timeout });
-      m.settle();
     }),
   ),
   fc.constant(
@@ -153,23 +277,27 @@ const commands = [
       m.settle();
       const snapshot = JSON.parse(JSON.stringify(r.reg.snapshot()));
       expect(snapshot.agents.next_id).toBe(m.nextId);
+      expect(snapshot.agents.next_fence).toBe(m.nextFence);
       const fresh = new Registry({ now: () => r.clock.now });
       fresh.restore(snapshot);
       expect(fresh.snapshot()).toEqual(snapshot);
-      r.reg = fresh;
+      r.reg.restore(snapshot);
+      for (const w of m.waiters) m.outcomes.push({ id: w.id, kind: "agent_gone:replaced" });
+      m.waiters = [];
+      m.takeCrashed();
     }),
   ),
 ];
 
 describe("model-based: core vs reference model", () => {
-  it("agrees on random timed histories", () => {
+  it("agrees on random timed histories of locks, modes, directories, fences and waits", () => {
     fc.assert(
       fc.property(fc.commands(commands, { maxCommands: 200, size: "max" }), (cmds) => {
         const clock = { now: 0 };
-        const real: Real = { reg: new Registry({ now: () => clock.now }), clock };
+        const real: Real = { reg: new Registry({ now: () => clock.now }), clock, outcomes: [] };
         fc.modelRun(() => ({ model: new ReferenceModel(), real }), cmds);
       }),
-      { numRuns: 200 },
+      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     );
   });
 });

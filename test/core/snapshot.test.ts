@@ -20,15 +20,32 @@ describe("snapshot codec", () => {
   it("writes the documented shape, sorted", () => {
     const { reg } = busyRegistry();
     expect(reg.snapshot()).toEqual({
-      format_version: 1,
+      format_version: 2,
       taken_at_ms: 2_000,
       config: { default_lock_ttl_ms: 30_000, agent_timeout_ms: 10_000 },
       agents: {
         next_id: 10,
+        next_fence: 4,
         agents: [
-          { id: 1, name: "editor", state: "active", last_seen_ms: 1_000, edit_count: 1, locked_paths: { "src/a.rs": 6_000, "src/b.rs": 6_000 } },
-          { id: 2, name: "helper", state: "active", last_seen_ms: 1_000, edit_count: 1, locked_paths: { "README.md": 51_000 } },
-          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {} },
+          {
+            id: 1,
+            name: "editor",
+            state: "active",
+            last_seen_ms: 1_000,
+            edit_count: 1,
+            locked_paths: { "src/a.rs": 6_000, "src/b.rs": 6_000 },
+            lock_grants: { "src/a.rs": { mode: "exclusive", fence: 2 }, "src/b.rs": { mode: "exclusive", fence: 1 } },
+          },
+          {
+            id: 2,
+            name: "helper",
+            state: "active",
+            last_seen_ms: 1_000,
+            edit_count: 1,
+            locked_paths: { "README.md": 51_000 },
+            lock_grants: { "README.md": { mode: "exclusive", fence: 3 } },
+          },
+          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {}, lock_grants: {} },
         ],
       },
       versions: {
@@ -78,11 +95,33 @@ describe("snapshot codec", () => {
   });
 
   const bad: [string, (s: Record<string, any>) => void, RegExp][] = [
-    ["a wrong format_version", (s) => (s.format_version = 2), /snapshot\.format_version/],
+    ["a wrong format_version", (s) => (s.format_version = 3), /snapshot\.format_version must be 1 or 2, got 3/],
     ["a duplicate agent id", (s) => (s.agents.agents[1].id = 1), /snapshot\.agents\.agents\[1\]\.id repeats agent id 1/],
     ["an id of 0", (s) => (s.agents.agents[0].id = 0), /snapshot\.agents\.agents\[0\]\.id must be an integer from 1/],
     ["an unknown state", (s) => (s.agents.agents[0].state = "zombie"), /snapshot\.agents\.agents\[0\]\.state/],
-    ["a path locked twice", (s) => (s.agents.agents[1].locked_paths["src/a.rs"] = 9), /is also locked by agent 1/],
+    [
+      "a path locked twice",
+      (s) => {
+        s.agents.agents[1].locked_paths["src/a.rs"] = 9_000;
+        s.agents.agents[1].lock_grants["src/a.rs"] = { mode: "exclusive", fence: 4 };
+        s.agents.next_fence = 5;
+      },
+      /snapshot\.agents\.agents\[1\]\.locked_paths\["src\/a\.rs"\] conflicts with a lock of agent 1 on "src\/a\.rs"/,
+    ],
+    [
+      "a directory lock over another agent's file",
+      (s) => {
+        s.agents.agents[1].locked_paths.src = 9_000;
+        s.agents.agents[1].lock_grants.src = { mode: "shared", fence: 4 };
+        s.agents.next_fence = 5;
+      },
+      /locked_paths\["src"\] conflicts with a lock of agent 1 below "src"/,
+    ],
+    ["a lock without its grant", (s) => delete s.agents.agents[0].lock_grants["src/a.rs"], /lock_grants has no entry for "src\/a\.rs"/],
+    ["a grant without its lock", (s) => (s.agents.agents[0].lock_grants["x.rs"] = { mode: "shared", fence: 1 }), /lock_grants\["x\.rs"\] names a path missing from locked_paths/],
+    ["a fence at or above next_fence", (s) => (s.agents.next_fence = 3), /fence is 3, not below next_fence 3/],
+    ["a repeated fence", (s) => (s.agents.agents[1].lock_grants["README.md"].fence = 2), /repeats fence 2/],
+    ["a bad mode", (s) => (s.agents.agents[1].lock_grants["README.md"].mode = "read"), /lock_grants\["README\.md"\] mode must be exclusive or shared/],
     ["an absolute lock path", (s) => (s.agents.agents[0].locked_paths["/etc"] = 9), /locked_paths\["\/etc"\] must be relative/],
     ["a seq above current_seq", (s) => (s.versions.current_seq = 1), /history\["src\/a\.rs"\]\[0\]\.seq is 1|history\["README\.md"\]\[0\]\.seq is 2, above current_seq 1/],
     ["a repeated seq", (s) => (s.versions.history["README.md"][0].seq = 1), /repeats seq 1/],

@@ -10,7 +10,7 @@ describe("IndexedHeap", () => {
         fc.array(fc.tuple(fc.constantFrom("push", "update", "remove"), fc.nat({ max: 30 }), fc.integer({ min: -50, max: 50 }))),
         (ops) => {
           const nodes = Array.from({ length: 31 }, () => ({ key: 0, heapIndex: -1 }));
-          const heap = new IndexedHeap<(typeof nodes)[number]>((n) => n.key);
+          const heap = new IndexedHeap<(typeof nodes)[number]>((a, b) => a.key < b.key);
           const inHeap = new Set<(typeof nodes)[number]>();
           for (const [op, which, key] of ops) {
             const node = nodes[which] as (typeof nodes)[number];

@@ -1,12 +1,30 @@
-// A tiny, obviously correct registry: plain maps and linear scans, no
-// indexes or heaps. The model-based test checks the real core against it.
+// A tiny, obviously correct registry: arrays and linear scans, no indexes
+// or heaps. The model-based test checks the real core against it.
+
+export type Mode = "exclusive" | "shared";
 
 export interface ModelAgent {
   name: string;
   state: "active" | "crashed" | "gone";
   lastSeen: number;
   edits: number;
-  locks: Map<string, number>;
+}
+
+export interface ModelLock {
+  agent: number;
+  path: string;
+  mode: Mode;
+  fence: number;
+  expiry: number;
+}
+
+export interface ModelWaiter {
+  id: number;
+  agent: number;
+  paths: string[];
+  mode: Mode;
+  ttl: number;
+  deadline: number;
 }
 
 export interface ModelChange {
@@ -19,37 +37,71 @@ export interface ModelChange {
   timestamp_ms: number;
 }
 
+/** How a wait ended, as the model sees it (granted locks in full; otherwise only the kind). */
+export type ModelOutcome = { id: number; kind: string; locks?: { path: string; mode: Mode; fence: number; expires_at_ms: number }[] };
+
+/** Two paths overlap when equal or one is an ancestor directory of the other, by whole segments. */
+export function overlap(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`);
+}
+
 export class ReferenceModel {
   now = 0;
   ttl = 30_000;
   timeout = 45_000;
   nextId = 1;
+  nextFence = 1;
   agents = new Map<number, ModelAgent>();
+  locks: ModelLock[] = [];
+  waiters: ModelWaiter[] = [];
+  outcomes: ModelOutcome[] = [];
+  nextWaiterId = 1;
   log: ModelChange[] = [];
   seq = 0;
+  private crashedSinceReap: number[] = [];
 
-  /** Eager evaluation by brute force: scan every agent and every lock. */
-  settle(): number[] {
-    const crashed: number[] = [];
-    for (const [id, agent] of this.agents) {
-      if (agent.state === "active" && this.now - agent.lastSeen > this.timeout) {
-        agent.state = "crashed";
-        agent.locks.clear();
-        crashed.push(id);
-      }
-      for (const [path, expiry] of agent.locks) if (expiry <= this.now) agent.locks.delete(path);
-    }
-    return crashed.sort((a, b) => a - b);
+  /** Locks of other agents that conflict with `agent` taking `path` in `mode`. */
+  lockConflicts(agent: number, path: string, mode: Mode): ModelLock[] {
+    return this.locks.filter((l) => l.agent !== agent && (mode === "exclusive" || l.mode === "exclusive") && overlap(l.path, path));
   }
 
-  holder(path: string): number | null {
-    for (const [id, agent] of this.agents) if (agent.locks.has(path)) return id;
-    return null;
+  waiterConflicts(agent: number, paths: string[], mode: Mode, ahead: ModelWaiter[]): ModelWaiter[] {
+    return ahead.filter((w) => w.agent !== agent && (mode === "exclusive" || w.mode === "exclusive") && w.paths.some((p) => paths.some((q) => overlap(p, q))));
+  }
+
+  blocked(agent: number, paths: string[], mode: Mode, ahead: ModelWaiter[]): boolean {
+    return paths.some((p) => this.lockConflicts(agent, p, mode).length > 0) || this.waiterConflicts(agent, paths, mode, ahead).length > 0;
+  }
+
+  /** Holders a refused exclusive request on `path` may be told about; null when only queued requests block it. */
+  acceptableHolders(agent: number, path: string): Set<number | null> {
+    const conflicts = this.lockConflicts(agent, path, "exclusive");
+    const covering = conflicts.filter((l) => path === l.path || path.startsWith(`${l.path}/`));
+    const exclusive = covering.filter((l) => l.mode === "exclusive");
+    if (exclusive.length > 0) return new Set(exclusive.map((l) => l.agent));
+    if (covering.length > 0) return new Set([covering.reduce((a, b) => (b.fence < a.fence ? b : a)).agent]);
+    const below = conflicts.filter((l) => l.path.startsWith(`${path}/`));
+    const belowExclusive = below.filter((l) => l.mode === "exclusive");
+    if (belowExclusive.length > 0) return new Set(belowExclusive.map((l) => l.agent));
+    if (below.length > 0) return new Set(below.map((l) => l.agent));
+    return new Set([null]);
   }
 
   install(id: number, name: string): void {
-    this.agents.set(id, { name, state: "active", lastSeen: this.now, edits: 0, locks: new Map() });
+    if (this.agents.has(id)) this.dropAgent(id, "replaced");
+    this.agents.set(id, { name, state: "active", lastSeen: this.now, edits: 0 });
     this.nextId = Math.max(this.nextId, id + 1);
+  }
+
+  dropAgent(id: number, why: string): void {
+    this.failWaiters(id, why);
+    this.locks = this.locks.filter((l) => l.agent !== id);
+    this.agents.delete(id);
+  }
+
+  failWaiters(agent: number, why: string): void {
+    for (const w of this.waiters.filter((w) => w.agent === agent)) this.outcomes.push({ id: w.id, kind: `agent_gone:${why}` });
+    this.waiters = this.waiters.filter((w) => w.agent !== agent);
   }
 
   touch(id: number): void {
@@ -58,13 +110,69 @@ export class ReferenceModel {
     agent.state = "active";
   }
 
-  tryLock(id: number, path: string, ttl: number): { locked: boolean; holder: number | null } {
-    const holder = this.holder(path);
-    if (holder !== null && holder !== id) return { locked: false, holder };
-    if (!this.agents.has(id)) this.install(id, `agent-${id}`);
-    else this.touch(id);
-    (this.agents.get(id) as ModelAgent).locks.set(path, this.now + ttl);
-    return { locked: true, holder: id };
+  grantAll(agent: number, paths: string[], mode: Mode, ttl: number) {
+    if (!this.agents.has(agent)) this.install(agent, `agent-${agent}`);
+    this.touch(agent);
+    return paths.map((path) => {
+      let lock = this.locks.find((l) => l.agent === agent && l.path === path);
+      if (lock === undefined) {
+        lock = { agent, path, mode, fence: this.nextFence++, expiry: this.now + ttl };
+        this.locks.push(lock);
+      } else {
+        lock.expiry = this.now + ttl;
+        lock.mode = mode;
+      }
+      return { path, mode, fence: lock.fence, expires_at_ms: lock.expiry };
+    });
+  }
+
+  /** Grant every waiter, oldest first, that nothing blocks (older waiters still waiting included). */
+  pump(): void {
+    const ahead: ModelWaiter[] = [];
+    for (const w of [...this.waiters]) {
+      if (this.blocked(w.agent, w.paths, w.mode, ahead)) {
+        ahead.push(w);
+        continue;
+      }
+      this.waiters = this.waiters.filter((x) => x !== w);
+      this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
+    }
+  }
+
+  /** Eager evaluation, one deadline at a time in time order (ties: lock, agent, waiter), pumping after each. */
+  settle(): void {
+    this.crashedSinceReap = [];
+    for (;;) {
+      const lock = this.locks.filter((l) => l.expiry <= this.now).sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
+      const agentEntry = [...this.agents.entries()]
+        .filter(([, a]) => a.state === "active" && this.now - a.lastSeen > this.timeout)
+        .sort(([ida, a], [idb, b]) => a.lastSeen - b.lastSeen || ida - idb)[0];
+      const waiter = this.waiters.filter((w) => w.deadline <= this.now).sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
+      const lockAt = lock?.expiry ?? Infinity;
+      const agentAt = agentEntry ? agentEntry[1].lastSeen + this.timeout : Infinity;
+      const waiterAt = waiter?.deadline ?? Infinity;
+      if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) return;
+      if (lockAt <= agentAt && lockAt <= waiterAt) {
+        this.locks = this.locks.filter((l) => l !== lock);
+      } else if (agentAt <= waiterAt) {
+        const [id, agent] = agentEntry as [number, ModelAgent];
+        this.failWaiters(id, "crashed");
+        agent.state = "crashed";
+        this.locks = this.locks.filter((l) => l.agent !== id);
+        this.crashedSinceReap.push(id);
+      } else {
+        const w = waiter as ModelWaiter;
+        this.waiters = this.waiters.filter((x) => x !== w);
+        this.outcomes.push({ id: w.id, kind: "timed_out" });
+      }
+      this.pump();
+    }
+  }
+
+  takeCrashed(): number[] {
+    const out = this.crashedSinceReap.sort((a, b) => a - b);
+    this.crashedSinceReap = [];
+    return out;
   }
 
   record(path: string, agentId: number, op: string, hash: string, size: number): number {
@@ -88,13 +196,20 @@ export class ReferenceModel {
   agentsView() {
     return [...this.agents.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([id, a]) => ({ id, name: a.name, state: a.state, last_seen_ms: a.lastSeen, edit_count: a.edits, lock_count: a.locks.size }));
+      .map(([id, a]) => ({
+        id,
+        name: a.name,
+        state: a.state,
+        last_seen_ms: a.lastSeen,
+        edit_count: a.edits,
+        lock_count: this.locks.filter((l) => l.agent === id).length,
+      }));
   }
 
   locksView() {
-    const out: { path: string; agent_id: number; expires_at_ms: number }[] = [];
-    for (const [id, agent] of this.agents) for (const [path, expiry] of agent.locks) out.push({ path, agent_id: id, expires_at_ms: expiry });
-    return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    return this.locks
+      .map((l) => ({ path: l.path, agent_id: l.agent, expires_at_ms: l.expiry }))
+      .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.agent_id - b.agent_id));
   }
 }
 

@@ -1,0 +1,64 @@
+import { type HeapNode, IndexedHeap } from "./heap.js";
+import type { LockMode } from "./lock-table.js";
+
+/** How a wait ended. `result` is what the acquire answers with. */
+export type WaitOutcome<R> =
+  | { kind: "granted"; result: R }
+  | { kind: "timed_out"; result: R }
+  | { kind: "cancelled" }
+  | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" };
+
+/** A request waiting for its conflicts to go. */
+export interface Waiter<R> extends HeapNode {
+  readonly id: number;
+  readonly agentId: number;
+  readonly paths: readonly string[];
+  readonly mode: LockMode;
+  readonly ttlMs: number;
+  readonly deadline: number;
+  readonly done: (outcome: WaitOutcome<R>) => void;
+}
+
+/** Waiters in arrival order (FIFO), with a deadline heap beside them. */
+export class WaitQueue<R> {
+  private readonly byId = new Map<number, Waiter<R>>();
+  private readonly deadlines = new IndexedHeap<Waiter<R>>((a, b) => a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id));
+  private nextId = 1;
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(waiter: Omit<Waiter<R>, "id" | "heapIndex">): Waiter<R> {
+    const entry: Waiter<R> = { ...waiter, id: this.nextId++, heapIndex: -1 };
+    this.byId.set(entry.id, entry);
+    this.deadlines.push(entry);
+    return entry;
+  }
+
+  get(id: number): Waiter<R> | undefined {
+    return this.byId.get(id);
+  }
+
+  remove(waiter: Waiter<R>): void {
+    this.byId.delete(waiter.id);
+    this.deadlines.remove(waiter);
+  }
+
+  /** The waiter whose deadline comes first. */
+  nextDeadline(): Waiter<R> | undefined {
+    return this.deadlines.peek();
+  }
+
+  /** Waiters, oldest first. */
+  values(): IterableIterator<Waiter<R>> {
+    return this.byId.values();
+  }
+
+  /** How many waiters want `path` itself. */
+  countFor(path: string): number {
+    let count = 0;
+    for (const waiter of this.byId.values()) if (waiter.paths.includes(path)) count++;
+    return count;
+  }
+}
