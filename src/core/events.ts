@@ -6,7 +6,7 @@ export type ReleaseReason = "released" | "expired" | "crashed" | "unregistered" 
 /** What happened, without its sequence number. */
 export type RegistryEventBody =
   | { type: "lock/granted"; agent_id: number; path: string; mode: LockMode; fence: number; expires_at_ms: number }
-  | { type: "lock/released"; agent_id: number; path: string; mode: LockMode; fence: number; reason: ReleaseReason }
+  | { type: "lock/released"; agent_id: number; path: string; mode: LockMode; fence: number; reason: ReleaseReason; note?: string }
   | { type: "agent/registered"; agent_id: number; name: string }
   | { type: "agent/crashed"; agent_id: number; released: string[] }
   | { type: "agent/unregistered"; agent_id: number; released: string[] };

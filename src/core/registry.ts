@@ -69,6 +69,8 @@ export class Registry implements RegistryStore {
   private readonly waiters = new WaitQueue<AcquireResult>();
   /** Something was freed since the waiters were last looked at. */
   private freed = false;
+  /** Agents crashed since the last `reap`, reported by it. */
+  private readonly crashedSinceReap = new Set<number>();
   readonly events = new EventLog();
 
   constructor(options: RegistryOptions) {
@@ -135,7 +137,7 @@ export class Registry implements RegistryStore {
     this.failWaitersOf(id, "unregistered");
     const released = this.state.removeAgent(agent);
     this.announceReleases(released, "unregistered", now);
-    this.events.emit({ type: "agent/unregistered", agent_id: id, released: sortedPaths(released) }, now);
+    this.events.emit({ type: "agent/unregistered", agent_id: id, released: pathsOf(released) }, now);
     return this.finish(true);
   }
 
@@ -209,15 +211,16 @@ export class Registry implements RegistryStore {
     if (agent === undefined) return [];
     const released = this.state.dropLocks(agent);
     this.announceReleases(released, "released", now);
-    return this.finish(sortedPaths(released));
+    return this.finish(pathsOf(released));
   }
 
-  /** An operator's override: every lock exactly on `path` goes, whoever holds it. */
-  forceRelease(path: string): { path: string; agent_id: number }[] {
+  /** An operator's override: every lock exactly on `path` goes, whoever holds it; `note` travels with the events. */
+  forceRelease(path: string, note?: string): { path: string; agent_id: number }[] {
     const key = normalizePath(path);
+    if (note !== undefined && typeof note !== "string") throw new InvalidInputError("reason", "must be a string");
     const now = this.settle();
     const locks = [...this.state.table.holdersAt(key)];
-    for (const lock of locks) this.release(lock, "forced", now);
+    for (const lock of locks) this.release(lock, "forced", now, note);
     return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
   }
 
@@ -315,11 +318,17 @@ export class Registry implements RegistryStore {
       }));
   }
 
-  /** Evaluate time-driven state now; returns the ids crashed by this evaluation (since the previous operation). */
+  /** Evaluate time-driven state now; returns the agents crashed since the previous `reap` (every operation evaluates time, so crashes are found without it). */
   reap(): number[] {
-    const crashed: number[] = [];
-    this.settle(crashed);
-    return crashed.sort((a, b) => a - b);
+    this.settle();
+    const crashed = [...this.crashedSinceReap].sort((a, b) => a - b);
+    this.crashedSinceReap.clear();
+    return crashed;
+  }
+
+  /** Evaluate time-driven state now (for a deadline timer or a clock move). */
+  tick(): void {
+    this.settle();
   }
 
   /** When time-driven state next changes (a crash, an expiry, a waiter's deadline), or undefined. */
@@ -385,6 +394,7 @@ export class Registry implements RegistryStore {
       waiter.done({ kind: "agent_gone", why: "replaced" });
     }
     this.state = decoded.state;
+    this.crashedSinceReap.clear();
     if (decoded.config) this.settings = { ...decoded.config };
     if (options.reap === false) {
       for (const agent of this.state.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
@@ -400,7 +410,7 @@ export class Registry implements RegistryStore {
    * deadline). After each step, waiters whose conflicts are gone are
    * granted, before any later deadline is looked at.
    */
-  private settle(crashed?: number[]): number {
+  private settle(): number {
     const now = this.now();
     const timeout = this.settings.agent_timeout_ms;
     const state = this.state;
@@ -416,7 +426,6 @@ export class Registry implements RegistryStore {
         this.release(lock as Lock, "expired", now);
       } else if (agentAt <= waiterAt) {
         this.crash(agent as Agent, now);
-        crashed?.push((agent as Agent).id);
       } else {
         this.timeOut(waiter as AcquireWaiter);
       }
@@ -534,17 +543,18 @@ export class Registry implements RegistryStore {
     return found;
   }
 
-  private release(lock: Lock, reason: ReleaseReason, now: number): void {
+  private release(lock: Lock, reason: ReleaseReason, now: number, note?: string): void {
     this.state.removeLock(lock);
     this.freed = true;
-    if (!lock.delayed) this.announceReleases([lock], reason, now);
+    if (!lock.delayed) this.announceReleases([lock], reason, now, note);
   }
 
   private crash(agent: Agent, now: number): void {
     this.failWaitersOf(agent.id, "crashed");
+    this.crashedSinceReap.add(agent.id);
     const released = this.state.crash(agent, this.crashLockDelayMs > 0 ? now + this.crashLockDelayMs : undefined);
     this.announceReleases(released, "crashed", now);
-    this.events.emit({ type: "agent/crashed", agent_id: agent.id, released: sortedPaths(released) }, now);
+    this.events.emit({ type: "agent/crashed", agent_id: agent.id, released: pathsOf(released) }, now);
   }
 
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
@@ -572,10 +582,11 @@ export class Registry implements RegistryStore {
     }
   }
 
-  private announceReleases(locks: Lock[], reason: ReleaseReason, now: number): void {
+  private announceReleases(locks: Lock[], reason: ReleaseReason, now: number, note?: string): void {
     if (locks.length > 0) this.freed = true;
     for (const lock of locks) {
-      this.events.emit({ type: "lock/released", agent_id: lock.holder.id, path: lock.path, mode: lock.mode, fence: lock.fence, reason }, now);
+      const body = { type: "lock/released", agent_id: lock.holder.id, path: lock.path, mode: lock.mode, fence: lock.fence, reason } as const;
+      this.events.emit(note === undefined ? body : { ...body, note }, now);
     }
   }
 
@@ -595,8 +606,9 @@ function conflict(lock: Lock): Conflict {
   return { path: lock.path, holder: lock.holder.id, mode: lock.mode, expires_at_ms: lock.expiresAtMs, queued: false };
 }
 
-function sortedPaths(locks: Lock[]): string[] {
-  return locks.map((lock) => lock.path).sort(compareStrings);
+/** Paths of locks that `dropLocks` returned (already sorted). */
+function pathsOf(locks: Lock[]): string[] {
+  return locks.map((lock) => lock.path);
 }
 
 function detail(agent: Agent): AgentDetail {

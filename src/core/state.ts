@@ -117,9 +117,9 @@ export class RegistryState {
     this.expiry.remove(lock);
   }
 
-  /** Remove every live lock of an agent; returns them. */
+  /** Remove every live lock of an agent; returns them sorted by path. */
   dropLocks(agent: Agent): Lock[] {
-    const dropped = [...agent.locks.values()];
+    const dropped = [...agent.locks.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
     for (const lock of dropped) {
       this.table.remove(lock);
       this.expiry.remove(lock);

@@ -1,5 +1,6 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
+import type { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
 import type { Change, EditOpName } from "./version-log.js";
 import type { WaitOutcome } from "./wait-queue.js";
@@ -115,6 +116,7 @@ export interface RestoreSummary {
  * {@link DomainError} without changing anything when the input is bad.
  */
 export interface RegistryStore {
+  readonly events: EventLog;
   now(): number;
   config(): RegistryConfig;
   setConfig(config: Partial<RegistryConfig>): RegistryConfig;
@@ -128,7 +130,7 @@ export interface RegistryStore {
   cancelWait(waiterId: number): boolean;
   releaseLock(agentId: number, path: string): boolean;
   releaseAll(agentId: number): string[];
-  forceRelease(path: string): { path: string; agent_id: number }[];
+  forceRelease(path: string, note?: string): { path: string; agent_id: number }[];
   renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult;
   lockHolder(path: string): number | null;
   lockInfo(path: string): LockInfo | null;
@@ -139,6 +141,7 @@ export interface RegistryStore {
   agentDetails(): AgentDetail[];
   listAgents(): AgentSummary[];
   reap(): number[];
+  tick(): void;
   recordVersion(input: RecordInput): number;
   changesSince(seq: number, limit?: number): Change[];
   currentSeq(): number;

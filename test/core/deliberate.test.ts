@@ -23,16 +23,18 @@ describe("time-driven state is evaluated eagerly", () => {
     expect(reg.listLocks()).toEqual([]);
   });
 
-  it("reap reports the agents crashed since the previous operation, once", () => {
+  it("reap reports the agents crashed since the previous reap, once, whoever found them", () => {
     const { reg, clock } = manualRegistry(0);
     reg.register("a");
     reg.register("b");
     clock.now = 10_000;
     reg.heartbeat(2);
     clock.now = 50_000;
+    expect(reg.listAgents()[0]?.state).toBe("crashed");
     expect(reg.reap()).toEqual([1]);
     expect(reg.reap()).toEqual([]);
     clock.now = 60_000;
+    reg.tick();
     expect(reg.reap()).toEqual([2]);
   });
 

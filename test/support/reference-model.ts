@@ -141,7 +141,6 @@ export class ReferenceModel {
 
   /** Eager evaluation, one deadline at a time in time order (ties: lock, agent, waiter), pumping after each. */
   settle(): void {
-    this.crashedSinceReap = [];
     for (;;) {
       const lock = this.locks.filter((l) => l.expiry <= this.now).sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
       const agentEntry = [...this.agents.entries()]
@@ -159,7 +158,7 @@ export class ReferenceModel {
         this.failWaiters(id, "crashed");
         agent.state = "crashed";
         this.locks = this.locks.filter((l) => l.agent !== id);
-        this.crashedSinceReap.push(id);
+        if (!this.crashedSinceReap.includes(id)) this.crashedSinceReap.push(id);
       } else {
         const w = waiter as ModelWaiter;
         this.waiters = this.waiters.filter((x) => x !== w);
