@@ -18,11 +18,13 @@ Options (defaults in brackets):
   --lock-ttl-ms=N              default lock TTL in ms [30000]
   --agent-timeout-ms=N         silence after which an agent crashes [45000]
   --max-message-bytes=N        larger messages are discarded [16777216]
+  --crash-lock-delay-ms=N      a crashed holder's paths stay unavailable to
+                               others this long (Chubby's lock-delay) [0]
   --clientProcessId=PID        exit when process PID is gone
   --version                    print the version and exit
   --help                       print this help and exit`;
 
-const DEFAULTS: StdioServerOptions = { framing: "auto", clock: "system", config: {}, maxMessageBytes: 16 * 1024 * 1024 };
+const DEFAULTS: StdioServerOptions = { framing: "auto", clock: "system", config: {}, maxMessageBytes: 16 * 1024 * 1024, crashLockDelayMs: 0 };
 
 /** Parse `--flag=value` / `--flag value` arguments; the first bad one is reported by name. */
 export function parseFlags(argv: readonly string[]): Command {
@@ -36,7 +38,7 @@ export function parseFlags(argv: readonly string[]): Command {
     if (match === null) return { error: `unexpected argument ${JSON.stringify(arg)} (see --help)` };
     const flag = match[1] as string;
     let value = match[2];
-    const needsValue = ["--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--max-message-bytes", "--clientProcessId"];
+    const needsValue = ["--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--max-message-bytes", "--crash-lock-delay-ms", "--clientProcessId"];
     if (!needsValue.includes(flag)) return { error: `unknown flag ${flag} (see --help)` };
     if (value === undefined) {
       value = argv[i + 1];
@@ -59,6 +61,12 @@ function apply(options: StdioServerOptions, flag: string, value: string): string
       if (value !== "system" && value !== "manual") return `must be system or manual, got ${JSON.stringify(value)}`;
       options.clock = value;
       return undefined;
+    case "--crash-lock-delay-ms": {
+      const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(n)) return `must be a non-negative integer, got ${JSON.stringify(value)}`;
+      options.crashLockDelayMs = n;
+      return undefined;
+    }
     default: {
       const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
       if (!Number.isSafeInteger(n) || n < 1) return `must be a positive integer, got ${JSON.stringify(value)}`;

@@ -123,3 +123,10 @@ export const GrantsByPath = z
       },
     }),
   );
+
+/** Lock modes: readers share, a writer excludes everyone else. */
+export const LockMode = z.enum(["exclusive", "shared"], { error: "must be exclusive or shared" });
+export type LockMode = z.infer<typeof LockMode>;
+
+/** A fencing token: positive, strictly increasing, never reused. */
+export const Fence = integer(1, "must be a positive integer");

@@ -6,12 +6,15 @@ import {
   Duration,
   EditOp,
   EditorId,
+  Fence,
   HashInput,
   HashOutput,
+  LockMode,
   Millis,
   RegistryConfig,
   WirePath,
 } from "./common.js";
+import { RegistryEvent, events } from "./events.js";
 import { Snapshot } from "./snapshot.js";
 
 /** Version of this wire protocol, reported by `initialize`. */
@@ -49,13 +52,26 @@ const Change = z.strictObject({
 
 const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_at_ms: Millis });
 
+const pathCount = "must list 1 to 256 paths";
+const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(256, { error: pathCount }));
+
+const GrantedLock = z.strictObject({ path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis });
+
+const Conflict = z.strictObject({
+  path: z.string(),
+  holder: AgentId,
+  mode: LockMode,
+  expires_at_ms: z.nullable(Millis),
+  queued: z.boolean(),
+});
+
 /** One method: its params (a by-name object; omitted params mean `{}`), its result, and what it does. */
 export interface MethodSpec {
   description: string;
   params: z.ZodMiniType;
   result: z.ZodMiniType;
   /** Which table of the README it belongs to. */
-  group: "upstream" | "registry" | "session";
+  group: "upstream" | "registry" | "locking" | "session";
 }
 
 /**
@@ -107,13 +123,14 @@ export const methods = {
   },
   version_record: {
     group: "upstream",
-    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact.",
+    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
       op: z._default(EditOp, "write"),
       hash: z.optional(HashInput),
       size: z.optional(Count),
+      fence: z.optional(Fence),
     }),
     result: z.int().check(z.minimum(1)),
   },
@@ -129,9 +146,70 @@ export const methods = {
     params: NoParams,
     result: Count,
   },
+  lock_acquire: {
+    group: "locking",
+    description: "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone.",
+    params: z.strictObject({
+      agent_id: AgentId,
+      paths: Paths,
+      mode: z._default(LockMode, "exclusive"),
+      ttl_ms: z.optional(Duration),
+      wait_ms: z._default(Count, 0),
+    }),
+    result: z.strictObject({ granted: z.boolean(), locks: z.array(GrantedLock), conflicts: z.array(Conflict) }),
+  },
+  lock_renew: {
+    group: "locking",
+    description: "Extend the agent's locks (all of them when `paths` is omitted) by `ttl_ms` from now; an expired lock is not revived, it is reported missing.",
+    params: z.strictObject({ agent_id: AgentId, paths: z.optional(Paths), ttl_ms: z.optional(Duration) }),
+    result: z.strictObject({ renewed: z.array(GrantedLock), missing: z.array(z.string()) }),
+  },
+  lock_release_all: {
+    group: "locking",
+    description: "Release every lock the agent holds.",
+    params: z.strictObject({ agent_id: AgentId }),
+    result: z.strictObject({ released: z.array(z.string()) }),
+  },
+  lock_info: {
+    group: "locking",
+    description: "Who holds exactly `path` (in grant order) and how many queued requests want it, or null when nobody does.",
+    params: z.strictObject({ path: WirePath }),
+    result: z.nullable(
+      z.strictObject({
+        path: z.string(),
+        mode: z.nullable(LockMode),
+        holders: z.array(z.strictObject({ agent_id: AgentId, fence: Fence, expires_at_ms: Millis })),
+        waiters: Count,
+      }),
+    ),
+  },
+  lock_check: {
+    group: "locking",
+    description: "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
+    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, "exclusive") }),
+    result: z.array(Conflict),
+  },
+  lock_force_release: {
+    group: "locking",
+    description: "An operator's override: release every lock exactly on `path`, whoever holds it; `reason` goes into the lock/released events.",
+    params: z.strictObject({ path: WirePath, reason: z.optional(z.string({ error: "must be a string" })) }),
+    result: z.strictObject({ released: z.array(z.strictObject({ path: z.string(), agent_id: AgentId })) }),
+  },
+  events_subscribe: {
+    group: "locking",
+    description: "Send this connection every event from now on as a notification (also asked for by initialize {events: true}).",
+    params: NoParams,
+    result: z.strictObject({ latest_seq: Count }),
+  },
+  events_since: {
+    group: "locking",
+    description: "The events after `seq` that are still kept (the last 10,000), so a client that reconnects can catch up; `oldest_seq` tells whether some were dropped.",
+    params: z.strictObject({ seq: z._default(Count, 0) }),
+    result: z.strictObject({ events: z.array(RegistryEvent), oldest_seq: Count, latest_seq: Count }),
+  },
   lock_holder: {
     group: "registry",
-    description: "The agent holding `path`, or null.",
+    description: "The agent whose lock blocks `path`: one on it or a covering directory (an exclusive one, else the earliest shared grant), else one below it; or null.",
     params: z.strictObject({ path: WirePath }),
     result: z.nullable(AgentId),
   },
@@ -182,8 +260,8 @@ export const methods = {
   },
   initialize: {
     group: "session",
-    description: "Optional handshake: who the server is, the framing and clock in use, the config and every method name.",
-    params: z.strictObject({ client_name: z.optional(z.string()), protocol_version: z.optional(z.string()) }),
+    description: "Optional handshake: who the server is, the framing and clock in use, the config and every method name. `events: true` subscribes this connection to event notifications.",
+    params: z.strictObject({ client_name: z.optional(z.string()), protocol_version: z.optional(z.string()), events: z.optional(z.boolean({ error: "must be true or false" })) }),
     result: z.strictObject({
       server: z.strictObject({ name: z.string(), version: z.string() }),
       protocol_version: z.string(),
@@ -200,6 +278,9 @@ export const methods = {
     result: z.null(),
   },
 } as const satisfies Record<string, MethodSpec>;
+
+/** Notifications the server sends to a connection that subscribed. */
+export const serverNotifications = events;
 
 /** Notifications the server accepts. */
 export const notifications = {

@@ -1,18 +1,7 @@
-import type { LockMode } from "./lock-table.js";
+import type { RegistryEvent, RegistryEventBody } from "../../protocol/events.js";
 
-/** Why a lock stopped being held. */
-export type ReleaseReason = "released" | "expired" | "crashed" | "unregistered" | "forced" | "replaced";
-
-/** What happened, without its sequence number. */
-export type RegistryEventBody =
-  | { type: "lock/granted"; agent_id: number; path: string; mode: LockMode; fence: number; expires_at_ms: number }
-  | { type: "lock/released"; agent_id: number; path: string; mode: LockMode; fence: number; reason: ReleaseReason; note?: string }
-  | { type: "agent/registered"; agent_id: number; name: string }
-  | { type: "agent/crashed"; agent_id: number; released: string[] }
-  | { type: "agent/unregistered"; agent_id: number; released: string[] };
-
-/** An event as subscribers see it: `event_seq` strictly increases. */
-export type RegistryEvent = RegistryEventBody & { event_seq: number; at_ms: number };
+export type { RegistryEvent, RegistryEventBody };
+export type { ReleaseReason } from "../../protocol/events.js";
 
 /** How many events `since` can still return. */
 export const EVENTS_KEPT = 10_000;

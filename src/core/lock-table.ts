@@ -1,8 +1,8 @@
+import type { LockMode } from "../../protocol/common.js";
 import type { HeapNode } from "./heap.js";
 import { SlotMap } from "./slot-map.js";
 
-/** Lock modes: readers share, a writer excludes everyone else. */
-export type LockMode = "exclusive" | "shared";
+export type { LockMode };
 
 /** What the table needs to know of a lock's holder. */
 export interface Holder {

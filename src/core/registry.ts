@@ -152,10 +152,12 @@ export class Registry implements RegistryStore {
    * {@link lockHolder}), or null when only an earlier queued request does.
    */
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult {
-    const result = this.acquire({ agentId, paths: [path], mode: "exclusive", ttlMs });
+    checkAgentId(agentId);
+    const key = normalizePath(path);
+    const result = this.acquire({ agentId, paths: [key], mode: "exclusive", ttlMs });
     if ("waiting" in result) throw new Error("unreachable: tryLock never waits");
     if (result.granted) return { locked: true, holder: agentId };
-    return { locked: false, holder: this.blockingHolder(agentId, normalizePath(path)) };
+    return { locked: false, holder: this.blockingHolder(agentId, key) };
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ResponseError } from "vscode-jsonrpc/node";
+import { type CancellationToken, ResponseError } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { type MethodName, methods } from "../../protocol/methods.js";
@@ -12,11 +12,11 @@ const parameterNames = new Map(
 
 /**
  * Validate a request's params against its method's schema and run its
- * handler. Every failure becomes a ResponseError; nothing is changed by a
- * request that fails validation.
+ * handler (which may answer later, with a promise). Every failure becomes a
+ * ResponseError; nothing is changed by a request that fails validation.
  */
 export function createDispatcher(handlers: HandlerTable, isShutDown: () => boolean, log: (line: string) => void) {
-  return (method: string, params: unknown): unknown => {
+  return (method: string, params: unknown, token: CancellationToken): unknown => {
     if (!Object.hasOwn(methods, method)) {
       throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
     }
@@ -34,7 +34,13 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
     const parsed = methods[name].params.safeParse(raw);
     if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
     try {
-      return (handlers[name] as (p: unknown) => unknown)(parsed.data);
+      const result = (handlers[name] as (p: unknown, t: CancellationToken) => unknown)(parsed.data, token);
+      if (result instanceof Promise) {
+        return result.catch((error: unknown) => {
+          throw toResponseError(name, error, log);
+        });
+      }
+      return result;
     } catch (error) {
       throw toResponseError(name, error, log);
     }

@@ -1,22 +1,27 @@
+import type { CancellationToken } from "vscode-jsonrpc/node";
 import pkg from "../../package.json" with { type: "json" };
 import { type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
 import type { RegistryStore } from "../core/store.js";
 import type { ServerClock } from "./clock.js";
 import type { Framing } from "./framing.js";
+import type { ConnectionWaits } from "./waits.js";
 
 /** What handlers may use besides their params. */
 export interface HandlerContext {
   registry: RegistryStore;
   clock: ServerClock;
+  waits: ConnectionWaits;
   framing(): Framing;
+  /** Send this connection every event from now on. */
+  subscribeEvents(): void;
   shutdown(): void;
 }
 
-export type Handler<M extends MethodName> = (params: ValidParamsOf<M>) => ResultOf<M>;
+export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken) => ResultOf<M> | Promise<ResultOf<M>>;
 export type HandlerTable = { [M in MethodName]: Handler<M> };
 
 /** Method name → core call. Params arrive validated by the method's zod schema. */
-export function createHandlers({ registry: reg, clock, framing, shutdown }: HandlerContext): HandlerTable {
+export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown }: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
     agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
@@ -24,9 +29,17 @@ export function createHandlers({ registry: reg, clock, framing, shutdown }: Hand
     lock_try: (p) => reg.tryLock(p.agent_id, p.path, p.ttl_ms),
     lock_release: (p) => (reg.releaseLock(p.agent_id, p.path), true),
     status: () => ({ file_count: 0, current_seq: reg.currentSeq(), last_indexed_at_ms: 0, git_head: null, agents: reg.listAgents() }),
-    version_record: (p) => reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size }),
+    version_record: (p) => reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size, fence: p.fence }),
     changes_since: (p) => reg.changesSince(p.seq, p.limit),
     current_seq: () => reg.currentSeq(),
+    lock_acquire: (p, token) => waits.acquire({ agentId: p.agent_id, paths: p.paths, mode: p.mode, ttlMs: p.ttl_ms, waitMs: p.wait_ms }, token),
+    lock_renew: (p) => reg.renew(p.agent_id, p.paths, p.ttl_ms),
+    lock_release_all: (p) => ({ released: reg.releaseAll(p.agent_id) }),
+    lock_info: (p) => reg.lockInfo(p.path),
+    lock_check: (p) => reg.lockCheck(p.agent_id, p.paths, p.mode),
+    lock_force_release: (p) => ({ released: reg.forceRelease(p.path, p.reason) }),
+    events_subscribe: () => (subscribeEvents(), { latest_seq: reg.events.latestSeq }),
+    events_since: (p) => ({ events: reg.events.since(p.seq), oldest_seq: reg.events.oldestSeq, latest_seq: reg.events.latestSeq }),
     lock_holder: (p) => reg.lockHolder(p.path),
     lock_list: (p) => reg.listLocks({ agentId: p.agent_id, prefix: p.prefix }),
     agent_get: (p) => reg.getAgent(p.agent_id),
@@ -34,15 +47,18 @@ export function createHandlers({ registry: reg, clock, framing, shutdown }: Hand
     reap: () => ({ crashed: reg.reap() }),
     snapshot: () => reg.snapshot(),
     restore: (p) => reg.restore(p.snapshot, { reap: p.reap }),
-    clock_set: (p) => clock.set(p.now_ms),
-    initialize: () => ({
-      server: { name: pkg.name, version: pkg.version },
-      protocol_version: PROTOCOL_VERSION,
-      framing: framing(),
-      clock: clock.kind,
-      config: reg.config(),
-      methods: [...methodNames],
-    }),
+    clock_set: (p) => (clock.set(p.now_ms), reg.tick(), p.now_ms),
+    initialize: (p) => {
+      if (p.events === true) subscribeEvents();
+      return {
+        server: { name: pkg.name, version: pkg.version },
+        protocol_version: PROTOCOL_VERSION,
+        framing: framing(),
+        clock: clock.kind,
+        config: reg.config(),
+        methods: [...methodNames],
+      };
+    },
     shutdown: () => (shutdown(), null),
   };
 }

@@ -6,6 +6,7 @@ import { createDispatcher } from "./dispatch.js";
 import type { Framing } from "./framing.js";
 import { createHandlers } from "./handlers.js";
 import { FramedMessageReader } from "./reader.js";
+import { ConnectionWaits } from "./waits.js";
 import { BatchingMessageWriter } from "./writer.js";
 
 /** What a session needs: its streams, the registry it serves and how to end the process. */
@@ -18,13 +19,16 @@ export interface SessionOptions {
   maxMessageBytes: number;
   /** Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown`. */
   exit(code: number): void;
+  /** Called after each request has run (the deadline timer re-arms here). */
+  afterRequest?(): void;
   log(line: string): void;
 }
 
 /**
  * One JSON-RPC session over a stream pair: our reader and writer plugged
  * into vscode-jsonrpc's connection, every request going through the
- * dispatcher. Ends on the `exit` notification, on input EOF and on a broken
+ * dispatcher. Ends on the `exit` notification, on input EOF (its waiting
+ * requests are cancelled, everything else is answered) and on a broken
  * output pipe.
  */
 export function startSession(options: SessionOptions): MessageConnection {
@@ -55,9 +59,27 @@ export function startSession(options: SessionOptions): MessageConnection {
     log: () => {},
   });
 
-  const handlers = createHandlers({ registry: options.registry, clock: options.clock, framing: () => framing, shutdown: () => (shutDown = true) });
+  const waits = new ConnectionWaits(options.registry);
+  let unsubscribe: (() => void) | undefined;
+  const subscribeEvents = () => {
+    unsubscribe ??= options.registry.events.subscribe((event) => void connection.sendNotification(event.type, event));
+  };
+  const handlers = createHandlers({
+    registry: options.registry,
+    clock: options.clock,
+    waits,
+    framing: () => framing,
+    subscribeEvents,
+    shutdown: () => (shutDown = true),
+  });
   const dispatch = createDispatcher(handlers, () => shutDown, log);
-  connection.onRequest((method, params) => dispatch(method, params));
+  connection.onRequest((method, params, token) => {
+    try {
+      return dispatch(method, params, token);
+    } finally {
+      options.afterRequest?.();
+    }
+  });
   connection.onNotification((method) => {
     if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown");
   });
@@ -67,6 +89,8 @@ export function startSession(options: SessionOptions): MessageConnection {
     if (ending) return;
     ending = true;
     log(`exiting with code ${code}: ${why}`);
+    unsubscribe?.();
+    waits.cancelAll();
     while (why === "input closed" && writer.answered < delivered) await new Promise((resolve) => setImmediate(resolve));
     await writer.drain();
     options.exit(code);

@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import type { RegistryConfig } from "../../protocol/common.js";
 import { Registry } from "../core/registry.js";
 import { manualClock, systemClock } from "./clock.js";
+import { startDeadlineTimer } from "./deadline-timer.js";
 import type { Framing } from "./framing.js";
 import { startSession } from "./session.js";
 
@@ -12,6 +13,8 @@ export interface StdioServerOptions {
   clock: "system" | "manual";
   config: Partial<RegistryConfig>;
   maxMessageBytes: number;
+  /** A path freed because its holder crashed stays unavailable to others this long. */
+  crashLockDelayMs: number;
   clientProcessId?: number;
 }
 
@@ -20,7 +23,8 @@ export function runStdioServer(options: StdioServerOptions): void {
   const wire = claimStdout();
   const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
   const clock = options.clock === "manual" ? manualClock() : systemClock();
-  const registry = new Registry({ now: clock.now, config: options.config });
+  const registry = new Registry({ now: clock.now, config: options.config, crashLockDelayMs: options.crashLockDelayMs });
+  const deadlines = clock.kind === "system" ? startDeadlineTimer(registry, clock.now) : undefined;
   startSession({
     input: process.stdin,
     output: wire,
@@ -29,6 +33,7 @@ export function runStdioServer(options: StdioServerOptions): void {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     exit: (code) => process.exit(code),
+    afterRequest: deadlines?.rearm,
     log,
   });
   if (options.clientProcessId !== undefined) watchClient(options.clientProcessId, log);

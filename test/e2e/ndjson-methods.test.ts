@@ -86,7 +86,7 @@ describe("every method over NDJSON", () => {
     expect((await s.call(28, "clock_set", { now_ms: 10 })).error).toMatchObject({ code: 1002, data: { method: "clock_set", error: "clock_backwards" } });
 
     const snapshot = (await s.call(29, "snapshot")).result;
-    expect(snapshot).toMatchObject({ format_version: 1, taken_at_ms: 5001, agents: { next_id: 43 }, versions: { current_seq: 2 } });
+    expect(snapshot).toMatchObject({ format_version: 2, taken_at_ms: 5001, agents: { next_id: 43, next_fence: 3 }, versions: { current_seq: 2 } });
     expect(await s.call(30, "agent_unregister", { agent_id: 2 })).toEqual(ok(true, 30));
     expect(await s.call(31, "agent_unregister", { agent_id: 2 })).toEqual(ok(true, 31));
     expect(await s.call(32, "lock_release", { agent_id: 1, path: "src/a.rs" })).toEqual(ok(true, 32));

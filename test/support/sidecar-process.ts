@@ -51,14 +51,22 @@ export class RawSidecar {
     return this.next();
   }
 
-  /** The next reply on stdout, in order. */
+  /** Notifications read past by {@link next}, in order. */
+  readonly notifications: Json[] = [];
+
+  /** The next reply on stdout, in order; notifications on the way go to {@link notifications}. */
   async next(timeoutMs = 10_000): Promise<Json> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const frame = takeFrame(this.framing, this.stdout, this.consumed);
       if (frame !== undefined) {
         this.consumed = frame.end;
-        return JSON.parse(frame.body);
+        const message = JSON.parse(frame.body);
+        if (!("id" in message)) {
+          this.notifications.push(message);
+          continue;
+        }
+        return message;
       }
       if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms; stderr: ${this.stderr}`);
       await new Promise<void>((resolve) => {
@@ -66,6 +74,24 @@ export class RawSidecar {
         setTimeout(resolve, 50);
       });
     }
+  }
+
+  /** Wait until `count` notifications have been read (reading replies past them). */
+  async waitForNotifications(count: number, timeoutMs = 10_000): Promise<Json[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.notifications.length < count) {
+      const frame = takeFrame(this.framing, this.stdout, this.consumed);
+      if (frame === undefined) {
+        if (Date.now() > deadline) throw new Error(`only ${this.notifications.length} of ${count} notifications within ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      const message = JSON.parse(frame.body);
+      if ("id" in message) throw new Error(`a reply came while waiting for notifications: ${frame.body}`);
+      this.consumed = frame.end;
+      this.notifications.push(message);
+    }
+    return this.notifications;
   }
 
   /** Close stdin and wait for the process to end. */

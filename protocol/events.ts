@@ -1,0 +1,53 @@
+import * as z from "zod/mini";
+import { AgentId, Fence, LockMode, Millis } from "./common.js";
+
+/** Why a lock stopped being held. */
+export const ReleaseReason = z.enum(["released", "expired", "crashed", "unregistered", "forced", "replaced"]);
+export type ReleaseReason = z.infer<typeof ReleaseReason>;
+
+const stamp = { event_seq: z.int().check(z.minimum(1)), at_ms: Millis };
+
+/** Every event, as a notification's params and in `events_since`; `event_seq` strictly increases. */
+export const events = {
+  "lock/granted": {
+    description: "A lock was granted (or changed mode); `fence` is its fencing token.",
+    params: z.strictObject({ type: z.literal("lock/granted"), agent_id: AgentId, path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis, ...stamp }),
+  },
+  "lock/released": {
+    description: "A lock stopped being held, and why: released, expired, crashed, unregistered, forced (with the operator's `note`) or replaced (its agent re-registered).",
+    params: z.strictObject({
+      type: z.literal("lock/released"),
+      agent_id: AgentId,
+      path: z.string(),
+      mode: LockMode,
+      fence: Fence,
+      reason: ReleaseReason,
+      note: z.optional(z.string()),
+      ...stamp,
+    }),
+  },
+  "agent/registered": {
+    description: "An agent was registered (explicitly or by first use).",
+    params: z.strictObject({ type: z.literal("agent/registered"), agent_id: AgentId, name: z.string(), ...stamp }),
+  },
+  "agent/crashed": {
+    description: "An agent was silent past agent_timeout_ms; `released` lists the paths it lost.",
+    params: z.strictObject({ type: z.literal("agent/crashed"), agent_id: AgentId, released: z.array(z.string()), ...stamp }),
+  },
+  "agent/unregistered": {
+    description: "An agent was unregistered; `released` lists the paths it held.",
+    params: z.strictObject({ type: z.literal("agent/unregistered"), agent_id: AgentId, released: z.array(z.string()), ...stamp }),
+  },
+} as const;
+
+export const RegistryEvent = z.union([
+  events["lock/granted"].params,
+  events["lock/released"].params,
+  events["agent/registered"].params,
+  events["agent/crashed"].params,
+  events["agent/unregistered"].params,
+]);
+export type RegistryEvent = z.infer<typeof RegistryEvent>;
+
+/** An event before it is numbered and stamped. */
+export type RegistryEventBody = RegistryEvent extends infer E ? (E extends RegistryEvent ? Omit<E, "event_seq" | "at_ms"> : never) : never;
