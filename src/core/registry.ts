@@ -154,10 +154,15 @@ export class Registry implements RegistryStore {
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult {
     checkAgentId(agentId);
     const key = normalizePath(path);
-    const result = this.acquire({ agentId, paths: [key], mode: "exclusive", ttlMs });
-    if ("waiting" in result) throw new Error("unreachable: tryLock never waits");
-    if (result.granted) return { locked: true, holder: agentId };
-    return { locked: false, holder: this.blockingHolder(agentId, key) };
+    const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    const now = this.settle();
+    if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts a deadline past 2^53-1 ms");
+    const paths = [key];
+    if (this.conflicts(agentId, paths, "exclusive", this.waiters.values(), true).length > 0) {
+      return { locked: false, holder: this.blockingHolder(agentId, key) };
+    }
+    this.grantAll(agentId, paths, "exclusive", ttl, now);
+    return this.finish({ locked: true, holder: agentId });
   }
 
   /**
@@ -625,6 +630,7 @@ function checkPaths(paths: unknown): string[] {
   if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
     throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
   }
+  if (paths.length === 1) return [normalizePath(paths[0] as string, "paths[0]")];
   return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
 }
 

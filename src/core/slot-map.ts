@@ -35,6 +35,12 @@ export class SlotMap<K, V> {
     this.table.set(key, value);
   }
 
+  /** Set a key the caller knows to be absent (one hash lookup instead of two). */
+  add(key: K, value: V): void {
+    this.table.set(key, value);
+    this.live++;
+  }
+
   /** Insert when `key` is free; otherwise change nothing and return what holds it. */
   insert(key: K, value: V): V | undefined {
     const previous = this.table.get(key);

@@ -3,6 +3,7 @@ import type { RegistryConfig } from "../../protocol/common.js";
 import { HostlibSnapshotInput, SNAPSHOT_FORMAT_VERSION, type Snapshot, SnapshotInput, SnapshotV1Input } from "../../protocol/snapshot.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
+import { dictionary } from "./dictionary.js";
 import { normalizePath } from "./paths.js";
 import { type Agent, RegistryState } from "./state.js";
 import type { Change } from "./version-log.js";
@@ -62,27 +63,26 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const fences = new Set<number>();
 
   data.agents.agents.forEach((entry, index) => {
-    const at = `snapshot.agents.agents[${index}]`;
-    if (state.agents.has(entry.id)) throw new InvalidInputError(`${at}.id`, `repeats agent id ${entry.id}`);
+    if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
     const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
     const grants = entry.lock_grants;
-    if (grants !== undefined) {
-      for (const rawPath in grants) {
-        if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}]`, "names a path missing from locked_paths");
-      }
+    const rawPaths = Object.keys(entry.locked_paths);
+    if (grants !== undefined && Object.keys(grants).length !== rawPaths.length) {
+      const extra = Object.keys(grants).find((rawPath) => !(rawPath in entry.locked_paths)) as string;
+      if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_grants[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
     }
-    for (const rawPath in entry.locked_paths) {
-      const field = () => `${at}.locked_paths[${JSON.stringify(rawPath)}]`;
-      const path = normalizeAt(rawPath, field);
+    for (const rawPath of rawPaths) {
+      const path = normalizeAt(rawPath, lockField, index, rawPath);
       const grant = grants?.[rawPath];
-      if (grants !== undefined && grant === undefined) throw new InvalidInputError(`${at}.lock_grants`, `has no entry for ${JSON.stringify(rawPath)}`);
+      if (grants !== undefined && grant === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_grants`, `has no entry for ${JSON.stringify(rawPath)}`);
       if (grant !== undefined) {
-        if (grant.fence >= (savedFence as number)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}].fence`, `is ${grant.fence}, not below next_fence ${savedFence}`);
-        if (fences.has(grant.fence)) throw new InvalidInputError(`${at}.lock_grants[${JSON.stringify(rawPath)}].fence`, `repeats fence ${grant.fence}`);
+        const at = () => `snapshot.agents.agents[${index}].lock_grants[${JSON.stringify(rawPath)}].fence`;
+        if (grant.fence >= (savedFence as number)) throw new InvalidInputError(at(), `is ${grant.fence}, not below next_fence ${savedFence}`);
+        if (fences.has(grant.fence)) throw new InvalidInputError(at(), `repeats fence ${grant.fence}`);
         fences.add(grant.fence);
       }
       if (agent.state !== "active") continue;
-      place(state, agent, path, grant?.mode ?? "exclusive", entry.locked_paths[rawPath] as number, grant?.fence, field);
+      place(state, agent, path, grant?.mode ?? "exclusive", entry.locked_paths[rawPath] as number, grant?.fence, index, rawPath);
     }
   });
   state.nextId = Math.max(state.nextId, data.agents.next_id);
@@ -93,7 +93,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const changes: Change[] = [];
   for (const rawPath in data.versions.history) {
     const at = `snapshot.versions.history[${JSON.stringify(rawPath)}]`;
-    const path = normalizeAt(rawPath, () => at);
+    const path = normalizeAt(rawPath, () => at, 0, rawPath);
     const clash = seenPaths.get(path);
     if (clash !== undefined) throw new InvalidInputError(at, `names the same file as ${JSON.stringify(clash)}`);
     seenPaths.set(path, rawPath);
@@ -109,15 +109,22 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
 }
 
 /** Put one restored lock in place, refusing one that conflicts with a lock already placed. */
-function place(state: RegistryState, agent: Agent, path: string, mode: LockMode, expiry: number, fence: number | undefined, field: () => string): void {
-  if (agent.locks.has(path)) throw new InvalidInputError(field(), `names ${JSON.stringify(path)} again`);
-  const covering = state.table.coveringConflicts(agent.id, path, mode)[0];
-  const below = state.table.conflictBelow(agent.id, path, mode);
-  const other = covering?.holder.id ?? below?.holderId;
-  if (other !== undefined) {
-    throw new InvalidInputError(field(), `conflicts with a lock of agent ${other}${covering ? ` on ${JSON.stringify(covering.path)}` : ` below ${JSON.stringify(path)}`}`);
+function place(
+  state: RegistryState,
+  agent: Agent,
+  path: string,
+  mode: LockMode,
+  expiry: number,
+  fence: number | undefined,
+  index: number,
+  rawPath: string,
+): void {
+  if (agent.locks.has(path)) throw new InvalidInputError(lockField(index, rawPath), `names ${JSON.stringify(path)} again`);
+  const conflict = state.place(agent, path, mode, expiry, fence ?? state.nextFence++);
+  if (conflict !== undefined) {
+    const where = conflict.path === undefined ? ` below ${JSON.stringify(path)}` : ` on ${JSON.stringify(conflict.path)}`;
+    throw new InvalidInputError(lockField(index, rawPath), `conflicts with a lock of agent ${conflict.holderId}${where}`);
   }
-  state.grant(agent, path, mode, expiry, fence);
 }
 
 /** The state as a snapshot: agents by id, paths sorted, so equal states give equal JSON. */
@@ -125,8 +132,8 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
   const agents = [...state.agents.values()]
     .sort((a, b) => a.id - b.id)
     .map((agent) => {
-      const locked_paths: Record<string, number> = {};
-      const lock_grants: Record<string, { mode: LockMode; fence: number }> = {};
+      const locked_paths = dictionary<number>();
+      const lock_grants = dictionary<{ mode: LockMode; fence: number }>();
       for (const lock of [...agent.locks.values()].sort((a, b) => compareStrings(a.path, b.path))) {
         locked_paths[lock.path] = lock.expiresAtMs;
         lock_grants[lock.path] = { mode: lock.mode, fence: lock.fence };
@@ -156,11 +163,15 @@ export function compareStrings(a: string, b: string): number {
 }
 
 /** Normalise a path from a snapshot; the field name is only built when the path is bad. */
-function normalizeAt(path: string, field: () => string): string {
+function normalizeAt(path: string, field: (index: number, rawPath: string) => string, index: number, rawPath: string): string {
   try {
     return normalizePath(path);
   } catch (error) {
-    if (error instanceof InvalidInputError) throw new InvalidInputError(field(), error.problem);
+    if (error instanceof InvalidInputError) throw new InvalidInputError(field(index, rawPath), error.problem);
     throw error;
   }
+}
+
+function lockField(index: number, rawPath: string): string {
+  return `snapshot.agents.agents[${index}].locked_paths[${JSON.stringify(rawPath)}]`;
 }

@@ -44,10 +44,10 @@ export class RegistryState {
   readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
   readonly versions = new VersionLog();
 
-  /** Add a record for an id that has none. */
+  /** Add a record for an id that has none (the caller has checked). */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
     const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new SlotMap(), heapIndex: -1 };
-    this.agents.set(id, agent);
+    this.agents.add(id, agent);
     if (state === "active") this.silence.push(agent);
     if (id >= this.nextId) this.nextId = id + 1;
     return agent;
@@ -103,6 +103,16 @@ export class RegistryState {
     this.table.add(lock);
     this.expiry.push(lock);
     return lock;
+  }
+
+  /** Put a restored lock in place unless it conflicts with one already placed; returns the conflict, if any. */
+  place(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence: number): { holderId: number; path?: string } | undefined {
+    const lock: Lock = { path, holder, mode, fence, expiresAtMs, delayed: false, heapIndex: -1 };
+    const conflict = this.table.tryAdd(lock);
+    if (conflict !== undefined) return conflict;
+    holder.locks.add(path, lock);
+    this.expiry.push(lock);
+    return undefined;
   }
 
   setExpiry(lock: Lock, expiresAtMs: number): void {

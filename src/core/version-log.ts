@@ -1,6 +1,7 @@
 import type * as z from "zod/mini";
 import type { EditOp } from "../../protocol/common.js";
 import type { SnapshotEntry } from "../../protocol/snapshot.js";
+import { dictionary } from "./dictionary.js";
 
 /** Edit operation recorded in the log. */
 export type EditOpName = z.infer<typeof EditOp>;
@@ -65,7 +66,7 @@ export class VersionLog {
 
   /** Per-path history for a snapshot, paths sorted. */
   history(): Record<string, SnapshotEntry[]> {
-    const history: Record<string, SnapshotEntry[]> = {};
+    const history = dictionary<SnapshotEntry[]>();
     for (const path of [...this.byPath.keys()].sort()) {
       history[path] = (this.byPath.get(path) as Change[]).map(({ seq, agent_id, timestamp_ms, op, hash, size }) => ({
         seq,
