@@ -91,7 +91,10 @@ export function startSession(options: SessionOptions): MessageConnection {
     log(`exiting with code ${code}: ${why}`);
     unsubscribe?.();
     waits.cancelAll();
-    while (why === "input closed" && writer.answered < delivered) await new Promise((resolve) => setImmediate(resolve));
+    while (why === "input closed" && writer.answered < delivered) {
+      await new Promise((resolve) => setImmediate(resolve));
+      waits.cancelAll();
+    }
     await writer.drain();
     options.exit(code);
   }
