@@ -7,6 +7,7 @@ await build({
     client: "src/client/index.ts",
     "bench/core": "bench/core.ts",
     "bench/startup": "bench/startup.ts",
+    "bench/locking": "bench/locking.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
   },
   outdir: "dist",
