@@ -267,3 +267,8 @@ export function pathsOverlap(a: string, b: string): boolean {
   const [short, long] = a.length < b.length ? [a, b] : [b, a];
   return long.startsWith(short) && long.charCodeAt(short.length) === 47;
 }
+
+/** True when `path` is `dir` or lies below it, by whole segments. */
+export function isWithin(path: string, dir: string): boolean {
+  return path.length >= dir.length && pathsOverlap(path, dir);
+}

@@ -1,8 +1,8 @@
-import { EditOp, type RegistryConfig } from "../../protocol/common.js";
+import type { RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog, type ReleaseReason } from "./events.js";
-import { type LockMode, forEachAncestor, pathsOverlap } from "./lock-table.js";
+import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
 import { compareStrings, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { type Agent, type Lock, RegistryState } from "./state.js";
@@ -12,7 +12,6 @@ import type {
   AgentDetail,
   AgentSummary,
   Conflict,
-  EditOpName,
   GrantedLock,
   LockInfo,
   LockView,
@@ -22,15 +21,12 @@ import type {
   RestoreSummary,
   TryLockResult,
 } from "./store.js";
-import { canonicalHash, checkAgentId, checkInteger } from "./validate.js";
+import { canonicalHash, checkAgentId, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
 import type { Change } from "./version-log.js";
 import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 
 /** The seed's defaults. */
 export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 };
-
-/** Most paths one acquire may name. */
-export const MAX_PATHS_PER_ACQUIRE = 256;
 
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
@@ -623,34 +619,4 @@ function detail(agent: Agent): AgentDetail {
     .map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }))
     .sort((a, b) => compareStrings(a.path, b.path));
   return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
-}
-
-/** 1 to 256 paths, normalised, duplicates dropped (first kept). */
-function checkPaths(paths: unknown): string[] {
-  if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
-    throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
-  }
-  if (paths.length === 1) return [normalizePath(paths[0] as string, "paths[0]")];
-  return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
-}
-
-function checkMode(mode: unknown): LockMode {
-  if (mode === undefined || mode === "exclusive" || mode === "shared") return mode ?? "exclusive";
-  throw new InvalidInputError("mode", `must be exclusive or shared, got ${JSON.stringify(mode)}`);
-}
-
-function checkOp(op: unknown): EditOpName {
-  if (op === undefined) return "write";
-  const parsed = EditOp.safeParse(op);
-  if (!parsed.success) throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
-  return parsed.data;
-}
-
-/** True when `path` is `dir` or lies below it, by whole segments. */
-function isWithin(path: string, dir: string): boolean {
-  return path.length >= dir.length && pathsOverlap(path, dir);
-}
-
-function checkName(name: unknown): void {
-  if (typeof name !== "string") throw new InvalidInputError("name", "must be a string");
 }

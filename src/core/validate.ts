@@ -1,5 +1,7 @@
-import { HashInput, MAX_ID } from "../../protocol/common.js";
+import { EditOp, HashInput, type LockMode, MAX_ID } from "../../protocol/common.js";
 import { InvalidInputError, describeValue } from "./errors.js";
+import { normalizePath } from "./paths.js";
+import type { EditOpName } from "./version-log.js";
 
 /** Agent ids are integers from 1 to 2^53-1 (deliberate change: the seed took any u64). */
 export function checkAgentId(id: unknown, field = "agent_id"): number {
@@ -22,4 +24,35 @@ export function canonicalHash(hash: unknown, field = "hash"): string {
   const parsed = HashInput.safeParse(hash);
   if (!parsed.success) throw new InvalidInputError(field, parsed.error.issues[0]?.message ?? "is not a valid hash");
   return parsed.data;
+}
+
+/** Most paths one acquire may name. */
+export const MAX_PATHS_PER_ACQUIRE = 256;
+
+/** 1 to 256 paths, normalised, duplicates dropped (first kept). */
+export function checkPaths(paths: unknown): string[] {
+  if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
+    throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
+  }
+  if (paths.length === 1) return [normalizePath(paths[0] as string, "paths[0]")];
+  return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
+}
+
+/** exclusive (the default) or shared. */
+export function checkMode(mode: unknown): LockMode {
+  if (mode === undefined || mode === "exclusive" || mode === "shared") return mode ?? "exclusive";
+  throw new InvalidInputError("mode", `must be exclusive or shared, got ${JSON.stringify(mode)}`);
+}
+
+/** One of the version log's operations; write by default. */
+export function checkOp(op: unknown): EditOpName {
+  if (op === undefined) return "write";
+  const parsed = EditOp.safeParse(op);
+  if (!parsed.success) throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
+  return parsed.data;
+}
+
+/** An agent name: any string. */
+export function checkName(name: unknown): void {
+  if (typeof name !== "string") throw new InvalidInputError("name", "must be a string");
 }
