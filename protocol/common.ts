@@ -67,62 +67,34 @@ export const RegistryConfig = z.strictObject({
 export type RegistryConfig = z.infer<typeof RegistryConfig>;
 
 /**
- * `{path: integer ms}`, checked in one loop. Equivalent to
- * `z.record(z.string(), Millis)` but about 8× faster on the 400,000 entries
+ * `{path: integer}` checked in one loop: equivalent to
+ * `z.record(z.string(), z.int())` but about 8× faster on the 400,000 entries
  * of a large snapshot; its JSON Schema is given in `meta`.
  */
-export const MillisByPath = z
-  .custom<Record<string, number>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
-    error: "must be an object mapping each path to integer milliseconds",
-  })
-  .check(
-    z.superRefine((value, ctx) => {
-      for (const key in value) {
-        if (!Number.isSafeInteger(value[key])) {
-          ctx.addIssue({ code: "custom", path: [key], message: "must be an integer number of milliseconds", input: value[key] });
-          return;
+function integersByPath(min: number | undefined, message: string) {
+  return z
+    .custom<Record<string, number>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), {
+      error: "must be an object mapping each path to an integer",
+    })
+    .check(
+      z.superRefine((value, ctx) => {
+        for (const key in value) {
+          const n = value[key] as number;
+          if (!Number.isSafeInteger(n) || (min !== undefined && n < min)) {
+            ctx.addIssue({ code: "custom", path: [key], message, input: n });
+            return;
+          }
         }
-      }
-    }),
-    z.meta({ type: "object", additionalProperties: { type: "integer" } }),
-  );
+      }),
+      z.meta({ type: "object", additionalProperties: min === undefined ? { type: "integer" } : { type: "integer", minimum: min } }),
+    );
+}
 
-/** `{path: {mode, fence}}`, checked in one loop for the same reason as {@link MillisByPath}. */
-export const GrantsByPath = z
-  .custom<Record<string, { mode: "exclusive" | "shared"; fence: number }>>(
-    (value) => typeof value === "object" && value !== null && !Array.isArray(value),
-    { error: "must be an object mapping each path to {mode, fence}" },
-  )
-  .check(
-    z.superRefine((value, ctx) => {
-      for (const key in value) {
-        const grant = value[key] as unknown as Record<string, unknown>;
-        const problem =
-          typeof grant !== "object" || grant === null
-            ? "must be an object {mode, fence}"
-            : grant.mode !== "exclusive" && grant.mode !== "shared"
-              ? "mode must be exclusive or shared"
-              : !Number.isSafeInteger(grant.fence) || (grant.fence as number) < 1
-                ? "fence must be a positive integer"
-                : Object.keys(grant).length !== 2
-                  ? "must have exactly the fields mode and fence"
-                  : undefined;
-        if (problem !== undefined) {
-          ctx.addIssue({ code: "custom", path: [key], message: problem, input: grant });
-          return;
-        }
-      }
-    }),
-    z.meta({
-      type: "object",
-      additionalProperties: {
-        type: "object",
-        properties: { mode: { type: "string", enum: ["exclusive", "shared"] }, fence: { type: "integer", minimum: 1 } },
-        required: ["mode", "fence"],
-        additionalProperties: false,
-      },
-    }),
-  );
+/** `{path: integer ms}` (the seed's `locked_paths`). */
+export const MillisByPath = integersByPath(undefined, "must be an integer number of milliseconds");
+
+/** `{path: fence}`. */
+export const FencesByPath = integersByPath(1, "must be a positive integer fence");
 
 /** Lock modes: readers share, a writer excludes everyone else. */
 export const LockMode = z.enum(["exclusive", "shared"], { error: "must be exclusive or shared" });

@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { AgentId, AgentState, Count, EditOp, EditorId, GrantsByPath, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
+import { AgentId, AgentState, Count, EditOp, EditorId, FencesByPath, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
 
 /** Current snapshot format: 2 adds lock modes and fences; 1 still restores. */
 export const SNAPSHOT_FORMAT_VERSION = 2;
@@ -21,8 +21,12 @@ const agentEntry = z.strictObject({
   locked_paths: MillisByPath,
 });
 
-/** Format 2: each agent also has `lock_grants` (mode and fence of every path in `locked_paths`). */
-const agentEntryV2 = z.extend(agentEntry, { lock_grants: GrantsByPath });
+/**
+ * Format 2: each agent also has `lock_fences` (the fence of every path in
+ * `locked_paths`) and `shared_paths` (those held in shared mode; the others
+ * are exclusive).
+ */
+const agentEntryV2 = z.extend(agentEntry, { lock_fences: FencesByPath, shared_paths: z.array(z.string({ error: "must be a string" })) });
 
 const Fence = z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" }));
 

@@ -65,6 +65,13 @@ export class SlotMap<K, V> {
     this.live = 0;
   }
 
+  /** Call `visit` with every live value (cheaper than iterating {@link values}). */
+  forEach(visit: (value: V, key: K) => void): void {
+    this.table.forEach((value, key) => {
+      if (value !== EMPTY) visit(value, key);
+    });
+  }
+
   *values(): IterableIterator<V> {
     for (const value of this.table.values()) if (value !== EMPTY) yield value;
   }

@@ -5,7 +5,7 @@ import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
 import { dictionary } from "./dictionary.js";
 import { normalizePath } from "./paths.js";
-import { type Agent, RegistryState } from "./state.js";
+import { type Agent, type Lock, RegistryState } from "./state.js";
 import type { Change } from "./version-log.js";
 
 /** What every accepted snapshot format decodes to (format 1 and harn-hostlib lack the fence fields). */
@@ -21,7 +21,8 @@ interface AnySnapshot {
       last_seen_ms: number;
       edit_count: number;
       locked_paths: Record<string, number>;
-      lock_grants?: Record<string, { mode: LockMode; fence: number }>;
+      lock_fences?: Record<string, number>;
+      shared_paths?: string[];
     }[];
   };
   versions: { current_seq: number; history: Record<string, Omit<Change, "path">[]> };
@@ -65,24 +66,28 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   data.agents.agents.forEach((entry, index) => {
     if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
     const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
-    const grants = entry.lock_grants;
+    const fenceOf = entry.lock_fences;
     const rawPaths = Object.keys(entry.locked_paths);
-    if (grants !== undefined && Object.keys(grants).length !== rawPaths.length) {
-      const extra = Object.keys(grants).find((rawPath) => !(rawPath in entry.locked_paths)) as string;
-      if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_grants[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
+    if (fenceOf !== undefined && Object.keys(fenceOf).length !== rawPaths.length) {
+      const extra = Object.keys(fenceOf).find((rawPath) => !(rawPath in entry.locked_paths));
+      if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
     }
+    const shared = new Set(entry.shared_paths);
+    entry.shared_paths?.forEach((rawPath, at) => {
+      if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
+    });
     for (const rawPath of rawPaths) {
       const path = normalizeAt(rawPath, lockField, index, rawPath);
-      const grant = grants?.[rawPath];
-      if (grants !== undefined && grant === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_grants`, `has no entry for ${JSON.stringify(rawPath)}`);
-      if (grant !== undefined) {
-        const at = () => `snapshot.agents.agents[${index}].lock_grants[${JSON.stringify(rawPath)}].fence`;
-        if (grant.fence >= (savedFence as number)) throw new InvalidInputError(at(), `is ${grant.fence}, not below next_fence ${savedFence}`);
-        if (fences.has(grant.fence)) throw new InvalidInputError(at(), `repeats fence ${grant.fence}`);
-        fences.add(grant.fence);
+      const fence = fenceOf?.[rawPath];
+      if (fenceOf !== undefined && fence === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences`, `has no entry for ${JSON.stringify(rawPath)}`);
+      if (fence !== undefined) {
+        const at = () => `snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(rawPath)}]`;
+        if (fence >= (savedFence as number)) throw new InvalidInputError(at(), `is ${fence}, not below next_fence ${savedFence}`);
+        if (fences.has(fence)) throw new InvalidInputError(at(), `repeats fence ${fence}`);
+        fences.add(fence);
       }
       if (agent.state !== "active") continue;
-      place(state, agent, path, grant?.mode ?? "exclusive", entry.locked_paths[rawPath] as number, grant?.fence, index, rawPath);
+      place(state, agent, path, shared.has(rawPath) ? "shared" : "exclusive", entry.locked_paths[rawPath] as number, fence, index, rawPath);
     }
   });
   state.nextId = Math.max(state.nextId, data.agents.next_id);
@@ -129,14 +134,20 @@ function place(
 
 /** The state as a snapshot: agents by id, paths sorted, so equal states give equal JSON. */
 export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now: number): Snapshot {
-  const agents = [...state.agents.values()]
+  const sorted: Agent[] = [];
+  state.agents.forEach((agent) => sorted.push(agent));
+  const agents = sorted
     .sort((a, b) => a.id - b.id)
     .map((agent) => {
       const locked_paths = dictionary<number>();
-      const lock_grants = dictionary<{ mode: LockMode; fence: number }>();
-      for (const lock of [...agent.locks.values()].sort((a, b) => compareStrings(a.path, b.path))) {
+      const lock_fences = dictionary<number>();
+      const shared_paths: string[] = [];
+      const locks: Lock[] = [];
+      agent.locks.forEach((lock) => locks.push(lock));
+      for (const lock of locks.sort((a, b) => compareStrings(a.path, b.path))) {
         locked_paths[lock.path] = lock.expiresAtMs;
-        lock_grants[lock.path] = { mode: lock.mode, fence: lock.fence };
+        lock_fences[lock.path] = lock.fence;
+        if (lock.mode === "shared") shared_paths.push(lock.path);
       }
       return {
         id: agent.id,
@@ -145,7 +156,8 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
         last_seen_ms: agent.lastSeenMs,
         edit_count: agent.editCount,
         locked_paths,
-        lock_grants,
+        lock_fences,
+        shared_paths,
       };
     });
   return {

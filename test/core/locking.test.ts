@@ -136,7 +136,8 @@ describe("fencing tokens", () => {
           last_seen_ms: 0,
           edit_count: 0,
           locked_paths: { x: 9_000, y: 9_000 },
-          lock_grants: { x: { mode: "exclusive", fence: 2 }, y: { mode: "exclusive", fence: 1 } },
+          lock_fences: { x: 2, y: 1 },
+          shared_paths: [],
         },
       ],
     });

@@ -34,7 +34,8 @@ describe("snapshot codec", () => {
             last_seen_ms: 1_000,
             edit_count: 1,
             locked_paths: { "src/a.rs": 6_000, "src/b.rs": 6_000 },
-            lock_grants: { "src/a.rs": { mode: "exclusive", fence: 2 }, "src/b.rs": { mode: "exclusive", fence: 1 } },
+            lock_fences: { "src/a.rs": 2, "src/b.rs": 1 },
+            shared_paths: [],
           },
           {
             id: 2,
@@ -43,9 +44,10 @@ describe("snapshot codec", () => {
             last_seen_ms: 1_000,
             edit_count: 1,
             locked_paths: { "README.md": 51_000 },
-            lock_grants: { "README.md": { mode: "exclusive", fence: 3 } },
+            lock_fences: { "README.md": 3 },
+            shared_paths: [],
           },
-          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {}, lock_grants: {} },
+          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {}, lock_fences: {}, shared_paths: [] },
         ],
       },
       versions: {
@@ -103,7 +105,7 @@ describe("snapshot codec", () => {
       "a path locked twice",
       (s) => {
         s.agents.agents[1].locked_paths["src/a.rs"] = 9_000;
-        s.agents.agents[1].lock_grants["src/a.rs"] = { mode: "exclusive", fence: 4 };
+        s.agents.agents[1].lock_fences["src/a.rs"] = 4;
         s.agents.next_fence = 5;
       },
       /snapshot\.agents\.agents\[1\]\.locked_paths\["src\/a\.rs"\] conflicts with a lock of agent 1 on "src\/a\.rs"/,
@@ -112,16 +114,18 @@ describe("snapshot codec", () => {
       "a directory lock over another agent's file",
       (s) => {
         s.agents.agents[1].locked_paths.src = 9_000;
-        s.agents.agents[1].lock_grants.src = { mode: "shared", fence: 4 };
+        s.agents.agents[1].lock_fences.src = 4;
+        s.agents.agents[1].shared_paths.push("src");
         s.agents.next_fence = 5;
       },
       /locked_paths\["src"\] conflicts with a lock of agent 1 below "src"/,
     ],
-    ["a lock without its grant", (s) => delete s.agents.agents[0].lock_grants["src/a.rs"], /lock_grants has no entry for "src\/a\.rs"/],
-    ["a grant without its lock", (s) => (s.agents.agents[0].lock_grants["x.rs"] = { mode: "shared", fence: 1 }), /lock_grants\["x\.rs"\] names a path missing from locked_paths/],
-    ["a fence at or above next_fence", (s) => (s.agents.next_fence = 3), /fence is 3, not below next_fence 3/],
-    ["a repeated fence", (s) => (s.agents.agents[1].lock_grants["README.md"].fence = 2), /repeats fence 2/],
-    ["a bad mode", (s) => (s.agents.agents[1].lock_grants["README.md"].mode = "read"), /lock_grants\["README\.md"\] mode must be exclusive or shared/],
+    ["a lock without its fence", (s) => delete s.agents.agents[0].lock_fences["src/a.rs"], /lock_fences has no entry for "src\/a\.rs"/],
+    ["a fence without its lock", (s) => (s.agents.agents[0].lock_fences["x.rs"] = 1), /lock_fences\["x\.rs"\] names a path missing from locked_paths/],
+    ["a fence at or above next_fence", (s) => (s.agents.next_fence = 3), /agents\[1\]\.lock_fences\["README\.md"\] is 3, not below next_fence 3/],
+    ["a repeated fence", (s) => (s.agents.agents[1].lock_fences["README.md"] = 2), /repeats fence 2/],
+    ["a fence of 0", (s) => (s.agents.agents[1].lock_fences["README.md"] = 0), /lock_fences\["README\.md"\] must be a positive integer fence/],
+    ["a shared path it does not lock", (s) => s.agents.agents[1].shared_paths.push("elsewhere"), /shared_paths\[0\] names "elsewhere", missing from locked_paths/],
     ["an absolute lock path", (s) => (s.agents.agents[0].locked_paths["/etc"] = 9), /locked_paths\["\/etc"\] must be relative/],
     ["a seq above current_seq", (s) => (s.versions.current_seq = 1), /history\["src\/a\.rs"\]\[0\]\.seq is 1|history\["README\.md"\]\[0\]\.seq is 2, above current_seq 1/],
     ["a repeated seq", (s) => (s.versions.history["README.md"][0].seq = 1), /repeats seq 1/],
