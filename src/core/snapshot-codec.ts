@@ -72,7 +72,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
       const extra = Object.keys(fenceOf).find((rawPath) => !(rawPath in entry.locked_paths));
       if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
     }
-    const shared = new Set(entry.shared_paths);
+    const shared = entry.shared_paths !== undefined && entry.shared_paths.length > 0 ? new Set(entry.shared_paths) : undefined;
     entry.shared_paths?.forEach((rawPath, at) => {
       if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
     });
@@ -87,7 +87,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
         fences.add(fence);
       }
       if (agent.state !== "active") continue;
-      place(state, agent, path, shared.has(rawPath) ? "shared" : "exclusive", entry.locked_paths[rawPath] as number, fence, index, rawPath);
+      place(state, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", entry.locked_paths[rawPath] as number, fence, index, rawPath);
     }
   });
   state.nextId = Math.max(state.nextId, data.agents.next_id);
