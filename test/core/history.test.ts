@@ -141,7 +141,7 @@ function check(ops: Op[], sabotage?: (reg: Registry) => void): void {
 
 describe("history checker", () => {
   it("finds no overlap of conflicting grants, no fence going back, no waiter answered twice or out of turn", () => {
-    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 3_000, size: "max" }), (ops) => check(ops)), { numRuns: 40 });
+    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 3_000, size: "max" }), (ops) => check(ops)), { numRuns: Number(process.env.HISTORY_RUNS ?? 40) });
   });
 
   it("fails on a registry that ignores conflicts (the checker can fail)", () => {
