@@ -443,18 +443,24 @@ export class Registry implements RegistryStore {
     return value;
   }
 
-  /** Grant waiters, oldest first, whose conflicts are gone and who conflict with no older waiter still waiting. */
+  /**
+   * Grant waiters, oldest first, whose conflicts are gone and who conflict
+   * with no older waiter still waiting. A grant can free something itself (a
+   * queued downgrade to shared), so passes repeat until one frees nothing.
+   */
   private pump(now: number): void {
-    this.freed = false;
-    if (this.waiters.size === 0) return;
-    const ahead: AcquireWaiter[] = [];
-    for (const waiter of [...this.waiters.values()]) {
-      if (this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, true).length > 0) {
-        ahead.push(waiter);
-        continue;
+    while (this.freed) {
+      this.freed = false;
+      if (this.waiters.size === 0) return;
+      const ahead: AcquireWaiter[] = [];
+      for (const waiter of [...this.waiters.values()]) {
+        if (this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, true).length > 0) {
+          ahead.push(waiter);
+          continue;
+        }
+        this.waiters.remove(waiter);
+        waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
       }
-      this.waiters.remove(waiter);
-      waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
     }
   }
 

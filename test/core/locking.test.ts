@@ -322,3 +322,19 @@ describe("events", () => {
     expect(reg.events.oldestSeq).toBe(2_002);
   });
 });
+
+describe("a queued downgrade", () => {
+  it("unblocks an earlier shared waiter in the same operation", () => {
+    const { reg } = manualRegistry();
+    reg.tryLock(1, "f");
+    reg.acquire({ agentId: 2, paths: ["g"] });
+    const reader = outcomes();
+    const downgrade = outcomes();
+    reg.acquire({ agentId: 3, paths: ["f"], mode: "shared", waitMs: 1_000 }, reader.done);
+    reg.acquire({ agentId: 1, paths: ["f", "g"], mode: "shared", waitMs: 1_000 }, downgrade.done);
+    expect(reader.seen).toEqual([]);
+    reg.releaseLock(2, "g");
+    expect(downgrade.seen[0]?.kind).toBe("granted");
+    expect(reader.seen[0]?.kind).toBe("granted");
+  });
+});

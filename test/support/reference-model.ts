@@ -126,16 +126,20 @@ export class ReferenceModel {
     });
   }
 
-  /** Grant every waiter, oldest first, that nothing blocks (older waiters still waiting included). */
+  /** Grant every waiter, oldest first, that nothing blocks (older waiters still waiting included); repeat while passes grant. */
   pump(): void {
-    const ahead: ModelWaiter[] = [];
-    for (const w of [...this.waiters]) {
-      if (this.blocked(w.agent, w.paths, w.mode, ahead)) {
-        ahead.push(w);
-        continue;
+    for (;;) {
+      const before = this.waiters.length;
+      const ahead: ModelWaiter[] = [];
+      for (const w of [...this.waiters]) {
+        if (this.blocked(w.agent, w.paths, w.mode, ahead)) {
+          ahead.push(w);
+          continue;
+        }
+        this.waiters = this.waiters.filter((x) => x !== w);
+        this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
       }
-      this.waiters = this.waiters.filter((x) => x !== w);
-      this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
+      if (this.waiters.length === before) return;
     }
   }
 
