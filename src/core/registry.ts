@@ -498,19 +498,24 @@ export class Registry implements RegistryStore {
   /**
    * What blocks `holderId` from taking `paths` in `mode`: locks on each path
    * or a covering directory, one lock below it, and requests queued `ahead`
-   * (no barging). With `firstOnly`, stops at the first conflict.
+   * (no barging), each listed once. With `firstOnly`, stops at the first.
    */
   private conflicts(holderId: number, paths: readonly string[], mode: LockMode, ahead: Iterable<AcquireWaiter>, firstOnly: boolean): Conflict[] {
     const out: Conflict[] = [];
+    const listed = new Set<Lock>();
+    const add = (lock: Lock) => {
+      if (!listed.has(lock)) out.push(conflict(lock));
+      listed.add(lock);
+    };
     const table = this.state.table;
     for (const path of paths) {
       for (const lock of table.coveringConflicts(holderId, path, mode)) {
-        out.push(conflict(lock));
+        add(lock);
         if (firstOnly) return out;
       }
       const below = table.conflictBelow(holderId, path, mode);
       if (below !== undefined) {
-        out.push(conflict(this.lockBelow(below.holderId, path, below.mode)));
+        add(this.lockBelow(below.holderId, path, below.mode));
         if (firstOnly) return out;
       }
     }

@@ -338,3 +338,13 @@ describe("a queued downgrade", () => {
     expect(reader.seen[0]?.kind).toBe("granted");
   });
 });
+
+describe("conflicts", () => {
+  it("lists a directory lock once however many requested paths it covers", () => {
+    const { reg } = manualRegistry();
+    reg.acquire({ agentId: 1, paths: ["src"] });
+    expect(reg.lockCheck(2, ["src/a.rs", "src/b.rs", "src/c/d.rs"])).toEqual([
+      { path: "src", holder: 1, mode: "exclusive", expires_at_ms: 30_000, queued: false },
+    ]);
+  });
+});
