@@ -42,7 +42,7 @@ export function startSession(options: SessionOptions): MessageConnection {
     framing: () => framing,
     requestsDelivered: () => delivered,
     onCongestion: (congested) => (congested ? input.pause() : input.resume()),
-    onBrokenPipe: () => end(0, "output closed by the peer"),
+    onBrokenPipe: () => end(0, "output closed by the peer", false),
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
@@ -81,17 +81,18 @@ export function startSession(options: SessionOptions): MessageConnection {
     }
   });
   connection.onNotification((method) => {
-    if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown");
+    if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown", false);
   });
-  connection.onClose(() => void end(0, "input closed"));
+  connection.onClose(() => void end(0, "input closed", true));
 
-  async function end(code: number, why: string): Promise<void> {
+  /** Stop: cancel this session's waits, answer what was received when `answerAll`, flush, exit. */
+  async function end(code: number, why: string, answerAll: boolean): Promise<void> {
     if (ending) return;
     ending = true;
     log(`exiting with code ${code}: ${why}`);
     unsubscribe?.();
     waits.cancelAll();
-    while (why === "input closed" && writer.answered < delivered) {
+    while (answerAll && writer.answered < delivered) {
       await new Promise((resolve) => setImmediate(resolve));
       waits.cancelAll();
     }
