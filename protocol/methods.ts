@@ -99,7 +99,7 @@ export const methods = {
   },
   lock_try: {
     group: "upstream",
-    description: "Take (or refresh, if you hold it) the advisory lock on `path` without waiting. When refused, `holder` is the agent holding it.",
+    description: "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
     params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ locked: z.boolean(), holder: z.nullable(AgentId) }),
   },
@@ -233,13 +233,13 @@ export const methods = {
   },
   reap: {
     group: "registry",
-    description: "Evaluate time-driven state now. Every request does this first, so `crashed` lists the agents that timed out since the previous request.",
+    description: "Evaluate time-driven state now and list the agents crashed since the previous reap (every request evaluates time first, and so does the deadline timer, so crashes never wait for reap).",
     params: NoParams,
     result: z.strictObject({ crashed: z.array(AgentId) }),
   },
   snapshot: {
     group: "registry",
-    description: "The whole state as a snapshot (format_version 1).",
+    description: "The whole state as a snapshot (format_version 2: locks with their fences, shared paths and the fence counter).",
     params: NoParams,
     result: Snapshot,
   },

@@ -3,7 +3,7 @@
 // test fails when the committed files differ.
 import * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../protocol/errors.js";
-import { type MethodSpec, PROTOCOL_VERSION, methods, notifications } from "../protocol/methods.js";
+import { type MethodSpec, PROTOCOL_VERSION, methods, notifications, serverNotifications } from "../protocol/methods.js";
 
 type JsonSchema = Record<string, unknown>;
 
@@ -38,11 +38,18 @@ export function renderProtocolFiles(): Map<string, string> {
     files.set(`protocol/schemas/${name}.response.json`, `${JSON.stringify(withHeader(`${name}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
     rows.push(`| \`${name}\` | ${spec.group} | ${escape(paramsLabel(request))} | ${escape(typeLabel(response))} | ${escape(spec.description)} |`);
   }
-  files.set("protocol/README.md", renderReadme(rows));
+  const eventRows: string[] = [];
+  for (const [name, spec] of Object.entries(serverNotifications)) {
+    const file = `${name.replace("/", "_")}.notification.json`;
+    const params = jsonSchemaOf(spec.params, "output");
+    files.set(`protocol/schemas/${file}`, `${JSON.stringify(withHeader(file, `${name} notification`, spec.description, params), null, 2)}\n`);
+    eventRows.push(`| \`${name}\` | ${escape(paramsLabel(params))} | ${escape(spec.description)} |`);
+  }
+  files.set("protocol/README.md", renderReadme(rows, eventRows));
   return files;
 }
 
-function renderReadme(rows: string[]): string {
+function renderReadme(rows: string[], eventRows: string[]): string {
   const rpc = Object.entries(RpcErrorCodes).map(([name, code]) => `| ${code} | ${name} |`);
   const domain = Object.entries(DomainErrors).map(([name, { code, description }]) => `| ${code} | \`${name}\` | ${escape(description)} |`);
   const notes = Object.entries(notifications).map(([name, { description }]) => `| \`${name}\` | ${escape(description)} |`);
@@ -62,9 +69,18 @@ ${rows.join("\n")}
 
 ## Notifications
 
+From the client:
+
 | method | what it does |
 |---|---|
 ${notes.join("\n")}
+
+From the server, to a connection that asked (\`initialize {events: true}\` or
+\`events_subscribe\`); the same objects come back from \`events_since\`:
+
+| method | params | what it says |
+|---|---|---|
+${eventRows.join("\n")}
 
 ## Errors
 

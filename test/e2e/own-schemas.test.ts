@@ -75,4 +75,12 @@ describe("published JSON Schemas match the wire", () => {
       if (method === "snapshot") snapshot = reply.result;
     }
   });
+
+  it("validates every event notification it was sent", () => {
+    expect(sidecar.notifications.length).toBeGreaterThan(0);
+    for (const notification of sidecar.notifications) {
+      const file = `${String(notification.method).replace("/", "_")}.notification.json`;
+      expect(check(file, notification.params), `${notification.method} → ${JSON.stringify(notification.params)}`).toBeNull();
+    }
+  });
 });
