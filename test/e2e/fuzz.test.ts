@@ -62,7 +62,7 @@ describe("fuzzed input", () => {
   }
 
   it("also survives random bytes between Content-Length frames", async () => {
-    const sidecar = new RawSidecar("content-length", ["--framing=content-length"]);
+    const sidecar = new RawSidecar("content-length", ["--framing=content-length", "--clock=manual"]);
     try {
       await sidecar.call(1, "lock_try", { agent_id: 1, path: "f" });
       const before = (await sidecar.call(2, "snapshot")).result;
