@@ -1,4 +1,6 @@
-import type { RegistryConfig } from "../../protocol/common.js";
+import type * as z from "zod/mini";
+import type { AgentState, RegistryConfig } from "../../protocol/common.js";
+import type { ResultOf } from "../../protocol/methods.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import type { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
@@ -8,40 +10,19 @@ import type { WaitOutcome } from "./wait-queue.js";
 export type { RegistryConfig, Snapshot, Change, EditOpName, LockMode, WaitOutcome };
 
 /** Agent lifecycle state. */
-export type AgentStateName = "active" | "crashed" | "gone";
+export type AgentStateName = z.infer<typeof AgentState>;
 
 /** One agent as `status` lists it. */
-export interface AgentSummary {
-  id: number;
-  name: string;
-  state: AgentStateName;
-  last_seen_ms: number;
-  edit_count: number;
-  lock_count: number;
-}
+export type AgentSummary = ResultOf<"status">["agents"][number];
 
 /** One agent with its locks, as `agent_get` returns it. */
-export interface AgentDetail {
-  id: number;
-  name: string;
-  state: AgentStateName;
-  last_seen_ms: number;
-  edit_count: number;
-  locks: { path: string; expires_at_ms: number }[];
-}
+export type AgentDetail = NonNullable<ResultOf<"agent_get">>;
 
-/** One live lock. */
-export interface LockView {
-  path: string;
-  agent_id: number;
-  expires_at_ms: number;
-}
+/** One live lock, as `lock_list` lists it. */
+export type LockView = ResultOf<"lock_list">[number];
 
-/** Outcome of `tryLock`: `holder` is the caller when granted, the blocking agent when refused. */
-export interface TryLockResult {
-  locked: boolean;
-  holder: number | null;
-}
+/** Outcome of `tryLock`: `holder` is the caller when granted, the blocking agent (or null) when refused. */
+export type TryLockResult = ResultOf<"lock_try">;
 
 /** A change to record; hash as integer, bigint or decimal string. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory. */
 export interface RecordInput {
@@ -62,52 +43,23 @@ export interface AcquireInput {
   waitMs?: number;
 }
 
-/** A lock as an acquire or renew reports it. */
-export interface GrantedLock {
-  path: string;
-  mode: LockMode;
-  fence: number;
-  expires_at_ms: number;
-}
-
-/** Something that blocks an acquire: a held lock, or (`queued`) an earlier request waiting for `path`. */
-export interface Conflict {
-  path: string;
-  holder: number;
-  mode: LockMode;
-  /** null for a queued request. */
-  expires_at_ms: number | null;
-  queued: boolean;
-}
-
 /** Outcome of an acquire: all paths granted, or none and why. */
-export interface AcquireResult {
-  granted: boolean;
-  locks: GrantedLock[];
-  conflicts: Conflict[];
-}
+export type AcquireResult = ResultOf<"lock_acquire">;
 
-/** Outcome of a renew. */
-export interface RenewResult {
-  renewed: GrantedLock[];
-  /** Paths the agent does not hold (an expired lock is not revived). */
-  missing: string[];
-}
+/** A lock as an acquire or renew reports it. */
+export type GrantedLock = AcquireResult["locks"][number];
+
+/** Something that blocks an acquire: a held lock, or (`queued`) an earlier request waiting for `path` (then `expires_at_ms` is null). */
+export type Conflict = AcquireResult["conflicts"][number];
+
+/** Outcome of a renew; `missing` lists paths the agent does not hold (an expired lock is not revived). */
+export type RenewResult = ResultOf<"lock_renew">;
 
 /** Who holds one exact path, and how many requests wait for it. */
-export interface LockInfo {
-  path: string;
-  mode: LockMode | null;
-  holders: { agent_id: number; fence: number; expires_at_ms: number }[];
-  waiters: number;
-}
+export type LockInfo = NonNullable<ResultOf<"lock_info">>;
 
 /** What a restore brought in, after reaping. */
-export interface RestoreSummary {
-  agents: number;
-  locks: number;
-  current_seq: number;
-}
+export type RestoreSummary = ResultOf<"restore">;
 
 /**
  * The operations the server calls. Every method first evaluates time-driven

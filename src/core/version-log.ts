@@ -1,22 +1,14 @@
 import type * as z from "zod/mini";
 import type { EditOp } from "../../protocol/common.js";
+import type { ResultOf } from "../../protocol/methods.js";
 import type { SnapshotEntry } from "../../protocol/snapshot.js";
 import { dictionary } from "./dictionary.js";
 
 /** Edit operation recorded in the log. */
 export type EditOpName = z.infer<typeof EditOp>;
 
-/** One recorded change, as `changes_since` reports it. */
-export interface Change {
-  readonly path: string;
-  readonly seq: number;
-  readonly agent_id: number;
-  readonly op: EditOpName;
-  /** FNV-1a 64-bit hash, canonical decimal string. */
-  readonly hash: string;
-  readonly size: number;
-  readonly timestamp_ms: number;
-}
+/** One recorded change, as `changes_since` reports it (`hash`: FNV-1a 64-bit, canonical decimal string). */
+export type Change = Readonly<ResultOf<"changes_since">[number]>;
 
 /** Entries kept per path, as in harn-hostlib's versions.rs. */
 export const HISTORY_PER_PATH = 200;
