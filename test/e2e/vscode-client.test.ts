@@ -2,6 +2,7 @@
 // our typed client, which is built on it.
 import { ResponseError } from "vscode-jsonrpc/node";
 import { afterEach, describe, expect, it } from "vitest";
+import { methodNames } from "../../protocol/methods.js";
 import { type Sidecar, spawnSidecar } from "../../src/client/index.js";
 
 let sidecar: Sidecar | undefined;
@@ -31,6 +32,45 @@ describe("vscode-jsonrpc client over Content-Length", () => {
     expect(await client.request("lock_holder", { path: "src/main.rs" })).toBe(helper);
     expect(await client.request("status")).toMatchObject({ file_count: 0, current_seq: 1, git_head: null });
     expect(await sidecar.close()).toBe(0);
+  });
+
+  it("calls every method through the typed client", async () => {
+    sidecar = spawnSidecar({ args: ["--clock=manual"], stderr: "pipe" });
+    const { client } = sidecar;
+    const called = new Set<string>();
+    const call = async <T>(method: string, reply: Promise<T>): Promise<T> => {
+      called.add(method);
+      return reply;
+    };
+    expect(await call("initialize", client.request("initialize", { events: true }))).toMatchObject({ framing: "content-length" });
+    expect(await call("agent_register", client.request("agent_register", { name: "a" }))).toBe(1);
+    expect(await call("agent_heartbeat", client.request("agent_heartbeat", { agent_id: 2 }))).toBe(true);
+    expect(await call("lock_try", client.request("lock_try", { agent_id: 1, path: "src/a.rs" }))).toEqual({ locked: true, holder: 1 });
+    expect(await call("lock_acquire", client.request("lock_acquire", { agent_id: 2, paths: ["docs"], mode: "shared" }))).toMatchObject({ granted: true });
+    expect(await call("lock_check", client.request("lock_check", { agent_id: 2, paths: ["src"] }))).toMatchObject([{ path: "src/a.rs", holder: 1 }]);
+    expect(await call("lock_info", client.request("lock_info", { path: "docs" }))).toMatchObject({ mode: "shared", waiters: 0 });
+    expect(await call("lock_holder", client.request("lock_holder", { path: "src" }))).toBe(1);
+    expect(await call("lock_list", client.request("lock_list"))).toHaveLength(2);
+    expect(await call("lock_renew", client.request("lock_renew", { agent_id: 1, ttl_ms: 99 }))).toMatchObject({ renewed: [{ path: "src/a.rs", expires_at_ms: 99 }] });
+    expect(await call("version_record", client.request("version_record", { agent_id: 1, path: "src/a.rs", fence: 1 }))).toBe(1);
+    expect(await call("changes_since", client.request("changes_since"))).toHaveLength(1);
+    expect(await call("current_seq", client.request("current_seq"))).toBe(1);
+    expect(await call("status", client.request("status"))).toMatchObject({ agents: [{ id: 1 }, { id: 2 }] });
+    expect(await call("agent_get", client.request("agent_get", { agent_id: 1 }))).toMatchObject({ name: "a" });
+    expect(await call("agent_list", client.request("agent_list"))).toHaveLength(2);
+    expect(await call("events_subscribe", client.request("events_subscribe"))).toMatchObject({ latest_seq: expect.any(Number) });
+    expect((await call("events_since", client.request("events_since", { seq: 0 }))).events.length).toBeGreaterThan(3);
+    const snapshot = await call("snapshot", client.request("snapshot"));
+    expect(await call("clock_set", client.request("clock_set", { now_ms: 99 }))).toBe(99);
+    expect(await call("reap", client.request("reap"))).toEqual({ crashed: [] });
+    expect(await call("lock_force_release", client.request("lock_force_release", { path: "docs", reason: "test" }))).toEqual({ released: [{ path: "docs", agent_id: 2 }] });
+    expect(await call("lock_release", client.request("lock_release", { agent_id: 1, path: "src/a.rs" }))).toBe(true);
+    expect(await call("lock_release_all", client.request("lock_release_all", { agent_id: 2 }))).toEqual({ released: [] });
+    expect(await call("agent_unregister", client.request("agent_unregister", { agent_id: 2 }))).toBe(true);
+    expect(await call("restore", client.request("restore", { snapshot }))).toMatchObject({ agents: 2 });
+    expect(await call("shutdown", client.request("shutdown"))).toBeNull();
+    expect([...called].sort()).toEqual([...methodNames].sort());
+    await client.exit();
   });
 
   it("surfaces errors as ResponseError with code, message and data", async () => {
