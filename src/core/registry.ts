@@ -502,10 +502,11 @@ export class Registry implements RegistryStore {
    */
   private conflicts(holderId: number, paths: readonly string[], mode: LockMode, ahead: Iterable<AcquireWaiter>, firstOnly: boolean): Conflict[] {
     const out: Conflict[] = [];
-    const listed = new Set<Lock>();
+    const listed = firstOnly ? undefined : new Set<Lock>();
     const add = (lock: Lock) => {
-      if (!listed.has(lock)) out.push(conflict(lock));
-      listed.add(lock);
+      if (listed?.has(lock)) return;
+      out.push(conflict(lock));
+      listed?.add(lock);
     };
     const table = this.state.table;
     for (const path of paths) {

@@ -87,7 +87,7 @@ export class RegistryState {
     const dropped = this.dropLocks(agent);
     if (delayUntil !== undefined) {
       for (const lock of dropped) {
-        const left: Lock = { path: lock.path, holder: agent, mode: "exclusive", fence: lock.fence, expiresAtMs: delayUntil, delayed: true, heapIndex: -1 };
+        const left = newLock(agent, lock.path, "exclusive", lock.fence, delayUntil, true);
         this.table.add(left);
         this.expiry.push(left);
         this.delayed.add(left);
@@ -98,7 +98,7 @@ export class RegistryState {
 
   /** Grant a new lock (the caller has checked for conflicts). */
   grant(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence = this.nextFence++): Lock {
-    const lock: Lock = { path, holder, mode, fence, expiresAtMs, delayed: false, heapIndex: -1 };
+    const lock = newLock(holder, path, mode, fence, expiresAtMs);
     holder.locks.set(path, lock);
     this.table.add(lock);
     this.expiry.push(lock);
@@ -107,7 +107,7 @@ export class RegistryState {
 
   /** Put a restored lock in place unless it conflicts with one already placed; returns the conflict, if any. */
   place(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence: number): { holderId: number; path?: string } | undefined {
-    const lock: Lock = { path, holder, mode, fence, expiresAtMs, delayed: false, heapIndex: -1 };
+    const lock = newLock(holder, path, mode, fence, expiresAtMs);
     const conflict = this.table.tryAdd(lock);
     if (conflict !== undefined) return conflict;
     holder.locks.add(path, lock);
@@ -137,4 +137,8 @@ export class RegistryState {
     agent.locks.clear();
     return dropped;
   }
+}
+
+function newLock(holder: Agent, path: string, mode: LockMode, fence: number, expiresAtMs: number, delayed = false): Lock {
+  return { path, holder, mode, fence, expiresAtMs, delayed, heapIndex: -1 };
 }
