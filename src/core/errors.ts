@@ -37,13 +37,13 @@ export function fieldName(path: readonly PropertyKey[]): string {
 /**
  * The field a zod issue is about and what is wrong with it, in our words:
  * "is required" for a missing member (zod issues do not carry the input, so
- * presence is looked up in `input`), the unknown key for a strict object.
+ * presence is looked up in `input`), the unknown key for a strict object
+ * (described by `unknownKey` when given).
  */
-export function describeIssue(issue: z.core.$ZodIssue, input: unknown, allowed?: readonly string[]): { path: PropertyKey[]; problem: string } {
+export function describeIssue(issue: z.core.$ZodIssue, input: unknown, unknownKey?: string): { path: PropertyKey[]; problem: string } {
   if (issue.code === "unrecognized_keys") {
     const where = issue.path.length === 0 ? "" : ` of ${fieldName(issue.path)}`;
-    const takes = allowed === undefined ? "" : ` (it takes: ${allowed.join(", ") || "no parameters"})`;
-    return { path: [...issue.path, issue.keys[0] as string], problem: `is not a known field${where}${takes}` };
+    return { path: [...issue.path, issue.keys[0] as string], problem: unknownKey ?? `is not a known field${where}` };
   }
   if (issue.code === "invalid_type" && !isPresent(input, issue.path)) return { path: issue.path, problem: "is required" };
   return { path: issue.path, problem: issue.message.replace(/^Invalid (input|option): /, "must be valid: ") };

@@ -1,10 +1,10 @@
 import { ResponseError } from "vscode-jsonrpc/node";
-
-/** Every error we send carries structured data naming the method. */
-export type RpcFailure = ResponseError<Record<string, unknown>>;
 import type * as z from "zod/mini";
 import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
+
+/** Every error we send carries structured data naming the method. */
+export type RpcFailure = ResponseError<Record<string, unknown>>;
 
 /** -32602 naming the method, the field and what was wrong. */
 export function invalidParams(method: string, field: string, problem: string): RpcFailure {
@@ -13,8 +13,8 @@ export function invalidParams(method: string, field: string, problem: string): R
 
 /** The first zod issue of a params check as -32602. */
 export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[], params: object): RpcFailure {
-  const { path, problem } = describeIssue(issue, params, parameters);
-  return invalidParams(method, fieldName(path), problem.replace(/^is not a known field \(it takes/, `is not a parameter of ${method} (it takes`));
+  const { path, problem } = describeIssue(issue, params, `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`);
+  return invalidParams(method, fieldName(path), problem);
 }
 
 /** Map anything a handler threw to the error the client gets. */
