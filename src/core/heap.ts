@@ -6,7 +6,7 @@ export interface HeapNode {
 /**
  * Binary min-heap whose elements know their own position, so that an
  * element can be removed or re-keyed in O(log n). Used as the deadline
- * structure for agent timeouts and lock expiry.
+ * structure for agent timeouts, lock expiry and waiters' deadlines.
  */
 export class IndexedHeap<T extends HeapNode> {
   private readonly items: T[] = [];

@@ -59,3 +59,8 @@ function isCanonical(path: string): boolean {
   }
   return true;
 }
+
+/** Code-unit order, the same in every locale. */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

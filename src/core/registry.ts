@@ -3,9 +3,9 @@ import type { Snapshot } from "../../protocol/snapshot.js";
 import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog, type ReleaseReason } from "./events.js";
 import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
-import { normalizePath } from "./paths.js";
-import { compareStrings, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
-import { type Agent, type Lock, RegistryState } from "./state.js";
+import { compareStrings, normalizePath } from "./paths.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
+import { type Agent, type Lock, RegistryState, locksByPath } from "./state.js";
 import type {
   AcquireInput,
   AcquireResult,
@@ -235,7 +235,7 @@ export class Registry implements RegistryStore {
     const now = this.settle();
     if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts the expiry past 2^53-1 ms");
     const agent = this.state.agents.get(agentId);
-    const targets = wanted ?? (agent === undefined ? [] : [...agent.locks.keys()].sort(compareStrings));
+    const targets = wanted ?? (agent === undefined ? [] : locksByPath(agent).map((lock) => lock.path));
     const renewed: GrantedLock[] = [];
     const missing: string[] = [];
     for (const path of targets) {
@@ -304,21 +304,19 @@ export class Registry implements RegistryStore {
 
   agentDetails(): AgentDetail[] {
     this.settle();
-    return [...this.state.agents.values()].sort((a, b) => a.id - b.id).map(detail);
+    return this.state.agentsById().map(detail);
   }
 
   listAgents(): AgentSummary[] {
     this.settle();
-    return [...this.state.agents.values()]
-      .sort((a, b) => a.id - b.id)
-      .map((agent) => ({
-        id: agent.id,
-        name: agent.name,
-        state: agent.state,
-        last_seen_ms: agent.lastSeenMs,
-        edit_count: agent.editCount,
-        lock_count: agent.locks.size,
-      }));
+    return this.state.agentsById().map((agent) => ({
+      id: agent.id,
+      name: agent.name,
+      state: agent.state,
+      last_seen_ms: agent.lastSeenMs,
+      edit_count: agent.editCount,
+      lock_count: agent.locks.size,
+    }));
   }
 
   /** Evaluate time-driven state now; returns the agents crashed since the previous `reap` (every operation evaluates time, so crashes are found without it). */
@@ -627,8 +625,6 @@ function pathsOf(locks: Lock[]): string[] {
 }
 
 function detail(agent: Agent): AgentDetail {
-  const locks = [...agent.locks.values()]
-    .map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }))
-    .sort((a, b) => compareStrings(a.path, b.path));
+  const locks = locksByPath(agent).map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }));
   return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
 }

@@ -5,7 +5,7 @@ import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
 import { dictionary } from "./dictionary.js";
 import { normalizePath } from "./paths.js";
-import { type Agent, type Lock, RegistryState } from "./state.js";
+import { type Agent, RegistryState, locksByPath } from "./state.js";
 import type { Change } from "./version-log.js";
 
 /** What every accepted snapshot format decodes to (format 1 and harn-hostlib lack the fence fields). */
@@ -134,32 +134,26 @@ function place(
 
 /** The state as a snapshot: agents by id, paths sorted, so equal states give equal JSON. */
 export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now: number): Snapshot {
-  const sorted: Agent[] = [];
-  state.agents.forEach((agent) => sorted.push(agent));
-  const agents = sorted
-    .sort((a, b) => a.id - b.id)
-    .map((agent) => {
-      const locked_paths = dictionary<number>();
-      const lock_fences = dictionary<number>();
-      const shared_paths: string[] = [];
-      const locks: Lock[] = [];
-      agent.locks.forEach((lock) => locks.push(lock));
-      for (const lock of locks.sort((a, b) => compareStrings(a.path, b.path))) {
-        locked_paths[lock.path] = lock.expiresAtMs;
-        lock_fences[lock.path] = lock.fence;
-        if (lock.mode === "shared") shared_paths.push(lock.path);
-      }
-      return {
-        id: agent.id,
-        name: agent.name,
-        state: agent.state,
-        last_seen_ms: agent.lastSeenMs,
-        edit_count: agent.editCount,
-        locked_paths,
-        lock_fences,
-        shared_paths,
-      };
-    });
+  const agents = state.agentsById().map((agent) => {
+    const locked_paths = dictionary<number>();
+    const lock_fences = dictionary<number>();
+    const shared_paths: string[] = [];
+    for (const lock of locksByPath(agent)) {
+      locked_paths[lock.path] = lock.expiresAtMs;
+      lock_fences[lock.path] = lock.fence;
+      if (lock.mode === "shared") shared_paths.push(lock.path);
+    }
+    return {
+      id: agent.id,
+      name: agent.name,
+      state: agent.state,
+      last_seen_ms: agent.lastSeenMs,
+      edit_count: agent.editCount,
+      locked_paths,
+      lock_fences,
+      shared_paths,
+    };
+  });
   return {
     format_version: SNAPSHOT_FORMAT_VERSION,
     taken_at_ms: now,
@@ -169,10 +163,6 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
   };
 }
 
-/** Code-unit order, the same in every locale. */
-export function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Normalise a path from a snapshot; the field name is only built when the path is bad. */
 function normalizeAt(path: string, field: (index: number, rawPath: string) => string, index: number, rawPath: string): string {

@@ -1,5 +1,6 @@
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import { type LockMode, LockTable, type Lock as TableLock } from "./lock-table.js";
+import { compareStrings } from "./paths.js";
 import { SlotMap } from "./slot-map.js";
 import type { AgentStateName } from "./store.js";
 import { VersionLog } from "./version-log.js";
@@ -43,6 +44,13 @@ export class RegistryState {
   /** Every lock in the table, by expiry (ties: grant order). */
   readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
   readonly versions = new VersionLog();
+
+  /** Every agent record, sorted by id. */
+  agentsById(): Agent[] {
+    const agents: Agent[] = [];
+    this.agents.forEach((agent) => agents.push(agent));
+    return agents.sort((a, b) => a.id - b.id);
+  }
 
   /** Add a record for an id that has none (the caller has checked). */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
@@ -129,7 +137,7 @@ export class RegistryState {
 
   /** Remove every live lock of an agent; returns them sorted by path. */
   dropLocks(agent: Agent): Lock[] {
-    const dropped = [...agent.locks.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const dropped = locksByPath(agent);
     for (const lock of dropped) {
       this.table.remove(lock);
       this.expiry.remove(lock);
@@ -141,4 +149,11 @@ export class RegistryState {
 
 function newLock(holder: Agent, path: string, mode: LockMode, fence: number, expiresAtMs: number, delayed = false): Lock {
   return { path, holder, mode, fence, expiresAtMs, delayed, heapIndex: -1 };
+}
+
+/** An agent's live locks, sorted by path. */
+export function locksByPath(agent: Agent): Lock[] {
+  const locks: Lock[] = [];
+  agent.locks.forEach((lock) => locks.push(lock));
+  return locks.sort((a, b) => compareStrings(a.path, b.path));
 }
