@@ -335,12 +335,11 @@ export class Registry implements RegistryStore {
   /** When time-driven state next changes (a crash, an expiry, a waiter's deadline), or undefined. */
   nextDeadline(): number | undefined {
     const agent = this.state.silence.peek();
-    const candidates = [
+    const next = Math.min(
       agent === undefined ? Infinity : agent.silenceKey + this.settings.agent_timeout_ms + 1,
       this.state.expiry.peek()?.expiresAtMs ?? Infinity,
       this.waiters.nextDeadline()?.deadline ?? Infinity,
-    ];
-    const next = Math.min(...candidates);
+    );
     return next === Infinity ? undefined : next;
   }
 
