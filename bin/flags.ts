@@ -1,15 +1,35 @@
+import { DEFAULT_LIMITS } from "../src/core/registry.js";
+import type { ConnectOptions } from "../src/server/connect.js";
+import { parseListenAddress } from "../src/server/listen-address.js";
+import type { SocketServerOptions } from "../src/server/socket.js";
 import type { StdioServerOptions } from "../src/server/stdio.js";
 
 /** What the command line asks for. */
-export type Command = { run: StdioServerOptions } | { help: true } | { version: true } | { error: string };
+export type Command =
+  | { stdio: StdioServerOptions }
+  | { socket: SocketServerOptions }
+  | { connect: ConnectOptions }
+  | { help: string }
+  | { version: true }
+  | { error: string };
 
-export const USAGE = `Usage: harn-registry [--stdio] [options]
+export const USAGE = `Usage: harn-registry [--stdio | --listen=ADDR] [options]
+       harn-registry connect --listen=ADDR [--auth-token-file=FILE]
 
 A JSON-RPC 2.0 sidecar keeping the agent registry, advisory file locks and
-version log of a Harn workspace. Speaks on stdin/stdout; logs go to stderr.
+version log of a Harn workspace. Speaks on stdin/stdout (or a socket with
+--listen); logs go to stderr.
 
 Options (defaults in brackets):
-  --stdio                      serve on stdin/stdout [the only transport]
+  --stdio                      serve one client on stdin/stdout [the default]
+  --listen=ADDR                serve many clients on one registry: unix:PATH
+                               (mode 0600) or tcp:127.0.0.1:PORT (loopback
+                               only; needs --auth-token-file)
+  --state=DIR                  keep the state in DIR: every change is
+                               journaled and fsynced before its reply, and
+                               recovered at start [memory only]
+  --compact-bytes=N            write a new snapshot once the journal passes
+                               N bytes [67108864]
   --framing=auto|content-length|ndjson
                                message framing [auto: a first byte of { or [
                                means NDJSON, anything else Content-Length]
@@ -17,64 +37,152 @@ Options (defaults in brackets):
                                moves only by the clock_set method
   --lock-ttl-ms=N              default lock TTL in ms [30000]
   --agent-timeout-ms=N         silence after which an agent crashes [45000]
-  --max-message-bytes=N        larger messages are discarded [16777216]
   --crash-lock-delay-ms=N      a crashed holder's paths stay unavailable to
                                others this long (Chubby's lock-delay) [0]
-  --clientProcessId=PID        exit when process PID is gone
+  --max-agents=N               agent records kept at most [${DEFAULT_LIMITS.maxAgents}]
+  --max-locks-per-agent=N      locks one agent holds at most [${DEFAULT_LIMITS.maxLocksPerAgent}]
+  --max-message-bytes=N        larger messages are discarded [16777216]
+  --auth-token-file=FILE       the first request of each connection must be
+                               initialize {auth_token: <FILE's content>}
+  --max-connections=N          socket connections at once [256]
+  --keep-agents-on-disconnect  a closed connection's agents stay until they
+                               time out [they crash at once, locks freed]
+  --clientProcessId=PID        exit when process PID is gone (stdio only)
   --version                    print the version and exit
   --help                       print this help and exit`;
 
-const DEFAULTS: StdioServerOptions = { framing: "auto", clock: "system", config: {}, maxMessageBytes: 16 * 1024 * 1024, crashLockDelayMs: 0 };
+export const CONNECT_USAGE = `Usage: harn-registry connect --listen=ADDR [--auth-token-file=FILE]
 
-/** Parse `--flag=value` / `--flag value` arguments; the first bad one is reported by name. */
+Bridge stdin/stdout to a running harn-registry server, so a host that can
+only spawn a child joins a shared registry.
+
+Options:
+  --listen=ADDR                the server: unix:PATH or tcp:127.0.0.1:PORT
+  --auth-token-file=FILE       authenticate with FILE's token (TCP servers)
+  --help                       print this help and exit`;
+
+interface Parsed {
+  stdio: boolean;
+  values: Map<string, string>;
+}
+
+const SERVE_FLAGS = [
+  "--listen",
+  "--state",
+  "--compact-bytes",
+  "--framing",
+  "--clock",
+  "--lock-ttl-ms",
+  "--agent-timeout-ms",
+  "--crash-lock-delay-ms",
+  "--max-agents",
+  "--max-locks-per-agent",
+  "--max-message-bytes",
+  "--auth-token-file",
+  "--max-connections",
+  "--clientProcessId",
+];
+const SOCKET_ONLY = ["--auth-token-file", "--max-connections", "--keep-agents-on-disconnect"];
+
+/** Parse the arguments; the first bad one is reported by name, on one line. */
 export function parseFlags(argv: readonly string[]): Command {
-  const options: StdioServerOptions = { ...DEFAULTS, config: {} };
+  if (argv[0] === "connect") return parseConnect(argv.slice(1));
+  const parsed = scan(argv, SERVE_FLAGS, ["--stdio", "--keep-agents-on-disconnect"]);
+  if (!("values" in parsed)) return "help" in parsed ? { help: USAGE } : parsed;
+  const { values, stdio } = parsed;
+  const number = (flag: string, fallback: number, min = 1): number | string => {
+    const raw = values.get(flag);
+    if (raw === undefined) return fallback;
+    const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+    return Number.isSafeInteger(n) && n >= min ? n : `${flag}: must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${JSON.stringify(raw)}`;
+  };
+  const framing = values.get("--framing") ?? "auto";
+  if (framing !== "auto" && framing !== "content-length" && framing !== "ndjson") return { error: `--framing: must be auto, content-length or ndjson, got ${JSON.stringify(framing)}` };
+  const clock = values.get("--clock") ?? "system";
+  if (clock !== "system" && clock !== "manual") return { error: `--clock: must be system or manual, got ${JSON.stringify(clock)}` };
+  const numbers = {
+    lockTtl: number("--lock-ttl-ms", 0),
+    agentTimeout: number("--agent-timeout-ms", 0),
+    crashLockDelayMs: number("--crash-lock-delay-ms", 0, 0),
+    maxAgents: number("--max-agents", DEFAULT_LIMITS.maxAgents),
+    maxLocksPerAgent: number("--max-locks-per-agent", DEFAULT_LIMITS.maxLocksPerAgent),
+    maxMessageBytes: number("--max-message-bytes", 16 * 1024 * 1024),
+    compactBytes: number("--compact-bytes", 64 * 1024 * 1024),
+    maxConnections: number("--max-connections", 256),
+    clientProcessId: number("--clientProcessId", 0),
+  };
+  const problem = Object.values(numbers).find((value) => typeof value === "string");
+  if (problem !== undefined) return { error: problem };
+  const n = numbers as { [K in keyof typeof numbers]: number };
+  const host = {
+    framing,
+    clock,
+    config: { ...(n.lockTtl > 0 && { default_lock_ttl_ms: n.lockTtl }), ...(n.agentTimeout > 0 && { agent_timeout_ms: n.agentTimeout }) },
+    crashLockDelayMs: n.crashLockDelayMs,
+    limits: { maxAgents: n.maxAgents, maxLocksPerAgent: n.maxLocksPerAgent },
+    maxMessageBytes: n.maxMessageBytes,
+    compactBytes: n.compactBytes,
+    ...(values.has("--state") && { statePath: values.get("--state") as string }),
+  } as const;
+  const listenSpec = values.get("--listen");
+  if (listenSpec === undefined) {
+    const socketFlag = SOCKET_ONLY.find((flag) => values.has(flag));
+    if (socketFlag !== undefined) return { error: `${socketFlag} needs --listen (it applies to socket connections)` };
+    return { stdio: { ...host, ...(n.clientProcessId > 0 && { clientProcessId: n.clientProcessId }) } };
+  }
+  if (stdio) return { error: "--stdio and --listen exclude each other; pick one" };
+  if (values.has("--clientProcessId")) return { error: "--clientProcessId applies to --stdio only" };
+  const listen = parseListenAddress(listenSpec);
+  if (typeof listen === "string") return { error: `--listen: ${listen}` };
+  const authTokenFile = values.get("--auth-token-file");
+  if (listen.kind === "tcp" && authTokenFile === undefined) return { error: "--listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)" };
+  return {
+    socket: {
+      ...host,
+      listen,
+      keepAgentsOnDisconnect: values.has("--keep-agents-on-disconnect"),
+      maxConnections: n.maxConnections,
+      ...(authTokenFile !== undefined && { authTokenFile }),
+    },
+  };
+}
+
+function parseConnect(argv: readonly string[]): Command {
+  const parsed = scan(argv, ["--listen", "--auth-token-file"], []);
+  if (!("values" in parsed)) return "help" in parsed ? { help: CONNECT_USAGE } : parsed;
+  const spec = parsed.values.get("--listen");
+  if (spec === undefined) return { error: "connect needs --listen=ADDR (unix:PATH or tcp:127.0.0.1:PORT)" };
+  const listen = parseListenAddress(spec);
+  if (typeof listen === "string") return { error: `--listen: ${listen}` };
+  const authTokenFile = parsed.values.get("--auth-token-file");
+  return { connect: { listen, ...(authTokenFile !== undefined && { authTokenFile }) } };
+}
+
+/** `--flag=value`, `--flag value` and bare switches; unknown flags and stray words are errors. */
+function scan(argv: readonly string[], valued: readonly string[], switches: readonly string[]): Parsed | { help: true } | { version: true } | { error: string } {
+  const values = new Map<string, string>();
+  let stdio = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === "--help" || arg === "-h") return { help: true };
     if (arg === "--version" || arg === "-v") return { version: true };
-    if (arg === "--stdio") continue;
     const match = /^(--[A-Za-z-]+)(?:=(.*))?$/.exec(arg);
     if (match === null) return { error: `unexpected argument ${JSON.stringify(arg)} (see --help)` };
     const flag = match[1] as string;
+    if (switches.includes(flag)) {
+      if (match[2] !== undefined) return { error: `${flag} takes no value (see --help)` };
+      if (flag === "--stdio") stdio = true;
+      else values.set(flag, "");
+      continue;
+    }
+    if (!valued.includes(flag)) return { error: `unknown flag ${flag} (see --help)` };
     let value = match[2];
-    const needsValue = ["--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--max-message-bytes", "--crash-lock-delay-ms", "--clientProcessId"];
-    if (!needsValue.includes(flag)) return { error: `unknown flag ${flag} (see --help)` };
     if (value === undefined) {
       value = argv[i + 1];
       if (value === undefined || value.startsWith("--")) return { error: `${flag} needs a value (see --help)` };
       i++;
     }
-    const problem = apply(options, flag, value);
-    if (problem !== undefined) return { error: `${flag}: ${problem}` };
+    values.set(flag, value);
   }
-  return { run: options };
-}
-
-function apply(options: StdioServerOptions, flag: string, value: string): string | undefined {
-  switch (flag) {
-    case "--framing":
-      if (value !== "auto" && value !== "content-length" && value !== "ndjson") return `must be auto, content-length or ndjson, got ${JSON.stringify(value)}`;
-      options.framing = value;
-      return undefined;
-    case "--clock":
-      if (value !== "system" && value !== "manual") return `must be system or manual, got ${JSON.stringify(value)}`;
-      options.clock = value;
-      return undefined;
-    case "--crash-lock-delay-ms": {
-      const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-      if (!Number.isSafeInteger(n)) return `must be a non-negative integer, got ${JSON.stringify(value)}`;
-      options.crashLockDelayMs = n;
-      return undefined;
-    }
-    default: {
-      const n = /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
-      if (!Number.isSafeInteger(n) || n < 1) return `must be a positive integer, got ${JSON.stringify(value)}`;
-      if (flag === "--lock-ttl-ms") options.config.default_lock_ttl_ms = n;
-      else if (flag === "--agent-timeout-ms") options.config.agent_timeout_ms = n;
-      else if (flag === "--max-message-bytes") options.maxMessageBytes = n;
-      else options.clientProcessId = n;
-      return undefined;
-    }
-  }
+  return { stdio, values };
 }

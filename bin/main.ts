@@ -1,15 +1,29 @@
 import pkg from "../package.json" with { type: "json" };
+import { runConnectBridge } from "../src/server/connect.js";
+import { runSocketServer } from "../src/server/socket.js";
 import { runStdioServer } from "../src/server/stdio.js";
-import { USAGE, parseFlags } from "./flags.js";
+import { parseFlags } from "./flags.js";
 
 const command = parseFlags(process.argv.slice(2));
+const fail = (error: unknown) => {
+  process.stderr.write(`harn-registry: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+};
 if ("help" in command) {
-  process.stdout.write(`${USAGE}\n`);
+  process.stdout.write(`${command.help}\n`);
 } else if ("version" in command) {
   process.stdout.write(`${pkg.version}\n`);
 } else if ("error" in command) {
   process.stderr.write(`harn-registry: ${command.error}\n`);
   process.exitCode = 2;
+} else if ("connect" in command) {
+  runConnectBridge(command.connect);
+} else if ("socket" in command) {
+  runSocketServer(command.socket).catch(fail);
 } else {
-  runStdioServer(command.run);
+  try {
+    runStdioServer(command.stdio);
+  } catch (error) {
+    fail(error);
+  }
 }

@@ -38,6 +38,18 @@ export const DomainErrors = {
     code: 1006,
     description: "a waiting lock_acquire ended because its agent crashed, was unregistered or replaced, or the state was restored",
   },
+  quota_exceeded: {
+    code: 1007,
+    description: "the request would pass a limit (--max-agents, --max-locks-per-agent, --max-connections); nothing was changed",
+  },
+  not_owner: {
+    code: 1008,
+    description: "the agent is live and belongs to another connection; only that connection may heartbeat, lock, release, record edits for or unregister it (once it has crashed, anyone may register it again)",
+  },
+  unauthorized: {
+    code: 1009,
+    description: "on a TCP connection the first request must be initialize with the server's auth_token; the connection is closed",
+  },
 } as const;
 
 /** Name of a documented domain error. */

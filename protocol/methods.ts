@@ -72,6 +72,13 @@ export interface MethodSpec {
   result: z.ZodMiniType;
   /** Which table of the README it belongs to. */
   group: "upstream" | "registry" | "locking" | "session";
+  /**
+   * The call acts as the agent in `agent_id` (or, for agent_register without
+   * one, as the agent it creates). On a socket server that agent belongs to
+   * the connection; another connection acting as it while it is live gets
+   * not_owner.
+   */
+  actsAsAgent?: true;
 }
 
 /**
@@ -80,30 +87,35 @@ export interface MethodSpec {
  */
 export const methods = {
   agent_register: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
     params: z.strictObject({ name: z._default(z.string({ error: "must be a string" }), "agent"), agent_id: z.optional(AgentId) }),
     result: AgentId,
   },
   agent_heartbeat: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Refresh an agent's last_seen_ms; registers an unknown id as `agent-<id>` and revives a crashed agent.",
     params: z.strictObject({ agent_id: AgentId }),
     result: z.literal(true),
   },
   agent_unregister: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Drop an agent and free its locks. Unknown ids are a no-op.",
     params: z.strictObject({ agent_id: AgentId }),
     result: z.literal(true),
   },
   lock_try: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
     params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ locked: z.boolean(), holder: z.nullable(AgentId) }),
   },
   lock_release: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Release a lock the agent holds. Releasing what you do not hold is a no-op.",
     params: z.strictObject({ agent_id: AgentId, path: WirePath }),
@@ -122,6 +134,7 @@ export const methods = {
     }),
   },
   version_record: {
+    actsAsAgent: true,
     group: "upstream",
     description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
     params: z.strictObject({
@@ -147,6 +160,7 @@ export const methods = {
     result: Count,
   },
   lock_acquire: {
+    actsAsAgent: true,
     group: "locking",
     description: "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone.",
     params: z.strictObject({
@@ -159,12 +173,14 @@ export const methods = {
     result: z.strictObject({ granted: z.boolean(), locks: z.array(GrantedLock), conflicts: z.array(Conflict) }),
   },
   lock_renew: {
+    actsAsAgent: true,
     group: "locking",
     description: "Extend the agent's locks (all of them when `paths` is omitted) by `ttl_ms` from now; an expired lock is not revived, it is reported missing.",
     params: z.strictObject({ agent_id: AgentId, paths: z.optional(Paths), ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ renewed: z.array(GrantedLock), missing: z.array(z.string()) }),
   },
   lock_release_all: {
+    actsAsAgent: true,
     group: "locking",
     description: "Release every lock the agent holds.",
     params: z.strictObject({ agent_id: AgentId }),
@@ -260,8 +276,13 @@ export const methods = {
   },
   initialize: {
     group: "session",
-    description: "Optional handshake: who the server is, the framing and clock in use, the config and every method name. `events: true` subscribes this connection to event notifications.",
-    params: z.strictObject({ client_name: z.optional(z.string()), protocol_version: z.optional(z.string()), events: z.optional(z.boolean({ error: "must be true or false" })) }),
+    description: "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
+    params: z.strictObject({
+      client_name: z.optional(z.string()),
+      protocol_version: z.optional(z.string()),
+      events: z.optional(z.boolean({ error: "must be true or false" })),
+      auth_token: z.optional(z.string({ error: "must be a string" })),
+    }),
     result: z.strictObject({
       server: z.strictObject({ name: z.string(), version: z.string() }),
       protocol_version: z.string(),

@@ -10,6 +10,7 @@ import type {
   AcquireInput,
   AcquireResult,
   AgentDetail,
+  AgentStateName,
   AgentSummary,
   Conflict,
   GrantedLock,
@@ -23,10 +24,19 @@ import type {
 } from "./store.js";
 import { canonicalHash, checkAgentId, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
 import type { Change } from "./version-log.js";
-import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
+import { type SavedWaits, type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 
 /** The seed's defaults. */
 export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 };
+
+/** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
+export interface Limits {
+  /** Agent records of any state. */
+  maxAgents: number;
+  maxLocksPerAgent: number;
+}
+
+export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10_000 };
 
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
@@ -35,6 +45,7 @@ export interface RegistryOptions {
   config?: Partial<RegistryConfig>;
   /** A path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay). */
   crashLockDelayMs?: number;
+  limits?: Partial<Limits>;
 }
 
 type AcquireWaiter = Waiter<AcquireResult>;
@@ -61,6 +72,7 @@ export class Registry implements RegistryStore {
   private lastNow = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
   private readonly crashLockDelayMs: number;
+  private readonly limits: Limits;
   private state = new RegistryState();
   private readonly waiters = new WaitQueue<AcquireResult>();
   /** Something was freed since the waiters were last looked at. */
@@ -72,6 +84,7 @@ export class Registry implements RegistryStore {
   constructor(options: RegistryOptions) {
     this.clock = options.now;
     this.crashLockDelayMs = options.crashLockDelayMs === undefined ? 0 : checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     if (options.config) this.setConfig(options.config);
   }
 
@@ -157,6 +170,7 @@ export class Registry implements RegistryStore {
     if (this.conflicts(agentId, paths, "exclusive", this.waiters.values(), true).length > 0) {
       return { locked: false, holder: this.blockingHolder(agentId, key) };
     }
+    this.checkQuotas(agentId, paths);
     this.grantAll(agentId, paths, "exclusive", ttl, now);
     return this.finish({ locked: true, holder: agentId });
   }
@@ -179,8 +193,12 @@ export class Registry implements RegistryStore {
       throw new InvalidInputError(Number.isSafeInteger(now + ttl) ? "wait_ms" : "ttl_ms", "puts a deadline past 2^53-1 ms");
     }
     const conflicts = this.conflicts(agentId, paths, mode, this.waiters.values(), false);
-    if (conflicts.length === 0) return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
+    if (conflicts.length === 0) {
+      this.checkQuotas(agentId, paths);
+      return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
+    }
     if (waitMs === 0 || onWaitDone === undefined) return { granted: false, locks: [], conflicts };
+    this.checkQuotas(agentId, paths);
     this.ensureAgent(agentId, now);
     const waiter = this.waiters.add({ agentId, paths, mode, ttlMs: ttl, deadline: now + waitMs, done: onWaitDone });
     return { waiting: waiter.id };
@@ -295,6 +313,13 @@ export class Registry implements RegistryStore {
     return out.sort((a, b) => compareStrings(a.path, b.path) || a.agent_id - b.agent_id);
   }
 
+  /** An agent's state now, or undefined when it has no record (cheaper than getAgent). */
+  agentState(id: number): AgentStateName | undefined {
+    checkAgentId(id);
+    this.settle();
+    return this.state.agents.get(id)?.state;
+  }
+
   getAgent(id: number): AgentDetail | null {
     checkAgentId(id);
     this.settle();
@@ -330,6 +355,30 @@ export class Registry implements RegistryStore {
   /** Evaluate time-driven state now (for a deadline timer or a clock move). */
   tick(): void {
     this.settle();
+  }
+
+  /** Crash these agents now, as a timeout would (their connection closed); returns those that were active. */
+  crashAgents(ids: readonly number[]): number[] {
+    const now = this.settle();
+    const crashed: number[] = [];
+    for (const id of ids) {
+      const agent = this.state.agents.get(checkAgentId(id));
+      if (agent?.state !== "active") continue;
+      this.crash(agent, now);
+      crashed.push(id);
+    }
+    return this.finish(crashed);
+  }
+
+  /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
+  saveWaits(): SavedWaits {
+    return this.waiters.save();
+  }
+
+  /** Put waits from {@link saveWaits} back into a registry that has none; `done(id)` gives each its callback. */
+  loadWaits(saved: SavedWaits, done: (id: number) => (outcome: WaitOutcome<AcquireResult>) => void): void {
+    if (this.waiters.size > 0) throw new Error("loadWaits: the registry already has waits");
+    this.waiters.load(saved, done);
   }
 
   /** When time-driven state next changes (a crash, an expiry, a waiter's deadline), or undefined. */
@@ -456,7 +505,9 @@ export class Registry implements RegistryStore {
           continue;
         }
         this.waiters.remove(waiter);
-        waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+        const overQuota = this.lockQuotaProblem(waiter.agentId, waiter.paths);
+        if (overQuota !== undefined) waiter.done({ kind: "quota_exceeded", why: overQuota });
+        else waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
       }
     }
   }
@@ -572,6 +623,9 @@ export class Registry implements RegistryStore {
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
   private install(id: number, name: string, now: number): Agent {
     const previous = this.state.agents.get(id);
+    if (previous === undefined && this.state.agents.size >= this.limits.maxAgents) {
+      throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${this.state.agents.size + 1}, past --max-agents ${this.limits.maxAgents}`);
+    }
     if (previous !== undefined) {
       this.failWaitersOf(id, "replaced");
       this.announceReleases(this.state.removeAgent(previous), "replaced", now);
@@ -579,6 +633,23 @@ export class Registry implements RegistryStore {
     const agent = this.state.addAgent(id, name, "active", now, 0);
     this.events.emit({ type: "agent/registered", agent_id: id, name }, now);
     return agent;
+  }
+
+  /** Throw quota_exceeded, before anything changes, when `agentId` taking `paths` would pass a limit. */
+  private checkQuotas(agentId: number, paths: readonly string[]): void {
+    const agents = this.state.agents;
+    if (!agents.has(agentId) && agents.size >= this.limits.maxAgents) {
+      throw new DomainError("quota_exceeded", `agent ${agentId} would be agent number ${agents.size + 1}, past --max-agents ${this.limits.maxAgents}`);
+    }
+    const problem = this.lockQuotaProblem(agentId, paths);
+    if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
+  }
+
+  private lockQuotaProblem(agentId: number, paths: readonly string[]): string | undefined {
+    const held = this.state.agents.get(agentId)?.locks;
+    const count = (held?.size ?? 0) + paths.filter((path) => held?.has(path) !== true).length;
+    if (count <= this.limits.maxLocksPerAgent) return undefined;
+    return `agent ${agentId} would hold ${count} locks, past --max-locks-per-agent ${this.limits.maxLocksPerAgent}`;
   }
 
   private ensureAgent(id: number, now: number): Agent {

@@ -89,11 +89,13 @@ export interface RegistryStore {
   lockCheck(agentId: number | undefined, paths: string[], mode?: LockMode): Conflict[];
   nextDeadline(): number | undefined;
   listLocks(filter?: { agentId?: number; prefix?: string }): LockView[];
+  agentState(id: number): AgentStateName | undefined;
   getAgent(id: number): AgentDetail | null;
   agentDetails(): AgentDetail[];
   listAgents(): AgentSummary[];
   reap(): number[];
   tick(): void;
+  crashAgents(ids: readonly number[]): number[];
   recordVersion(input: RecordInput): number;
   changesSince(seq: number, limit?: number): Change[];
   currentSeq(): number;

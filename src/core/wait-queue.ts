@@ -6,7 +6,8 @@ export type WaitOutcome<R> =
   | { kind: "granted"; result: R }
   | { kind: "timed_out"; result: R }
   | { kind: "cancelled" }
-  | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" };
+  | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" }
+  | { kind: "quota_exceeded"; why: string };
 
 /** A request waiting for its conflicts to go. */
 export interface Waiter<R> extends HeapNode {
@@ -17,6 +18,15 @@ export interface Waiter<R> extends HeapNode {
   readonly ttlMs: number;
   readonly deadline: number;
   readonly done: (outcome: WaitOutcome<R>) => void;
+}
+
+/** A waiter without its callback: what a journal keeps of a wait across a compaction. */
+export type SavedWaiter = Pick<Waiter<unknown>, "id" | "agentId" | "paths" | "mode" | "ttlMs" | "deadline">;
+
+/** Every pending wait, oldest first, and the id the next one gets. */
+export interface SavedWaits {
+  next_id: number;
+  waits: SavedWaiter[];
 }
 
 /** Waiters in arrival order (FIFO), with a deadline heap beside them. */
@@ -34,6 +44,22 @@ export class WaitQueue<R> {
     this.byId.set(entry.id, entry);
     this.deadlines.push(entry);
     return entry;
+  }
+
+  /** The pending waits without their callbacks. */
+  save(): SavedWaits {
+    const waits = [...this.byId.values()].map(({ id, agentId, paths, mode, ttlMs, deadline }) => ({ id, agentId, paths: [...paths], mode, ttlMs, deadline }));
+    return { next_id: this.nextId, waits };
+  }
+
+  /** Put saved waits back (into an empty queue), each reporting to `done(id)`. */
+  load(saved: SavedWaits, done: (id: number) => Waiter<R>["done"]): void {
+    for (const wait of saved.waits) {
+      const entry: Waiter<R> = { ...wait, done: done(wait.id), heapIndex: -1 };
+      this.byId.set(entry.id, entry);
+      this.deadlines.push(entry);
+    }
+    this.nextId = saved.next_id;
   }
 
   get(id: number): Waiter<R> | undefined {

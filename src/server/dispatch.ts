@@ -15,7 +15,10 @@ const parameterNames = new Map(
  * handler (which may answer later, with a promise). Every failure becomes a
  * ResponseError; nothing is changed by a request that fails validation.
  */
-export function createDispatcher(handlers: HandlerTable, isShutDown: () => boolean, log: (line: string) => void) {
+/** Wraps the run of a handler that acts as an agent: its `agent_id`, or "new" when the call creates one. */
+export type ActAs = <T>(agentId: number | "new", call: () => T) => T;
+
+export function createDispatcher(handlers: HandlerTable, isShutDown: () => boolean, log: (line: string) => void, actAs?: ActAs) {
   return (method: string, params: unknown, token: CancellationToken): unknown => {
     if (!Object.hasOwn(methods, method)) {
       throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
@@ -34,7 +37,9 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
     const parsed = methods[name].params.safeParse(raw);
     if (!parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
     try {
-      const result = (handlers[name] as (p: unknown, t: CancellationToken) => unknown)(parsed.data, token);
+      const run = () => (handlers[name] as (p: unknown, t: CancellationToken) => unknown)(parsed.data, token);
+      const agentId = (parsed.data as { agent_id?: number }).agent_id;
+      const result = actAs === undefined || !("actsAsAgent" in methods[name]) || agentId === 0 ? run() : actAs(agentId ?? "new", run);
       if (result instanceof Promise) {
         return result.catch((error: unknown) => {
           throw toResponseError(name, error, log);
@@ -46,3 +51,4 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
     }
   };
 }
+

@@ -18,6 +18,15 @@ const HEADER_END = Buffer.from("\r\n\r\n");
 const MAX_HEADER_BYTES = 8192;
 
 /** Encode one message text for the wire. */
+/** The framing a stream uses, from its first bytes: `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length; undefined while only blanks arrived. */
+export function detectFraming(chunk: Buffer): Framing | undefined {
+  for (const byte of chunk) {
+    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
+    return byte === 0x7b || byte === 0x5b ? "ndjson" : "content-length";
+  }
+  return undefined;
+}
+
 export function encodeFrame(framing: Framing, json: string): string {
   return framing === "ndjson" ? `${json}\n` : `Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n${json}`;
 }

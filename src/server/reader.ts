@@ -2,7 +2,7 @@ import type { Readable } from "node:stream";
 import { AbstractMessageReader, type DataCallback, type Disposable, type MessageReader } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import { checkEnvelope, type TransportError } from "./envelope.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder, detectFraming } from "./framing.js";
 import { parseJson } from "./lossless-json.js";
 
 /** Options of a {@link FramedMessageReader}. */
@@ -67,9 +67,9 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
 
   private push(chunk: Buffer): void {
     if (this.decoder === undefined) {
-      const first = firstNonBlank(chunk);
-      if (first === -1) return;
-      this.useFraming(chunk[first] === 0x7b || chunk[first] === 0x5b ? "ndjson" : "content-length");
+      const framing = detectFraming(chunk);
+      if (framing === undefined) return;
+      this.useFraming(framing);
     }
     (this.decoder as FrameDecoder).push(chunk);
   }
@@ -96,12 +96,4 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
       this.callback?.(checked.ok);
     }
   }
-}
-
-function firstNonBlank(chunk: Buffer): number {
-  for (let i = 0; i < chunk.length; i++) {
-    const byte = chunk[i];
-    if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return i;
-  }
-  return -1;
 }

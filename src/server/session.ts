@@ -1,8 +1,10 @@
 import type { Readable, Writable } from "node:stream";
 import { createMessageConnection, type MessageConnection } from "vscode-jsonrpc/node";
 import type { RegistryStore } from "../core/store.js";
+import type { Durability } from "../storage/journal.js";
 import type { ServerClock } from "./clock.js";
-import { createDispatcher } from "./dispatch.js";
+import { type ActAs, createDispatcher } from "./dispatch.js";
+import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { createHandlers } from "./handlers.js";
 import { FramedMessageReader } from "./reader.js";
@@ -22,6 +24,12 @@ export interface SessionOptions {
   /** Called after each request has run (the deadline timer re-arms here). */
   afterRequest?(): void;
   log(line: string): void;
+  /** With a journal: replies wait until the changes before them are on disk. */
+  durability?: Durability;
+  /** Ownership of agents (socket connections). */
+  actAs?: ActAs;
+  /** Checked before every request: an error refuses it and closes the session once it is answered. */
+  admit?(method: string, params: unknown): RpcFailure | undefined;
 }
 
 /**
@@ -31,7 +39,7 @@ export interface SessionOptions {
  * requests are cancelled, everything else is answered) and on a broken
  * output pipe.
  */
-export function startSession(options: SessionOptions): MessageConnection {
+export function startSession(options: SessionOptions): Session {
   const { input, output, log } = options;
   let framing: Framing = options.framing === "auto" ? "content-length" : options.framing;
   let delivered = 0;
@@ -43,6 +51,7 @@ export function startSession(options: SessionOptions): MessageConnection {
     requestsDelivered: () => delivered,
     onCongestion: (congested) => (congested ? input.pause() : input.resume()),
     onBrokenPipe: () => end(0, "output closed by the peer", false),
+    durability: options.durability,
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
@@ -72,8 +81,13 @@ export function startSession(options: SessionOptions): MessageConnection {
     subscribeEvents,
     shutdown: () => (shutDown = true),
   });
-  const dispatch = createDispatcher(handlers, () => shutDown, log);
+  const dispatch = createDispatcher(handlers, () => shutDown, log, options.actAs);
   connection.onRequest((method, params, token) => {
+    const refusal = options.admit?.(method, params);
+    if (refusal !== undefined) {
+      setImmediate(() => void end(0, `refused ${method}: ${refusal.message}`, true));
+      throw refusal;
+    }
     try {
       return dispatch(method, params, token);
     } finally {
@@ -101,5 +115,11 @@ export function startSession(options: SessionOptions): MessageConnection {
   }
 
   connection.listen();
-  return connection;
+  return { connection, stop: (why) => void end(0, why, false) };
+}
+
+/** A running session; `stop` cancels its waits, writes what is queued and ends it with code 0. */
+export interface Session {
+  connection: MessageConnection;
+  stop(why: string): void;
 }

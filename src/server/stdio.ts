@@ -1,42 +1,53 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
-import type { RegistryConfig } from "../../protocol/common.js";
-import { Registry } from "../core/registry.js";
-import { manualClock, systemClock } from "./clock.js";
-import { startDeadlineTimer } from "./deadline-timer.js";
 import type { Framing } from "./framing.js";
+import { type HostOptions, openHost } from "./host.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
-export interface StdioServerOptions {
+export interface StdioServerOptions extends HostOptions {
   framing: Framing | "auto";
-  clock: "system" | "manual";
-  config: Partial<RegistryConfig>;
   maxMessageBytes: number;
-  /** A path freed because its holder crashed stays unavailable to others this long. */
-  crashLockDelayMs: number;
   clientProcessId?: number;
 }
 
-/** Serve one session on stdin/stdout until exit, EOF or the client process going away. */
+/**
+ * Serve one session on stdin/stdout until exit, EOF, SIGTERM/SIGINT or the
+ * client process going away. With a state directory, everything pending is
+ * written before the process exits.
+ */
 export function runStdioServer(options: StdioServerOptions): void {
   const wire = claimStdout();
   const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
-  const clock = options.clock === "manual" ? manualClock() : systemClock();
-  const registry = new Registry({ now: clock.now, config: options.config, crashLockDelayMs: options.crashLockDelayMs });
-  const deadlines = clock.kind === "system" ? startDeadlineTimer(registry, clock.now) : undefined;
-  startSession({
+  const fatal = (error: Error) => {
+    log(`fatal: ${error.message}`);
+    process.exit(1);
+  };
+  const host = openHost(options, log, fatal);
+  let exiting = false;
+  const exit = (code: number) => {
+    if (exiting) return;
+    exiting = true;
+    host.close().then(() => process.exit(code), fatal);
+  };
+  const session = startSession({
     input: process.stdin,
     output: wire,
-    registry,
-    clock,
+    registry: host.store,
+    clock: host.clock,
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
-    exit: (code) => process.exit(code),
-    afterRequest: deadlines?.rearm,
+    exit,
+    afterRequest: host.afterRequest,
     log,
+    durability: host.durability,
   });
-  if (options.clientProcessId !== undefined) watchClient(options.clientProcessId, log);
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      session.stop(`${signal}: writing what is pending, then exiting`);
+    });
+  }
+  if (options.clientProcessId !== undefined) watchClient(options.clientProcessId, log, exit);
 }
 
 /**
@@ -64,14 +75,14 @@ function claimStdout(): Writable {
 }
 
 /** Exit when the client process is gone (the LSP `--clientProcessId` convention). */
-function watchClient(pid: number, log: (line: string) => void): void {
+function watchClient(pid: number, log: (line: string) => void, exit: (code: number) => void): void {
   const timer = setInterval(() => {
     try {
       process.kill(pid, 0);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === "EPERM") return;
       log(`client process ${pid} is gone; exiting`);
-      process.exit(0);
+      exit(0);
     }
   }, 1000);
   timer.unref();

@@ -33,6 +33,8 @@ export class ConnectionWaits {
           throw new ResponseError(RpcErrorCodes.RequestCancelled, "lock_acquire: cancelled while waiting", { method: "lock_acquire" });
         case "agent_gone":
           throw new DomainError("agent_gone", `agent ${input.agentId} was ${outcome.why} while waiting`);
+        case "quota_exceeded":
+          throw new DomainError("quota_exceeded", `${outcome.why}; the wait ended without a grant`);
       }
     });
   }

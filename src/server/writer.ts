@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
+import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "./framing.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
@@ -20,6 +21,8 @@ export interface WriterOptions {
   onCongestion(congested: boolean): void;
   /** The peer closed its end of the output (EPIPE and friends). */
   onBrokenPipe(): void;
+  /** With a journal: a message goes out only once every change made before it was queued is on disk. */
+  durability?: Durability;
 }
 
 /**
@@ -33,6 +36,8 @@ export interface WriterOptions {
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private chunks: string[] = [];
+  /** Per chunk, the journal mark it waits for (only with durability). */
+  private marks: number[] = [];
   private bytes = 0;
   private responses = 0;
   private responsesAtLastCheck = 0;
@@ -40,12 +45,14 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   private congested = false;
   private closed = false;
   private readonly held: HeldError[] = [];
+  private readonly stopListening: (() => void) | undefined;
 
   constructor(
     private readonly output: Writable,
     private readonly options: WriterOptions,
   ) {
     super();
+    this.stopListening = options.durability?.onProgress(() => this.flush());
     output.on("drain", () => {
       this.congested = false;
       this.options.onCongestion(false);
@@ -91,14 +98,41 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
         await new Promise<void>((resolve) => this.output.write("", () => resolve()));
         return;
       }
-      await once(this.output, "drain");
+      await (this.congested ? once(this.output, "drain") : this.progress());
     }
+  }
+
+  override dispose(): void {
+    this.stopListening?.();
+    super.dispose();
+  }
+
+  /** Resolves when the journal has written more (the queued messages wait for it). */
+  private progress(): Promise<void> {
+    const durability = this.options.durability;
+    if (durability === undefined) return new Promise((resolve) => setImmediate(resolve));
+    return new Promise((resolve) => {
+      const stop = durability.onProgress(() => {
+        stop();
+        resolve();
+      });
+    });
+  }
+
+  /** How many queued chunks may go now: all, or those whose journal mark is on disk. */
+  private readyCount(): number {
+    const durability = this.options.durability;
+    if (durability === undefined) return this.chunks.length;
+    let ready = 0;
+    while (ready < this.marks.length && durability.reached(this.marks[ready] as number)) ready++;
+    return ready;
   }
 
   private enqueue(message: Message): void {
     if (this.closed) return;
     const text = encodeFrame(this.options.framing(), JSON.stringify(message));
     this.chunks.push(text);
+    if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
     this.bytes += text.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();
     else this.schedule();
@@ -125,9 +159,17 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
 
   private flush(): void {
     if (this.closed || this.congested || this.chunks.length === 0) return;
-    const data = this.chunks.length === 1 ? (this.chunks[0] as string) : this.chunks.join("");
-    this.chunks = [];
-    this.bytes = 0;
+    const ready = this.readyCount();
+    if (ready === 0) return;
+    const data = ready === 1 ? (this.chunks[0] as string) : this.chunks.slice(0, ready).join("");
+    if (ready === this.chunks.length) {
+      this.chunks = [];
+      this.bytes = 0;
+    } else {
+      this.chunks = this.chunks.slice(ready);
+      this.bytes -= data.length;
+    }
+    this.marks = this.marks.slice(ready);
     if (!this.output.write(data)) {
       this.congested = true;
       this.options.onCongestion(true);

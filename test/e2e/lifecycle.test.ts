@@ -104,7 +104,18 @@ describe("command line", () => {
     [["--lock-ttl-ms=0"], "harn-registry: --lock-ttl-ms: must be a positive integer, got \"0\""],
     [["--agent-timeout-ms=soon"], "harn-registry: --agent-timeout-ms: must be a positive integer, got \"soon\""],
     [["--max-message-bytes"], "harn-registry: --max-message-bytes needs a value (see --help)"],
-    [["--listen=tcp:1"], "harn-registry: unknown flag --listen (see --help)"],
+    [["--listen-all"], "harn-registry: unknown flag --listen-all (see --help)"],
+    [["--listen=tcp:1"], "harn-registry: --listen: must be tcp:HOST:PORT, as in tcp:127.0.0.1:7411, got \"tcp:1\""],
+    [["--listen=tcp:0.0.0.0:7411", "--auth-token-file=t"], "harn-registry: --listen: binds loopback only (127.0.0.1, localhost or [::1]), got host \"0.0.0.0\""],
+    [["--listen=tcp:127.0.0.1:7411"], "harn-registry: --listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)"],
+    [["--listen=udp:x"], "harn-registry: --listen: must be unix:PATH or tcp:127.0.0.1:PORT, got \"udp:x\""],
+    [["--stdio", "--listen=unix:/tmp/x.sock"], "harn-registry: --stdio and --listen exclude each other; pick one"],
+    [["--max-connections=4"], "harn-registry: --max-connections needs --listen (it applies to socket connections)"],
+    [["--keep-agents-on-disconnect=yes", "--listen=unix:/tmp/x.sock"], "harn-registry: --keep-agents-on-disconnect takes no value (see --help)"],
+    [["--max-agents=0"], "harn-registry: --max-agents: must be a positive integer, got \"0\""],
+    [["--max-locks-per-agent=many"], "harn-registry: --max-locks-per-agent: must be a positive integer, got \"many\""],
+    [["connect"], "harn-registry: connect needs --listen=ADDR (unix:PATH or tcp:127.0.0.1:PORT)"],
+    [["connect", "--state=x"], "harn-registry: unknown flag --state (see --help)"],
     [["serve"], "harn-registry: unexpected argument \"serve\" (see --help)"],
   ])("%j → one line on stderr naming the flag, exit 2, nothing on stdout", (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", input: "" });
@@ -116,9 +127,13 @@ describe("command line", () => {
   it("prints help and version", () => {
     const help = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
-    for (const flag of ["--stdio", "--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--max-message-bytes", "--clientProcessId", "--version"]) {
+    for (const flag of ["--stdio", "--listen", "--state", "--compact-bytes", "--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--crash-lock-delay-ms", "--max-agents", "--max-locks-per-agent", "--max-message-bytes", "--auth-token-file", "--max-connections", "--keep-agents-on-disconnect", "--clientProcessId", "--version"]) {
       expect(help.stdout).toContain(flag);
     }
+    const connectHelp = spawnSync(process.execPath, [BIN, "connect", "--help"], { encoding: "utf8" });
+    expect(connectHelp.status).toBe(0);
+    expect(connectHelp.stdout).toMatch(/^Usage: harn-registry connect --listen=ADDR/);
+    expect(connectHelp.stdout).toContain("--auth-token-file");
     expect(spawnSync(process.execPath, [BIN, "--version"], { encoding: "utf8" }).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 

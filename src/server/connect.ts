@@ -1,0 +1,79 @@
+import { readFileSync } from "node:fs";
+import { type Socket, connect } from "node:net";
+import { type Framing, detectFraming, encodeFrame } from "./framing.js";
+import { type ListenAddress, formatListenAddress } from "./listen-address.js";
+
+const AUTH_ID = "harn-registry-connect/auth";
+
+/** Options of `harn-registry connect`. */
+export interface ConnectOptions {
+  listen: ListenAddress;
+  authTokenFile?: string;
+}
+
+/**
+ * Bridge stdin/stdout to a running socket server, byte for byte, so a host
+ * that can only spawn a child joins a shared registry. With a token, the
+ * bridge authenticates first: it sends initialize {auth_token} in the
+ * host's framing and swallows the reply, so the host never sees the token.
+ * Exits when either side closes.
+ */
+export function runConnectBridge(options: ConnectOptions): void {
+  const log = (line: string) => process.stderr.write(`harn-registry connect: ${line}\n`);
+  const token = options.authTokenFile === undefined ? undefined : readFileSync(options.authTokenFile, "utf8").trim();
+  const socket = connect(options.listen.kind === "unix" ? { path: options.listen.path } : { host: options.listen.host, port: options.listen.port });
+  socket.once("error", (error) => {
+    log(`cannot reach ${formatListenAddress(options.listen)}: ${error.message} (is a server running with --listen=${formatListenAddress(options.listen)}?)`);
+    process.exit(1);
+  });
+  socket.once("connect", () => {
+    socket.on("error", (error) => log(error.message));
+    socket.on("close", () => process.exit(0));
+    process.stdin.on("end", () => socket.end());
+    if (token === undefined) {
+      process.stdin.pipe(socket);
+      socket.pipe(process.stdout);
+      return;
+    }
+    process.stdin.once("data", (first: Buffer) => {
+      const framing = detectFraming(first) ?? "ndjson";
+      socket.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: AUTH_ID, method: "initialize", params: { auth_token: token } })));
+      socket.write(first);
+      process.stdin.pipe(socket);
+      swallowAuthReply(socket, framing, log);
+    });
+  });
+}
+
+/** Read the server's first frame (the reply to our initialize); on success pass everything after it through. */
+function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) => void): void {
+  let buffered = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    const split = splitFirstFrame(buffered, framing);
+    if (split === undefined) return;
+    socket.off("data", onData);
+    const reply = JSON.parse(split.frame) as { id?: unknown; error?: { message?: string } };
+    if (reply.id !== AUTH_ID || reply.error !== undefined) {
+      log(`authentication refused: ${reply.error?.message ?? "unexpected first reply"}`);
+      process.exit(1);
+    }
+    if (split.rest.length > 0) process.stdout.write(split.rest);
+    socket.pipe(process.stdout);
+  };
+  socket.on("data", onData);
+}
+
+/** The first complete frame's body and the bytes after it, or undefined when it has not fully arrived. */
+export function splitFirstFrame(data: Buffer, framing: Framing): { frame: string; rest: Buffer } | undefined {
+  if (framing === "ndjson") {
+    const end = data.indexOf(0x0a);
+    return end === -1 ? undefined : { frame: data.toString("utf8", 0, end), rest: data.subarray(end + 1) };
+  }
+  const headerEnd = data.indexOf("\r\n\r\n");
+  if (headerEnd === -1) return undefined;
+  const length = Number(/content-length:\s*(\d+)/i.exec(data.toString("latin1", 0, headerEnd))?.[1]);
+  const bodyStart = headerEnd + 4;
+  if (!Number.isSafeInteger(length) || data.length < bodyStart + length) return undefined;
+  return { frame: data.toString("utf8", bodyStart, bodyStart + length), rest: data.subarray(bodyStart + length) };
+}

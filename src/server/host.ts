@@ -1,0 +1,68 @@
+import type { RegistryConfig } from "../../protocol/common.js";
+import { type Limits, Registry } from "../core/registry.js";
+import type { RegistryStore } from "../core/store.js";
+import { openDurableState } from "../storage/durable-state.js";
+import type { Durability } from "../storage/journal.js";
+import { type ServerClock, manualClock, systemClock } from "./clock.js";
+import { startDeadlineTimer } from "./deadline-timer.js";
+
+/** What every transport shares: the registry, its clock and where it is kept. */
+export interface HostOptions {
+  clock: "system" | "manual";
+  /** Config given on the command line; it wins over a recovered state's. */
+  config: Partial<RegistryConfig>;
+  crashLockDelayMs: number;
+  limits: Limits;
+  /** A state directory (--state): journaled, recovered at start. */
+  statePath?: string;
+  compactBytes: number;
+}
+
+/** The running registry of a process. */
+export interface Host {
+  store: RegistryStore;
+  clock: ServerClock;
+  durability?: Durability;
+  /** Call after every request: the deadline timer re-arms. */
+  afterRequest(): void;
+  /** Stop the timer; with a state directory, write what is pending and release it. */
+  close(): Promise<void>;
+}
+
+/**
+ * Build the registry a server serves: in memory, or kept in `statePath`
+ * (recovered from its snapshot and journal first). Throws StateFileError
+ * when the state directory is corrupt or held by another process.
+ */
+export function openHost(options: HostOptions, log: (line: string) => void, onFatal: (error: Error) => void): Host {
+  const clock = options.clock === "manual" ? manualClock() : systemClock();
+  const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
+  let store: RegistryStore;
+  let durability: Durability | undefined;
+  let closeState = async () => {};
+  if (options.statePath === undefined) {
+    store = new Registry({ ...registryOptions, config: options.config });
+  } else {
+    const state = openDurableState({ dir: options.statePath, registry: registryOptions, compactBytes: options.compactBytes, log, onFatal });
+    const { generation, entries, tornBytes } = state.recovered;
+    log(`state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`);
+    store = state.store;
+    durability = state.journal;
+    closeState = state.close;
+    if (clock.kind === "manual") clock.set(store.now());
+    const config = store.config();
+    if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value)) store.setConfig(options.config);
+  }
+  const deadlines = clock.kind === "system" ? startDeadlineTimer(store, clock.now) : undefined;
+  deadlines?.rearm();
+  return {
+    store,
+    clock,
+    durability,
+    afterRequest: () => deadlines?.rearm(),
+    close: async () => {
+      deadlines?.stop();
+      await closeState();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { timingSafeEqual } from "node:crypto";
+import { chmodSync, readFileSync, rmSync } from "node:fs";
+import { type Server, type Socket, connect, createServer } from "node:net";
+import { ResponseError } from "vscode-jsonrpc/node";
+import { DomainErrors } from "../../protocol/errors.js";
+import type { RpcFailure } from "./errors.js";
+import type { Framing } from "./framing.js";
+import { type Host, type HostOptions, openHost } from "./host.js";
+import { type ListenAddress, formatListenAddress } from "./listen-address.js";
+import { Owners } from "./ownership.js";
+import { type Session, startSession } from "./session.js";
+
+/** Options of the socket server, as the command line gives them. */
+export interface SocketServerOptions extends HostOptions {
+  listen: ListenAddress;
+  framing: Framing | "auto";
+  maxMessageBytes: number;
+  /** A file holding the token the first request (initialize {auth_token}) must carry; required for TCP. */
+  authTokenFile?: string;
+  /** Keep a closed connection's agents (they time out as usual) instead of crashing them at once. */
+  keepAgentsOnDisconnect: boolean;
+  maxConnections: number;
+}
+
+/**
+ * Serve many connections on one registry: a unix socket (mode 0600) or a
+ * loopback TCP port (every connection authenticates first). Each
+ * connection owns the agents it acts as; when it closes they crash at once
+ * and their locks are freed, unless --keep-agents-on-disconnect. Runs
+ * until SIGTERM/SIGINT, then ends every session, writes what is pending
+ * and exits 0.
+ */
+export async function runSocketServer(options: SocketServerOptions): Promise<void> {
+  const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
+  const fatal = (error: Error) => {
+    log(`fatal: ${error.message}`);
+    process.exit(1);
+  };
+  const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
+  if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
+  const host = openHost(options, log, fatal);
+  const owners = new Owners(host.store);
+  const sessions = new Map<number, Session>();
+  let nextConnection = 0;
+
+  const server = createServer((socket) => {
+    const id = ++nextConnection;
+    const full = sessions.size >= options.maxConnections;
+    const session = startSession({
+      input: socket,
+      output: socket,
+      registry: host.store,
+      clock: host.clock,
+      framing: options.framing,
+      maxMessageBytes: options.maxMessageBytes,
+      exit: () => socket.end(),
+      afterRequest: host.afterRequest,
+      log: (line) => log(`connection ${id}: ${line}`),
+      durability: host.durability,
+      actAs: (agentId, call) => owners.actAs(id, agentId, call),
+      admit: full ? refuseFull(options.maxConnections) : token === undefined ? undefined : authenticate(token),
+    });
+    sessions.set(id, session);
+    socket.on("error", (error) => log(`connection ${id}: ${error.message}`));
+    socket.on("close", () => {
+      session.stop("connection closed");
+      sessions.delete(id);
+      closeConnection(host, owners, id, options.keepAgentsOnDisconnect, log);
+    });
+  });
+  await listen(server, options.listen);
+  log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${host.durability === undefined ? "" : " (state journaled)"}`);
+
+  let stopping = false;
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
+      server.close();
+      for (const session of sessions.values()) session.stop(signal);
+      const done = () => host.close().then(() => process.exit(0), fatal);
+      const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
+      waitForSessions();
+      setTimeout(done, 2000).unref();
+    });
+  }
+}
+
+/** A closed connection's agents crash at once (their locks are freed), unless they are kept. */
+function closeConnection(host: Host, owners: Owners, id: number, keep: boolean, log: (line: string) => void): void {
+  const agents = owners.disconnect(id);
+  if (keep || agents.length === 0) return;
+  const crashed = host.store.crashAgents(agents);
+  host.afterRequest();
+  if (crashed.length > 0) log(`connection ${id} closed: agents ${crashed.join(", ")} crashed, their locks freed`);
+}
+
+function authenticate(token: Buffer): (method: string, params: unknown) => RpcFailure | undefined {
+  let authenticated = false;
+  return (method, params) => {
+    if (authenticated) return undefined;
+    const offered = (params as { auth_token?: unknown } | null | undefined)?.auth_token;
+    if (method === "initialize" && typeof offered === "string") {
+      const given = Buffer.from(offered);
+      if (given.length === token.length && timingSafeEqual(given, token)) {
+        authenticated = true;
+        return undefined;
+      }
+    }
+    return new ResponseError(
+      DomainErrors.unauthorized.code,
+      `${method}: not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file`,
+      { method, error: "unauthorized" },
+    );
+  };
+}
+
+function refuseFull(max: number): (method: string) => RpcFailure {
+  return (method) =>
+    new ResponseError(DomainErrors.quota_exceeded.code, `${method}: the server already serves --max-connections ${max} connections; try again later`, {
+      method,
+      error: "quota_exceeded",
+    });
+}
+
+function readToken(path: string): Buffer {
+  const token = readFileSync(path, "utf8").trim();
+  if (token.length === 0) throw new Error(`--auth-token-file ${path} is empty; put a secret token in it`);
+  return Buffer.from(token);
+}
+
+/** A socket file left by a server that is gone is removed; one that answers is somebody else's. */
+async function clearStaleSocket(path: string): Promise<void> {
+  const answered = await new Promise<boolean>((resolve) => {
+    const probe: Socket = connect(path);
+    probe.once("connect", () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once("error", () => resolve(false));
+  });
+  if (answered) throw new Error(`another server is listening on unix:${path}; stop it or use another path`);
+  rmSync(path, { force: true });
+}
+
+function listen(server: Server, address: ListenAddress): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    if (address.kind === "tcp") {
+      server.listen(address.port, address.host, () => resolve());
+      return;
+    }
+    const umask = process.umask(0o177);
+    try {
+      server.listen(address.path, () => {
+        chmodSync(address.path, 0o600);
+        resolve();
+      });
+    } finally {
+      process.umask(umask);
+    }
+  });
+}
+
+function boundAddress(server: Server, address: ListenAddress): ListenAddress {
+  const bound = server.address();
+  return address.kind === "tcp" && bound !== null && typeof bound === "object" ? { ...address, port: bound.port } : address;
+}
