@@ -1,0 +1,127 @@
+// The journal's line format, reading a state directory (torn tails
+// dropped, anything else corrupt refused without touching the file), and
+// the one-writer lock.
+import { spawnSync } from "node:child_process";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDurableState } from "../../src/storage/durable-state.js";
+import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
+import { StateFileError, readStateDir } from "../../src/storage/state-files.js";
+
+const dirs: string[] = [];
+const fresh = () => {
+  const dir = mkdtempSync(join(tmpdir(), "harn-state-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify({ t, op, a }));
+const open = (dir: string) => openDurableState({ dir, registry: { now: () => 5_000 }, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+
+describe("journal lines", () => {
+  it("carry a CRC-32 that catches any change to the JSON", () => {
+    const line = encodeLine('{"t":1,"op":"tick","a":[]}');
+    expect(line).toMatch(/^[0-9a-f]{8} \{"t":1,"op":"tick","a":\[\]\}\n$/);
+    expect(checkLine(line.slice(0, -1))).toBe('{"t":1,"op":"tick","a":[]}');
+    expect(checkLine(line.slice(0, -1).replace('"t":1', '"t":2'))).toBeUndefined();
+    expect(checkLine(line.slice(0, 20))).toBeUndefined();
+    expect(checkLine(`zzzzzzzz ${line.slice(9, -1)}`)).toBeUndefined();
+  });
+});
+
+describe("reading a state directory", () => {
+  const good = entry(1000, "tryLock", [1, "a", null]) + entry(1001, "heartbeat", [2]);
+
+  it.each([
+    ["a last line without its newline", entry(1002, "heartbeat", [3]).slice(0, -1)],
+    ["a last line cut short", entry(1002, "heartbeat", [3]).slice(0, 25)],
+    ["a last line whose checksum fails", entry(1002, "heartbeat", [3]).replace("[3]", "[4]")],
+    ["NUL bytes left by a crash", "\0".repeat(40)],
+    ["a bad line followed only by NUL bytes", `${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`],
+  ])("treats %s in the newest journal as torn: dropped at start, the file cut back", (_what, tail) => {
+    const dir = fresh();
+    writeFileSync(join(dir, "journal.0.ndjson"), good + tail);
+    const read = readStateDir(dir);
+    expect(read.journals[0]?.entries.map((e) => e.op)).toEqual(["tryLock", "heartbeat"]);
+    expect(read.journals[0]?.tornBytes).toBe(Buffer.byteLength(tail));
+    const state = open(dir);
+    expect(state.recovered.tornBytes).toBe(Buffer.byteLength(tail));
+    expect(state.store.lockHolder("a")).toBe(1);
+    return state.close().then(() => expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true));
+  });
+
+  it.each([
+    ["a bad checksum before the last line", good.replace('"a"', '"b"') + entry(1003, "heartbeat", [5]), "line 1: fails its checksum"],
+    ["a valid checksum over text that is not JSON", encodeLine("{nope") + good, "line 1: is not JSON"],
+    ["an entry naming an unknown operation", good + entry(1002, "dropTables", []) + entry(1003, "heartbeat", [5]), 'line 3: names an unknown operation "dropTables"'],
+    ["an entry that is not {t, op, a}", encodeLine('{"t":"x","op":"tick","a":[]}') + good, "line 1: is not a {t, op, a} entry"],
+  ])("refuses %s, naming file and line, and leaves the file as it was", (_what, content, problem) => {
+    const dir = fresh();
+    const path = join(dir, "journal.0.ndjson");
+    writeFileSync(path, content);
+    expect(() => open(dir)).toThrow(StateFileError);
+    expect(() => open(dir)).toThrow(`${path} ${problem}`);
+    expect(readFileSync(path, "utf8")).toBe(content);
+  });
+
+  it("refuses a torn line in a journal that is not the newest (only the newest can be cut by a crash)", () => {
+    const dir = fresh();
+    writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
+    writeFileSync(join(dir, "journal.4.ndjson"), entry(1003, "heartbeat", [4]));
+    expect(() => readStateDir(dir)).toThrow(`${join(dir, "journal.3.ndjson")} line 3: has no newline and is not the torn last line of the newest journal`);
+  });
+
+  it("refuses a state.json that is not JSON or not ours, and leaves it as it was", () => {
+    const dir = fresh();
+    writeFileSync(join(dir, "state.json"), '{"format":"harn-registry-state/1","generation":1');
+    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not valid JSON`);
+    writeFileSync(join(dir, "state.json"), '{"format":"other"}');
+    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not a harn-registry-state/1 file`);
+    expect(readFileSync(join(dir, "state.json"), "utf8")).toBe('{"format":"other"}');
+  });
+
+  it("replays journals from the snapshot's generation on, and drops older ones", async () => {
+    const dir = fresh();
+    const first = open(dir);
+    first.store.tryLock(1, "kept");
+    await first.close();
+    const second = openDurableState({ dir, registry: { now: () => 6_000 }, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    second.store.tryLock(2, "also");
+    await second.close();
+    expect(existsSync(join(dir, "state.json"))).toBe(true);
+    const read = readStateDir(dir);
+    expect(read.saved?.generation).toBeGreaterThan(0);
+    expect(read.stale).toEqual([]);
+    appendFileSync(join(dir, "journal.0.ndjson"), "garbage from an old generation\n");
+    const third = open(dir);
+    expect(third.store.listLocks().map((lock) => lock.path)).toEqual(["also", "kept"]);
+    await third.close();
+    expect(existsSync(join(dir, "journal.0.ndjson"))).toBe(false);
+  });
+});
+
+describe("one writer per state directory", () => {
+  it("refuses a second writer while the first runs, naming its pid, and frees the directory on close", async () => {
+    const dir = fresh();
+    const first = open(dir);
+    expect(() => open(dir)).toThrow(`${dir} is in use by process ${process.pid} (lock ${join(dir, "writer.lock")}); stop that process or use another --state`);
+    await first.close();
+    const second = open(dir);
+    await second.close();
+  });
+
+  it("takes over at once from a holder whose pid is dead (a kill -9), not after the stale timeout", async () => {
+    const dir = fresh();
+    const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
+    mkdirSync(join(dir, "writer.lock"));
+    writeFileSync(join(dir, "writer.pid"), dead.stdout);
+    const state = open(dir);
+    expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
+    await state.close();
+  });
+});
