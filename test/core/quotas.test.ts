@@ -45,7 +45,7 @@ describe("quotas", () => {
     const before = JSON.stringify(reg.snapshot());
     expect(quotaError(() => reg.acquire({ agentId: 1, paths: ["c", "d"] }))).toBe("agent 1 would hold 4 locks, past --max-locks-per-agent 3");
     expect(JSON.stringify(reg.snapshot())).toBe(before);
-    expect(reg.acquire({ agentId: 1, paths: ["a", "b", "c"] }).granted).toBe(true);
+    expect(reg.acquire({ agentId: 1, paths: ["a", "b", "c"] })).toMatchObject({ granted: true });
     expect(quotaError(() => reg.tryLock(1, "d"))).toContain("would hold 4 locks");
     expect(reg.tryLock(1, "a")).toEqual({ locked: true, holder: 1 });
     expect(reg.tryLock(2, "d")).toEqual({ locked: true, holder: 2 });

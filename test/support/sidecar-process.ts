@@ -120,7 +120,7 @@ export class RawSidecar {
   }
 }
 
-function takeFrame(framing: WireFraming, data: Buffer, from: number): { body: string; end: number } | undefined {
+export function takeFrame(framing: WireFraming, data: Buffer, from: number): { body: string; end: number } | undefined {
   if (framing === "ndjson") {
     const newline = data.indexOf(0x0a, from);
     return newline === -1 ? undefined : { body: data.subarray(from, newline).toString(), end: newline + 1 };

@@ -1,0 +1,279 @@
+// --listen: many hosts on one registry over a unix socket or loopback TCP;
+// connection-owned agents, disconnects, auth, limits, the connect bridge.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { RawSidecar, req } from "../support/sidecar-process.js";
+import { SocketClient, SocketServer } from "../support/socket-client.js";
+
+const dirs: string[] = [];
+const servers: SocketServer[] = [];
+const clients: SocketClient[] = [];
+const bridges: RawSidecar[] = [];
+const fresh = () => {
+  const dir = mkdtempSync(join(tmpdir(), "harn-socket-"));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  for (const bridge of bridges.splice(0)) bridge.kill();
+  for (const server of servers.splice(0)) server.kill();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+async function serve(args: string[]): Promise<{ server: SocketServer; address: string }> {
+  const server = new SocketServer(args);
+  servers.push(server);
+  return { server, address: await server.listening };
+}
+
+async function unixServer(extra: string[] = []) {
+  const path = join(fresh(), "registry.sock");
+  return { ...(await serve([`--listen=unix:${path}`, ...extra])), path };
+}
+
+async function client(address: string): Promise<SocketClient> {
+  const opened = await SocketClient.open(address);
+  clients.push(opened);
+  return opened;
+}
+
+const notOwner = (id: number | string, method: string, agent: number) => ({
+  jsonrpc: "2.0",
+  id,
+  error: {
+    code: 1008,
+    message: `${method}: agent ${agent} is live and belongs to another connection; only that connection may act as it until it crashes or is unregistered`,
+    data: { method, error: "not_owner" },
+  },
+});
+
+describe("unix socket server", () => {
+  it("listens on a socket file of mode 0600", async () => {
+    const { path } = await unixServer();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("two hosts share one registry: conflicts across hosts, not_owner for a foreign live agent, locks freed when a host disconnects", async () => {
+    const { address, server } = await unixServer();
+    const a = await client(address);
+    const b = await client(address);
+    expect((await a.call(1, "agent_register", { name: "alpha" })).result).toBe(1);
+    expect((await a.call(2, "lock_try", { agent_id: 1, path: "src/a.rs" })).result).toEqual({ locked: true, holder: 1 });
+    expect((await b.call(1, "agent_register", { name: "beta" })).result).toBe(2);
+    expect((await b.call(2, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({ locked: false, holder: 1 });
+    for (const [method, params] of [
+      ["agent_heartbeat", { agent_id: 1 }],
+      ["lock_release", { agent_id: 1, path: "src/a.rs" }],
+      ["lock_try", { agent_id: 1, path: "src/b.rs" }],
+      ["lock_acquire", { agent_id: 1, paths: ["src/b.rs"] }],
+      ["lock_release_all", { agent_id: 1 }],
+      ["lock_renew", { agent_id: 1 }],
+      ["version_record", { agent_id: 1, path: "src/a.rs" }],
+      ["agent_unregister", { agent_id: 1 }],
+      ["agent_register", { agent_id: 1, name: "stolen" }],
+    ] as const) {
+      expect(await b.call(3, method, params)).toEqual(notOwner(3, method, 1));
+    }
+    expect((await b.call(4, "lock_holder", { path: "src/a.rs" })).result).toBe(1);
+    expect((await b.call(5, "version_record", { agent_id: 0, path: "src/a.rs" })).result).toBe(1);
+    a.close();
+    await a.closed;
+    await server.waitForLog(/connection 1 closed: agents 1 crashed, their locks freed/);
+    expect((await b.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed", locks: [] });
+    expect((await b.call(7, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({ locked: true, holder: 2 });
+    expect((await b.call(8, "agent_register", { agent_id: 1, name: "taken over" })).result).toBe(1);
+    expect((await b.call(9, "agent_heartbeat", { agent_id: 1 })).result).toBe(true);
+    const c = await client(address);
+    expect(await c.call(1, "agent_heartbeat", { agent_id: 1 })).toEqual(notOwner(1, "agent_heartbeat", 1));
+  });
+
+  it("never grants a lock to two hosts at once under contention (waiting acquires, fenced writes)", async () => {
+    const { address } = await unixServer();
+    const hosts = await Promise.all([client(address), client(address), client(address)]);
+    let inside = 0;
+    let maxInside = 0;
+    let entries = 0;
+    await Promise.all(
+      hosts.map(async (host, index) => {
+        const agent = index + 1;
+        await host.call("r", "agent_register", { agent_id: agent, name: `host ${agent}` });
+        for (let round = 0; round < 40; round++) {
+          const granted = await host.call(`a${round}`, "lock_acquire", { agent_id: agent, paths: [round % 2 === 0 ? "shared/file" : "shared"], wait_ms: 10_000 });
+          expect(granted.result?.granted).toBe(true);
+          inside++;
+          entries++;
+          maxInside = Math.max(maxInside, inside);
+          const fence = granted.result.locks[0].fence;
+          const written = await host.call(`w${round}`, "version_record", { agent_id: agent, path: "shared/file", fence });
+          expect(written.error).toBeUndefined();
+          inside--;
+          await host.call(`x${round}`, "lock_release_all", { agent_id: agent });
+        }
+      }),
+    );
+    expect(entries).toBe(120);
+    expect(maxInside).toBe(1);
+  });
+
+  it("with --keep-agents-on-disconnect a closed host's agents stay active with their locks", async () => {
+    const { address } = await unixServer(["--keep-agents-on-disconnect"]);
+    const a = await client(address);
+    await a.call(1, "lock_try", { agent_id: 5, path: "kept" });
+    a.close();
+    await a.closed;
+    const b = await client(address);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await b.call(1, "agent_get", { agent_id: 5 })).result).toMatchObject({ state: "active", locks: [{ path: "kept" }] });
+    expect((await b.call(2, "agent_heartbeat", { agent_id: 5 })).result).toBe(true);
+  });
+
+  it("past --max-connections answers the first request with quota_exceeded and closes", async () => {
+    const { address } = await unixServer(["--max-connections=1"]);
+    const first = await client(address);
+    expect((await first.call(1, "current_seq")).result).toBe(0);
+    const second = await client(address);
+    expect(await second.call(1, "current_seq")).toEqual({
+      jsonrpc: "2.0",
+      id: 1,
+      error: { code: 1007, message: "current_seq: the server already serves --max-connections 1 connections; try again later", data: { method: "current_seq", error: "quota_exceeded" } },
+    });
+    await second.closed;
+    expect((await first.call(2, "current_seq")).result).toBe(0);
+  });
+
+  it("enforces --max-agents and --max-locks-per-agent with quota_exceeded, changing nothing", async () => {
+    const { address } = await unixServer(["--max-agents=2", "--max-locks-per-agent=2"]);
+    const host = await client(address);
+    await host.call(1, "agent_register", { name: "a" });
+    await host.call(2, "agent_register", { name: "b" });
+    expect((await host.call(3, "agent_register", { name: "c" })).error).toMatchObject({ code: 1007, data: { error: "quota_exceeded" } });
+    expect((await host.call(4, "lock_acquire", { agent_id: 1, paths: ["x", "y", "z"] })).error).toMatchObject({
+      code: 1007,
+      message: "lock_acquire: agent 1 would hold 3 locks, past --max-locks-per-agent 2",
+    });
+    expect((await host.call(5, "lock_list")).result).toEqual([]);
+    expect((await host.call(6, "agent_list")).result).toHaveLength(2);
+  });
+
+  it("refuses a second server on a live socket and replaces a stale socket file", async () => {
+    const { path, server } = await unixServer();
+    const second = new SocketServer([`--listen=unix:${path}`]);
+    servers.push(second);
+    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(second.stderr).toContain(`another server is listening on unix:${path}; stop it or use another path`);
+    server.kill();
+    await server.exited;
+    const third = await serve([`--listen=unix:${path}`]);
+    const host = await client(third.address);
+    expect((await host.call(1, "current_seq")).result).toBe(0);
+  });
+
+  it("with --state keeps the shared registry across a kill -9; recovered agents belong to whoever acts as them first", async () => {
+    const dir = fresh();
+    const path = join(dir, "registry.sock");
+    const first = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
+    const a = await client(first.address);
+    await a.call(1, "lock_try", { agent_id: 3, path: "durable.rs" });
+    first.server.kill();
+    await first.server.exited;
+    const second = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
+    const b = await client(second.address);
+    expect((await b.call(1, "lock_holder", { path: "durable.rs" })).result).toBe(3);
+    expect((await b.call(2, "agent_heartbeat", { agent_id: 3 })).result).toBe(true);
+    const c = await client(second.address);
+    expect(await c.call(1, "agent_heartbeat", { agent_id: 3 })).toEqual(notOwner(1, "agent_heartbeat", 3));
+  });
+
+  it("on SIGTERM closes every connection and exits 0", async () => {
+    const { address, server } = await unixServer();
+    const host = await client(address);
+    await host.call(1, "agent_register", { name: "a" });
+    server.child.kill("SIGTERM");
+    await host.closed;
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe("TCP server", () => {
+  it("binds loopback and serves a connection whose first request is initialize with the token", async () => {
+    const { address } = await tcpServer();
+    expect(address).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+    const host = await client(address);
+    expect((await host.call(1, "initialize", { auth_token: "s3cret-token" })).result).toMatchObject({ protocol_version: "1" });
+    expect((await host.call(2, "agent_register", { name: "a" })).result).toBe(1);
+    expect((await host.call(3, "initialize", { client_name: "again" })).result).toMatchObject({ protocol_version: "1" });
+  });
+
+  it.each([
+    ["a wrong token", "initialize", { auth_token: "guess" }],
+    ["no token", "initialize", {}],
+    ["another method first", "agent_register", { name: "sneaky" }],
+  ])("refuses %s with unauthorized and closes the connection, changing nothing", async (_what, method, params) => {
+    const { address } = await tcpServer();
+    const intruder = await client(address);
+    expect(await intruder.call(1, method, params)).toEqual({
+      jsonrpc: "2.0",
+      id: 1,
+      error: {
+        code: 1009,
+        message: `${method}: not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file`,
+        data: { method, error: "unauthorized" },
+      },
+    });
+    await intruder.closed;
+    const host = await client(address);
+    await host.call(1, "initialize", { auth_token: "s3cret-token" });
+    expect((await host.call(2, "agent_list")).result).toEqual([]);
+  });
+});
+
+describe("harn-registry connect", () => {
+  function bridge(args: string[], framing: "ndjson" | "content-length" = "ndjson"): RawSidecar {
+    const sidecar = new RawSidecar(framing, ["connect", ...args]);
+    bridges.push(sidecar);
+    return sidecar;
+  }
+
+  it("bridges stdio to a unix socket server, in both framings, sharing its registry", async () => {
+    const { address } = await unixServer();
+    const ndjson = bridge([`--listen=${address}`]);
+    expect((await ndjson.call(1, "lock_try", { agent_id: 1, path: "a" })).result).toEqual({ locked: true, holder: 1 });
+    const lsp = bridge([`--listen=${address}`], "content-length");
+    expect((await lsp.call(1, "lock_try", { agent_id: 2, path: "a" })).result).toEqual({ locked: false, holder: 1 });
+    expect((await lsp.call(2, "lock_holder", { path: "a" })).result).toBe(1);
+    expect(await ndjson.endInput()).toEqual({ code: 0, signal: null });
+  });
+
+  it("authenticates to a TCP server with the token file, so the host never sees the token", async () => {
+    const { address, tokenFile } = await tcpServer();
+    for (const framing of ["ndjson", "content-length"] as const) {
+      const host = bridge([`--listen=${address}`, `--auth-token-file=${tokenFile}`], framing);
+      expect((await host.call(1, "initialize", { client_name: "host" })).result).toMatchObject({ protocol_version: "1" });
+      expect((await host.call(2, "current_seq")).result).toBe(0);
+      expect(host.allMessages().map((message) => message.id)).toEqual([1, 2]);
+    }
+  });
+
+  it("exits 1 with one line when the token is refused or nobody listens", async () => {
+    const { address } = await tcpServer();
+    const dir = fresh();
+    writeFileSync(join(dir, "wrong"), "nope");
+    const refused = bridge([`--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`]);
+    refused.send(req(1, "current_seq"));
+    expect(await refused.exited).toEqual({ code: 1, signal: null });
+    expect(refused.stderr).toMatch(/^harn-registry connect: authentication refused: initialize: not authenticated/);
+    const nobody = bridge([`--listen=unix:${join(dir, "none.sock")}`]);
+    expect(await nobody.exited).toEqual({ code: 1, signal: null });
+    expect(nobody.stderr).toMatch(/^harn-registry connect: cannot reach unix:.*none\.sock: connect ENOENT/);
+  });
+});
+
+async function tcpServer(token = "s3cret-token") {
+  const dir = fresh();
+  const tokenFile = join(dir, "token");
+  writeFileSync(tokenFile, `${token}\n`);
+  return { ...(await serve(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${tokenFile}`])), tokenFile };
+}
