@@ -8,6 +8,7 @@ await build({
     "bench/core": "bench/core.ts",
     "bench/startup": "bench/startup.ts",
     "bench/locking": "bench/locking.ts",
+    "bench/durable": "bench/durable.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
   },
   outdir: "dist",

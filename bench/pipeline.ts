@@ -1,0 +1,108 @@
+// Pipelined request throughput against a JSON-RPC peer in another process:
+// lock_try + lock_release pairs, a window of requests in flight, replies
+// counted off the wire.
+import { type ChildProcess, spawn } from "node:child_process";
+import { connect } from "node:net";
+import type { Readable, Writable } from "node:stream";
+
+export type WireFraming = "ndjson" | "content-length";
+
+/** A byte stream pair to a server. */
+export interface Wire {
+  input: Writable;
+  output: Readable;
+  close(): void;
+}
+
+/** Spawn `node args…` and talk on its stdin/stdout. */
+export function spawnWire(args: string[]): Wire & { child: ChildProcess } {
+  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "ignore"] });
+  return { child, input: child.stdin, output: child.stdout, close: () => child.kill("SIGKILL") };
+}
+
+/** Connect to a unix socket. */
+export async function socketWire(path: string): Promise<Wire> {
+  const socket = connect(path);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  return { input: socket, output: socket, close: () => socket.destroy() };
+}
+
+function frame(framing: WireFraming, body: string): string {
+  return framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+}
+
+/** Counts complete replies in a byte stream of either framing. */
+class ReplyCounter {
+  count = 0;
+  private pending: Buffer = Buffer.alloc(0);
+
+  constructor(private readonly framing: WireFraming) {}
+
+  push(chunk: Buffer): void {
+    if (this.framing === "ndjson") {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.count++;
+      return;
+    }
+    let data: Buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    for (;;) {
+      const headerEnd = data.indexOf("\r\n\r\n");
+      if (headerEnd === -1) break;
+      const length = Number(/Content-Length: (\d+)/.exec(data.toString("latin1", 0, headerEnd))?.[1]);
+      if (data.length < headerEnd + 4 + length) break;
+      data = data.subarray(headerEnd + 4 + length);
+      this.count++;
+    }
+    this.pending = data;
+  }
+}
+
+/**
+ * Send `pairs` lock_try + lock_release pairs (agents and paths cycling over
+ * 64), keeping up to `window` requests unanswered; pairs per second.
+ */
+export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: number, window = 256): Promise<number> {
+  const counter = new ReplyCounter(framing);
+  const requests = pairs * 2;
+  let sent = 0;
+  let id = 0;
+  const messages: string[] = [];
+  for (let k = 0; k < 64; k++) {
+    const agent = 1 + (k % 8);
+    const path = `bench/p${k}.rs`;
+    messages.push(frame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } })));
+    messages.push(frame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } })));
+  }
+  const start = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    const pump = () => {
+      const batch: string[] = [];
+      while (sent < requests && sent - counter.count < window) {
+        const template = messages[sent % messages.length] as string;
+        batch.push(template.replace('"id":0', `"id":${++id}`).replace(/^Content-Length: \d+/, (header) => (framing === "ndjson" ? header : `Content-Length: ${Number(header.slice(16)) + String(id).length - 1}`)));
+        sent++;
+      }
+      if (batch.length > 0) wire.input.write(batch.join(""));
+    };
+    wire.output.on("data", (chunk: Buffer) => {
+      counter.push(chunk);
+      if (counter.count >= requests) resolve();
+      else pump();
+    });
+    pump();
+  });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  wire.output.removeAllListeners("data");
+  return pairs / seconds;
+}
+
+/** Median of `runs` measurements after one warm-up. */
+export async function medianRate(runs: number, measure: () => Promise<number>): Promise<number> {
+  await measure();
+  const rates: number[] = [];
+  for (let r = 0; r < runs; r++) rates.push(await measure());
+  rates.sort((a, b) => a - b);
+  return rates[rates.length >> 1] as number;
+}
