@@ -36,7 +36,8 @@ export function renderProtocolFiles(): Map<string, string> {
     const response = jsonSchemaOf(spec.result, "output");
     files.set(`protocol/schemas/${name}.request.json`, `${JSON.stringify(withHeader(`${name}.request.json`, `${name} request`, spec.description, request), null, 2)}\n`);
     files.set(`protocol/schemas/${name}.response.json`, `${JSON.stringify(withHeader(`${name}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
-    rows.push(`| \`${name}\` | ${spec.group} | ${escape(paramsLabel(request))} | ${escape(typeLabel(response))} | ${escape(spec.description)} |`);
+    const actsAs = "actsAsAgent" in spec ? " (acts as agent)" : "";
+    rows.push(`| \`${name}\` | ${spec.group}${actsAs} | ${escape(paramsLabel(request))} | ${escape(typeLabel(response))} | ${escape(spec.description)} |`);
   }
   const eventRows: string[] = [];
   for (const [name, spec] of Object.entries(serverNotifications)) {
@@ -59,7 +60,9 @@ function renderReadme(rows: string[], eventRows: string[]): string {
 JSON-RPC 2.0. Params are one by-name object (omitted means \`{}\`); unknown
 keys are refused with -32602. \`upstream\` methods are wire-compatible with
 harn-hostlib's builtins of the same name. JSON Schemas for every request and
-response are in \`schemas/\`.
+response are in \`schemas/\`. On a socket server, a method marked "acts as
+agent" makes its agent belong to the connection; another connection acting
+as that agent while it is live gets \`not_owner\`.
 
 ## Requests
 
