@@ -1,16 +1,9 @@
 // Bundles the sidecar, the typed client and the benchmarks into dist/.
+// The sidecar is built on its own with code splitting, so that the code
+// used only by --state, --listen and connect loads only when asked for.
 import { build } from "esbuild";
 
-await build({
-  entryPoints: {
-    "harn-registry": "bin/main.ts",
-    client: "src/client/index.ts",
-    "bench/core": "bench/core.ts",
-    "bench/startup": "bench/startup.ts",
-    "bench/locking": "bench/locking.ts",
-    "bench/durable": "bench/durable.ts",
-    "scripts/gen-protocol": "scripts/gen-protocol.ts",
-  },
+const common = {
   outdir: "dist",
   bundle: true,
   platform: "node",
@@ -21,4 +14,17 @@ await build({
   legalComments: "none",
   banner: { js: 'import { createRequire as __harnCreateRequire } from "node:module"; const require = __harnCreateRequire(import.meta.url);' },
   logLevel: "warning",
+};
+
+await build({ ...common, entryPoints: { "harn-registry": "bin/main.ts" }, splitting: true, chunkNames: "chunks/[name]-[hash]" });
+await build({
+  ...common,
+  entryPoints: {
+    client: "src/client/index.ts",
+    "bench/core": "bench/core.ts",
+    "bench/startup": "bench/startup.ts",
+    "bench/locking": "bench/locking.ts",
+    "bench/durable": "bench/durable.ts",
+    "scripts/gen-protocol": "scripts/gen-protocol.ts",
+  },
 });

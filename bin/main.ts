@@ -1,6 +1,4 @@
 import pkg from "../package.json" with { type: "json" };
-import { runConnectBridge } from "../src/server/connect.js";
-import { runSocketServer } from "../src/server/socket.js";
 import { runStdioServer } from "../src/server/stdio.js";
 import { parseFlags } from "./flags.js";
 
@@ -17,13 +15,9 @@ if ("help" in command) {
   process.stderr.write(`harn-registry: ${command.error}\n`);
   process.exitCode = 2;
 } else if ("connect" in command) {
-  runConnectBridge(command.connect);
+  import("../src/server/connect.js").then(({ runConnectBridge }) => runConnectBridge(command.connect), fail);
 } else if ("socket" in command) {
-  runSocketServer(command.socket).catch(fail);
+  import("../src/server/socket.js").then(({ runSocketServer }) => runSocketServer(command.socket)).catch(fail);
 } else {
-  try {
-    runStdioServer(command.stdio);
-  } catch (error) {
-    fail(error);
-  }
+  runStdioServer(command.stdio).catch(fail);
 }

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { connect } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import {
@@ -9,6 +10,7 @@ import {
   StreamMessageWriter,
 } from "vscode-jsonrpc/node";
 import type { MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
+import { parseListenAddress } from "../server/listen-address.js";
 
 export type { MethodName, ParamsOf, ResultOf };
 
@@ -34,6 +36,33 @@ export function createClient(readable: Readable, writable: Writable): RegistryCl
     exit: () => connection.sendNotification("exit"),
     dispose: () => connection.dispose(),
   };
+}
+
+/**
+ * Connect a typed client to a running socket server (`unix:PATH` or
+ * `tcp:127.0.0.1:PORT`, as given to --listen). With `authToken`, the
+ * client authenticates first (initialize {auth_token}), as TCP requires.
+ * `dispose` closes the connection (its agents then crash, unless the
+ * server keeps them).
+ */
+export async function connectRegistry(address: string, options: { authToken?: string } = {}): Promise<RegistryClient> {
+  const target = parseListenAddress(address);
+  if (typeof target === "string") throw new Error(`connectRegistry: address ${target}`);
+  const socket = target.kind === "unix" ? connect(target.path) : connect(target.port, target.host);
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const client = createClient(socket, socket);
+  const closing: RegistryClient = {
+    ...client,
+    dispose: () => {
+      client.dispose();
+      socket.end();
+    },
+  };
+  if (options.authToken !== undefined) await client.request("initialize", { auth_token: options.authToken });
+  return closing;
 }
 
 /** Options of {@link spawnSidecar}. */

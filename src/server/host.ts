@@ -1,7 +1,6 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import { type Limits, Registry } from "../core/registry.js";
 import type { RegistryStore } from "../core/store.js";
-import { openDurableState } from "../storage/durable-state.js";
 import type { Durability } from "../storage/journal.js";
 import { type ServerClock, manualClock, systemClock } from "./clock.js";
 import { startDeadlineTimer } from "./deadline-timer.js";
@@ -31,10 +30,11 @@ export interface Host {
 
 /**
  * Build the registry a server serves: in memory, or kept in `statePath`
- * (recovered from its snapshot and journal first). Throws StateFileError
+ * (recovered from its snapshot and journal first; the storage code is
+ * loaded only then, to keep the plain start fast). Throws StateFileError
  * when the state directory is corrupt or held by another process.
  */
-export function openHost(options: HostOptions, log: (line: string) => void, onFatal: (error: Error) => void): Host {
+export async function openHost(options: HostOptions, log: (line: string) => void, onFatal: (error: Error) => void): Promise<Host> {
   const clock = options.clock === "manual" ? manualClock() : systemClock();
   const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
   let store: RegistryStore;
@@ -43,6 +43,7 @@ export function openHost(options: HostOptions, log: (line: string) => void, onFa
   if (options.statePath === undefined) {
     store = new Registry({ ...registryOptions, config: options.config });
   } else {
+    const { openDurableState } = await import("../storage/durable-state.js");
     const state = openDurableState({ dir: options.statePath, registry: registryOptions, compactBytes: options.compactBytes, log, onFatal });
     const { generation, entries, tornBytes } = state.recovered;
     log(`state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`);

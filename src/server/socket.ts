@@ -38,7 +38,7 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   };
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
-  const host = openHost(options, log, fatal);
+  const host = await openHost(options, log, fatal);
   const owners = new Owners(host.store);
   const sessions = new Map<number, Session>();
   let nextConnection = 0;

@@ -16,14 +16,14 @@ export interface StdioServerOptions extends HostOptions {
  * client process going away. With a state directory, everything pending is
  * written before the process exits.
  */
-export function runStdioServer(options: StdioServerOptions): void {
+export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
   const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
   const fatal = (error: Error) => {
     log(`fatal: ${error.message}`);
     process.exit(1);
   };
-  const host = openHost(options, log, fatal);
+  const host = await openHost(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { connectRegistry } from "../../src/client/index.js";
 import { RawSidecar, req } from "../support/sidecar-process.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
 
@@ -205,6 +206,15 @@ describe("TCP server", () => {
     expect((await host.call(1, "initialize", { auth_token: "s3cret-token" })).result).toMatchObject({ protocol_version: "1" });
     expect((await host.call(2, "agent_register", { name: "a" })).result).toBe(1);
     expect((await host.call(3, "initialize", { client_name: "again" })).result).toMatchObject({ protocol_version: "1" });
+  });
+
+  it("serves the typed Node client (connectRegistry) with its token, over Content-Length", async () => {
+    const { address } = await tcpServer();
+    const typed = await connectRegistry(address, { authToken: "s3cret-token" });
+    expect(await typed.request("lock_try", { agent_id: 3, path: "typed.rs" })).toEqual({ locked: true, holder: 3 });
+    expect(await typed.request("lock_holder", { path: "typed.rs" })).toBe(3);
+    typed.dispose();
+    await expect(connectRegistry("tcp:10.0.0.1:1")).rejects.toThrow("connectRegistry: address binds loopback only");
   });
 
   it.each([
