@@ -43,6 +43,9 @@ export const Snapshot = z.strictObject({
 });
 export type Snapshot = z.infer<typeof Snapshot>;
 export type SnapshotAgent = z.infer<typeof agentEntryV2>;
+/** One agent entry of a format-2 snapshot, and of a format-1 one. */
+export const SnapshotAgentEntry = agentEntryV2;
+export const SnapshotV1AgentEntry = agentEntry;
 export type SnapshotEntry = Snapshot["versions"]["history"][string][number];
 
 /** A format-2 snapshot as `restore` accepts it (hash as integer or string). */
