@@ -22,6 +22,7 @@ await build({
   entryPoints: {
     client: "src/client/index.ts",
     "bench/core": "bench/core.ts",
+    "bench/snapshot": "bench/snapshot.ts",
     "bench/startup": "bench/startup.ts",
     "bench/locking": "bench/locking.ts",
     "bench/durable": "bench/durable.ts",
