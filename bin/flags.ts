@@ -47,6 +47,9 @@ Options (defaults in brackets):
   --max-connections=N          socket connections at once [256]
   --keep-agents-on-disconnect  a closed connection's agents stay until they
                                time out [they crash at once, locks freed]
+  --no-metrics                 do not count and time requests (the metrics
+                               method still reports the registry's counters;
+                               this exists to measure what timing costs)
   --clientProcessId=PID        exit when process PID is gone (stdio only)
   --version                    print the version and exit
   --help                       print this help and exit`;
@@ -87,7 +90,7 @@ const SOCKET_ONLY = ["--auth-token-file", "--max-connections", "--keep-agents-on
 /** Parse the arguments; the first bad one is reported by name, on one line. */
 export function parseFlags(argv: readonly string[]): Command {
   if (argv[0] === "connect") return parseConnect(argv.slice(1));
-  const parsed = scan(argv, SERVE_FLAGS, ["--stdio", "--keep-agents-on-disconnect"]);
+  const parsed = scan(argv, SERVE_FLAGS, ["--stdio", "--keep-agents-on-disconnect", "--no-metrics"]);
   if (!("values" in parsed)) return "help" in parsed ? { help: USAGE } : parsed;
   const { values, stdio } = parsed;
   const number = (flag: string, fallback: number, min = 1): number | string => {
@@ -122,6 +125,7 @@ export function parseFlags(argv: readonly string[]): Command {
     limits: { maxAgents: n.maxAgents, maxLocksPerAgent: n.maxLocksPerAgent },
     maxMessageBytes: n.maxMessageBytes,
     compactBytes: n.compactBytes,
+    timeRequests: !values.has("--no-metrics"),
     ...(values.has("--state") && { statePath: values.get("--state") as string }),
   } as const;
   const listenSpec = values.get("--listen");

@@ -17,6 +17,7 @@ import type {
   LockInfo,
   LockView,
   RecordInput,
+  RegistryStats,
   RegistryStore,
   RenewResult,
   RestoreSummary,
@@ -79,6 +80,9 @@ export class Registry implements RegistryStore {
   private freed = false;
   /** Agents crashed since the last `reap`, reported by it. */
   private readonly crashedSinceReap = new Set<number>();
+  /** Counters since this registry was made (restores keep them). */
+  private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
+  private readonly releasedFor: Record<ReleaseReason, number> = { released: 0, expired: 0, forced: 0, crashed: 0, unregistered: 0, replaced: 0 };
   readonly events = new EventLog();
 
   constructor(options: RegistryOptions) {
@@ -168,6 +172,7 @@ export class Registry implements RegistryStore {
     if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts a deadline past 2^53-1 ms");
     const paths = [key];
     if (this.conflicts(agentId, paths, "exclusive", this.waiters.values(), true).length > 0) {
+      this.counted.refused++;
       return { locked: false, holder: this.blockingHolder(agentId, key) };
     }
     this.checkQuotas(agentId, paths);
@@ -197,10 +202,14 @@ export class Registry implements RegistryStore {
       this.checkQuotas(agentId, paths);
       return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
     }
-    if (waitMs === 0 || onWaitDone === undefined) return { granted: false, locks: [], conflicts };
+    if (waitMs === 0 || onWaitDone === undefined) {
+      this.counted.refused++;
+      return { granted: false, locks: [], conflicts };
+    }
     this.checkQuotas(agentId, paths);
     this.ensureAgent(agentId, now);
     const waiter = this.waiters.add({ agentId, paths, mode, ttlMs: ttl, deadline: now + waitMs, done: onWaitDone });
+    this.counted.waitsStarted++;
     return { waiting: waiter.id };
   }
 
@@ -209,6 +218,7 @@ export class Registry implements RegistryStore {
     const waiter = this.waiters.get(waiterId);
     if (waiter === undefined) return false;
     this.waiters.remove(waiter);
+    this.counted.waitsCancelled++;
     waiter.done({ kind: "cancelled" });
     this.freed = true;
     this.finish(undefined);
@@ -370,6 +380,35 @@ export class Registry implements RegistryStore {
     return this.finish(crashed);
   }
 
+  /** Counters since start and gauges now (cheap: nothing is scanned). */
+  stats(): RegistryStats {
+    this.settle();
+    const c = this.counted;
+    const r = this.releasedFor;
+    return {
+      locks: {
+        held: this.state.table.size - this.state.delayed.size,
+        granted: c.granted,
+        refused: c.refused,
+        released: r.released,
+        expired: r.expired,
+        force_released: r.forced,
+        freed_by_crash: r.crashed,
+        freed_by_unregister: r.unregistered + r.replaced,
+      },
+      waits: {
+        waiting: this.waiters.size,
+        started: c.waitsStarted,
+        granted: c.waitsGranted,
+        timed_out: c.waitsTimedOut,
+        cancelled: c.waitsCancelled,
+        ended_by_agent: c.waitsGone,
+        over_quota: c.waitsOverQuota,
+      },
+      agents: { ...this.state.agentsInState },
+    };
+  }
+
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
   saveWaits(): SavedWaits {
     return this.waiters.save();
@@ -506,8 +545,13 @@ export class Registry implements RegistryStore {
         }
         this.waiters.remove(waiter);
         const overQuota = this.lockQuotaProblem(waiter.agentId, waiter.paths);
-        if (overQuota !== undefined) waiter.done({ kind: "quota_exceeded", why: overQuota });
-        else waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+        if (overQuota !== undefined) {
+          this.counted.waitsOverQuota++;
+          waiter.done({ kind: "quota_exceeded", why: overQuota });
+        } else {
+          this.counted.waitsGranted++;
+          waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+        }
       }
     }
   }
@@ -516,6 +560,8 @@ export class Registry implements RegistryStore {
     this.waiters.remove(waiter);
     const ahead = [...this.waiters.values()].filter((other) => other.id < waiter.id);
     const conflicts = this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, false);
+    this.counted.waitsTimedOut++;
+    this.counted.refused++;
     waiter.done({ kind: "timed_out", result: { granted: false, locks: [], conflicts } });
     this.freed = true;
   }
@@ -528,6 +574,7 @@ export class Registry implements RegistryStore {
       let lock = agent.locks.get(path);
       if (lock === undefined) {
         lock = this.state.grant(agent, path, mode, now + ttl);
+        this.counted.granted++;
       } else {
         this.state.setExpiry(lock, now + ttl);
         if (lock.mode === mode) {
@@ -660,6 +707,7 @@ export class Registry implements RegistryStore {
     for (const waiter of [...this.waiters.values()]) {
       if (waiter.agentId !== agentId) continue;
       this.waiters.remove(waiter);
+      this.counted.waitsGone++;
       waiter.done({ kind: "agent_gone", why });
       this.freed = true;
     }
@@ -667,6 +715,7 @@ export class Registry implements RegistryStore {
 
   private announceReleases(locks: Lock[], reason: ReleaseReason, now: number, note?: string): void {
     if (locks.length > 0) this.freed = true;
+    this.releasedFor[reason] += locks.length;
     for (const lock of locks) {
       const body = { type: "lock/released", agent_id: lock.holder.id, path: lock.path, mode: lock.mode, fence: lock.fence, reason } as const;
       this.events.emit(note === undefined ? body : { ...body, note }, now);

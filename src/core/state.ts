@@ -44,6 +44,8 @@ export class RegistryState {
   /** Every lock in the table, by expiry (ties: grant order). */
   readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
   readonly versions = new VersionLog();
+  /** Agent records per state, kept as states change (active ones are also the silence heap). */
+  readonly agentsInState: Record<AgentStateName, number> = { active: 0, crashed: 0, gone: 0 };
 
   /** Every agent record, sorted by id. */
   agentsById(): Agent[] {
@@ -56,6 +58,7 @@ export class RegistryState {
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
     const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new SlotMap(), heapIndex: -1 };
     this.agents.add(id, agent);
+    this.agentsInState[state]++;
     if (state === "active") this.silence.push(agent);
     if (id >= this.nextId) this.nextId = id + 1;
     return agent;
@@ -66,6 +69,7 @@ export class RegistryState {
     const dropped = this.dropLocks(agent);
     this.silence.remove(agent);
     this.agents.delete(agent.id);
+    this.agentsInState[agent.state]--;
     return dropped;
   }
 
@@ -73,6 +77,8 @@ export class RegistryState {
   touch(agent: Agent, now: number): void {
     agent.lastSeenMs = now;
     if (agent.state === "active") return;
+    this.agentsInState[agent.state]--;
+    this.agentsInState.active++;
     agent.state = "active";
     agent.silenceKey = now;
     this.silence.push(agent);
@@ -90,6 +96,8 @@ export class RegistryState {
 
   /** Mark crashed; its locks leave the table, or stay as delayed locks until `delayUntil` when given. */
   crash(agent: Agent, delayUntil: number | undefined): Lock[] {
+    this.agentsInState[agent.state]--;
+    this.agentsInState.crashed++;
     agent.state = "crashed";
     this.silence.remove(agent);
     const dropped = this.dropLocks(agent);

@@ -58,6 +58,9 @@ export type RenewResult = ResultOf<"lock_renew">;
 /** Who holds one exact path, and how many requests wait for it. */
 export type LockInfo = NonNullable<ResultOf<"lock_info">>;
 
+/** The registry's counters and gauges, as `metrics` reports them. */
+export type RegistryStats = Pick<ResultOf<"metrics">, "locks" | "waits" | "agents">;
+
 /** What a restore brought in, after reaping. */
 export type RestoreSummary = ResultOf<"restore">;
 
@@ -96,6 +99,7 @@ export interface RegistryStore {
   reap(): number[];
   tick(): void;
   crashAgents(ids: readonly number[]): number[];
+  stats(): RegistryStats;
   recordVersion(input: RecordInput): number;
   changesSince(seq: number, limit?: number): Change[];
   currentSeq(): number;

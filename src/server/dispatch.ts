@@ -5,21 +5,69 @@ import { type MethodName, methods } from "../../protocol/methods.js";
 import { describeValue } from "../core/errors.js";
 import { fromZodIssue, invalidParams, toResponseError } from "./errors.js";
 import type { HandlerTable } from "./handlers.js";
+import type { ServerMetrics } from "./metrics.js";
 
 const parameterNames = new Map(
   Object.entries(methods).map(([name, spec]) => [name, Object.keys((spec.params as z.ZodMiniObject).shape)]),
 );
 
+/** Wraps the run of a handler that acts as an agent: its `agent_id`, or "new" when the call creates one. */
+export type ActAs = <T>(agentId: number | "new", call: () => T) => T;
+
+/** What a dispatcher needs. */
+export interface DispatchOptions {
+  handlers: HandlerTable;
+  isShutDown(): boolean;
+  log(line: string): void;
+  /** Ownership of agents (socket connections). */
+  actAs?: ActAs;
+  /** Request counts, error codes and latency (off with --no-metrics). */
+  metrics?: ServerMetrics;
+}
+
+type Dispatch = (method: string, params: unknown, token: CancellationToken) => unknown;
+
 /**
  * Validate a request's params against its method's schema and run its
  * handler (which may answer later, with a promise). Every failure becomes a
  * ResponseError; nothing is changed by a request that fails validation.
+ * With metrics, each request is counted and timed.
  */
-/** Wraps the run of a handler that acts as an agent: its `agent_id`, or "new" when the call creates one. */
-export type ActAs = <T>(agentId: number | "new", call: () => T) => T;
+export function createDispatcher(options: DispatchOptions): Dispatch {
+  const handle = createHandle(options);
+  const metrics = options.metrics;
+  if (metrics === undefined) return handle;
+  const failed = (start: number, error: unknown) => {
+    metrics.took(start);
+    metrics.error(error instanceof ResponseError ? error.code : RpcErrorCodes.InternalError);
+    return error;
+  };
+  return (method, params, token) => {
+    const start = performance.now();
+    if (Object.hasOwn(methods, method)) metrics.request(method);
+    try {
+      const result = handle(method, params, token);
+      if (!(result instanceof Promise)) {
+        metrics.took(start);
+        return result;
+      }
+      return result.then(
+        (value: unknown) => {
+          metrics.took(start);
+          return value;
+        },
+        (error: unknown) => {
+          throw failed(start, error);
+        },
+      );
+    } catch (error) {
+      throw failed(start, error);
+    }
+  };
+}
 
-export function createDispatcher(handlers: HandlerTable, isShutDown: () => boolean, log: (line: string) => void, actAs?: ActAs) {
-  return (method: string, params: unknown, token: CancellationToken): unknown => {
+function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions): Dispatch {
+  return (method, params, token) => {
     if (!Object.hasOwn(methods, method)) {
       throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
     }
@@ -51,4 +99,3 @@ export function createDispatcher(handlers: HandlerTable, isShutDown: () => boole
     }
   };
 }
-

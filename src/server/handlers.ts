@@ -15,13 +15,14 @@ export interface HandlerContext {
   /** Send this connection every event from now on. */
   subscribeEvents(): void;
   shutdown(): void;
+  metrics(): ResultOf<"metrics">;
 }
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken) => ResultOf<M> | Promise<ResultOf<M>>;
 export type HandlerTable = { [M in MethodName]: Handler<M> };
 
 /** Method name → core call. Params arrive validated by the method's zod schema. */
-export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown }: HandlerContext): HandlerTable {
+export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics }: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
     agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
@@ -47,6 +48,7 @@ export function createHandlers({ registry: reg, clock, waits, framing, subscribe
     reap: () => ({ crashed: reg.reap() }),
     snapshot: () => reg.snapshot(),
     restore: (p) => reg.restore(p.snapshot, { reap: p.reap }),
+    metrics: () => metrics(),
     clock_set: (p) => (clock.set(p.now_ms), reg.tick(), p.now_ms),
     initialize: (p) => {
       if (p.events === true) subscribeEvents();

@@ -4,6 +4,7 @@ import type { RegistryStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
 import { type ServerClock, manualClock, systemClock } from "./clock.js";
 import { startDeadlineTimer } from "./deadline-timer.js";
+import { type JournalStats, ServerMetrics } from "./metrics.js";
 
 /** What every transport shares: the registry, its clock and where it is kept. */
 export interface HostOptions {
@@ -15,6 +16,8 @@ export interface HostOptions {
   /** A state directory (--state): journaled, recovered at start. */
   statePath?: string;
   compactBytes: number;
+  /** Count and time every request for `metrics` (on unless --no-metrics). */
+  timeRequests: boolean;
 }
 
 /** The running registry of a process. */
@@ -22,6 +25,8 @@ export interface Host {
   store: RegistryStore;
   clock: ServerClock;
   durability?: Durability;
+  metrics: ServerMetrics;
+  timeRequests: boolean;
   /** Call after every request: the deadline timer re-arms. */
   afterRequest(): void;
   /** Stop the timer; with a state directory, write what is pending and release it. */
@@ -40,6 +45,7 @@ export async function openHost(options: HostOptions, log: (line: string) => void
   let store: RegistryStore;
   let durability: Durability | undefined;
   let closeState = async () => {};
+  let journal: () => JournalStats | null = () => null;
   if (options.statePath === undefined) {
     store = new Registry({ ...registryOptions, config: options.config });
   } else {
@@ -50,6 +56,7 @@ export async function openHost(options: HostOptions, log: (line: string) => void
     store = state.store;
     durability = state.journal;
     closeState = state.close;
+    journal = state.stats;
     if (clock.kind === "manual") clock.set(store.now());
     const config = store.config();
     if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value)) store.setConfig(options.config);
@@ -60,6 +67,8 @@ export async function openHost(options: HostOptions, log: (line: string) => void
     store,
     clock,
     durability,
+    metrics: new ServerMetrics(store, journal),
+    timeRequests: options.timeRequests,
     afterRequest: () => deadlines?.rearm(),
     close: async () => {
       deadlines?.stop();

@@ -7,6 +7,7 @@ import { type ActAs, createDispatcher } from "./dispatch.js";
 import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { createHandlers } from "./handlers.js";
+import type { ServerMetrics } from "./metrics.js";
 import { FramedMessageReader } from "./reader.js";
 import { ConnectionWaits } from "./waits.js";
 import { BatchingMessageWriter } from "./writer.js";
@@ -28,6 +29,9 @@ export interface SessionOptions {
   durability?: Durability;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
+  /** Server-wide metrics: the `metrics` method reports them; with `timeRequests`, requests are counted and timed. */
+  metrics: ServerMetrics;
+  timeRequests: boolean;
   /** Checked before every request: an error refuses it and closes the session once it is answered. */
   admit?(method: string, params: unknown): RpcFailure | undefined;
 }
@@ -56,7 +60,10 @@ export function startSession(options: SessionOptions): Session {
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
-    reject: (error) => writer.writeTransportError(error.id, error.code, error.message, delivered),
+    reject: (error) => {
+      if (options.timeRequests) options.metrics.error(error.code);
+      writer.writeTransportError(error.id, error.code, error.message, delivered);
+    },
     onFraming: (detected) => (framing = detected),
     onRequest: () => delivered++,
     log,
@@ -80,8 +87,15 @@ export function startSession(options: SessionOptions): Session {
     framing: () => framing,
     subscribeEvents,
     shutdown: () => (shutDown = true),
+    metrics: () => options.metrics.report(),
   });
-  const dispatch = createDispatcher(handlers, () => shutDown, log, options.actAs);
+  const dispatch = createDispatcher({
+    handlers,
+    isShutDown: () => shutDown,
+    log,
+    actAs: options.actAs,
+    metrics: options.timeRequests ? options.metrics : undefined,
+  });
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
     if (refusal !== undefined) {

@@ -57,14 +57,18 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
       afterRequest: host.afterRequest,
       log: (line) => log(`connection ${id}: ${line}`),
       durability: host.durability,
+      metrics: host.metrics,
+      timeRequests: host.timeRequests,
       actAs: (agentId, call) => owners.actAs(id, agentId, call),
       admit: full ? refuseFull(options.maxConnections) : token === undefined ? undefined : authenticate(token),
     });
     sessions.set(id, session);
+    host.metrics.connections = sessions.size;
     socket.on("error", (error) => log(`connection ${id}: ${error.message}`));
     socket.on("close", () => {
       session.stop("connection closed");
       sessions.delete(id);
+      host.metrics.connections = sessions.size;
       closeConnection(host, owners, id, options.keepAgentsOnDisconnect, log);
     });
   });

@@ -41,6 +41,8 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
     afterRequest: host.afterRequest,
     log,
     durability: host.durability,
+    metrics: host.metrics,
+    timeRequests: host.timeRequests,
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {

@@ -27,6 +27,8 @@ export interface DurableState {
   journal: Journal;
   /** What recovery found, for the log. */
   recovered: { generation: number; entries: number; tornBytes: number };
+  /** The journal's generation and counters since start. */
+  stats(): { generation: number; lines: number; writes: number; fsyncs: number; bytes: number };
   /** Write what is pending, finish a running compaction, release the directory. */
   close(): Promise<void>;
 }
@@ -108,6 +110,7 @@ class StateDirectory {
       store: this.store,
       journal: this.journal,
       recovered: { generation: this.generation, entries, tornBytes: newest?.tornBytes ?? 0 },
+      stats: () => ({ generation: this.generation, ...this.journal.counts }),
       close: async () => {
         for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed()) await this.compacting;
         await this.journal.close();

@@ -46,6 +46,8 @@ export class Journal implements Durability {
   private failure: Error | undefined;
   private readonly listeners = new Set<() => void>();
   private readonly idle: (() => void)[] = [];
+  /** Since start: lines appended, writes and fdatasyncs made, bytes written. */
+  readonly counts = { lines: 0, writes: 0, fsyncs: 0, bytes: 0 };
 
   constructor(
     private fd: number,
@@ -64,6 +66,7 @@ export class Journal implements Durability {
     }
     batch.lines.push(line);
     batch.last = ++this.appended;
+    this.counts.lines++;
     this.bytes += Buffer.byteLength(line);
     this.schedule();
   }
@@ -115,8 +118,13 @@ export class Journal implements Durability {
     try {
       for (let batch = this.batches.shift(); batch !== undefined; batch = this.batches.shift()) {
         const data = Buffer.from(batch.lines.length === 1 ? (batch.lines[0] as string) : batch.lines.join(""));
-        for (let offset = 0; offset < data.length; ) offset += (await writeAsync(batch.fd, data, offset, data.length - offset)).bytesWritten;
+        for (let offset = 0; offset < data.length; ) {
+          offset += (await writeAsync(batch.fd, data, offset, data.length - offset)).bytesWritten;
+          this.counts.writes++;
+        }
+        this.counts.bytes += data.length;
         await fdatasyncAsync(batch.fd);
+        this.counts.fsyncs++;
         this.durable = batch.last;
         if (batch.fd !== this.fd && !this.batches.some((later) => later.fd === batch.fd)) closeSync(batch.fd);
         for (const listener of this.listeners) listener();

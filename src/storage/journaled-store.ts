@@ -58,6 +58,7 @@ export class JournaledStore implements RegistryStore {
   changesSince: Registry["changesSince"] = (seq, limit) => this.read(() => this.registry.changesSince(seq, limit));
   currentSeq: Registry["currentSeq"] = () => this.read(() => this.registry.currentSeq());
   snapshot: Registry["snapshot"] = () => this.read(() => this.registry.snapshot());
+  stats: Registry["stats"] = () => this.read(() => this.registry.stats());
 
   /** Journal the call, then make it at the time written. */
   private change<T>(op: JournaledOp, args: unknown[], call: () => T): T {

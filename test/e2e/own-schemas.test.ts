@@ -42,6 +42,7 @@ const session: [string, Json][] = [
   ["agent_list", {}],
   ["status", {}],
   ["clock_set", { now_ms: 100 }],
+  ["metrics", {}],
   ["reap", {}],
   ["snapshot", {}],
   ["lock_release", { agent_id: 1, path: "src/a.rs" }],

@@ -63,6 +63,7 @@ describe("vscode-jsonrpc client over Content-Length", () => {
     const snapshot = await call("snapshot", client.request("snapshot"));
     expect(await call("clock_set", client.request("clock_set", { now_ms: 99 }))).toBe(99);
     expect(await call("reap", client.request("reap"))).toEqual({ crashed: [] });
+    expect(await call("metrics", client.request("metrics"))).toMatchObject({ requests: { agent_list: 1, snapshot: 1 }, locks: { granted: expect.any(Number) } });
     expect(await call("lock_force_release", client.request("lock_force_release", { path: "docs", reason: "test" }))).toEqual({ released: [{ path: "docs", agent_id: 2 }] });
     expect(await call("lock_release", client.request("lock_release", { agent_id: 1, path: "src/a.rs" }))).toBe(true);
     expect(await call("lock_release_all", client.request("lock_release_all", { agent_id: 2 }))).toEqual({ released: [] });
