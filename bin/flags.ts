@@ -1,4 +1,5 @@
 import { DEFAULT_LIMITS } from "../src/core/registry.js";
+import type { StatusOptions, StatusSource } from "../src/cli/status.js";
 import type { ConnectOptions } from "../src/server/connect.js";
 import { parseListenAddress } from "../src/server/listen-address.js";
 import type { SocketServerOptions } from "../src/server/socket.js";
@@ -9,12 +10,16 @@ export type Command =
   | { stdio: StdioServerOptions }
   | { socket: SocketServerOptions }
   | { connect: ConnectOptions }
+  | { status: StatusOptions }
+  | { demo: true }
   | { help: string }
   | { version: true }
   | { error: string };
 
 export const USAGE = `Usage: harn-registry [--stdio | --listen=ADDR] [options]
        harn-registry connect --listen=ADDR [--auth-token-file=FILE]
+       harn-registry status (--listen=ADDR | --state=DIR | --snapshot=FILE) [--json] [--watch]
+       harn-registry demo
 
 A JSON-RPC 2.0 sidecar keeping the agent registry, advisory file locks and
 version log of a Harn workspace. Speaks on stdin/stdout (or a socket with
@@ -64,6 +69,31 @@ Options:
   --auth-token-file=FILE       authenticate with FILE's token (TCP servers)
   --help                       print this help and exit`;
 
+export const STATUS_USAGE = `Usage: harn-registry status (--listen=ADDR | --state=DIR | --snapshot=FILE) [--json] [--watch]
+
+Show who holds what: every agent (id, name, state, last seen, edits, locks)
+and every lock (path, mode, holder, fence, expires in). Colour on a
+terminal only (and not with NO_COLOR); plain text when piped.
+
+Options (exactly one source):
+  --listen=ADDR                a running server: unix:PATH or tcp:127.0.0.1:PORT
+  --auth-token-file=FILE       the server's token (TCP servers)
+  --state=DIR                  a --state directory, read without taking its lock
+  --snapshot=FILE              a snapshot file (ours, a state.json, or
+                               harn-hostlib's snapshot.json)
+  --json                       print JSON instead of tables [tables]
+  --watch                      redraw on every event (--listen) or change to
+                               the directory (--state) until Ctrl-C [print once]
+  --help                       print this help and exit`;
+
+export const DEMO_USAGE = `Usage: harn-registry demo
+
+Play a short multi-agent story against a sidecar started in this process
+(in memory, on a manual clock): two agents contend for a file, one waits
+and is granted on release, a directory lock blocks its files, a paused
+writer is refused by its stale fence, a silent agent's locks are freed.
+Each step is printed as a timeline. No options besides --help.`;
+
 interface Parsed {
   stdio: boolean;
   values: Map<string, string>;
@@ -90,6 +120,12 @@ const SOCKET_ONLY = ["--auth-token-file", "--max-connections", "--keep-agents-on
 /** Parse the arguments; the first bad one is reported by name, on one line. */
 export function parseFlags(argv: readonly string[]): Command {
   if (argv[0] === "connect") return parseConnect(argv.slice(1));
+  if (argv[0] === "status") return parseStatus(argv.slice(1));
+  if (argv[0] === "demo") {
+    const parsed = scan(argv.slice(1), [], []);
+    if (!("values" in parsed)) return "help" in parsed ? { help: DEMO_USAGE } : parsed;
+    return { demo: true };
+  }
   const parsed = scan(argv, SERVE_FLAGS, ["--stdio", "--keep-agents-on-disconnect", "--no-metrics"]);
   if (!("values" in parsed)) return "help" in parsed ? { help: USAGE } : parsed;
   const { values, stdio } = parsed;
@@ -160,6 +196,30 @@ function parseConnect(argv: readonly string[]): Command {
   if (typeof listen === "string") return { error: `--listen: ${listen}` };
   const authTokenFile = parsed.values.get("--auth-token-file");
   return { connect: { listen, ...(authTokenFile !== undefined && { authTokenFile }) } };
+}
+
+function parseStatus(argv: readonly string[]): Command {
+  const parsed = scan(argv, ["--listen", "--auth-token-file", "--state", "--snapshot"], ["--json", "--watch"]);
+  if (!("values" in parsed)) return "help" in parsed ? { help: STATUS_USAGE } : parsed;
+  const { values } = parsed;
+  const given = ["--listen", "--state", "--snapshot"].filter((flag) => values.has(flag));
+  if (given.length !== 1) return { error: `status needs exactly one of --listen, --state or --snapshot${given.length > 1 ? `, got ${given.join(" and ")}` : ""} (see status --help)` };
+  let source: StatusSource;
+  if (values.has("--listen")) {
+    const spec = values.get("--listen") as string;
+    const listen = parseListenAddress(spec);
+    if (typeof listen === "string") return { error: `--listen: ${listen}` };
+    const authTokenFile = values.get("--auth-token-file");
+    source = { kind: "listen", address: spec, ...(authTokenFile !== undefined && { authTokenFile }) };
+  } else if (values.has("--auth-token-file")) {
+    return { error: "--auth-token-file goes with --listen (see status --help)" };
+  } else if (values.has("--state")) {
+    source = { kind: "state", dir: values.get("--state") as string };
+  } else {
+    if (values.has("--watch")) return { error: "--watch needs --listen or --state (a snapshot file does not change; see status --help)" };
+    source = { kind: "snapshot", file: values.get("--snapshot") as string };
+  }
+  return { status: { source, json: values.has("--json"), watch: values.has("--watch") } };
 }
 
 /** `--flag=value`, `--flag value` and bare switches; unknown flags and stray words are errors. */

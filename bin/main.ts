@@ -16,6 +16,10 @@ if ("help" in command) {
   process.exitCode = 2;
 } else if ("connect" in command) {
   import("../src/server/connect.js").then(({ runConnectBridge }) => runConnectBridge(command.connect), fail);
+} else if ("status" in command) {
+  import("../src/cli/status.js").then(({ runStatus }) => runStatus(command.status)).catch(fail);
+} else if ("demo" in command) {
+  import("../src/cli/demo.js").then(({ runDemo }) => runDemo()).catch(fail);
 } else if ("socket" in command) {
   import("../src/server/socket.js").then(({ runSocketServer }) => runSocketServer(command.socket)).catch(fail);
 } else {
