@@ -1,0 +1,174 @@
+// The person-facing subcommands: status (against a socket server, a state
+// directory and snapshot files; plain when piped; --json; --watch) and demo.
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { BIN } from "../support/sidecar-process.js";
+import { SocketClient, SocketServer } from "../support/socket-client.js";
+
+const dirs: string[] = [];
+const servers: SocketServer[] = [];
+const clients: SocketClient[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+  for (const server of servers.splice(0)) server.kill();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
+const ESCAPE = /\u001b/;
+
+/** A socket server with --state and one connected host holding two locks. */
+async function populated() {
+  const dir = mkdtempSync(join(tmpdir(), "harn-cli-"));
+  dirs.push(dir);
+  const server = new SocketServer([`--listen=unix:${join(dir, "s.sock")}`, `--state=${join(dir, "state")}`]);
+  servers.push(server);
+  const address = await server.listening;
+  const host = await SocketClient.open(address);
+  clients.push(host);
+  await host.call(1, "agent_register", { name: "editor" });
+  await host.call(2, "agent_register", { name: "reviewer" });
+  await host.call(3, "lock_acquire", { agent_id: 1, paths: ["src/main.rs"], ttl_ms: 600_000 });
+  await host.call(4, "lock_acquire", { agent_id: 2, paths: ["docs"], mode: "shared", ttl_ms: 600_000 });
+  await host.call(5, "version_record", { agent_id: 1, path: "src/main.rs" });
+  return { dir, address, host, state: join(dir, "state") };
+}
+
+function expectTables(stdout: string) {
+  expect(stdout).not.toMatch(ESCAPE);
+  const lines = stdout.split("\n");
+  expect(lines).toContain("Agents (2)");
+  expect(lines).toContain("Locks (2)");
+  expect(stdout).toMatch(/^ {2}ID {2}NAME {6}STATE {3}LAST SEEN +EDITS {2}LOCKS$/m);
+  expect(stdout).toMatch(/^ {3}1 {2}editor {4}active {2}\S+ ago +1 +1$/m);
+  expect(stdout).toMatch(/^ {3}2 {2}reviewer {2}active {2}\S+ ago +0 +1$/m);
+  expect(stdout).toMatch(/^ {2}PATH {9}MODE {7}HOLDER {2}FENCE {2}EXPIRES IN$/m);
+  expect(stdout).toMatch(/^ {2}docs {9}shared {10}2 {6}2 {2}9m 5\ds$/m);
+  expect(stdout).toMatch(/^ {2}src\/main\.rs {2}exclusive {7}1 {6}1 {2}9m 5\ds$/m);
+}
+
+describe("harn-registry status", () => {
+  it("shows a running server's agents and locks as aligned plain tables when piped", async () => {
+    const { address } = await populated();
+    const result = run(["status", `--listen=${address}`]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe("");
+    expect(result.stdout.split("\n")[0]).toMatch(new RegExp(`^harn-registry status {2}${address.replace(/[/.]/g, "\\$&")} {2}as of \\d{4}-\\d\\d-\\d\\dT`));
+    expectTables(result.stdout);
+  });
+
+  it("reads a live server's state directory without taking its lock", async () => {
+    const { state, host } = await populated();
+    const result = run(["status", `--state=${state}`]);
+    expect(result.status).toBe(0);
+    expectTables(result.stdout);
+    expect((await host.call(9, "current_seq")).result).toBe(1);
+  });
+
+  it("reads snapshot files: ours, a state.json, and harn-hostlib's", async () => {
+    const { dir, host } = await populated();
+    const snapshot = (await host.call(9, "snapshot")).result;
+    writeFileSync(join(dir, "snap.json"), JSON.stringify(snapshot));
+    expectTables(run(["status", `--snapshot=${join(dir, "snap.json")}`]).stdout);
+    writeFileSync(join(dir, "state.json"), JSON.stringify({ format: "harn-registry-state/1", generation: 1, waits: { next_id: 1, waits: [] }, snapshot }));
+    expectTables(run(["status", `--snapshot=${join(dir, "state.json")}`]).stdout);
+    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: Date.now(), edit_count: 4, locked_paths: { "a.rs": Date.now() + 60_000 } }] } };
+    writeFileSync(join(dir, "hostlib.json"), JSON.stringify(hostlib));
+    const result = run(["status", `--snapshot=${join(dir, "hostlib.json")}`]);
+    expect(result.stdout).toMatch(/^ {2}a\.rs {2}exclusive {7}1 {6}1 {2}\d\ds$/m);
+  });
+
+  it("prints JSON with --json", async () => {
+    const { address } = await populated();
+    const view = JSON.parse(run(["status", `--listen=${address}`, "--json"]).stdout);
+    expect(view.agents.map((agent: { name: string }) => agent.name)).toEqual(["editor", "reviewer"]);
+    expect(view.locks).toEqual([
+      { path: "docs", mode: "shared", holder: 2, fence: 2, expires_at_ms: expect.any(Number) },
+      { path: "src/main.rs", mode: "exclusive", holder: 1, fence: 1, expires_at_ms: expect.any(Number) },
+    ]);
+  });
+
+  it("--watch redraws when an event comes", async () => {
+    const { address, host } = await populated();
+    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    const until = async (test: () => boolean) => {
+      for (let i = 0; i < 500 && !test(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(test()).toBe(true);
+    };
+    await until(() => stdout.includes("Locks (2)"));
+    await host.call(10, "lock_try", { agent_id: 1, path: "src/new.rs" });
+    await until(() => stdout.includes("Locks (3)") && stdout.includes("src/new.rs"));
+    expect(stdout).not.toMatch(ESCAPE);
+  });
+
+  it.each([
+    [[], "status needs exactly one of --listen, --state or --snapshot (see status --help)"],
+    [["--state=a", "--snapshot=b"], "status needs exactly one of --listen, --state or --snapshot, got --state and --snapshot (see status --help)"],
+    [["--snapshot=b", "--watch"], "--watch needs --listen or --state (a snapshot file does not change; see status --help)"],
+    [["--state=a", "--auth-token-file=t"], "--auth-token-file goes with --listen (see status --help)"],
+    [["--listen=tcp:8.8.8.8:1"], '--listen: binds loopback only (127.0.0.1, localhost or [::1]), got host "8.8.8.8"'],
+  ])("status %j → one line saying what to do, exit 2", (args, message) => {
+    const result = run(["status", ...args]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(`harn-registry: ${message}\n`);
+  });
+
+  it("exits 1 with one line when the source cannot be read", () => {
+    const result = run(["status", "--listen=unix:/nonexistent/harn.sock"]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^harn-registry: connect ENOENT \/nonexistent\/harn\.sock\n$/);
+  });
+});
+
+describe("harn-registry demo", () => {
+  it("plays the story to the end, every step with the outcome it should have, plain when piped", () => {
+    const result = run(["demo"]);
+    expect(result.status).toBe(0);
+    expect(result.stderr).toBe("");
+    const out = result.stdout;
+    expect(out).not.toMatch(ESCAPE);
+    const steps = [
+      /editor \(1\) +lock_acquire src\/main\.rs +→ granted, fence 1/,
+      /reviewer \(2\) +lock_try src\/main\.rs +→ refused: held by editor \(1\)/,
+      /reviewer \(2\) +lock_acquire src\/main\.rs, wait up to 10s +→ queued/,
+      /editor \(1\) +version_record src\/main\.rs with its fence +→ recorded as change 1/,
+      /event: lock\/granted reviewer \(2\) src\/main\.rs fence 2/,
+      /reviewer \(2\) +\(still waiting\) +→ granted on release, fence 2/,
+      /editor \(1\) +lock_try docs\/guide\.md +→ refused: held by refactorer \(3\) \(docs covers it\)/,
+      /editor \(1\) +lock_acquire src\/main\.rs +→ granted, fence 4 \(the paused lock expired\)/,
+      /reviewer \(2\) +wakes up, version_record with fence 2 +→ refused: stale_fence; nothing recorded/,
+      /event: agent\/crashed refactorer \(3\) released \[docs\]/,
+      /refactorer \(3\) +silent for \d+s +→ crashed, 0 locks left/,
+      /editor \(1\) +lock_try docs\/guide\.md +→ granted \(docs was freed\)/,
+      /Done: 5 locks granted, 2 refused, 2 expired, 1 freed by a crash; 1 wait granted\./,
+    ];
+    let at = 0;
+    for (const step of steps) {
+      const match = step.exec(out.slice(at));
+      expect(match, String(step)).not.toBeNull();
+      at += (match?.index ?? 0) + (match?.[0].length ?? 0);
+    }
+  });
+});
+
+describe("--help of every subcommand", () => {
+  it.each([
+    [[], ["--listen", "--state", "--max-agents", "[100000]", "[256]"]],
+    [["connect"], ["--listen", "--auth-token-file"]],
+    [["status"], ["--listen", "--state", "--snapshot", "--json", "--watch", "[tables]", "[print once]"]],
+    [["demo"], ["Usage: harn-registry demo"]],
+  ])("%j --help lists its flags with defaults", (subcommand, expected) => {
+    const result = run([...subcommand, "--help"]);
+    expect(result.status).toBe(0);
+    for (const text of expected) expect(result.stdout).toContain(text);
+  });
+});
+
