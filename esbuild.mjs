@@ -26,6 +26,9 @@ await build({
     "bench/startup": "bench/startup.ts",
     "bench/locking": "bench/locking.ts",
     "bench/durable": "bench/durable.ts",
+    "bench/rpc": "bench/rpc.ts",
+    "bench/baselines/stock-server": "bench/baselines/stock-server.ts",
+    "bench/baselines/raw-echo": "bench/baselines/raw-echo.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
   },
 });

@@ -98,6 +98,53 @@ export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: nu
   return pairs / seconds;
 }
 
+/** Sequential round trips (one request in flight): each one's time in µs. */
+export async function roundTrips(wire: Wire, framing: WireFraming, count: number): Promise<number[]> {
+  const counter = new ReplyCounter(framing);
+  const times: number[] = [];
+  let started = 0n;
+  let id = 0;
+  const next = () => {
+    id++;
+    const method = id % 2 === 0 ? "lock_release" : "lock_try";
+    started = process.hrtime.bigint();
+    wire.input.write(frame(framing, JSON.stringify({ jsonrpc: "2.0", id, method, params: { agent_id: 1, path: "bench/latency.rs" } })));
+  };
+  await new Promise<void>((resolve) => {
+    wire.output.on("data", (chunk: Buffer) => {
+      const before = counter.count;
+      counter.push(chunk);
+      if (counter.count === before) return;
+      times.push(Number(process.hrtime.bigint() - started) / 1000);
+      if (times.length >= count) resolve();
+      else next();
+    });
+    next();
+  });
+  wire.output.removeAllListeners("data");
+  return times;
+}
+
+/** Send one request and wait for its whole reply (any size): milliseconds. */
+export async function timedCall(wire: Wire, framing: WireFraming, body: string): Promise<number> {
+  const counter = new ReplyCounter(framing);
+  const start = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    wire.output.on("data", (chunk: Buffer) => {
+      counter.push(chunk);
+      if (counter.count > 0) resolve();
+    });
+    wire.input.write(frame(framing, body));
+  });
+  wire.output.removeAllListeners("data");
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+export const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
+};
+
 /** Median of `runs` measurements after one warm-up. */
 export async function medianRate(runs: number, measure: () => Promise<number>): Promise<number> {
   await measure();

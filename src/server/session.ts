@@ -1,8 +1,8 @@
 import type { Readable, Writable } from "node:stream";
-import { createMessageConnection, type MessageConnection } from "vscode-jsonrpc/node";
 import type { RegistryStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
 import type { ServerClock } from "./clock.js";
+import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
 import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
@@ -37,8 +37,8 @@ export interface SessionOptions {
 }
 
 /**
- * One JSON-RPC session over a stream pair: our reader and writer plugged
- * into vscode-jsonrpc's connection, every request going through the
+ * One JSON-RPC session over a stream pair: our reader, connection and
+ * writer (on vscode-jsonrpc's interfaces), every request going through the
  * dispatcher. Ends on the `exit` notification, on input EOF (its waiting
  * requests are cancelled, everything else is answered) and on a broken
  * output pipe.
@@ -68,12 +68,7 @@ export function startSession(options: SessionOptions): Session {
     onRequest: () => delivered++,
     log,
   });
-  const connection = createMessageConnection(reader, writer, {
-    error: log,
-    warn: log,
-    info: () => {},
-    log: () => {},
-  });
+  const connection = new ServerConnection(reader, writer, log);
 
   const waits = new ConnectionWaits(options.registry);
   let unsubscribe: (() => void) | undefined;
@@ -134,6 +129,6 @@ export function startSession(options: SessionOptions): Session {
 
 /** A running session; `stop` cancels its waits, writes what is queued and ends it with code 0. */
 export interface Session {
-  connection: MessageConnection;
+  connection: ServerConnection;
   stop(why: string): void;
 }
