@@ -6,7 +6,7 @@ export type Precheck = (value: unknown) => boolean;
 interface Def {
   type: string;
   format?: string;
-  checks?: { _zod: { def: { check: string; value?: unknown; inclusive?: boolean } } }[];
+  checks?: { _zod: { def: { check: string; value?: unknown; inclusive?: boolean; minimum?: unknown } } }[];
   entries?: Record<string, unknown>;
   values?: unknown[];
   element?: z.ZodMiniType;
@@ -26,13 +26,17 @@ const defOf = (schema: z.ZodMiniType): Def => (schema as unknown as { _zod: { de
  * custom check whose JSON Schema (its meta) says "object of integers"
  * (integersByPath in common.ts); anything else (other custom checks,
  * records, transforms) falls back to the schema's own safeParse for that
- * part. A property test holds every precheck to its schema. A true answer means zod would accept the value
+ * part, counting only when zod gives the very same value back. A property
+ * test holds every precheck to its schema. A true answer means zod would accept the value
  * and give it back unchanged; on false, run zod for its error.
  */
 export function precheck(schema: z.ZodMiniType): Precheck {
   const def = defOf(schema);
   const checks = def.checks ?? [];
-  const fallback: Precheck = (value) => schema.safeParse(value).success;
+  const fallback: Precheck = (value) => {
+    const parsed = schema.safeParse(value);
+    return parsed.success && Object.is(parsed.data, value);
+  };
   switch (def.type) {
     case "number": {
       if (def.format !== "safeint") return fallback;
@@ -47,8 +51,15 @@ export function precheck(schema: z.ZodMiniType): Precheck {
       }
       return (value) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
     }
-    case "string":
-      return checks.length === 0 ? (value) => typeof value === "string" : fallback;
+    case "string": {
+      let minLength = 0;
+      for (const check of checks) {
+        const { check: kind, minimum } = check._zod.def;
+        if (kind !== "min_length" || typeof minimum !== "number") return fallback;
+        minLength = Math.max(minLength, minimum);
+      }
+      return (value) => typeof value === "string" && value.length >= minLength;
+    }
     case "enum": {
       const allowed = new Set(Object.values(def.entries ?? {}));
       return checks.length === 0 ? (value) => allowed.has(value) : fallback;

@@ -7,7 +7,10 @@ const MAX_DELAY = 2 ** 31 - 1;
  * One timer for the whole registry, set to its next deadline (an agent
  * timing out, a lock expiring, a waiter's wait ending), so that waiters are
  * granted and events sent on time without polling or a timer per lock.
- * Call `rearm` after anything that may have moved the next deadline.
+ * Call `rearm` after anything that may have moved the next deadline. A
+ * timer set for an earlier time than needed is kept (it fires, finds
+ * nothing due and re-arms), so a lock taken and released on every request
+ * does not reset the timer every time.
  */
 export function startDeadlineTimer(registry: RegistryStore, now: () => number): { rearm(): void; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
@@ -20,7 +23,7 @@ export function startDeadlineTimer(registry: RegistryStore, now: () => number): 
   };
   const rearm = () => {
     const next = registry.nextDeadline() ?? Number.POSITIVE_INFINITY;
-    if (next === armedFor) return;
+    if (next >= armedFor) return;
     stop();
     if (next === Number.POSITIVE_INFINITY) return;
     armedFor = next;

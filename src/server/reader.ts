@@ -16,6 +16,8 @@ export interface ReaderOptions {
   onFraming(framing: Framing): void;
   /** Told of every request handed to dispatch (for the writer's batching). */
   onRequest(): void;
+  /** Every message of an input chunk has been handed over (the answers to it can go out now). */
+  onChunkDone(): void;
   log(line: string): void;
 }
 
@@ -72,6 +74,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
       this.useFraming(framing);
     }
     (this.decoder as FrameDecoder).push(chunk);
+    this.options.onChunkDone();
   }
 
   private useFraming(framing: Framing): void {

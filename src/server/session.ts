@@ -66,6 +66,7 @@ export function startSession(options: SessionOptions): Session {
     },
     onFraming: (detected) => (framing = detected),
     onRequest: () => delivered++,
+    onChunkDone: () => writer.flushAnswered(),
     log,
   });
   const connection = new ServerConnection(reader, writer, log);

@@ -142,6 +142,11 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     this.flush();
   }
 
+  /** Write now if every request received so far is answered (the input chunk that brought them is done). */
+  flushAnswered(): void {
+    if (this.options.requestsDelivered() <= this.responses) this.flush();
+  }
+
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
