@@ -39,6 +39,12 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10_000 };
 
+/** Settings of the process rather than of the registry's state. */
+export interface ProcessOptions {
+  crashLockDelayMs: number;
+  limits: Limits;
+}
+
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
   /** Current time in ms; injected so tests and replays control it. */
@@ -72,8 +78,8 @@ export class Registry implements RegistryStore {
   private readonly clock: () => number;
   private lastNow = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
-  private readonly crashLockDelayMs: number;
-  private readonly limits: Limits;
+  private crashLockDelayMs = 0;
+  private limits: Limits = { ...DEFAULT_LIMITS };
   private state = new RegistryState();
   private readonly waiters = new WaitQueue<AcquireResult>();
   /** Something was freed since the waiters were last looked at. */
@@ -87,8 +93,7 @@ export class Registry implements RegistryStore {
 
   constructor(options: RegistryOptions) {
     this.clock = options.now;
-    this.crashLockDelayMs = options.crashLockDelayMs === undefined ? 0 : checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.configure({ crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } });
     if (options.config) this.setConfig(options.config);
   }
 
@@ -97,6 +102,19 @@ export class Registry implements RegistryStore {
     const t = this.clock();
     if (t > this.lastNow) this.lastNow = t;
     return this.lastNow;
+  }
+
+  /** The process's own settings (not part of a snapshot): lock-delay and limits. A journal records them, since a replay depends on them. */
+  processOptions(): ProcessOptions {
+    return { crashLockDelayMs: this.crashLockDelayMs, limits: { ...this.limits } };
+  }
+
+  /** Change the process's settings; they apply to later calls (existing locks and agents are kept). */
+  configure(options: ProcessOptions): void {
+    const delay = checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
+    const limits = { maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1), maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1) };
+    this.crashLockDelayMs = delay;
+    this.limits = limits;
   }
 
   config(): RegistryConfig {

@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { Registry, type RegistryOptions } from "../core/registry.js";
+import { DEFAULT_LIMITS, Registry, type RegistryOptions } from "../core/registry.js";
 import { replayEntry } from "./entries.js";
 import { Journal } from "./journal.js";
 import { JournaledStore } from "./journaled-store.js";
@@ -36,8 +36,9 @@ export interface DurableState {
 /**
  * Open (creating it if needed) a state directory: become its one writer,
  * load the saved snapshot, replay the journals after it, drop a torn last
- * line, cancel the waits nobody is left to hear, and reap at the current
- * time (the seed's reap_after_recovery), all journaled. Throws a
+ * line, record this process's lock-delay and limits, cancel the waits
+ * nobody is left to hear, and reap at the current time (the seed's
+ * reap_after_recovery), all journaled. Throws a
  * StateFileError, changing nothing, when the directory is corrupt or held.
  */
 export function openDurableState(options: DurableOptions): DurableState {
@@ -57,6 +58,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   if (start !== undefined) clock.pin(start);
   const registry = new Registry({ ...options, now: clock.now });
   if (read.saved !== undefined) {
+    registry.configure(read.saved.options);
     registry.restore(read.saved.snapshot);
     registry.loadWaits(read.saved.waits, () => () => {});
   }
@@ -104,6 +106,7 @@ class StateDirectory {
       onBatchDone: () => this.compactIfLarge(),
     });
     this.store = new JournaledStore(registry, this.journal, clock);
+    this.store.configure({ crashLockDelayMs: options.registry.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.registry.limits } });
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
     this.state = {
@@ -130,7 +133,7 @@ class StateDirectory {
   private async compact(): Promise<void> {
     const dir = this.options.dir;
     const snapshot = this.store.snapshot();
-    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, waits: this.registry.saveWaits(), snapshot };
+    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), snapshot };
     this.generation = saved.generation;
     const next = openSync(join(dir, journalFile(saved.generation)), "wx");
     syncDirectory(dir);

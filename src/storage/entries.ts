@@ -6,9 +6,12 @@ import type { Registry } from "../core/registry.js";
  * entry `{t, op, a}` is the call `registry[op](...a)` made at time `t`;
  * the registry is deterministic given its state, the call and the time, so
  * replaying the entries in order rebuilds the state exactly. `tick` stands
- * for time-driven changes (expiries, crashes) that no request caused.
+ * for time-driven changes (expiries, crashes) that no request caused;
+ * `configure` records the process's lock-delay and limits, which results
+ * depend on, each time a process opens the journal.
  */
 export const JOURNALED_OPS = [
+  "configure",
   "setConfig",
   "register",
   "registerWithId",

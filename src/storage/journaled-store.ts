@@ -27,6 +27,7 @@ export class JournaledStore implements RegistryStore {
   config = () => this.registry.config();
   nextDeadline = () => this.registry.nextDeadline();
 
+  configure: Registry["configure"] = (options) => this.change("configure", [options], () => this.registry.configure(options));
   setConfig: Registry["setConfig"] = (config) => this.change("setConfig", [config], () => this.registry.setConfig(config));
   register: Registry["register"] = (name) => this.change("register", [name], () => this.registry.register(name));
   registerWithId: Registry["registerWithId"] = (id, name) => this.change("registerWithId", [id, name], () => this.registry.registerWithId(id, name));

@@ -163,4 +163,31 @@ describe("journal replay", () => {
     expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_500 }]);
     expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
   });
+
+  it("replays each change under the lock-delay and limits in force when it was made, whatever the replaying process's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
+    dirs.push(dir);
+    let now = 1_000;
+    const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
+    const first = openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    first.store.tryLock(1, "a");
+    expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
+    first.store.registerWithId(2, "two");
+    expect(() => first.store.register("three")).toThrow(/past --max-agents 2/);
+    first.store.crashAgents([1]);
+    now = 2_000;
+    expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
+    await first.close();
+    const lenient = { now: () => now, crashLockDelayMs: 0 };
+    const second = openDurableState({ dir, registry: lenient, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
+    expect(second.store.lockHolder("a")).toBe(1);
+    expect(second.store.lockHolder("b")).toBeNull();
+    expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
+    expect(second.store.register("three")).toBe(3);
+    await second.close();
+    const third = openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
+    await third.close();
+  });
 });
