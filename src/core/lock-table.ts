@@ -19,6 +19,8 @@ export interface Lock<H extends Holder = Holder> extends HeapNode {
   expiresAtMs: number;
   /** Left behind by a crashed holder for --crash-lock-delay-ms: blocks others, belongs to nobody. */
   readonly delayed: boolean;
+  /** The table's link to the directory above, while the lock stands alone on its path (see LockTable). */
+  dir: PathNode<H> | undefined;
 }
 
 /**
@@ -58,31 +60,40 @@ class HolderCounts {
   }
 }
 
-interface PathNode<H extends Holder> {
-  readonly path: string;
-  /** The node of the parent directory; it exists as long as this one does. */
-  readonly parent: PathNode<H> | undefined;
+/** A directory, or a path held by several locks: the locks on it and the counts of those below it. */
+export class PathNode<H extends Holder> {
   /** Locks exactly on this path in grant (fence) order: `first`, then `rest` (several shared holders only). */
-  first: Lock<H> | undefined;
-  rest: Lock<H>[] | undefined;
+  first: Lock<H> | undefined = undefined;
+  rest: Lock<H>[] | undefined = undefined;
   /** Locks strictly below this directory, per mode; made when the first one appears. */
-  exclusiveBelow: HolderCounts | undefined;
-  sharedBelow: HolderCounts | undefined;
+  exclusiveBelow: HolderCounts | undefined = undefined;
+  sharedBelow: HolderCounts | undefined = undefined;
+
+  constructor(
+    readonly path: string,
+    /** The node of the parent directory; it exists as long as this one does. */
+    readonly parent: PathNode<H> | undefined,
+  ) {}
 }
+
+/** What the path index holds for a path: a lock standing alone on it (the common case), or a node. */
+type Entry<H extends Holder> = Lock<H> | PathNode<H>;
 
 /**
  * Every lock, indexed by path, with per-directory counts of the locks below
  * each directory. Two locks conflict when they have different holders, at
  * least one is exclusive, and their paths are equal or one is an ancestor
  * directory of the other by whole segments (`src` covers `src/a.rs`, not
- * `srcx/a.rs`). A node exists for every locked path and every directory
- * above one, and points to its parent's node, so checking a path costs one
- * lookup of the path (or of its nearest ancestor that has a node) and a walk
- * up at most `depth` parent pointers; the counts at its node say whether
+ * `srcx/a.rs`). A path held by one lock with nothing below it is indexed
+ * as that lock itself, which points to its directory's node; a node is
+ * made for every directory above a lock and for a path that several locks
+ * hold. Each node points to its parent's node, so checking a path costs one
+ * lookup of the path (or of its nearest ancestor that is indexed) and a walk
+ * up at most `depth` parent pointers; the counts at a node say whether
  * anything below it conflicts.
  */
 export class LockTable<H extends Holder> {
-  private readonly nodes = new SlotMap<string, PathNode<H>>();
+  private readonly nodes = new SlotMap<string, Entry<H>>();
   private count = 0;
 
   /** Number of locks in the table. */
@@ -91,53 +102,50 @@ export class LockTable<H extends Holder> {
   }
 
   add(lock: Lock<H>): void {
-    this.insert(this.ensure(lock.path), lock);
+    const entry = this.nodes.get(lock.path);
+    if (entry === undefined) this.insertAlone(lock, this.ensureParent(lock.path));
+    else this.insert(entry instanceof PathNode ? entry : this.promote(entry), lock);
   }
 
   /**
    * Add `lock` unless it conflicts with a lock already in the table; then
    * return that lock's holder and path (a lock below `lock.path` is named by
-   * its holder only) and change nothing. One lookup for the path's node.
+   * its holder only) and change nothing. One lookup for the path.
    */
   tryAdd(lock: Lock<H>): { holderId: number; path?: string } | undefined {
-    const node = this.ensure(lock.path);
     const id = lock.holder.id;
-    for (let at: PathNode<H> | undefined = node; at !== undefined; at = at.parent) {
-      for (let other = at.first, i = 0; other !== undefined; other = at.rest?.[i++]) {
-        if (other.holder.id !== id && (lock.mode === "exclusive" || other.mode === "exclusive")) {
-          this.prune(node);
-          return { holderId: other.holder.id, path: other.path };
-        }
+    const entry = this.nodes.get(lock.path);
+    if (entry === undefined) {
+      const dir = this.ensureParent(lock.path);
+      const conflict = this.coveringConflict(dir, id, lock.mode);
+      if (conflict !== undefined) {
+        for (let at = dir; at !== undefined && this.prune(at); at = at.parent);
+        return { holderId: conflict.holder.id, path: conflict.path };
       }
+      this.insertAlone(lock, dir);
+      return undefined;
     }
+    const node = entry instanceof PathNode ? entry : this.promote(entry);
+    const conflict = this.coveringConflict(node, id, lock.mode);
+    if (conflict !== undefined) return { holderId: conflict.holder.id, path: conflict.path };
     const below = node.exclusiveBelow?.other(id) ?? (lock.mode === "exclusive" ? node.sharedBelow?.other(id) : undefined);
     if (below !== undefined) return { holderId: below };
     this.insert(node, lock);
     return undefined;
   }
 
-  private insert(node: PathNode<H>, lock: Lock<H>): void {
-    if (node.first === undefined) node.first = lock;
-    else if (lock.fence < node.first.fence) {
-      node.rest = [node.first, ...(node.rest ?? [])];
-      node.first = lock;
-    } else {
-      const rest = (node.rest ??= []);
-      let at = rest.length;
-      while (at > 0 && (rest[at - 1] as Lock<H>).fence > lock.fence) at--;
-      rest.splice(at, 0, lock);
-    }
-    this.count++;
-    const id = lock.holder.id;
-    for (let dir = node.parent; dir !== undefined; dir = dir.parent) {
-      if (lock.mode === "exclusive") (dir.exclusiveBelow ??= new HolderCounts()).add(id, 1);
-      else (dir.sharedBelow ??= new HolderCounts()).add(id, 1);
-    }
-  }
-
   remove(lock: Lock<H>): void {
-    const node = this.nodes.get(lock.path);
-    if (node === undefined) return;
+    const entry = this.nodes.get(lock.path);
+    if (entry === lock) {
+      this.nodes.delete(lock.path);
+      this.count--;
+      this.addCounts(lock.dir, lock, -1);
+      for (let at = lock.dir; at !== undefined && this.prune(at); at = at.parent);
+      lock.dir = undefined;
+      return;
+    }
+    if (!(entry instanceof PathNode)) return;
+    const node = entry;
     if (node.first === lock) {
       node.first = node.rest?.shift();
       if (node.rest?.length === 0) node.rest = undefined;
@@ -148,24 +156,24 @@ export class LockTable<H extends Holder> {
       if (node.rest?.length === 0) node.rest = undefined;
     }
     this.count--;
-    for (let dir = node.parent; dir !== undefined; dir = dir.parent) countsOf(dir, lock.mode).add(lock.holder.id, -1);
+    this.addCounts(node.parent, lock, -1);
     for (let at: PathNode<H> | undefined = node; at !== undefined && this.prune(at); at = at.parent);
   }
 
   setMode(lock: Lock<H>, mode: LockMode): void {
     if (lock.mode === mode) return;
-    for (let dir = this.nodes.get(lock.path)?.parent; dir !== undefined; dir = dir.parent) {
-      countsOf(dir, lock.mode).add(lock.holder.id, -1);
-      if (mode === "exclusive") (dir.exclusiveBelow ??= new HolderCounts()).add(lock.holder.id, 1);
-      else (dir.sharedBelow ??= new HolderCounts()).add(lock.holder.id, 1);
-    }
+    const entry = this.nodes.get(lock.path);
+    const dir = entry === lock ? lock.dir : (entry as PathNode<H> | undefined)?.parent;
+    this.addCounts(dir, lock, -1);
     lock.mode = mode;
+    this.addCounts(dir, lock, 1);
   }
 
   /** Locks exactly on `path`, in grant order. */
   holdersAt(path: string): readonly Lock<H>[] {
-    const node = this.nodes.get(path);
-    return node === undefined ? [] : holdersOf(node);
+    const entry = this.nodes.get(path);
+    if (entry === undefined) return [];
+    return entry instanceof PathNode ? holdersOf(entry) : [entry];
   }
 
   /**
@@ -175,7 +183,12 @@ export class LockTable<H extends Holder> {
    * (a node with an exclusive lock has no other).
    */
   coveringConflicts(holderId: number, path: string, mode: LockMode, out: Lock<H>[] = []): Lock<H>[] {
-    for (let node = this.nearest(path); node !== undefined; node = node.parent) {
+    let node = this.nearest(path);
+    if (node !== undefined && !(node instanceof PathNode)) {
+      if (node.holder.id !== holderId && (mode === "exclusive" || node.mode === "exclusive")) out.push(node);
+      node = node.dir;
+    }
+    for (; node !== undefined; node = node.parent) {
       const first = node.first;
       if (first === undefined) continue;
       if (mode === "shared") {
@@ -194,7 +207,7 @@ export class LockTable<H extends Holder> {
    */
   conflictBelow(holderId: number, path: string, mode: LockMode): { holderId: number; mode: LockMode } | undefined {
     const node = this.nodes.get(path);
-    if (node === undefined) return undefined;
+    if (!(node instanceof PathNode)) return undefined;
     const exclusive = node.exclusiveBelow?.other(holderId);
     if (exclusive !== undefined) return { holderId: exclusive, mode: "exclusive" };
     if (mode === "shared") return undefined;
@@ -203,34 +216,88 @@ export class LockTable<H extends Holder> {
   }
 
   *values(): IterableIterator<Lock<H>> {
-    for (const node of this.nodes.values()) {
-      if (node.first !== undefined) yield node.first;
-      if (node.rest !== undefined) yield* node.rest;
+    for (const entry of this.nodes.values()) {
+      if (!(entry instanceof PathNode)) yield entry;
+      else {
+        if (entry.first !== undefined) yield entry.first;
+        if (entry.rest !== undefined) yield* entry.rest;
+      }
     }
   }
 
-  /** The node of `path`, made (with its missing ancestors) when absent. */
+  /** The first lock on `start` or above it that conflicts with `holderId` taking a lock in `mode`. */
+  private coveringConflict(start: PathNode<H> | undefined, holderId: number, mode: LockMode): Lock<H> | undefined {
+    for (let at = start; at !== undefined; at = at.parent) {
+      for (let other = at.first, i = 0; other !== undefined; other = at.rest?.[i++]) {
+        if (other.holder.id !== holderId && (mode === "exclusive" || other.mode === "exclusive")) return other;
+      }
+    }
+    return undefined;
+  }
+
+  /** Index a lock alone on its path (the path had no entry), below `dir`. */
+  private insertAlone(lock: Lock<H>, dir: PathNode<H> | undefined): void {
+    lock.dir = dir;
+    this.nodes.add(lock.path, lock);
+    this.count++;
+    this.addCounts(dir, lock, 1);
+  }
+
+  /** Add a lock to a node's holders, in fence order. */
+  private insert(node: PathNode<H>, lock: Lock<H>): void {
+    if (node.first === undefined) node.first = lock;
+    else if (lock.fence < node.first.fence) {
+      node.rest = [node.first, ...(node.rest ?? [])];
+      node.first = lock;
+    } else {
+      const rest = (node.rest ??= []);
+      let at = rest.length;
+      while (at > 0 && (rest[at - 1] as Lock<H>).fence > lock.fence) at--;
+      rest.splice(at, 0, lock);
+    }
+    this.count++;
+    this.addCounts(node.parent, lock, 1);
+  }
+
+  /** Count (or uncount) `lock` in the directories from `dir` up. */
+  private addCounts(dir: PathNode<H> | undefined, lock: Lock<H>, delta: number): void {
+    const id = lock.holder.id;
+    for (let at = dir; at !== undefined; at = at.parent) {
+      if (lock.mode === "exclusive") (at.exclusiveBelow ??= new HolderCounts()).add(id, delta);
+      else (at.sharedBelow ??= new HolderCounts()).add(id, delta);
+    }
+  }
+
+  /** Replace a lone lock's entry by a node holding it (a second lock or something below is coming). */
+  private promote(lock: Lock<H>): PathNode<H> {
+    const node = new PathNode<H>(lock.path, lock.dir);
+    node.first = lock;
+    lock.dir = undefined;
+    this.nodes.set(lock.path, node);
+    return node;
+  }
+
+  /** The node of `path`, made (with its missing ancestors) when absent; a lone lock there is promoted. */
   private ensure(path: string): PathNode<H> {
     const existing = this.nodes.get(path);
-    if (existing !== undefined) return existing;
-    const slash = path.lastIndexOf("/");
-    const node: PathNode<H> = {
-      path,
-      parent: slash === -1 ? undefined : this.ensure(path.slice(0, slash)),
-      first: undefined,
-      rest: undefined,
-      exclusiveBelow: undefined,
-      sharedBelow: undefined,
-    };
+    if (existing instanceof PathNode) return existing;
+    if (existing !== undefined) return this.promote(existing);
+    const node = new PathNode<H>(path, this.ensureParent(path));
     this.nodes.add(path, node);
     return node;
   }
 
-  /** The node of `path`, or of its nearest ancestor that has one. */
-  private nearest(path: string): PathNode<H> | undefined {
+  /** The node of the directory holding `path`, made when absent; undefined at the top. */
+  private ensureParent(path: string): PathNode<H> | undefined {
+    const slash = path.lastIndexOf("/");
+    return slash === -1 ? undefined : this.ensure(path.slice(0, slash));
+  }
+
+  /** The entry of `path`, or of its nearest ancestor that has one. */
+  private nearest(path: string): Entry<H> | undefined {
     for (let at = path; ; ) {
-      const node = this.nodes.get(at);
-      if (node !== undefined) return node;
+      const entry = this.nodes.get(at);
+      if (entry !== undefined) return entry;
       const slash = at.lastIndexOf("/");
       if (slash === -1) return undefined;
       at = at.slice(0, slash);
@@ -250,10 +317,6 @@ export class LockTable<H extends Holder> {
 function holdersOf<H extends Holder>(node: PathNode<H>): Lock<H>[] {
   if (node.first === undefined) return [];
   return node.rest === undefined ? [node.first] : [node.first, ...node.rest];
-}
-
-function countsOf<H extends Holder>(node: PathNode<H>, mode: LockMode): HolderCounts {
-  return (mode === "exclusive" ? node.exclusiveBelow : node.sharedBelow) as HolderCounts;
 }
 
 /** Call `visit` with each proper ancestor directory of `path`, from the root down: `a`, `a/b` for `a/b/c`. */

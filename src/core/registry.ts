@@ -5,7 +5,7 @@ import { EventLog, type ReleaseReason } from "./events.js";
 import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
 import { compareStrings, normalizePath } from "./paths.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
-import { type Agent, type Lock, RegistryState, locksByPath } from "./state.js";
+import { type Agent, type Lock, RegistryState, detachedAgent, locksByPath } from "./state.js";
 import type {
   AcquireInput,
   AcquireResult,
@@ -427,6 +427,21 @@ export class Registry implements RegistryStore {
     };
   }
 
+  /** Locks left by crashed agents for the lock-delay (not part of a snapshot), by path: a journal carries them across a compaction. */
+  saveDelayed(): SavedDelayedLock[] {
+    return [...this.state.delayed]
+      .map((lock) => ({ path: lock.path, agent_id: lock.holder.id, fence: lock.fence, until_ms: lock.expiresAtMs }))
+      .sort((a, b) => compareStrings(a.path, b.path));
+  }
+
+  /** Put back locks from {@link saveDelayed} (after a restore of the snapshot taken with them). */
+  loadDelayed(saved: readonly SavedDelayedLock[]): void {
+    for (const left of saved) {
+      const holder = this.state.agents.get(left.agent_id) ?? detachedAgent(left.agent_id);
+      this.state.leaveDelayed(holder, left.path, left.fence, left.until_ms);
+    }
+  }
+
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
   saveWaits(): SavedWaits {
     return this.waiters.save();
@@ -746,6 +761,14 @@ export class Registry implements RegistryStore {
     agent.editCount++;
     this.state.touch(agent, now);
   }
+}
+
+/** A lock left by a crashed agent, as a journal keeps it. */
+export interface SavedDelayedLock {
+  path: string;
+  agent_id: number;
+  fence: number;
+  until_ms: number;
 }
 
 function granted(lock: Lock): GrantedLock {

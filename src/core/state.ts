@@ -101,14 +101,7 @@ export class RegistryState {
     agent.state = "crashed";
     this.silence.remove(agent);
     const dropped = this.dropLocks(agent);
-    if (delayUntil !== undefined) {
-      for (const lock of dropped) {
-        const left = newLock(agent, lock.path, "exclusive", lock.fence, delayUntil, true);
-        this.table.add(left);
-        this.expiry.push(left);
-        this.delayed.add(left);
-      }
-    }
+    if (delayUntil !== undefined) for (const lock of dropped) this.leaveDelayed(agent, lock.path, lock.fence, delayUntil);
     return dropped;
   }
 
@@ -119,6 +112,14 @@ export class RegistryState {
     this.table.add(lock);
     this.expiry.push(lock);
     return lock;
+  }
+
+  /** Leave a lock of a crashed agent on `path` until `until` (lock-delay); the holder may be gone from the registry. */
+  leaveDelayed(holder: Agent, path: string, fence: number, until: number): void {
+    const left = newLock(holder, path, "exclusive", fence, until, true);
+    this.table.add(left);
+    this.expiry.push(left);
+    this.delayed.add(left);
   }
 
   /** Put a restored lock in place unless it conflicts with one already placed; returns the conflict, if any. */
@@ -156,7 +157,12 @@ export class RegistryState {
 }
 
 function newLock(holder: Agent, path: string, mode: LockMode, fence: number, expiresAtMs: number, delayed = false): Lock {
-  return { path, holder, mode, fence, expiresAtMs, delayed, heapIndex: -1 };
+  return { path, holder, mode, fence, expiresAtMs, delayed, heapIndex: -1, dir: undefined };
+}
+
+/** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */
+export function detachedAgent(id: number): Agent {
+  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new SlotMap(), heapIndex: -1 };
 }
 
 /** An agent's live locks, sorted by path. */

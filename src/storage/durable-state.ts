@@ -60,6 +60,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   if (read.saved !== undefined) {
     registry.configure(read.saved.options);
     registry.restore(read.saved.snapshot);
+    registry.loadDelayed(read.saved.delayed);
     registry.loadWaits(read.saved.waits, () => () => {});
   }
   clock.unpin();
@@ -133,7 +134,7 @@ class StateDirectory {
   private async compact(): Promise<void> {
     const dir = this.options.dir;
     const snapshot = this.store.snapshot();
-    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), snapshot };
+    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), delayed: this.registry.saveDelayed(), snapshot };
     this.generation = saved.generation;
     const next = openSync(join(dir, journalFile(saved.generation)), "wx");
     syncDirectory(dir);

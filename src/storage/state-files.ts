@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Snapshot } from "../../protocol/snapshot.js";
-import type { ProcessOptions } from "../core/registry.js";
+import type { ProcessOptions, SavedDelayedLock } from "../core/registry.js";
 import type { SavedWaits } from "../core/wait-queue.js";
 import { type Entry, parseEntry } from "./entries.js";
 import { checkLine } from "./journal-line.js";
@@ -16,6 +16,8 @@ export interface SavedState {
   /** The lock-delay and limits in force when the snapshot was taken. */
   options: ProcessOptions;
   waits: SavedWaits;
+  /** Locks left by crashed agents for the lock-delay, which a snapshot does not carry. */
+  delayed: SavedDelayedLock[];
   snapshot: Snapshot;
 }
 
@@ -90,8 +92,8 @@ function readSaved(path: string): SavedState | undefined {
   } catch (error) {
     throw new StateFileError(`${path}: is not valid JSON (${(error as Error).message}); it was left as it is`);
   }
-  if (value.format !== STATE_FORMAT || !Number.isSafeInteger(value.generation) || typeof value.snapshot !== "object" || typeof value.waits !== "object" || typeof value.options !== "object") {
-    throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, snapshot); it was left as it is`);
+  if (value.format !== STATE_FORMAT || !Number.isSafeInteger(value.generation) || typeof value.snapshot !== "object" || typeof value.waits !== "object" || typeof value.options !== "object" || !Array.isArray(value.delayed)) {
+    throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`);
   }
   return value as SavedState;
 }

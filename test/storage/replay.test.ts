@@ -190,4 +190,27 @@ describe("journal replay", () => {
     expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
     await third.close();
   });
+
+  it("carries locks left by crashed agents (lock-delay) across a compaction", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
+    dirs.push(dir);
+    let now = 1_000;
+    const options = { now: () => now, crashLockDelayMs: 5_000 };
+    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    first.store.tryLock(1, "a");
+    first.store.unregister(1);
+    first.store.tryLock(2, "b");
+    first.store.crashAgents([2]);
+    first.store.acquire({ agentId: 3, paths: ["b"], waitMs: 60_000 }, () => {});
+    await first.journal.flushed();
+    await first.close();
+    expect(readStateDir(dir).saved?.delayed).toEqual([{ path: "b", agent_id: 2, fence: 2, until_ms: 6_000 }]);
+    now = 2_000;
+    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    expect(second.store.tryLock(4, "b")).toEqual({ locked: false, holder: 2 });
+    expect(second.store.tryLock(4, "a")).toEqual({ locked: true, holder: 4 });
+    now = 6_000;
+    expect(second.store.tryLock(4, "b")).toEqual({ locked: true, holder: 4 });
+    await second.close();
+  });
 });
