@@ -1,3 +1,4 @@
+import { AgentLocks } from "./agent-locks.js";
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import { type LockMode, LockTable, type Lock as TableLock } from "./lock-table.js";
 import { compareStrings } from "./paths.js";
@@ -15,7 +16,7 @@ export interface Agent extends HeapNode {
   silenceKey: number;
   editCount: number;
   /** Its live locks by path. */
-  readonly locks: SlotMap<string, Lock>;
+  readonly locks: AgentLocks<Lock>;
 }
 
 /** A lock in the table, held by an agent (or left behind by a crashed one, when `delayed`). */
@@ -56,7 +57,7 @@ export class RegistryState {
 
   /** Add a record for an id that has none (the caller has checked). */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
-    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new SlotMap(), heapIndex: -1 };
+    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new AgentLocks(), heapIndex: -1 };
     this.agents.add(id, agent);
     this.agentsInState[state]++;
     if (state === "active") this.silence.push(agent);
@@ -108,7 +109,7 @@ export class RegistryState {
   /** Grant a new lock (the caller has checked for conflicts). */
   grant(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence = this.nextFence++): Lock {
     const lock = newLock(holder, path, mode, fence, expiresAtMs);
-    holder.locks.set(path, lock);
+    holder.locks.add(lock);
     this.table.add(lock);
     this.expiry.push(lock);
     return lock;
@@ -127,7 +128,7 @@ export class RegistryState {
     const lock = newLock(holder, path, mode, fence, expiresAtMs);
     const conflict = this.table.tryAdd(lock);
     if (conflict !== undefined) return conflict;
-    holder.locks.add(path, lock);
+    holder.locks.add(lock);
     this.expiry.push(lock);
     return undefined;
   }
@@ -162,7 +163,7 @@ function newLock(holder: Agent, path: string, mode: LockMode, fence: number, exp
 
 /** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */
 export function detachedAgent(id: number): Agent {
-  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new SlotMap(), heapIndex: -1 };
+  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new AgentLocks(), heapIndex: -1 };
 }
 
 /** An agent's live locks, sorted by path. */
