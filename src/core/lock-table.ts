@@ -17,8 +17,6 @@ export interface Lock<H extends Holder = Holder> extends HeapNode {
   /** From the registry-wide counter at the grant; refreshes and mode changes keep it. */
   readonly fence: number;
   expiresAtMs: number;
-  /** Left behind by a crashed holder for --crash-lock-delay-ms: blocks others, belongs to nobody. */
-  readonly delayed: boolean;
   /** The table's link to the directory above, while the lock stands alone on its path (see LockTable). */
   dir: PathNode<H> | undefined;
 }

@@ -335,7 +335,7 @@ export class Registry implements RegistryStore {
     const source = agentId === undefined ? this.state.table.values() : (this.state.agents.get(agentId)?.locks.values() ?? []);
     const out: LockView[] = [];
     for (const lock of source) {
-      if (lock.delayed || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
+      if (this.state.isDelayed(lock) || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
       out.push({ path: lock.path, agent_id: lock.holder.id, expires_at_ms: lock.expiresAtMs });
     }
     return out.sort((a, b) => compareStrings(a.path, b.path) || a.agent_id - b.agent_id);
@@ -687,9 +687,10 @@ export class Registry implements RegistryStore {
   }
 
   private release(lock: Lock, reason: ReleaseReason, now: number, note?: string): void {
+    const delayed = this.state.isDelayed(lock);
     this.state.removeLock(lock);
     this.freed = true;
-    if (!lock.delayed) this.announceReleases([lock], reason, now, note);
+    if (!delayed) this.announceReleases([lock], reason, now, note);
   }
 
   private crash(agent: Agent, now: number): void {

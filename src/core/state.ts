@@ -19,7 +19,7 @@ export interface Agent extends HeapNode {
   readonly locks: AgentLocks<Lock>;
 }
 
-/** A lock in the table, held by an agent (or left behind by a crashed one, when `delayed`). */
+/** A lock in the table, held by an agent (or left behind by a crashed one: see `RegistryState.delayed`). */
 export type Lock = TableLock<Agent>;
 
 /**
@@ -35,6 +35,11 @@ export class RegistryState {
   readonly table = new LockTable<Agent>();
   /** Locks left by crashed agents for --crash-lock-delay-ms (they are in no agent's `locks`). */
   readonly delayed = new Set<Lock>();
+
+  /** Left behind by a crashed holder for --crash-lock-delay-ms: blocks others, belongs to nobody. */
+  isDelayed(lock: Lock): boolean {
+    return this.delayed.size > 0 && this.delayed.has(lock);
+  }
   /**
    * Active agents by `silenceKey` (ties: id). A sign of life only updates
    * `lastSeenMs`; {@link nextSilent} re-keys a stale agent when it reaches
@@ -117,7 +122,7 @@ export class RegistryState {
 
   /** Leave a lock of a crashed agent on `path` until `until` (lock-delay); the holder may be gone from the registry. */
   leaveDelayed(holder: Agent, path: string, fence: number, until: number): void {
-    const left = newLock(holder, path, "exclusive", fence, until, true);
+    const left = newLock(holder, path, "exclusive", fence, until);
     this.table.add(left);
     this.expiry.push(left);
     this.delayed.add(left);
@@ -139,7 +144,7 @@ export class RegistryState {
   }
 
   removeLock(lock: Lock): void {
-    if (lock.delayed) this.delayed.delete(lock);
+    if (this.isDelayed(lock)) this.delayed.delete(lock);
     else lock.holder.locks.delete(lock.path);
     this.table.remove(lock);
     this.expiry.remove(lock);
@@ -157,8 +162,8 @@ export class RegistryState {
   }
 }
 
-function newLock(holder: Agent, path: string, mode: LockMode, fence: number, expiresAtMs: number, delayed = false): Lock {
-  return { path, holder, mode, fence, expiresAtMs, delayed, heapIndex: -1, dir: undefined };
+function newLock(holder: Agent, path: string, mode: LockMode, fence: number, expiresAtMs: number): Lock {
+  return { path, holder, mode, fence, expiresAtMs, heapIndex: -1, dir: undefined };
 }
 
 /** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */

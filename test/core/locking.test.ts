@@ -241,6 +241,9 @@ describe("crash lock-delay", () => {
     expect(reg.tryLock(3, "crashy")).toEqual({ locked: false, holder: 1 });
     clock.now = 6_001;
     expect(reg.tryLock(3, "crashy")).toEqual({ locked: true, holder: 3 });
+    const released = reg.events.since(0).filter((event) => event.type === "lock/released" && event.path === "crashy");
+    expect(released.map((event) => "reason" in event && event.reason)).toEqual(["crashed"]);
+    expect(reg.stats().locks.expired).toBe(0);
   });
 });
 
