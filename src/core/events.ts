@@ -1,4 +1,5 @@
-import type { RegistryEvent, RegistryEventBody } from "../../protocol/events.js";
+import type { LockMode } from "../../protocol/common.js";
+import type { RegistryEvent, RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
 
 export type { RegistryEvent, RegistryEventBody };
 export type { ReleaseReason } from "../../protocol/events.js";
@@ -6,16 +7,33 @@ export type { ReleaseReason } from "../../protocol/events.js";
 /** How many events `since` can still return. */
 export const EVENTS_KEPT = 10_000;
 
+const REASONS: readonly ReleaseReason[] = ["released", "expired", "crashed", "unregistered", "forced", "replaced"];
+const OTHER = 0;
+const GRANTED = 1;
+const RELEASED = 2;
+
 /**
  * Numbers events, keeps the last {@link EVENTS_KEPT} and tells listeners.
- * The kept events are stored as their bodies plus two number columns; an
- * event object is stamped only when someone reads it, so a busy registry
- * does not keep 10,000 freshly stamped objects alive for the collector.
+ * Lock events, nearly all of them, are kept in columns (numbers in typed
+ * arrays, the path by reference) and made into objects only when someone
+ * reads them: a busy registry allocates nothing per lock event, so nothing
+ * lives long enough to be promoted and later collected from the old
+ * generation (measured: 38 MB of old-space growth over 600,000 lock events
+ * when each one was an object kept in the ring). Rarer events keep their
+ * body.
  */
 export class EventLog {
   private seq = 0;
-  private readonly bodies: (RegistryEventBody | undefined)[] = new Array(EVENTS_KEPT);
+  private readonly kind = new Uint8Array(EVENTS_KEPT);
   private readonly at = new Float64Array(EVENTS_KEPT);
+  private readonly agent = new Float64Array(EVENTS_KEPT);
+  private readonly fence = new Float64Array(EVENTS_KEPT);
+  /** Expiry of a grant, or the reason index of a release. */
+  private readonly detail = new Float64Array(EVENTS_KEPT);
+  private readonly shared = new Uint8Array(EVENTS_KEPT);
+  /** The path of a lock event, or the body of another event, or a release's note. */
+  private readonly refs: (string | RegistryEventBody | undefined)[] = new Array(EVENTS_KEPT);
+  private readonly notes = new Map<number, string>();
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
 
   get latestSeq(): number {
@@ -28,22 +46,32 @@ export class EventLog {
   }
 
   emit(body: RegistryEventBody, atMs: number): void {
-    const seq = ++this.seq;
-    const slot = seq % EVENTS_KEPT;
-    this.bodies[slot] = body;
-    this.at[slot] = atMs;
-    if (this.listeners.size === 0) return;
-    const event = stamp(body, seq, atMs);
-    for (const listener of this.listeners) listener(event);
+    const slot = this.next(atMs, OTHER);
+    this.refs[slot] = body;
+    this.tell(slot);
+  }
+
+  /** A lock was granted (or changed mode). */
+  granted(agentId: number, path: string, mode: LockMode, fence: number, expiresAtMs: number, atMs: number): void {
+    const slot = this.next(atMs, GRANTED);
+    this.lockColumns(slot, agentId, path, mode, fence);
+    this.detail[slot] = expiresAtMs;
+    this.tell(slot);
+  }
+
+  /** A lock stopped being held. */
+  released(agentId: number, path: string, mode: LockMode, fence: number, reason: ReleaseReason, note: string | undefined, atMs: number): void {
+    const slot = this.next(atMs, RELEASED);
+    this.lockColumns(slot, agentId, path, mode, fence);
+    this.detail[slot] = REASONS.indexOf(reason);
+    if (note !== undefined) this.notes.set(this.seq, note);
+    this.tell(slot);
   }
 
   /** Kept events with `event_seq > since`, oldest first. */
   since(since: number): RegistryEvent[] {
     const out: RegistryEvent[] = [];
-    for (let seq = Math.max(since + 1, this.oldestSeq); seq <= this.seq; seq++) {
-      const slot = seq % EVENTS_KEPT;
-      out.push(stamp(this.bodies[slot] as RegistryEventBody, seq, this.at[slot] as number));
-    }
+    for (let seq = Math.max(since + 1, this.oldestSeq); seq <= this.seq; seq++) out.push(this.read(seq % EVENTS_KEPT, seq));
     return out;
   }
 
@@ -51,8 +79,41 @@ export class EventLog {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
 
-function stamp(body: RegistryEventBody, seq: number, atMs: number): RegistryEvent {
-  return { ...body, event_seq: seq, at_ms: atMs } as RegistryEvent;
+  private next(atMs: number, kind: number): number {
+    const seq = ++this.seq;
+    const slot = seq % EVENTS_KEPT;
+    if (this.notes.size > 0) this.notes.delete(seq - EVENTS_KEPT);
+    this.kind[slot] = kind;
+    this.at[slot] = atMs;
+    return slot;
+  }
+
+  private lockColumns(slot: number, agentId: number, path: string, mode: LockMode, fence: number): void {
+    this.agent[slot] = agentId;
+    this.refs[slot] = path;
+    this.shared[slot] = mode === "shared" ? 1 : 0;
+    this.fence[slot] = fence;
+  }
+
+  private tell(slot: number): void {
+    if (this.listeners.size === 0) return;
+    const event = this.read(slot, this.seq);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private read(slot: number, seq: number): RegistryEvent {
+    const at_ms = this.at[slot] as number;
+    const kind = this.kind[slot];
+    if (kind === OTHER) return { ...(this.refs[slot] as RegistryEventBody), event_seq: seq, at_ms } as RegistryEvent;
+    const agent_id = this.agent[slot] as number;
+    const path = this.refs[slot] as string;
+    const mode: LockMode = this.shared[slot] === 1 ? "shared" : "exclusive";
+    const fence = this.fence[slot] as number;
+    if (kind === GRANTED) return { type: "lock/granted", agent_id, path, mode, fence, expires_at_ms: this.detail[slot] as number, event_seq: seq, at_ms };
+    const reason = REASONS[this.detail[slot] as number] as ReleaseReason;
+    const note = this.notes.get(seq);
+    const released = { type: "lock/released", agent_id, path, mode, fence, reason, event_seq: seq, at_ms } as const;
+    return note === undefined ? released : { ...released, note };
+  }
 }

@@ -618,7 +618,7 @@ export class Registry implements RegistryStore {
         this.state.table.setMode(lock, mode);
       }
       locks.push(granted(lock));
-      this.events.emit({ type: "lock/granted", agent_id: agentId, path, mode, fence: lock.fence, expires_at_ms: lock.expiresAtMs }, now);
+      this.events.granted(agentId, path, mode, lock.fence, lock.expiresAtMs, now);
     }
     return { granted: true, locks, conflicts: [] };
   }
@@ -750,10 +750,7 @@ export class Registry implements RegistryStore {
   private announceReleases(locks: Lock[], reason: ReleaseReason, now: number, note?: string): void {
     if (locks.length > 0) this.freed = true;
     this.releasedFor[reason] += locks.length;
-    for (const lock of locks) {
-      const body = { type: "lock/released", agent_id: lock.holder.id, path: lock.path, mode: lock.mode, fence: lock.fence, reason } as const;
-      this.events.emit(note === undefined ? body : { ...body, note }, now);
-    }
+    for (const lock of locks) this.events.released(lock.holder.id, lock.path, lock.mode, lock.fence, reason, note, now);
   }
 
   private noteEditAt(id: number, now: number): void {
