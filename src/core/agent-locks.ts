@@ -12,30 +12,33 @@ const SMALL = 16;
  * One agent's live locks by path. Most agents hold a few locks: an array
  * searched by path is then as fast as a Map and far smaller (a Map with 4
  * entries takes about 290 bytes, an array of 4 about 80). V8 grows a
- * pushed-to array to at least 17 slots, so a full array is copied to one
- * slot larger instead; removal swaps the last lock in and pops, and the
- * slot it frees is reused by the next push. Past 16 locks, a map.
+ * pushed-to array to at least 17 slots, so the array is only ever made at
+ * an exact size (one larger when full, or as reserved) and filled up to
+ * `count`; removal moves the last lock into the hole. Past 16 locks, a map.
  */
 export class AgentLocks<L extends Keyed> {
-  private list: L[] | undefined;
-  /** Slots in `list`'s backing store (pop keeps them). */
-  private capacity = 0;
+  private items: (L | undefined)[] | undefined;
+  private count = 0;
   private map: SlotMap<string, L> | undefined;
 
   get size(): number {
-    return this.map?.size ?? this.list?.length ?? 0;
+    return this.map?.size ?? this.count;
   }
 
   get(path: string): L | undefined {
     if (this.map !== undefined) return this.map.get(path);
-    const list = this.list;
-    if (list === undefined) return undefined;
-    for (let i = 0; i < list.length; i++) if ((list[i] as L).path === path) return list[i];
+    const items = this.items;
+    for (let i = 0; i < this.count; i++) if ((items?.[i] as L).path === path) return items?.[i];
     return undefined;
   }
 
   has(path: string): boolean {
     return this.get(path) !== undefined;
+  }
+
+  /** Make room for `total` locks at once (a restore knows how many are coming). */
+  reserve(total: number): void {
+    if (this.map === undefined && total <= SMALL && total > (this.items?.length ?? 0)) this.items = this.copy(total);
   }
 
   /** Add a lock whose path the agent does not hold (the caller has checked). */
@@ -44,22 +47,18 @@ export class AgentLocks<L extends Keyed> {
       this.map.add(lock.path, lock);
       return;
     }
-    const list = this.list;
-    if (list !== undefined && list.length < this.capacity) {
-      list.push(lock);
-      return;
+    if (this.count === (this.items?.length ?? 0)) {
+      if (this.count === SMALL) {
+        this.map = new SlotMap();
+        this.forEach((held) => this.map?.add(held.path, held));
+        this.map.add(lock.path, lock);
+        this.items = undefined;
+        this.count = 0;
+        return;
+      }
+      this.items = this.copy(this.count + 1);
     }
-    const length = (list?.length ?? 0) + 1;
-    if (length > SMALL) {
-      this.map = new SlotMap();
-      for (const held of list ?? []) this.map.add(held.path, held);
-      this.map.add(lock.path, lock);
-      this.list = undefined;
-      this.capacity = 0;
-      return;
-    }
-    this.list = list === undefined ? [lock] : list.concat([lock]);
-    this.capacity = length;
+    (this.items as (L | undefined)[])[this.count++] = lock;
   }
 
   delete(path: string): void {
@@ -67,28 +66,36 @@ export class AgentLocks<L extends Keyed> {
       this.map.delete(path);
       return;
     }
-    const list = this.list;
-    if (list === undefined) return;
-    for (let i = 0; i < list.length; i++) {
-      if ((list[i] as L).path !== path) continue;
-      list[i] = list[list.length - 1] as L;
-      list.pop();
+    const items = this.items;
+    if (items === undefined) return;
+    for (let i = 0; i < this.count; i++) {
+      if ((items[i] as L).path !== path) continue;
+      items[i] = items[this.count - 1];
+      items[--this.count] = undefined;
       return;
     }
   }
 
   clear(): void {
-    this.list = undefined;
-    this.capacity = 0;
+    this.items = undefined;
+    this.count = 0;
     this.map = undefined;
   }
 
   forEach(visit: (lock: L) => void): void {
     if (this.map !== undefined) this.map.forEach(visit);
-    else if (this.list !== undefined) for (const lock of this.list) visit(lock);
+    else for (let i = 0; i < this.count; i++) visit(this.items?.[i] as L);
   }
 
   values(): Iterable<L> {
-    return this.map?.values() ?? this.list ?? [];
+    if (this.map !== undefined) return this.map.values();
+    return (this.items?.slice(0, this.count) ?? []) as L[];
+  }
+
+  /** The held locks in a new array of exactly `length` slots. */
+  private copy(length: number): (L | undefined)[] {
+    const out = new Array<L | undefined>(length);
+    for (let i = 0; i < this.count; i++) out[i] = this.items?.[i];
+    return out;
   }
 }

@@ -93,6 +93,7 @@ type Entry<H extends Holder> = Lock<H> | PathNode<H>;
 export class LockTable<H extends Holder> {
   private readonly nodes = new SlotMap<string, Entry<H>>();
   private count = 0;
+  private lastDir: PathNode<H> | undefined;
 
   /** Number of locks in the table. */
   get size(): number {
@@ -285,10 +286,23 @@ export class LockTable<H extends Holder> {
     return node;
   }
 
-  /** The node of the directory holding `path`, made when absent; undefined at the top. */
+  /**
+   * The node of the directory holding `path`, made when absent; undefined
+   * at the top. The last directory found is remembered, so the siblings
+   * that usually follow one another (an agent's files, a snapshot's locks)
+   * skip a lookup and a substring.
+   */
   private ensureParent(path: string): PathNode<H> | undefined {
+    const last = this.lastDir;
+    if (last !== undefined) {
+      const length = last.path.length;
+      if (path.length > length + 1 && path.charCodeAt(length) === 47 && path.indexOf("/", length + 1) === -1 && path.startsWith(last.path)) return last;
+    }
     const slash = path.lastIndexOf("/");
-    return slash === -1 ? undefined : this.ensure(path.slice(0, slash));
+    if (slash === -1) return undefined;
+    const dir = this.ensure(path.slice(0, slash));
+    this.lastDir = dir;
+    return dir;
   }
 
   /** The entry of `path`, or of its nearest ancestor that has one. */
@@ -308,6 +322,7 @@ export class LockTable<H extends Holder> {
     if (node.sharedBelow?.total === 0) node.sharedBelow = undefined;
     if (node.first !== undefined || node.exclusiveBelow !== undefined || node.sharedBelow !== undefined) return false;
     this.nodes.delete(node.path);
+    if (this.lastDir === node) this.lastDir = undefined;
     return true;
   }
 }

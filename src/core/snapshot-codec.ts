@@ -81,14 +81,17 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const state = new RegistryState();
   const savedFence = data.agents.next_fence;
   state.nextFence = Math.max(fenceFloor, savedFence ?? 1);
-  const fences = new Set<number>();
+  const fences: number[] = [];
 
   data.agents.agents.forEach((entry, index) => {
     if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
     const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
     const fenceOf = entry.lock_fences;
-    const rawPaths = Object.keys(entry.locked_paths);
-    if (fenceOf !== undefined && Object.keys(fenceOf).length !== rawPaths.length) {
+    let lockCount = 0;
+    for (const _ in entry.locked_paths) lockCount++;
+    let fenceCount = 0;
+    for (const _ in fenceOf) fenceCount++;
+    if (fenceOf !== undefined && fenceCount !== lockCount) {
       const extra = Object.keys(fenceOf).find((rawPath) => !(rawPath in entry.locked_paths));
       if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
     }
@@ -96,20 +99,20 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     entry.shared_paths?.forEach((rawPath, at) => {
       if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
     });
-    for (const rawPath of rawPaths) {
+    if (agent.state === "active") agent.locks.reserve(lockCount);
+    for (const rawPath in entry.locked_paths) {
       const path = normalizeAt(rawPath, lockField, index, rawPath);
       const fence = fenceOf?.[rawPath];
       if (fenceOf !== undefined && fence === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences`, `has no entry for ${JSON.stringify(rawPath)}`);
       if (fence !== undefined) {
-        const at = () => `snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(rawPath)}]`;
-        if (fence >= (savedFence as number)) throw new InvalidInputError(at(), `is ${fence}, not below next_fence ${savedFence}`);
-        if (fences.has(fence)) throw new InvalidInputError(at(), `repeats fence ${fence}`);
-        fences.add(fence);
+        if (fence >= (savedFence as number)) throw new InvalidInputError(fenceField(index, rawPath), `is ${fence}, not below next_fence ${savedFence}`);
+        fences.push(fence);
       }
       if (agent.state !== "active") continue;
       place(state, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", entry.locked_paths[rawPath] as number, fence, index, rawPath);
     }
   });
+  checkFencesUnique(fences, data);
   state.nextId = Math.max(state.nextId, data.agents.next_id);
 
   const currentSeq = data.versions.current_seq;
@@ -192,6 +195,26 @@ function normalizeAt(path: string, field: (index: number, rawPath: string) => st
     if (error instanceof InvalidInputError) throw new InvalidInputError(field(index, rawPath), error.problem);
     throw error;
   }
+}
+
+function fenceField(index: number, rawPath: string): string {
+  return `snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(rawPath)}]`;
+}
+
+/** Fences are unique: sorted once (not a set of 400,000); a repeat is then found again in order to name where it is. */
+function checkFencesUnique(fences: number[], data: AnySnapshot): void {
+  const sorted = Float64Array.from(fences).sort();
+  let repeated: number | undefined;
+  for (let i = 1; i < sorted.length && repeated === undefined; i++) if (sorted[i] === sorted[i - 1]) repeated = sorted[i];
+  if (repeated === undefined) return;
+  let seen = false;
+  data.agents.agents.forEach((entry, index) => {
+    for (const rawPath in entry.lock_fences ?? {}) {
+      if (entry.lock_fences?.[rawPath] !== repeated) continue;
+      if (seen) throw new InvalidInputError(fenceField(index, rawPath), `repeats fence ${repeated}`);
+      seen = true;
+    }
+  });
 }
 
 function lockField(index: number, rawPath: string): string {
