@@ -49,9 +49,10 @@ export class AgentLocks<L extends Keyed> {
     }
     if (this.count === (this.items?.length ?? 0)) {
       if (this.count === SMALL) {
-        this.map = new SlotMap();
-        this.forEach((held) => this.map?.add(held.path, held));
-        this.map.add(lock.path, lock);
+        const map = new SlotMap<string, L>();
+        for (let i = 0; i < this.count; i++) map.add((this.items?.[i] as L).path, this.items?.[i] as L);
+        map.add(lock.path, lock);
+        this.map = map;
         this.items = undefined;
         this.count = 0;
         return;

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { AgentLocks } from "../../src/core/agent-locks.js";
 import { IndexedHeap } from "../../src/core/heap.js";
 import { SlotMap } from "../../src/core/slot-map.js";
 
@@ -84,5 +85,44 @@ describe("SlotMap.insert", () => {
     expect(map.insert("a", 3)).toBeUndefined();
     expect(map.get("a")).toBe(3);
     expect(map.size).toBe(1);
+  });
+});
+
+describe("AgentLocks", () => {
+  it("agrees with a Map through random adds, deletes and reserves, across the switch to a map past 16", () => {
+    const op = fc.oneof(
+      { weight: 8, arbitrary: fc.record({ kind: fc.constant("add" as const), key: fc.integer({ min: 0, max: 40 }) }) },
+      { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 40 }) }) },
+      { weight: 1, arbitrary: fc.record({ kind: fc.constant("reserve" as const), key: fc.integer({ min: 0, max: 20 }) }) },
+    );
+    fc.assert(
+      fc.property(fc.array(op, { minLength: 30, maxLength: 200, size: "max" }), (ops) => {
+        const locks = new AgentLocks<{ path: string }>();
+        const model = new Map<string, { path: string }>();
+        for (const { kind, key } of ops) {
+          const path = `p${key}`;
+          if (kind === "add" && !model.has(path)) {
+            const lock = { path };
+            locks.add(lock);
+            model.set(path, lock);
+          } else if (kind === "delete") {
+            locks.delete(path);
+            model.delete(path);
+          } else if (kind === "reserve") {
+            locks.reserve(key);
+          }
+          expect(locks.size).toBe(model.size);
+        }
+        for (let key = 0; key <= 40; key++) expect(locks.get(`p${key}`)).toBe(model.get(`p${key}`));
+        const seen: string[] = [];
+        locks.forEach((lock) => seen.push(lock.path));
+        expect(seen.sort()).toEqual([...model.keys()].sort());
+        expect([...locks.values()].map((lock) => lock.path).sort()).toEqual([...model.keys()].sort());
+        locks.clear();
+        expect(locks.size).toBe(0);
+        expect(locks.get("p0")).toBeUndefined();
+      }),
+      { numRuns: 300 },
+    );
   });
 });

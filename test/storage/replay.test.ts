@@ -67,7 +67,7 @@ const registryOptions = (now: () => number) => ({ now, config: { default_lock_tt
 describe("journal replay", () => {
   it("rebuilds exactly the live registry, across compactions and pending waits", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150 }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), async (ops, compactBytes, moving) => {
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), async (ops, compactBytes, moving) => {
         const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
         dirs.push(dir);
         let now = 1_000;
