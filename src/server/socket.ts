@@ -5,6 +5,7 @@ import { ResponseError } from "vscode-jsonrpc/node";
 import { DomainErrors } from "../../protocol/errors.js";
 import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
+import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type Host, type HostOptions, openHost } from "./host.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 import { Owners } from "./ownership.js";
@@ -38,6 +39,7 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   };
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
+  keepYoungGenerationSmall();
   const host = await openHost(options, log, fatal);
   const owners = new Owners(host.store);
   const sessions = new Map<number, Session>();

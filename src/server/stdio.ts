@@ -1,6 +1,7 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
 import type { Framing } from "./framing.js";
+import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type HostOptions, openHost } from "./host.js";
 import { startSession } from "./session.js";
 
@@ -23,6 +24,7 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
     log(`fatal: ${error.message}`);
     process.exit(1);
   };
+  keepYoungGenerationSmall();
   const host = await openHost(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
