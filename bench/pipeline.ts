@@ -150,6 +150,5 @@ export async function medianRate(runs: number, measure: () => Promise<number>): 
   await measure();
   const rates: number[] = [];
   for (let r = 0; r < runs; r++) rates.push(await measure());
-  rates.sort((a, b) => a - b);
-  return rates[rates.length >> 1] as number;
+  return percentile(rates, 0.5);
 }

@@ -27,7 +27,7 @@ async function throughputs(servers: { args: string[]; framing: WireFraming }[]):
         if (round >= 0) (rates[index] as number[]).push(rate);
       }
     }
-    return rates.map((list) => [...list].sort((a, b) => a - b)[list.length >> 1] as number);
+    return rates.map((list) => percentile(list, 0.5));
   } finally {
     for (const wire of wires) wire.close();
   }
@@ -142,9 +142,8 @@ for (let round = -1; round < RUNS; round++) {
   }
 }
 empty.close();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
-const emptyRate = median(emptyRates);
-const loaded = median(loadedRates);
+const emptyRate = percentile(emptyRates, 0.5);
+const loaded = percentile(loadedRates, 0.5);
 const steady = rssMiB(full.child.pid as number);
 const snapshotChunks: Buffer[] = [];
 const snapshotStart = process.hrtime.bigint();

@@ -25,15 +25,11 @@ export async function runDemo(out: (line: string) => void = (line) => process.st
   startSession({
     input: toServer,
     output: toClient,
-    registry: host.store,
-    clock: host.clock,
+    host,
     framing: "auto",
     maxMessageBytes: 1 << 20,
     exit: () => {},
-    afterRequest: host.afterRequest,
     log: () => {},
-    metrics: host.metrics,
-    timeRequests: true,
   });
   const client = createClient(toClient, toServer);
   const story = new Story(client, out);

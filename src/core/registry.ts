@@ -45,6 +45,11 @@ export interface ProcessOptions {
   limits: Limits;
 }
 
+/** The process settings that `options` ask for, defaults filled in. */
+export function processOptionsOf(options: Pick<RegistryOptions, "crashLockDelayMs" | "limits">): ProcessOptions {
+  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+}
+
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
   /** Current time in ms; injected so tests and replays control it. */
@@ -93,7 +98,7 @@ export class Registry implements RegistryStore {
 
   constructor(options: RegistryOptions) {
     this.clock = options.now;
-    this.configure({ crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } });
+    this.configure(processOptionsOf(options));
     if (options.config) this.setConfig(options.config);
   }
 
@@ -704,10 +709,8 @@ export class Registry implements RegistryStore {
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
   private install(id: number, name: string, now: number): Agent {
     const previous = this.state.agents.get(id);
-    if (previous === undefined && this.state.agents.size >= this.limits.maxAgents) {
-      throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${this.state.agents.size + 1}, past --max-agents ${this.limits.maxAgents}`);
-    }
-    if (previous !== undefined) {
+    if (previous === undefined) this.checkAgentQuota(id);
+    else {
       this.failWaitersOf(id, "replaced");
       this.announceReleases(this.state.removeAgent(previous), "replaced", now);
     }
@@ -718,12 +721,15 @@ export class Registry implements RegistryStore {
 
   /** Throw quota_exceeded, before anything changes, when `agentId` taking `paths` would pass a limit. */
   private checkQuotas(agentId: number, paths: readonly string[]): void {
-    const agents = this.state.agents;
-    if (!agents.has(agentId) && agents.size >= this.limits.maxAgents) {
-      throw new DomainError("quota_exceeded", `agent ${agentId} would be agent number ${agents.size + 1}, past --max-agents ${this.limits.maxAgents}`);
-    }
+    if (!this.state.agents.has(agentId)) this.checkAgentQuota(agentId);
     const problem = this.lockQuotaProblem(agentId, paths);
     if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
+  }
+
+  /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
+  private checkAgentQuota(id: number): void {
+    const count = this.state.agents.size;
+    if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
   }
 
   private lockQuotaProblem(agentId: number, paths: readonly string[]): string | undefined {

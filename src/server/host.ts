@@ -4,7 +4,19 @@ import type { RegistryStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
 import { type ServerClock, manualClock, systemClock } from "./clock.js";
 import { startDeadlineTimer } from "./deadline-timer.js";
+import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type JournalStats, ServerMetrics } from "./metrics.js";
+
+/** A server's log line, on stderr (stdout is the wire). */
+export function log(line: string): void {
+  process.stderr.write(`harn-registry: ${line}\n`);
+}
+
+/** Nothing more can be acknowledged (the journal cannot be written, the writer lock is lost): say so and exit 1. */
+export function fatal(error: Error): void {
+  log(`fatal: ${error.message}`);
+  process.exit(1);
+}
 
 /** What every transport shares: the registry, its clock and where it is kept. */
 export interface HostOptions {
@@ -36,10 +48,12 @@ export interface Host {
 /**
  * Build the registry a server serves: in memory, or kept in `statePath`
  * (recovered from its snapshot and journal first; the storage code is
- * loaded only then, to keep the plain start fast). Throws StateFileError
+ * loaded only then, to keep the plain start fast), with V8's young
+ * generation kept small (see heap-tuning.ts). Throws StateFileError
  * when the state directory is corrupt or held by another process.
  */
 export async function openHost(options: HostOptions, log: (line: string) => void, onFatal: (error: Error) => void): Promise<Host> {
+  keepYoungGenerationSmall();
   const clock = options.clock === "manual" ? manualClock() : systemClock();
   const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
   let store: RegistryStore;

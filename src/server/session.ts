@@ -1,37 +1,27 @@
 import type { Readable, Writable } from "node:stream";
-import type { RegistryStore } from "../core/store.js";
-import type { Durability } from "../storage/journal.js";
-import type { ServerClock } from "./clock.js";
 import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
 import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { createHandlers } from "./handlers.js";
-import type { ServerMetrics } from "./metrics.js";
+import type { Host } from "./host.js";
 import { FramedMessageReader } from "./reader.js";
 import { ConnectionWaits } from "./waits.js";
 import { BatchingMessageWriter } from "./writer.js";
 
-/** What a session needs: its streams, the registry it serves and how to end the process. */
+/** What a session needs: its streams, the host whose registry it serves and how to end it. */
 export interface SessionOptions {
   input: Readable;
   output: Writable;
-  registry: RegistryStore;
-  clock: ServerClock;
+  /** The registry, its clock, journal and metrics; `afterRequest` runs after each request (the deadline timer re-arms). */
+  host: Host;
   framing: Framing | "auto";
   maxMessageBytes: number;
   /** Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown`. */
   exit(code: number): void;
-  /** Called after each request has run (the deadline timer re-arms here). */
-  afterRequest?(): void;
   log(line: string): void;
-  /** With a journal: replies wait until the changes before them are on disk. */
-  durability?: Durability;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
-  /** Server-wide metrics: the `metrics` method reports them; with `timeRequests`, requests are counted and timed. */
-  metrics: ServerMetrics;
-  timeRequests: boolean;
   /** Checked before every request: an error refuses it and closes the session once it is answered. */
   admit?(method: string, params: unknown): RpcFailure | undefined;
 }
@@ -55,13 +45,13 @@ export function startSession(options: SessionOptions): Session {
     requestsDelivered: () => delivered,
     onCongestion: (congested) => (congested ? input.pause() : input.resume()),
     onBrokenPipe: () => end(0, "output closed by the peer", false),
-    durability: options.durability,
+    durability: options.host.durability,
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     reject: (error) => {
-      if (options.timeRequests) options.metrics.error(error.code);
+      if (options.host.timeRequests) options.host.metrics.error(error.code);
       writer.writeTransportError(error.id, error.code, error.message, delivered);
     },
     onFraming: (detected) => (framing = detected),
@@ -71,26 +61,27 @@ export function startSession(options: SessionOptions): Session {
   });
   const connection = new ServerConnection(reader, writer, log);
 
-  const waits = new ConnectionWaits(options.registry);
+  const { store, metrics } = options.host;
+  const waits = new ConnectionWaits(store);
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
-    unsubscribe ??= options.registry.events.subscribe((event) => void connection.sendNotification(event.type, event));
+    unsubscribe ??= store.events.subscribe((event) => void connection.sendNotification(event.type, event));
   };
   const handlers = createHandlers({
-    registry: options.registry,
-    clock: options.clock,
+    registry: store,
+    clock: options.host.clock,
     waits,
     framing: () => framing,
     subscribeEvents,
     shutdown: () => (shutDown = true),
-    metrics: () => options.metrics.report(),
+    metrics: () => metrics.report(),
   });
   const dispatch = createDispatcher({
     handlers,
     isShutDown: () => shutDown,
     log,
     actAs: options.actAs,
-    metrics: options.timeRequests ? options.metrics : undefined,
+    metrics: options.host.timeRequests ? metrics : undefined,
   });
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
@@ -101,7 +92,7 @@ export function startSession(options: SessionOptions): Session {
     try {
       return dispatch(method, params, token);
     } finally {
-      options.afterRequest?.();
+      options.host.afterRequest();
     }
   });
   connection.onNotification((method) => {

@@ -5,8 +5,7 @@ import { ResponseError } from "vscode-jsonrpc/node";
 import { DomainErrors } from "../../protocol/errors.js";
 import type { RpcFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
-import { keepYoungGenerationSmall } from "./heap-tuning.js";
-import { type Host, type HostOptions, openHost } from "./host.js";
+import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 import { Owners } from "./ownership.js";
 import { type Session, startSession } from "./session.js";
@@ -32,14 +31,8 @@ export interface SocketServerOptions extends HostOptions {
  * and exits 0.
  */
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
-  const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
-  const fatal = (error: Error) => {
-    log(`fatal: ${error.message}`);
-    process.exit(1);
-  };
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
-  keepYoungGenerationSmall();
   const host = await openHost(options, log, fatal);
   const owners = new Owners(host.store);
   const sessions = new Map<number, Session>();
@@ -51,16 +44,11 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
     const session = startSession({
       input: socket,
       output: socket,
-      registry: host.store,
-      clock: host.clock,
+      host,
       framing: options.framing,
       maxMessageBytes: options.maxMessageBytes,
       exit: () => socket.end(),
-      afterRequest: host.afterRequest,
       log: (line) => log(`connection ${id}: ${line}`),
-      durability: host.durability,
-      metrics: host.metrics,
-      timeRequests: host.timeRequests,
       actAs: (agentId, call) => owners.actAs(id, agentId, call),
       admit: full ? refuseFull(options.maxConnections) : token === undefined ? undefined : authenticate(token),
     });

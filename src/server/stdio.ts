@@ -1,8 +1,7 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
 import type { Framing } from "./framing.js";
-import { keepYoungGenerationSmall } from "./heap-tuning.js";
-import { type HostOptions, openHost } from "./host.js";
+import { type HostOptions, fatal, log, openHost } from "./host.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
@@ -19,12 +18,6 @@ export interface StdioServerOptions extends HostOptions {
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
-  const log = (line: string) => process.stderr.write(`harn-registry: ${line}\n`);
-  const fatal = (error: Error) => {
-    log(`fatal: ${error.message}`);
-    process.exit(1);
-  };
-  keepYoungGenerationSmall();
   const host = await openHost(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
@@ -35,16 +28,11 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
   const session = startSession({
     input: process.stdin,
     output: wire,
-    registry: host.store,
-    clock: host.clock,
+    host,
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     exit,
-    afterRequest: host.afterRequest,
     log,
-    durability: host.durability,
-    metrics: host.metrics,
-    timeRequests: host.timeRequests,
   });
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
     process.on(signal, () => {

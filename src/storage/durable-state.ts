@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
-import { DEFAULT_LIMITS, Registry, type RegistryOptions } from "../core/registry.js";
+import { Registry, type RegistryOptions, processOptionsOf } from "../core/registry.js";
 import { replayEntry } from "./entries.js";
 import { Journal } from "./journal.js";
 import { JournaledStore } from "./journaled-store.js";
@@ -107,7 +107,7 @@ class StateDirectory {
       onBatchDone: () => this.compactIfLarge(),
     });
     this.store = new JournaledStore(registry, this.journal, clock);
-    this.store.configure({ crashLockDelayMs: options.registry.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.registry.limits } });
+    this.store.configure(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
     this.state = {
