@@ -1,14 +1,13 @@
 // The person-facing subcommands: status (against a socket server, a state
 // directory and snapshot files; plain when piped; --json; --watch) and demo.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN } from "../support/sidecar-process.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
+import { tempDir } from "../support/temp-dir.js";
 
-const dirs: string[] = [];
 const servers: SocketServer[] = [];
 const clients: SocketClient[] = [];
 const children: ChildProcess[] = [];
@@ -16,7 +15,6 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.close();
   for (const child of children.splice(0)) child.kill("SIGKILL");
   for (const server of servers.splice(0)) server.kill();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8" });
@@ -24,8 +22,7 @@ const ESCAPE = /\u001b/;
 
 /** A socket server with --state and one connected host holding two locks. */
 async function populated() {
-  const dir = mkdtempSync(join(tmpdir(), "harn-cli-"));
-  dirs.push(dir);
+  const dir = tempDir("harn-cli-");
   const server = new SocketServer([`--listen=unix:${join(dir, "s.sock")}`, `--state=${join(dir, "state")}`]);
   servers.push(server);
   const address = await server.listening;

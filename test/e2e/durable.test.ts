@@ -1,19 +1,14 @@
 // --state end to end: a kill -9 loop (every reply a client received is in
 // the recovered state; the files always load), a second writer refused,
 // a corrupt journal refused, SIGTERM writing what is pending.
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { tempDir } from "../support/temp-dir.js";
 
-const dirs: string[] = [];
 const sidecars: RawSidecar[] = [];
-const fresh = () => {
-  const dir = mkdtempSync(join(tmpdir(), "harn-durable-"));
-  dirs.push(dir);
-  return dir;
-};
+const fresh = () => tempDir("harn-durable-");
 const start = (dir: string, extra: string[] = []) => {
   const sidecar = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000", ...extra]);
   sidecars.push(sidecar);
@@ -21,7 +16,6 @@ const start = (dir: string, extra: string[] = []) => {
 };
 afterEach(() => {
   for (const sidecar of sidecars.splice(0)) sidecar.kill();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** Every complete NDJSON reply in what the process wrote before it died (a torn last line is not a reply). */

@@ -1,16 +1,12 @@
 // The metrics method: every counter moves with the requests that should
 // move it, over the real bin.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { tempDir } from "../support/temp-dir.js";
 
 const sidecars: RawSidecar[] = [];
-const dirs: string[] = [];
 afterEach(() => {
   for (const sidecar of sidecars.splice(0)) sidecar.kill();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 const start = (args: string[]) => {
   const sidecar = new RawSidecar("ndjson", args);
@@ -81,8 +77,7 @@ describe("metrics", () => {
   });
 
   it("counts journal lines, writes and fsyncs with --state", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "harn-metrics-"));
-    dirs.push(dir);
+    const dir = tempDir("harn-metrics-");
     const sidecar = start([`--state=${dir}`]);
     const before = (await metricsOf(sidecar)).journal;
     for (let i = 0; i < 50; i++) sidecar.send(req(i, "lock_try", { agent_id: 1, path: `p${i}` }));

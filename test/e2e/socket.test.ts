@@ -1,27 +1,21 @@
 // --listen: many hosts on one registry over a unix socket or loopback TCP;
 // connection-owned agents, disconnects, auth, limits, the connect bridge.
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectRegistry } from "../../src/client/index.js";
 import { RawSidecar, req } from "../support/sidecar-process.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
+import { tempDir } from "../support/temp-dir.js";
 
-const dirs: string[] = [];
 const servers: SocketServer[] = [];
 const clients: SocketClient[] = [];
 const bridges: RawSidecar[] = [];
-const fresh = () => {
-  const dir = mkdtempSync(join(tmpdir(), "harn-socket-"));
-  dirs.push(dir);
-  return dir;
-};
+const fresh = () => tempDir("harn-socket-");
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
   for (const bridge of bridges.splice(0)) bridge.kill();
   for (const server of servers.splice(0)) server.kill();
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 async function serve(args: string[]): Promise<{ server: SocketServer; address: string }> {

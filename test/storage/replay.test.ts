@@ -4,14 +4,12 @@
 // across them, failing calls, reads that apply deadlines); the files are
 // then replayed into a fresh registry, which must equal the live one:
 // same snapshot and same pending waits.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDurableState, replayStateDir } from "../../src/storage/durable-state.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
+import { tempDir } from "../support/temp-dir.js";
 
 type Op =
   | { kind: "advance"; ms: number }
@@ -57,10 +55,6 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
 
-const dirs: string[] = [];
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
 
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
@@ -68,8 +62,7 @@ describe("journal replay", () => {
   it("rebuilds exactly the live registry, across compactions and pending waits", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), async (ops, compactBytes, moving) => {
-        const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
-        dirs.push(dir);
+        const dir = tempDir("harn-replay-");
         let now = 1_000;
         const clock = moving ? () => now++ : () => now;
         const state = openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
@@ -148,8 +141,7 @@ describe("journal replay", () => {
   });
 
   it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
-    dirs.push(dir);
+    const dir = tempDir("harn-replay-");
     let now = 1_000;
     const state = openDurableState({ dir, registry: registryOptions(() => now), compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     state.store.tryLock(1, "a", 1000);
@@ -165,8 +157,7 @@ describe("journal replay", () => {
   });
 
   it("replays each change under the lock-delay and limits in force when it was made, whatever the replaying process's", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
-    dirs.push(dir);
+    const dir = tempDir("harn-replay-");
     let now = 1_000;
     const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
     const first = openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
@@ -192,8 +183,7 @@ describe("journal replay", () => {
   });
 
   it("carries locks left by crashed agents (lock-delay) across a compaction", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "harn-replay-"));
-    dirs.push(dir);
+    const dir = tempDir("harn-replay-");
     let now = 1_000;
     const options = { now: () => now, crashLockDelayMs: 5_000 };
     const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });

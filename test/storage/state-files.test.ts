@@ -2,23 +2,15 @@
 // dropped, anything else corrupt refused without touching the file), and
 // the one-writer lock.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDurableState } from "../../src/storage/durable-state.js";
 import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
 import { StateFileError, readStateDir } from "../../src/storage/state-files.js";
+import { tempDir } from "../support/temp-dir.js";
 
-const dirs: string[] = [];
-const fresh = () => {
-  const dir = mkdtempSync(join(tmpdir(), "harn-state-"));
-  dirs.push(dir);
-  return dir;
-};
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const fresh = () => tempDir("harn-state-");
 
 const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify({ t, op, a }));
 const open = (dir: string) => openDurableState({ dir, registry: { now: () => 5_000 }, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
