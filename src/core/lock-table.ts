@@ -1,5 +1,4 @@
 import type { LockMode } from "../../protocol/common.js";
-import { ByPath } from "./by-path.js";
 import type { HeapNode } from "./heap.js";
 import { SlotMap } from "./slot-map.js";
 
@@ -18,7 +17,7 @@ export interface Lock<H extends Holder = Holder> extends HeapNode {
   /** From the registry-wide counter at the grant; refreshes and mode changes keep it. */
   readonly fence: number;
   expiresAtMs: number;
-  /** The node of the directory above, while the lock stands alone on its path (see LockTable); undefined at the top. */
+  /** The table's link to the directory above, while the lock stands alone on its path (see LockTable). */
   dir: PathNode<H> | undefined;
 }
 
@@ -67,8 +66,6 @@ export class PathNode<H extends Holder> {
   /** Locks strictly below this directory, per mode; made when the first one appears. */
   exclusiveBelow: HolderCounts | undefined = undefined;
   sharedBelow: HolderCounts | undefined = undefined;
-  /** What lies directly in this directory: locks standing alone on their paths, and nodes. */
-  readonly children = new ByPath<Entry<H>>();
 
   constructor(
     readonly path: string,
@@ -77,7 +74,7 @@ export class PathNode<H extends Holder> {
   ) {}
 }
 
-/** What a directory holds for a path in it: a lock standing alone on the path (the common case), or a node. */
+/** What the path index holds for a path: a lock standing alone on it (the common case), or a node. */
 type Entry<H extends Holder> = Lock<H> | PathNode<H>;
 
 /**
@@ -85,21 +82,16 @@ type Entry<H extends Holder> = Lock<H> | PathNode<H>;
  * each directory. Two locks conflict when they have different holders, at
  * least one is exclusive, and their paths are equal or one is an ancestor
  * directory of the other by whole segments (`src` covers `src/a.rs`, not
- * `srcx/a.rs`). A node is made for every directory above a lock and for a
- * path that several locks hold; nodes are found by path in one map. A path
- * held by one lock with nothing below it has no node: the lock stands alone
- * in its directory's node (`children`, with the nodes directly below), and
- * points to that node. So finding a path costs one lookup of its directory
- * (none for the siblings that usually follow one another) and a search of
- * a short list, and the map holds directories only, not every lock. Each
- * node points to its parent's node; the counts at a node say whether
+ * `srcx/a.rs`). A path held by one lock with nothing below it is indexed
+ * as that lock itself, which points to its directory's node; a node is
+ * made for every directory above a lock and for a path that several locks
+ * hold. Each node points to its parent's node, so checking a path costs one
+ * lookup of the path (or of its nearest ancestor that is indexed) and a walk
+ * up at most `depth` parent pointers; the counts at a node say whether
  * anything below it conflicts.
  */
 export class LockTable<H extends Holder> {
-  /** Every node by path. */
-  private readonly nodes = new SlotMap<string, PathNode<H>>();
-  /** What lies at the top, in no directory. */
-  private readonly top = new ByPath<Entry<H>>();
+  private readonly nodes = new SlotMap<string, Entry<H>>();
   private count = 0;
   private lastDir: PathNode<H> | undefined;
 
@@ -109,22 +101,21 @@ export class LockTable<H extends Holder> {
   }
 
   add(lock: Lock<H>): void {
-    const dir = this.ensureParent(lock.path);
-    const entry = (dir?.children ?? this.top).get(lock.path);
-    if (entry === undefined) this.insertAlone(lock, dir);
+    const entry = this.nodes.get(lock.path);
+    if (entry === undefined) this.insertAlone(lock, this.ensureParent(lock.path));
     else this.insert(entry instanceof PathNode ? entry : this.promote(entry), lock);
   }
 
   /**
    * Add `lock` unless it conflicts with a lock already in the table; then
    * return that lock's holder and path (a lock below `lock.path` is named by
-   * its holder only) and change nothing.
+   * its holder only) and change nothing. One lookup for the path.
    */
   tryAdd(lock: Lock<H>): { holderId: number; path?: string } | undefined {
     const id = lock.holder.id;
-    const dir = this.ensureParent(lock.path);
-    const entry = (dir?.children ?? this.top).get(lock.path);
+    const entry = this.nodes.get(lock.path);
     if (entry === undefined) {
+      const dir = this.ensureParent(lock.path);
       const conflict = this.coveringConflict(dir, id, lock.mode);
       if (conflict !== undefined) {
         for (let at = dir; at !== undefined && this.prune(at); at = at.parent);
@@ -143,17 +134,17 @@ export class LockTable<H extends Holder> {
   }
 
   remove(lock: Lock<H>): void {
-    const node = lock.dir === undefined ? this.nodes.get(lock.path) : undefined;
-    if (node === undefined) {
-      const siblings = lock.dir?.children ?? this.top;
-      if (siblings.get(lock.path) !== lock) return;
-      siblings.delete(lock.path);
+    const entry = this.nodes.get(lock.path);
+    if (entry === lock) {
+      this.nodes.delete(lock.path);
       this.count--;
       this.addCounts(lock.dir, lock, -1);
       for (let at = lock.dir; at !== undefined && this.prune(at); at = at.parent);
       lock.dir = undefined;
       return;
     }
+    if (!(entry instanceof PathNode)) return;
+    const node = entry;
     if (node.first === lock) {
       node.first = node.rest?.shift();
       if (node.rest?.length === 0) node.rest = undefined;
@@ -170,7 +161,8 @@ export class LockTable<H extends Holder> {
 
   setMode(lock: Lock<H>, mode: LockMode): void {
     if (lock.mode === mode) return;
-    const dir = lock.dir ?? this.nodes.get(lock.path)?.parent;
+    const entry = this.nodes.get(lock.path);
+    const dir = entry === lock ? lock.dir : (entry as PathNode<H> | undefined)?.parent;
     this.addCounts(dir, lock, -1);
     lock.mode = mode;
     this.addCounts(dir, lock, 1);
@@ -178,7 +170,7 @@ export class LockTable<H extends Holder> {
 
   /** Locks exactly on `path`, in grant order. */
   holdersAt(path: string): readonly Lock<H>[] {
-    const entry = this.entryAt(path);
+    const entry = this.nodes.get(path);
     if (entry === undefined) return [];
     return entry instanceof PathNode ? holdersOf(entry) : [entry];
   }
@@ -214,7 +206,7 @@ export class LockTable<H extends Holder> {
    */
   conflictBelow(holderId: number, path: string, mode: LockMode): { holderId: number; mode: LockMode } | undefined {
     const node = this.nodes.get(path);
-    if (node === undefined) return undefined;
+    if (!(node instanceof PathNode)) return undefined;
     const exclusive = node.exclusiveBelow?.other(holderId);
     if (exclusive !== undefined) return { holderId: exclusive, mode: "exclusive" };
     if (mode === "shared") return undefined;
@@ -223,11 +215,12 @@ export class LockTable<H extends Holder> {
   }
 
   *values(): IterableIterator<Lock<H>> {
-    yield* lonelyIn(this.top);
-    for (const node of this.nodes.values()) {
-      if (node.first !== undefined) yield node.first;
-      if (node.rest !== undefined) yield* node.rest;
-      yield* lonelyIn(node.children);
+    for (const entry of this.nodes.values()) {
+      if (!(entry instanceof PathNode)) yield entry;
+      else {
+        if (entry.first !== undefined) yield entry.first;
+        if (entry.rest !== undefined) yield* entry.rest;
+      }
     }
   }
 
@@ -244,7 +237,7 @@ export class LockTable<H extends Holder> {
   /** Index a lock alone on its path (the path had no entry), below `dir`. */
   private insertAlone(lock: Lock<H>, dir: PathNode<H> | undefined): void {
     lock.dir = dir;
-    (dir?.children ?? this.top).add(lock);
+    this.nodes.add(lock.path, lock);
     this.count++;
     this.addCounts(dir, lock, 1);
   }
@@ -278,22 +271,17 @@ export class LockTable<H extends Holder> {
   private promote(lock: Lock<H>): PathNode<H> {
     const node = new PathNode<H>(lock.path, lock.dir);
     node.first = lock;
-    (lock.dir?.children ?? this.top).replace(node);
     lock.dir = undefined;
-    this.nodes.add(lock.path, node);
+    this.nodes.set(lock.path, node);
     return node;
   }
 
   /** The node of `path`, made (with its missing ancestors) when absent; a lone lock there is promoted. */
   private ensure(path: string): PathNode<H> {
     const existing = this.nodes.get(path);
-    if (existing !== undefined) return existing;
-    const parent = this.ensureParent(path);
-    const siblings = parent?.children ?? this.top;
-    const lone = siblings.get(path) as Lock<H> | undefined;
-    if (lone !== undefined) return this.promote(lone);
-    const node = new PathNode<H>(path, parent);
-    siblings.add(node);
+    if (existing instanceof PathNode) return existing;
+    if (existing !== undefined) return this.promote(existing);
+    const node = new PathNode<H>(path, this.ensureParent(path));
     this.nodes.add(path, node);
     return node;
   }
@@ -320,25 +308,12 @@ export class LockTable<H extends Holder> {
   /** The entry of `path`, or of its nearest ancestor that has one. */
   private nearest(path: string): Entry<H> | undefined {
     for (let at = path; ; ) {
+      const entry = this.nodes.get(at);
+      if (entry !== undefined) return entry;
       const slash = at.lastIndexOf("/");
-      if (slash === -1) return this.top.get(at);
-      const dir = this.existingParent(at, slash);
-      if (dir !== undefined) return dir.children.get(at) ?? dir;
+      if (slash === -1) return undefined;
       at = at.slice(0, slash);
     }
-  }
-
-  /** The entry of `path`, if it has one. */
-  private entryAt(path: string): Entry<H> | undefined {
-    const slash = path.lastIndexOf("/");
-    return slash === -1 ? this.top.get(path) : this.existingParent(path, slash)?.children.get(path);
-  }
-
-  /** The node of the directory holding `path` (which ends at `slash`), when there is one; the last directory found is tried first. */
-  private existingParent(path: string, slash: number): PathNode<H> | undefined {
-    const last = this.lastDir;
-    if (last !== undefined && last.path.length === slash && path.startsWith(last.path)) return last;
-    return this.nodes.get(path.slice(0, slash));
   }
 
   /** Drop a node that holds nothing and has nothing below; true when dropped. */
@@ -347,15 +322,9 @@ export class LockTable<H extends Holder> {
     if (node.sharedBelow?.total === 0) node.sharedBelow = undefined;
     if (node.first !== undefined || node.exclusiveBelow !== undefined || node.sharedBelow !== undefined) return false;
     this.nodes.delete(node.path);
-    (node.parent?.children ?? this.top).delete(node.path);
     if (this.lastDir === node) this.lastDir = undefined;
     return true;
   }
-}
-
-/** The locks standing alone among a directory's entries. */
-function* lonelyIn<H extends Holder>(entries: ByPath<Entry<H>>): IterableIterator<Lock<H>> {
-  for (const entry of entries.values()) if (!(entry instanceof PathNode)) yield entry;
 }
 
 function holdersOf<H extends Holder>(node: PathNode<H>): Lock<H>[] {

@@ -1,4 +1,4 @@
-import { ByPath } from "./by-path.js";
+import { AgentLocks } from "./agent-locks.js";
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import { type LockMode, LockTable, type Lock as TableLock } from "./lock-table.js";
 import { compareStrings } from "./paths.js";
@@ -16,7 +16,7 @@ export interface Agent extends HeapNode {
   silenceKey: number;
   editCount: number;
   /** Its live locks by path. */
-  readonly locks: ByPath<Lock>;
+  readonly locks: AgentLocks<Lock>;
 }
 
 /** A lock in the table, held by an agent (or left behind by a crashed one: see `RegistryState.delayed`). */
@@ -62,7 +62,7 @@ export class RegistryState {
 
   /** Add a record for an id that has none (the caller has checked). */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
-    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new ByPath(), heapIndex: -1 };
+    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new AgentLocks(), heapIndex: -1 };
     this.agents.add(id, agent);
     this.agentsInState[state]++;
     if (state === "active") this.silence.push(agent);
@@ -168,7 +168,7 @@ function newLock(holder: Agent, path: string, mode: LockMode, fence: number, exp
 
 /** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */
 export function detachedAgent(id: number): Agent {
-  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new ByPath(), heapIndex: -1 };
+  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new AgentLocks(), heapIndex: -1 };
 }
 
 /** An agent's live locks, sorted by path. */

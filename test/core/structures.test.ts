@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ByPath } from "../../src/core/by-path.js";
+import { AgentLocks } from "../../src/core/agent-locks.js";
 import { IndexedHeap } from "../../src/core/heap.js";
 import { SlotMap } from "../../src/core/slot-map.js";
 
@@ -88,27 +88,22 @@ describe("SlotMap.insert", () => {
   });
 });
 
-describe("ByPath", () => {
-  it("agrees with a Map through random adds, replaces, deletes and reserves, across the switch to a map past 16", () => {
+describe("AgentLocks", () => {
+  it("agrees with a Map through random adds, deletes and reserves, across the switch to a map past 16", () => {
     const op = fc.oneof(
       { weight: 8, arbitrary: fc.record({ kind: fc.constant("add" as const), key: fc.integer({ min: 0, max: 40 }) }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant("replace" as const), key: fc.integer({ min: 0, max: 40 }) }) },
       { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 40 }) }) },
       { weight: 1, arbitrary: fc.record({ kind: fc.constant("reserve" as const), key: fc.integer({ min: 0, max: 20 }) }) },
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 30, maxLength: 200, size: "max" }), (ops) => {
-        const locks = new ByPath<{ path: string }>();
+        const locks = new AgentLocks<{ path: string }>();
         const model = new Map<string, { path: string }>();
         for (const { kind, key } of ops) {
           const path = `p${key}`;
           if (kind === "add" && !model.has(path)) {
             const lock = { path };
             locks.add(lock);
-            model.set(path, lock);
-          } else if (kind === "replace" && model.has(path)) {
-            const lock = { path };
-            locks.replace(lock);
             model.set(path, lock);
           } else if (kind === "delete") {
             locks.delete(path);

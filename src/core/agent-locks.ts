@@ -1,23 +1,22 @@
 import { SlotMap } from "./slot-map.js";
 
-/** What a {@link ByPath} needs of an item. */
+/** What an agent's lock list needs of a lock. */
 interface Keyed {
   readonly path: string;
 }
 
-/** Beyond this many items the list becomes a map. */
+/** Beyond this many locks an agent's list becomes a map. */
 const SMALL = 16;
 
 /**
- * Items keyed by their path: one agent's live locks, or what lies directly
- * in one directory of the lock table. Most of these hold a few items: an
- * array searched by path is then as fast as a Map and far smaller (a Map
- * with 4 entries takes about 290 bytes, an array of 4 about 80). V8 grows
- * a pushed-to array to at least 17 slots, so the array is only ever made
- * at an exact size (one larger when full, or as reserved) and filled up to
- * `count`; removal moves the last item into the hole. Past 16 items, a map.
+ * One agent's live locks by path. Most agents hold a few locks: an array
+ * searched by path is then as fast as a Map and far smaller (a Map with 4
+ * entries takes about 290 bytes, an array of 4 about 80). V8 grows a
+ * pushed-to array to at least 17 slots, so the array is only ever made at
+ * an exact size (one larger when full, or as reserved) and filled up to
+ * `count`; removal moves the last lock into the hole. Past 16 locks, a map.
  */
-export class ByPath<L extends Keyed> {
+export class AgentLocks<L extends Keyed> {
   private items: (L | undefined)[] | undefined;
   private count = 0;
   private map: SlotMap<string, L> | undefined;
@@ -37,22 +36,22 @@ export class ByPath<L extends Keyed> {
     return this.get(path) !== undefined;
   }
 
-  /** Make room for `total` items at once (a restore knows how many are coming). */
+  /** Make room for `total` locks at once (a restore knows how many are coming). */
   reserve(total: number): void {
     if (this.map === undefined && total <= SMALL && total > (this.items?.length ?? 0)) this.items = this.copy(total);
   }
 
-  /** Add an item whose path is not in the list (the caller has checked). */
-  add(item: L): void {
+  /** Add a lock whose path the agent does not hold (the caller has checked). */
+  add(lock: L): void {
     if (this.map !== undefined) {
-      this.map.add(item.path, item);
+      this.map.add(lock.path, lock);
       return;
     }
     if (this.count === (this.items?.length ?? 0)) {
       if (this.count === SMALL) {
         const map = new SlotMap<string, L>();
         for (let i = 0; i < this.count; i++) map.add((this.items?.[i] as L).path, this.items?.[i] as L);
-        map.add(item.path, item);
+        map.add(lock.path, lock);
         this.map = map;
         this.items = undefined;
         this.count = 0;
@@ -60,22 +59,7 @@ export class ByPath<L extends Keyed> {
       }
       this.items = this.copy(this.count + 1);
     }
-    (this.items as (L | undefined)[])[this.count++] = item;
-  }
-
-  /** Put `item` in the place of the item with the same path (which the caller knows is there). */
-  replace(item: L): void {
-    if (this.map !== undefined) {
-      this.map.set(item.path, item);
-      return;
-    }
-    const items = this.items as (L | undefined)[];
-    for (let i = 0; i < this.count; i++) {
-      if ((items[i] as L).path === item.path) {
-        items[i] = item;
-        return;
-      }
-    }
+    (this.items as (L | undefined)[])[this.count++] = lock;
   }
 
   delete(path: string): void {
@@ -99,7 +83,7 @@ export class ByPath<L extends Keyed> {
     this.map = undefined;
   }
 
-  forEach(visit: (item: L) => void): void {
+  forEach(visit: (lock: L) => void): void {
     if (this.map !== undefined) this.map.forEach(visit);
     else for (let i = 0; i < this.count; i++) visit(this.items?.[i] as L);
   }
@@ -109,7 +93,7 @@ export class ByPath<L extends Keyed> {
     return (this.items?.slice(0, this.count) ?? []) as L[];
   }
 
-  /** The items in a new array of exactly `length` slots. */
+  /** The held locks in a new array of exactly `length` slots. */
   private copy(length: number): (L | undefined)[] {
     const out = new Array<L | undefined>(length);
     for (let i = 0; i < this.count; i++) out[i] = this.items?.[i];
