@@ -1,4 +1,5 @@
 import type { LockMode } from "../../protocol/common.js";
+import { CountTable } from "./count-table.js";
 import type { HeapNode } from "./heap.js";
 import { SlotMap } from "./slot-map.js";
 
@@ -30,22 +31,20 @@ class HolderCounts {
   total = 0;
   private soleId = 0;
   private soleCount = 0;
-  private many: SlotMap<number, number> | undefined;
+  private many: CountTable | undefined;
 
   add(holderId: number, delta: number): void {
     this.total += delta;
     const many = this.many;
     if (many !== undefined) {
-      const next = (many.get(holderId) ?? 0) + delta;
-      if (next === 0) many.delete(holderId);
-      else many.set(holderId, next);
+      many.add(holderId, delta);
     } else if (this.soleCount === 0 || this.soleId === holderId) {
       this.soleId = holderId;
       this.soleCount += delta;
     } else {
-      this.many = new SlotMap();
-      this.many.set(this.soleId, this.soleCount);
-      this.many.set(holderId, delta);
+      this.many = new CountTable();
+      this.many.add(this.soleId, this.soleCount);
+      this.many.add(holderId, delta);
     }
   }
 
@@ -53,8 +52,7 @@ class HolderCounts {
   other(holderId: number): number | undefined {
     if (this.total === 0) return undefined;
     if (this.many === undefined) return this.soleId === holderId ? undefined : this.soleId;
-    for (const id of this.many.keys()) if (id !== holderId) return id;
-    return undefined;
+    return this.many.other(holderId);
   }
 }
 

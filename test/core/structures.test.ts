@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AgentLocks } from "../../src/core/agent-locks.js";
+import { CountTable } from "../../src/core/count-table.js";
 import { IndexedHeap } from "../../src/core/heap.js";
 import { SlotMap } from "../../src/core/slot-map.js";
 
@@ -72,6 +73,41 @@ describe("SlotMap", () => {
     for (let i = 0; i < 4990; i++) map.delete(`k${i}`);
     expect(map.size).toBe(10);
     expect([...map.values()]).toEqual([4990, 4991, 4992, 4993, 4994, 4995, 4996, 4997, 4998, 4999]);
+  });
+});
+
+describe("CountTable", () => {
+  const id = fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constantFrom(2 ** 32, 2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER));
+  it("counts like a Map through growth, shrinking and removals, and names another id when there is one", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(id, fc.integer({ min: -2, max: 3 })), { minLength: 50, maxLength: 800, size: "max" }), (ops) => {
+        const table = new CountTable();
+        const model = new Map<number, number>();
+        for (const [key, wanted] of ops) {
+          const held = model.get(key) ?? 0;
+          const delta = held + wanted < 0 ? -held : wanted;
+          table.add(key, delta);
+          if (held + delta === 0) model.delete(key);
+          else model.set(key, held + delta);
+          expect(table.size).toBe(model.size);
+          expect(table.get(key)).toBe(model.get(key) ?? 0);
+          const other = table.other(key);
+          if ([...model.keys()].some((k) => k !== key)) expect(model.has(other as number) && other !== key).toBe(true);
+          else expect(other).toBeUndefined();
+        }
+        for (let key = 1; key <= 60; key++) expect(table.get(key)).toBe(model.get(key) ?? 0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps every survivor reachable after most ids leave (backward-shift removal, shrinking)", () => {
+    const table = new CountTable();
+    for (let key = 1; key <= 5000; key++) table.add(key, key);
+    for (let key = 1; key <= 4990; key++) table.add(key, -key);
+    expect(table.size).toBe(10);
+    for (let key = 4991; key <= 5000; key++) expect(table.get(key)).toBe(key);
+    expect(table.get(1)).toBe(0);
   });
 });
 
