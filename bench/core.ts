@@ -103,7 +103,7 @@ const lines = [
   ...rows.map((r) => `| ${r.agents.toLocaleString("en")} | ${fmtUs(r.oursHotPair)} | ${fmtUs(r.oursPair)} | ${fmtUs(r.seedPair)} | ${fmtUs(r.oursHolder)} | ${fmtUs(r.seedHolder)} | ${fmtUs(r.mapFloor)} |`),
   "",
   `Flatness, 100,000 vs 10 agents (target ≤ 1.5×): tryLock+releaseLock hot agent ${flatHot.toFixed(2)}×, random agent ${flat.toFixed(2)}×; lockHolder random path ${flatHolder.toFixed(2)}×, against ${((rows[2] as Row).mapFloor / (rows[0] as Row).mapFloor).toFixed(2)}× for a bare Map.get on the same paths (the memory floor).`,
-  `Heap: ${Math.round(bytesPerAgent)} bytes per agent, ${Math.round(bytesPerLock)} bytes per lock (100,000 agents, 400,000 locks).`,
+  `Memory (JS heap and array buffers): ${Math.round(bytesPerAgent)} bytes per agent, ${Math.round(bytesPerLock)} bytes per lock (100,000 agents, 400,000 locks).`,
 ];
 console.log(lines.join("\n"));
 if (sink === 0.5 || agentsOnly.listAgents().length !== 100_000) console.log("unreachable");

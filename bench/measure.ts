@@ -22,13 +22,14 @@ export function timeMs<T>(body: () => T): { ms: number; value: T } {
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
 }
 
-/** Heap in use after a full collection (needs --expose-gc). */
+/** Memory in use after a full collection: the JS heap and the array buffers outside it (needs --expose-gc). */
 export function settledHeap(): number {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("run with node --expose-gc");
   gc();
   gc();
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 /** One line naming the machine, for the report. */
