@@ -14,7 +14,7 @@ const ECHO = fileURLToPath(new URL("./baselines/raw-echo.js", import.meta.url));
 const PAIRS = 20_000;
 const RUNS = 5;
 const LATENCY_TRIPS = 6_000;
-const LATENCY_ROUNDS = 20;
+const LATENCY_ROUNDS = 60;
 
 /** Pipelined throughput of several servers at once, in alternating rounds (median of RUNS after a warm-up each). */
 async function throughputs(servers: { args: string[]; framing: WireFraming }[]): Promise<number[]> {
@@ -33,14 +33,18 @@ async function throughputs(servers: { args: string[]; framing: WireFraming }[]):
   }
 }
 
-/** Sequential round trips against several servers at once, in alternating rounds so that all see the same machine state. */
+/** Sequential round trips against several servers at once, in short rounds whose order rotates, so that all see the same machine state and none always goes first. */
 async function latencies(servers: { args: string[]; framing: WireFraming }[]): Promise<{ p50: number; p99: number }[]> {
   const wires = servers.map(({ args }) => spawnWire(args));
   try {
     for (const [index, wire] of wires.entries()) await roundTrips(wire, (servers[index] as { framing: WireFraming }).framing, 500);
     const times: number[][] = servers.map(() => []);
     for (let round = 0; round < LATENCY_ROUNDS; round++) {
-      for (const [index, wire] of wires.entries()) (times[index] as number[]).push(...(await roundTrips(wire, (servers[index] as { framing: WireFraming }).framing, LATENCY_TRIPS / LATENCY_ROUNDS)));
+      for (let turn = 0; turn < wires.length; turn++) {
+        const index = (round + turn) % wires.length;
+        const trips = await roundTrips(wires[index] as Wire, (servers[index] as { framing: WireFraming }).framing, LATENCY_TRIPS / LATENCY_ROUNDS);
+        (times[index] as number[]).push(...trips);
+      }
     }
     return times.map((list) => ({ p50: percentile(list, 0.5), p99: percentile(list, 0.99) }));
   } finally {
@@ -81,7 +85,7 @@ const [stockLatency, oursLatencyCl, oursLatencyNd] = (await latencies([
 ])) as [{ p50: number; p99: number }, { p50: number; p99: number }, { p50: number; p99: number }];
 const us = (n: number) => `${n.toFixed(0)} µs`;
 lines.push(
-  `Latency: sequential round trips (one request in flight, lock_try and lock_release alternating), ${LATENCY_TRIPS.toLocaleString("en")} per server after 500 to warm up, in ${LATENCY_ROUNDS} alternating rounds so every server sees the same machine state.`,
+  `Latency: sequential round trips (one request in flight, lock_try and lock_release alternating), ${LATENCY_TRIPS.toLocaleString("en")} per server after 500 to warm up, in ${LATENCY_ROUNDS} rounds of ${LATENCY_TRIPS / LATENCY_ROUNDS} whose order rotates, so every server sees the same machine state and none always goes first.`,
   "",
   "| server | framing | p50 | p99 | p50 vs (a) |",
   "|---|---|---:|---:|---:|",
