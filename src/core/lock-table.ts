@@ -24,8 +24,8 @@ export interface Lock<H extends Holder = Holder> extends HeapNode {
 
 /**
  * How many locks of one mode lie below a directory, per holder. Most
- * directories have one holder below them, kept inline; a map is made only
- * when a second holder appears.
+ * directories have one holder below them, kept inline; a count table
+ * (count-table.ts) is made only when a second holder appears.
  */
 class HolderCounts {
   total = 0;
