@@ -4,8 +4,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
 import type { Readable, Writable } from "node:stream";
+import { type Framing, encodeFrame } from "../src/server/framing.js";
 
-export type WireFraming = "ndjson" | "content-length";
+export type WireFraming = Framing;
 
 /** A byte stream pair to a server. */
 export interface Wire {
@@ -30,11 +31,7 @@ export async function socketWire(path: string): Promise<Wire> {
   return { input: socket, output: socket, close: () => socket.destroy() };
 }
 
-function frame(framing: WireFraming, body: string): string {
-  return framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
-}
-
-/** Counts complete replies in a byte stream of either framing. */
+/** Counts complete replies in a byte stream of either framing, without decoding them (the client must not be the bottleneck). */
 class ReplyCounter {
   count = 0;
   private pending: Buffer = Buffer.alloc(0);
@@ -72,8 +69,8 @@ export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: nu
   for (let k = 0; k < 64; k++) {
     const agent = 1 + (k % 8);
     const path = `bench/p${k}.rs`;
-    messages.push(frame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } })));
-    messages.push(frame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } })));
+    messages.push(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } })));
+    messages.push(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } })));
   }
   const start = process.hrtime.bigint();
   await new Promise<void>((resolve) => {
@@ -108,7 +105,7 @@ export async function roundTrips(wire: Wire, framing: WireFraming, count: number
     id++;
     const method = id % 2 === 0 ? "lock_release" : "lock_try";
     started = process.hrtime.bigint();
-    wire.input.write(frame(framing, JSON.stringify({ jsonrpc: "2.0", id, method, params: { agent_id: 1, path: "bench/latency.rs" } })));
+    wire.input.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id, method, params: { agent_id: 1, path: "bench/latency.rs" } })));
   };
   await new Promise<void>((resolve) => {
     wire.output.on("data", (chunk: Buffer) => {
@@ -134,7 +131,7 @@ export async function timedCall(wire: Wire, framing: WireFraming, body: string):
       counter.push(chunk);
       if (counter.count > 0) resolve();
     });
-    wire.input.write(frame(framing, body));
+    wire.input.write(encodeFrame(framing, body));
   });
   wire.output.removeAllListeners("data");
   return Number(process.hrtime.bigint() - start) / 1e6;

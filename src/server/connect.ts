@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Socket, connect } from "node:net";
-import { type Framing, detectFraming, encodeFrame } from "./framing.js";
+import { type Framing, detectFraming, encodeFrame, splitFirstFrame } from "./framing.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
@@ -62,18 +62,4 @@ function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) 
     socket.pipe(process.stdout);
   };
   socket.on("data", onData);
-}
-
-/** The first complete frame's body and the bytes after it, or undefined when it has not fully arrived. */
-export function splitFirstFrame(data: Buffer, framing: Framing): { frame: string; rest: Buffer } | undefined {
-  if (framing === "ndjson") {
-    const end = data.indexOf(0x0a);
-    return end === -1 ? undefined : { frame: data.toString("utf8", 0, end), rest: data.subarray(end + 1) };
-  }
-  const headerEnd = data.indexOf("\r\n\r\n");
-  if (headerEnd === -1) return undefined;
-  const length = Number(/content-length:\s*(\d+)/i.exec(data.toString("latin1", 0, headerEnd))?.[1]);
-  const bodyStart = headerEnd + 4;
-  if (!Number.isSafeInteger(length) || data.length < bodyStart + length) return undefined;
-  return { frame: data.toString("utf8", bodyStart, bodyStart + length), rest: data.subarray(bodyStart + length) };
 }

@@ -17,7 +17,6 @@ const NEWLINE = 0x0a;
 const HEADER_END = Buffer.from("\r\n\r\n");
 const MAX_HEADER_BYTES = 8192;
 
-/** Encode one message text for the wire. */
 /** The framing a stream uses, from its first bytes: `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length; undefined while only blanks arrived. */
 export function detectFraming(chunk: Buffer): Framing | undefined {
   for (const byte of chunk) {
@@ -27,8 +26,23 @@ export function detectFraming(chunk: Buffer): Framing | undefined {
   return undefined;
 }
 
+/** Encode one message text for the wire. */
 export function encodeFrame(framing: Framing, json: string): string {
   return framing === "ndjson" ? `${json}\n` : `Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n${json}`;
+}
+
+/** The first complete frame's body and the bytes after it, or undefined when it has not fully arrived (for clients reading replies, not the server's reader). */
+export function splitFirstFrame(data: Buffer, framing: Framing): { frame: string; rest: Buffer } | undefined {
+  if (framing === "ndjson") {
+    const end = data.indexOf(NEWLINE);
+    return end === -1 ? undefined : { frame: data.toString("utf8", 0, end), rest: data.subarray(end + 1) };
+  }
+  const headerEnd = data.indexOf(HEADER_END);
+  if (headerEnd === -1) return undefined;
+  const length = Number(/content-length:\s*(\d+)/i.exec(data.toString("latin1", 0, headerEnd))?.[1]);
+  const bodyStart = headerEnd + HEADER_END.length;
+  if (!Number.isSafeInteger(length) || data.length < bodyStart + length) return undefined;
+  return { frame: data.toString("utf8", bodyStart, bodyStart + length), rest: data.subarray(bodyStart + length) };
 }
 
 /** Newline-delimited JSON: one message per line; blank lines and a trailing \r are ignored. */
