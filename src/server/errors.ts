@@ -1,6 +1,6 @@
 import { ResponseError } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
-import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
+import { type DomainErrorName, DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
 
 /** Every error we send carries structured data naming the method. */
@@ -17,13 +17,16 @@ export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters
   return invalidParams(method, fieldName(path), problem);
 }
 
+/** A domain error (protocol/errors.ts) naming the method. */
+export function domainFailure(method: string, kind: DomainErrorName, message: string): RpcFailure {
+  return new ResponseError(DomainErrors[kind].code, `${method}: ${message}`, { method, error: kind });
+}
+
 /** Map anything a handler threw to the error the client gets. */
 export function toResponseError(method: string, error: unknown, log: (line: string) => void): RpcFailure {
   if (error instanceof ResponseError) return error as RpcFailure;
   if (error instanceof InvalidInputError) return invalidParams(method, error.field, error.problem);
-  if (error instanceof DomainError) {
-    return new ResponseError(DomainErrors[error.kind].code, `${method}: ${error.message}`, { method, error: error.kind });
-  }
+  if (error instanceof DomainError) return domainFailure(method, error.kind, error.message);
   log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`, { method });
 }

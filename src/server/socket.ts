@@ -1,9 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { chmodSync, readFileSync, rmSync } from "node:fs";
 import { type Server, type Socket, connect, createServer } from "node:net";
-import { ResponseError } from "vscode-jsonrpc/node";
-import { DomainErrors } from "../../protocol/errors.js";
-import type { RpcFailure } from "./errors.js";
+import { type RpcFailure, domainFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
@@ -102,20 +100,12 @@ function authenticate(token: Buffer): (method: string, params: unknown) => RpcFa
         return undefined;
       }
     }
-    return new ResponseError(
-      DomainErrors.unauthorized.code,
-      `${method}: not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file`,
-      { method, error: "unauthorized" },
-    );
+    return domainFailure(method, "unauthorized", "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file");
   };
 }
 
 function refuseFull(max: number): (method: string) => RpcFailure {
-  return (method) =>
-    new ResponseError(DomainErrors.quota_exceeded.code, `${method}: the server already serves --max-connections ${max} connections; try again later`, {
-      method,
-      error: "quota_exceeded",
-    });
+  return (method) => domainFailure(method, "quota_exceeded", `the server already serves --max-connections ${max} connections; try again later`);
 }
 
 function readToken(path: string): Buffer {
