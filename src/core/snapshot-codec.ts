@@ -93,7 +93,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     for (const _ in fenceOf) fenceCount++;
     if (fenceOf !== undefined && fenceCount !== lockCount) {
       const extra = Object.keys(fenceOf).find((rawPath) => !(rawPath in entry.locked_paths));
-      if (extra !== undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences[${JSON.stringify(extra)}]`, "names a path missing from locked_paths");
+      if (extra !== undefined) throw new InvalidInputError(fenceField(index, extra), "names a path missing from locked_paths");
     }
     const shared = entry.shared_paths !== undefined && entry.shared_paths.length > 0 ? new Set(entry.shared_paths) : undefined;
     entry.shared_paths?.forEach((rawPath, at) => {
@@ -185,7 +185,6 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
     versions: { current_seq: state.versions.currentSeq, history: state.versions.history() },
   };
 }
-
 
 /** Normalise a path from a snapshot; the field name is only built when the path is bad. */
 function normalizeAt(path: string, field: (index: number, rawPath: string) => string, index: number, rawPath: string): string {
