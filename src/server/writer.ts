@@ -174,7 +174,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.chunks = this.chunks.slice(ready);
       this.bytes -= data.length;
     }
-    this.marks = this.marks.slice(ready);
+    if (this.marks.length > 0) this.marks = this.marks.slice(ready);
     if (!this.output.write(data)) {
       this.congested = true;
       this.options.onCongestion(true);
