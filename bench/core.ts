@@ -1,13 +1,11 @@
 // npm run bench:core — the registry core in-process, beside the seed's
 // scanning algorithm measured in the same run. Prints a Markdown table.
 import { Registry } from "../src/core/registry.js";
-import { fmtUs, machineLine, medianNsPerCall, settledHeap } from "./measure.js";
+import { fmtUs, lockPath, machineLine, medianNsPerCall, settledHeap } from "./measure.js";
 import { SeedRegistry } from "./seed-baseline.js";
 
 const LOCKS_PER_AGENT = 4;
 const NOW = 1_000_000;
-
-const lockPath = (agent: number, k: number): string => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`;
 
 function ours(agents: number): Registry {
   const reg = new Registry({ now: () => NOW, config: { default_lock_ttl_ms: 3_600_000, agent_timeout_ms: 3_600_000 } });
@@ -50,7 +48,6 @@ for (let a = 1; a <= 100_000; a++) for (let k = 0; k < LOCKS_PER_AGENT; k++) age
 const withLocks = settledHeap();
 const bytesPerAgent = (withAgents - baseHeap) / 100_000;
 const bytesPerLock = (withLocks - withAgents) / 400_000;
-
 
 /** Results are folded in here so that no measured call can be optimised away. */
 let sink = 0;

@@ -1,5 +1,8 @@
-// Small timing helpers shared by the benchmarks.
+// Small timing helpers, and the core benchmarks' lock paths, shared by the benchmarks.
 import { cpus } from "node:os";
+
+/** Lock `k` of `agent` in the core benchmarks: depth 5, each agent in its own directory under 97 × 13 shared ones. */
+export const lockPath = (agent: number, k: number): string => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`;
 
 /** Median of `rounds` batches of `perBatch` calls, in nanoseconds per call. */
 export function medianNsPerCall(perBatch: number, rounds: number, body: (i: number) => void): number {

@@ -2,11 +2,10 @@
 // 400,000 locks, in a process that holds only that registry (as the
 // sidecar does), median and range of 7 runs.
 import { Registry } from "../src/core/registry.js";
-import { timeMs } from "./measure.js";
+import { lockPath, timeMs } from "./measure.js";
 
 const NOW = 1_000_000;
 const RUNS = 7;
-const lockPath = (agent: number, k: number): string => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`;
 
 const registry = new Registry({ now: () => NOW, config: { default_lock_ttl_ms: 3_600_000, agent_timeout_ms: 3_600_000 } });
 for (let a = 1; a <= 100_000; a++) {
