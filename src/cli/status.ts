@@ -2,6 +2,7 @@ import { watch as watchDirectory, readFileSync } from "node:fs";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import { connectRegistry, type RegistryClient } from "../client/index.js";
 import { Registry } from "../core/registry.js";
+import { readAuthToken } from "../server/auth-token.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
 import { readStateDir } from "../storage/state-files.js";
@@ -67,7 +68,7 @@ function watchServer(client: RegistryClient, redraw: () => void): void {
 }
 
 function tokenOf(file: string | undefined): { authToken?: string } {
-  return file === undefined ? {} : { authToken: readFileSync(file, "utf8").trim() };
+  return file === undefined ? {} : { authToken: readAuthToken(file) };
 }
 
 /** The state a writer of `dir` holds now, rebuilt from its files without locking them. */

@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { type Socket, connect } from "node:net";
+import { readAuthToken } from "./auth-token.js";
 import { type Framing, detectFraming, encodeFrame, splitFirstFrame } from "./framing.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 
@@ -20,7 +20,7 @@ export interface ConnectOptions {
  */
 export function runConnectBridge(options: ConnectOptions): void {
   const log = (line: string) => process.stderr.write(`harn-registry connect: ${line}\n`);
-  const token = options.authTokenFile === undefined ? undefined : readFileSync(options.authTokenFile, "utf8").trim();
+  const token = options.authTokenFile === undefined ? undefined : readAuthToken(options.authTokenFile);
   const socket = connect(options.listen.kind === "unix" ? { path: options.listen.path } : { host: options.listen.host, port: options.listen.port });
   socket.once("error", (error) => {
     log(`cannot reach ${formatListenAddress(options.listen)}: ${error.message} (is a server running with --listen=${formatListenAddress(options.listen)}?)`);

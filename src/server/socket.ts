@@ -1,6 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
-import { chmodSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { type Server, type Socket, connect, createServer } from "node:net";
+import { readAuthToken } from "./auth-token.js";
 import { type RpcFailure, domainFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
@@ -109,7 +110,7 @@ function refuseFull(max: number): (method: string) => RpcFailure {
 }
 
 function readToken(path: string): Buffer {
-  const token = readFileSync(path, "utf8").trim();
+  const token = readAuthToken(path);
   if (token.length === 0) throw new Error(`--auth-token-file ${path} is empty; put a secret token in it`);
   return Buffer.from(token);
 }
