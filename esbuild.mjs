@@ -1,6 +1,9 @@
 // Bundles the sidecar, the typed client and the benchmarks into dist/.
 // The sidecar is built on its own with code splitting, so that the code
 // used only by --state, --listen and connect loads only when asked for.
+// Its chunks go to dist/chunks, emptied first: they are part of the
+// package, and chunks of earlier builds must not ship with it.
+import { rmSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -16,6 +19,7 @@ const common = {
   logLevel: "warning",
 };
 
+rmSync("dist/chunks", { recursive: true, force: true });
 await build({ ...common, entryPoints: { "harn-registry": "bin/main.ts" }, splitting: true, chunkNames: "chunks/[name]-[hash]" });
 await build({
   ...common,
