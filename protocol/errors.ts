@@ -32,11 +32,11 @@ export const DomainErrors = {
   },
   stale_fence: {
     code: 1005,
-    description: "version_record with a fence that is not a live lock of the agent on the path or a covering directory (the lock expired or was lost); nothing was recorded",
+    description: "version_record with a fence that is not a live exclusive lock of the agent on the path or a covering directory (the lock expired or was lost, or it is shared and so authorises no write); nothing was recorded",
   },
   agent_gone: {
     code: 1006,
-    description: "a waiting lock_acquire ended because its agent crashed, was unregistered or replaced, or the state was restored",
+    description: "a waiting lock_acquire ended because its agent crashed, was unregistered or re-registered, or a restore replaced the whole state",
   },
   quota_exceeded: {
     code: 1007,

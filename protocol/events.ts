@@ -1,5 +1,5 @@
 import * as z from "zod/mini";
-import { AgentId, Fence, LockMode, Millis } from "./common.js";
+import { AgentId, Count, Fence, LockMode, Millis } from "./common.js";
 
 /** Why a lock stopped being held. */
 export const ReleaseReason = z.enum(["released", "expired", "crashed", "unregistered", "forced", "replaced"]);
@@ -38,6 +38,19 @@ export const events = {
     description: "An agent was unregistered; `released` lists the paths it held.",
     params: z.strictObject({ type: z.literal("agent/unregistered"), agent_id: AgentId, released: z.array(z.string()), ...stamp }),
   },
+  "registry/restored": {
+    description:
+      "The whole state was replaced by `restore`: every earlier lock, agent and wait is gone. `agents`, `locks`, `current_seq`, `next_id` and `next_fence` describe the restored state (before the reap that follows, whose crashes come as later events). A subscriber keeping a copy drops it and re-reads (`lock_list`, `agent_list` or `snapshot`): the reply reflects every event sent before it on the connection, and the events after it apply on top.",
+    params: z.strictObject({
+      type: z.literal("registry/restored"),
+      agents: Count,
+      locks: Count,
+      current_seq: Count,
+      next_id: z.int().check(z.minimum(1)),
+      next_fence: z.int().check(z.minimum(1)),
+      ...stamp,
+    }),
+  },
 } as const;
 
 export const RegistryEvent = z.union([
@@ -46,6 +59,7 @@ export const RegistryEvent = z.union([
   events["agent/registered"].params,
   events["agent/crashed"].params,
   events["agent/unregistered"].params,
+  events["registry/restored"].params,
 ]);
 export type RegistryEvent = z.infer<typeof RegistryEvent>;
 

@@ -136,7 +136,7 @@ export const methods = {
   version_record: {
     actsAsAgent: true,
     group: "upstream",
-    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
+    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live exclusive lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,

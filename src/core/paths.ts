@@ -23,7 +23,7 @@ export function normalizePath(path: string, field = "path"): string {
   if (isCanonical(path)) return path;
   if (path.includes("\0")) throw new InvalidInputError(field, "must not contain NUL bytes");
   const slashed = path.replaceAll("\\", "/");
-  if (slashed.startsWith("/") || /^[A-Za-z]:(\/|$)/.test(slashed)) {
+  if (slashed.startsWith("/") || /^[A-Za-z]:/.test(slashed)) {
     throw new InvalidInputError(field, `must be relative to the workspace root, got absolute path ${JSON.stringify(path)}`);
   }
   const kept: string[] = [];

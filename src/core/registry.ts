@@ -82,6 +82,8 @@ type AcquireWaiter = Waiter<AcquireResult>;
 export class Registry implements RegistryStore {
   private readonly clock: () => number;
   private lastNow = Number.MIN_SAFE_INTEGER;
+  /** Deadlines are applied up to this time; one found due later is applied no earlier (after a restore or a shorter timeout). */
+  private settledAt = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
   private crashLockDelayMs = 0;
   private limits: Limits = { ...DEFAULT_LIMITS };
@@ -134,6 +136,7 @@ export class Registry implements RegistryStore {
     if (config.agent_timeout_ms !== undefined) {
       next.agent_timeout_ms = checkInteger(config.agent_timeout_ms, "agent_timeout_ms", 1);
     }
+    this.settle();
     this.settings = next;
     this.settle();
     return this.config();
@@ -477,11 +480,9 @@ export class Registry implements RegistryStore {
     const op = checkOp(input.op);
     const fence = input.fence === undefined ? undefined : checkInteger(input.fence, "fence", 1);
     const now = this.settle();
-    if (fence !== undefined && !this.holdsFence(agentId, path, fence)) {
-      throw new DomainError(
-        "stale_fence",
-        `version_record: fence ${fence} is not a live lock of agent ${agentId} on ${JSON.stringify(path)} or a directory covering it; nothing was recorded`,
-      );
+    if (fence !== undefined) {
+      const problem = this.fenceProblem(agentId, path, fence);
+      if (problem !== undefined) throw new DomainError("stale_fence", `fence ${fence} ${problem}; nothing was recorded`);
     }
     const seq = this.state.versions.record({ path, agent_id: agentId, op, hash, size, timestamp_ms: now });
     if (agentId > 0) this.noteEditAt(agentId, now);
@@ -510,16 +511,23 @@ export class Registry implements RegistryStore {
    * reap at the current time (the seed's reap_after_recovery). With
    * `reap: false` the snapshot's active agents count as seen now instead.
    * Waiters are not part of a snapshot: they are told `agent_gone`
-   * ("replaced"). A bad snapshot throws before anything is replaced.
+   * ("restored"). Subscribers are told `registry/restored` before the reap's
+   * events. A bad snapshot throws before anything is replaced.
    */
   restore(snapshot: unknown, options: { reap?: boolean } = {}): RestoreSummary {
     const decoded = decodeSnapshot(snapshot, this.state.nextFence);
     const now = this.now();
     for (const waiter of [...this.waiters.values()]) {
       this.waiters.remove(waiter);
-      waiter.done({ kind: "agent_gone", why: "replaced" });
+      waiter.done({ kind: "agent_gone", why: "restored" });
     }
     this.state = decoded.state;
+    this.settledAt = now;
+    const { agents, table, versions, nextId, nextFence } = this.state;
+    this.events.emit(
+      { type: "registry/restored", agents: agents.size, locks: table.size, current_seq: versions.currentSeq, next_id: nextId, next_fence: nextFence },
+      now,
+    );
     this.crashedSinceReap.clear();
     if (decoded.config) this.settings = { ...decoded.config };
     if (options.reap === false) {
@@ -530,11 +538,17 @@ export class Registry implements RegistryStore {
   }
 
   /**
-   * Bring time-driven state up to now, in deadline order (on a tie: lock
-   * expiry, then agent timeout, then a waiter's deadline, so that a waiter
-   * is granted rather than timed out when its conflict ends at its
-   * deadline). After each step, waiters whose conflicts are gone are
-   * granted, before any later deadline is looked at.
+   * Bring time-driven state up to now, as if time had passed through every
+   * deadline in order: each one is applied at its own instant (an agent
+   * crashes at the first millisecond it is over its timeout, a lock expires
+   * at its expiry, a waiter times out at its deadline), and the waiters it
+   * frees are granted at that instant, before any later deadline is looked
+   * at. So one jump of the clock ends in the same state as any finer path
+   * to the same time. A deadline that was already past when it appeared (a
+   * restored state, a shorter agent timeout) is applied at that moment,
+   * never before it. On a tie: lock expiry, then agent timeout, then a
+   * waiter's deadline, so that a waiter is granted rather than timed out
+   * when its conflict ends at its deadline.
    */
   private settle(): number {
     const now = this.now();
@@ -545,18 +559,21 @@ export class Registry implements RegistryStore {
       const lock = state.expiry.peek();
       const waiter = this.waiters.nextDeadline();
       const lockAt = lock !== undefined && lock.expiresAtMs <= now ? lock.expiresAtMs : Infinity;
-      const agentAt = agent !== undefined && now - agent.lastSeenMs > timeout ? agent.lastSeenMs + timeout : Infinity;
+      const crashAt = agent === undefined ? Infinity : crashInstant(agent, timeout);
+      const agentAt = crashAt <= now ? crashAt : Infinity;
       const waiterAt = waiter !== undefined && waiter.deadline <= now ? waiter.deadline : Infinity;
       if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) break;
+      const at = Math.max(Math.min(lockAt, agentAt, waiterAt), this.settledAt);
       if (lockAt <= agentAt && lockAt <= waiterAt) {
-        this.release(lock as Lock, "expired", now);
+        this.release(lock as Lock, "expired", at);
       } else if (agentAt <= waiterAt) {
-        this.crash(agent as Agent, now);
+        this.crash(agent as Agent, at);
       } else {
         this.timeOut(waiter as AcquireWaiter);
       }
-      if (this.freed) this.pump(now);
+      if (this.freed) this.pump(at);
     }
+    this.settledAt = now;
     return now;
   }
 
@@ -680,15 +697,28 @@ export class Registry implements RegistryStore {
     return this.state.table.conflictBelow(holderId, path, "exclusive")?.holderId ?? null;
   }
 
-  private holdsFence(agentId: number, path: string, fence: number): boolean {
+  /**
+   * Why `fence` does not authorise `agentId` to write `path`, or undefined
+   * when it does: it must be the fence of a live exclusive lock of the agent
+   * on the path or a directory covering it (a shared lock lets others hold
+   * the same path, so it authorises no write).
+   */
+  private fenceProblem(agentId: number, path: string, fence: number): string | undefined {
     const locks = this.state.agents.get(agentId)?.locks;
-    if (locks === undefined) return false;
-    if (locks.get(path)?.fence === fence) return true;
-    let found = false;
-    forEachAncestor(path, (dir) => {
-      if (locks.get(dir)?.fence === fence) found = true;
-    });
-    return found;
+    let lock = locks?.get(path);
+    if (lock?.fence !== fence) {
+      lock = undefined;
+      forEachAncestor(path, (dir) => {
+        const held = locks?.get(dir);
+        if (held?.fence === fence) lock = held;
+      });
+    }
+    const where = `of agent ${agentId} on ${JSON.stringify(path)} or a directory covering it`;
+    if (lock === undefined) return `is not a live lock ${where}`;
+    if (lock.mode !== "exclusive") {
+      return `is a shared lock ${where}; a fence authorises a write only under an exclusive lock (others may share ${JSON.stringify(lock.path)})`;
+    }
+    return undefined;
   }
 
   private release(lock: Lock, reason: ReleaseReason, now: number, note?: string): void {
@@ -765,6 +795,11 @@ export class Registry implements RegistryStore {
     agent.editCount++;
     this.state.touch(agent, now);
   }
+}
+
+/** The first millisecond at which `agent` is over its timeout: silent for more than `timeout` ms. */
+function crashInstant(agent: Agent, timeout: number): number {
+  return agent.lastSeenMs + timeout + 1;
 }
 
 /** A lock left by a crashed agent, as a journal keeps it. */

@@ -6,7 +6,7 @@ export type WaitOutcome<R> =
   | { kind: "granted"; result: R }
   | { kind: "timed_out"; result: R }
   | { kind: "cancelled" }
-  | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" }
+  | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" | "restored" }
   | { kind: "quota_exceeded"; why: string };
 
 /** A request waiting for its conflicts to go. */

@@ -32,7 +32,7 @@ export class ConnectionWaits {
         case "cancelled":
           throw new ResponseError(RpcErrorCodes.RequestCancelled, "lock_acquire: cancelled while waiting", { method: "lock_acquire" });
         case "agent_gone":
-          throw new DomainError("agent_gone", `agent ${input.agentId} was ${outcome.why} while waiting`);
+          throw new DomainError("agent_gone", goneMessage(input.agentId, outcome.why));
         case "quota_exceeded":
           throw new DomainError("quota_exceeded", `${outcome.why}; the wait ended without a grant`);
       }
@@ -43,4 +43,10 @@ export class ConnectionWaits {
   cancelAll(): void {
     for (const id of [...this.pending]) this.registry.cancelWait(id);
   }
+}
+
+/** Why a wait ended without its agent: the agent went, or a restore replaced the whole state. */
+function goneMessage(agentId: number, why: "crashed" | "unregistered" | "replaced" | "restored"): string {
+  if (why === "restored") return `the wait of agent ${agentId} was ended by a restore, which replaced the whole state`;
+  return `agent ${agentId} was ${why === "replaced" ? "re-registered (its record replaced)" : why} while waiting`;
 }

@@ -121,6 +121,8 @@ describe("paths are normalised", () => {
     ["/etc/passwd", "absolute"],
     ["C:/x", "absolute"],
     ["c:\\x", "absolute"],
+    ["C:x", "absolute"],
+    ["z:", "absolute"],
     ["\\\\server\\share", "absolute"],
     ["../x", "climbs above the workspace root"],
     ["a/../../x", "climbs above the workspace root"],

@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/core/errors.js";
 import { Registry } from "../../src/core/registry.js";
+import type { RegistryEvent } from "../../src/core/events.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { manualRegistry } from "../support/manual-registry.js";
 
@@ -115,6 +116,26 @@ describe("fencing tokens", () => {
     expect(reg.currentSeq()).toBe(1);
   });
 
+  it("authorise a write only under an exclusive lock: a fence of a shared lock, on the path or a covering directory, records nothing", () => {
+    const { reg } = manualRegistry();
+    const [sharedDir] = (reg.acquire({ agentId: 1, paths: ["src"], mode: "shared" }) as AcquireResult).locks;
+    reg.acquire({ agentId: 2, paths: ["src"], mode: "shared" });
+    const [sharedFile] = (reg.acquire({ agentId: 1, paths: ["docs/a.md"], mode: "shared" }) as AcquireResult).locks;
+    for (const [path, fence] of [["src/a.rs", sharedDir?.fence], ["docs/a.md", sharedFile?.fence]] as const) {
+      const record = () => reg.recordVersion({ agentId: 1, path, fence });
+      expect(record).toThrow(DomainError);
+      expect(record).toThrow(/shared lock .*a fence authorises a write only under an exclusive lock/);
+    }
+    expect(reg.currentSeq()).toBe(0);
+    const [exclusive] = (reg.acquire({ agentId: 1, paths: ["docs"] }) as AcquireResult).locks;
+    expect(reg.recordVersion({ agentId: 1, path: "docs/a.md", fence: exclusive?.fence })).toBe(1);
+  });
+
+  it("name the problem once, without the method (the server adds it)", () => {
+    const { reg } = manualRegistry();
+    expect(() => reg.recordVersion({ agentId: 1, path: "f", fence: 9 })).toThrow(/^fence 9 is not a live lock of agent 1 on "f"/);
+  });
+
   it("format-1 snapshots restore as exclusive locks with fresh fences", () => {
     const { reg } = manualRegistry(0);
     const v1 = {
@@ -186,14 +207,14 @@ describe("waiting", () => {
     ]);
   });
 
-  it("is granted, not timed out, when the conflict expires exactly at the deadline", () => {
+  it("is granted, not timed out, when the conflict expires exactly at the deadline (granted at that instant)", () => {
     const { reg, clock } = manualRegistry();
     reg.tryLock(1, "f", 500);
     const w = outcomes();
     reg.acquire({ agentId: 2, paths: ["f"], waitMs: 500 }, w.done);
     clock.now = 10_000;
     reg.tick();
-    expect(w.seen[0]).toMatchObject({ kind: "granted", result: { locks: [{ expires_at_ms: 40_000 }] } });
+    expect(w.seen[0]).toMatchObject({ kind: "granted", result: { locks: [{ expires_at_ms: 30_500 }] } });
   });
 
   it("tells a waiter whose agent crashes or is unregistered that its agent is gone", () => {
@@ -310,6 +331,28 @@ describe("events", () => {
       "13 agent/crashed",
     ]);
     expect(reg.events.since(11).map((e) => e.event_seq)).toEqual([12, 13]);
+  });
+
+  it("a restore tells subscribers the state was replaced, with its positions, before the reap's crashes", () => {
+    const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 1_000 });
+    reg.tryLock(1, "a");
+    reg.recordVersion({ agentId: 1, path: "a" });
+    const saved = reg.snapshot();
+    reg.releaseLock(1, "a");
+    reg.tryLock(2, "a");
+    const w = outcomes();
+    reg.acquire({ agentId: 3, paths: ["a"], waitMs: 100_000 }, w.done);
+    const seen: RegistryEvent[] = [];
+    reg.events.subscribe((event) => seen.push(event));
+    clock.now = 500;
+    reg.restore(saved);
+    expect(w.seen).toEqual([{ kind: "agent_gone", why: "restored" }]);
+    expect(seen.map((event) => event.type)).toEqual(["registry/restored"]);
+    expect(seen[0]).toEqual({ type: "registry/restored", agents: 1, locks: 1, current_seq: 1, next_id: 2, next_fence: 3, event_seq: expect.any(Number), at_ms: 500 });
+    clock.now = 5_000;
+    reg.restore(saved);
+    expect(seen.map((event) => event.type)).toEqual(["registry/restored", "registry/restored", "lock/released", "agent/crashed"]);
+    expect(seen.slice(1).map((event) => event.at_ms)).toEqual([5_000, 5_000, 5_000]);
   });
 
   it("keeps the last 10,000 for catching up", () => {

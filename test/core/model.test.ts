@@ -268,6 +268,7 @@ const commands = [
   ),
   fc.oneof(fc.constantFrom(1, 100, 1_000, 45_000), fc.integer({ min: 1, max: 60_000 })).map((timeout) =>
     command(`setTimeout(${timeout})`, (m, r) => {
+      m.settle();
       m.timeout = timeout;
       r.reg.setConfig({ agent_timeout_ms: timeout });
     }),
@@ -282,7 +283,7 @@ const commands = [
       fresh.restore(snapshot);
       expect(fresh.snapshot()).toEqual(snapshot);
       r.reg.restore(snapshot);
-      for (const w of m.waiters) m.outcomes.push({ id: w.id, kind: "agent_gone:replaced" });
+      for (const w of m.waiters) m.outcomes.push({ id: w.id, kind: "agent_gone:restored" });
       m.waiters = [];
       m.takeCrashed();
     }),

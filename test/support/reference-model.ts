@@ -59,6 +59,8 @@ export class ReferenceModel {
   log: ModelChange[] = [];
   seq = 0;
   private crashedSinceReap: number[] = [];
+  /** Deadlines are applied up to this time; one found due later is applied no earlier. */
+  private settledAt = -Infinity;
 
   /** Locks of other agents that conflict with `agent` taking `path` in `mode`. */
   lockConflicts(agent: number, path: string, mode: Mode): ModelLock[] {
@@ -143,32 +145,43 @@ export class ReferenceModel {
     }
   }
 
-  /** Eager evaluation, one deadline at a time in time order (ties: lock, agent, waiter), pumping after each. */
+  /**
+   * Eager evaluation, one deadline at a time in time order (ties: lock,
+   * agent, waiter), each applied at its own instant (an agent crashes at the
+   * first millisecond it is over its timeout), pumping at that instant.
+   */
   settle(): void {
-    for (;;) {
-      const lock = this.locks.filter((l) => l.expiry <= this.now).sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
-      const agentEntry = [...this.agents.entries()]
-        .filter(([, a]) => a.state === "active" && this.now - a.lastSeen > this.timeout)
-        .sort(([ida, a], [idb, b]) => a.lastSeen - b.lastSeen || ida - idb)[0];
-      const waiter = this.waiters.filter((w) => w.deadline <= this.now).sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
-      const lockAt = lock?.expiry ?? Infinity;
-      const agentAt = agentEntry ? agentEntry[1].lastSeen + this.timeout : Infinity;
-      const waiterAt = waiter?.deadline ?? Infinity;
-      if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) return;
-      if (lockAt <= agentAt && lockAt <= waiterAt) {
-        this.locks = this.locks.filter((l) => l !== lock);
-      } else if (agentAt <= waiterAt) {
-        const [id, agent] = agentEntry as [number, ModelAgent];
-        this.failWaiters(id, "crashed");
-        agent.state = "crashed";
-        this.locks = this.locks.filter((l) => l.agent !== id);
-        if (!this.crashedSinceReap.includes(id)) this.crashedSinceReap.push(id);
-      } else {
-        const w = waiter as ModelWaiter;
-        this.waiters = this.waiters.filter((x) => x !== w);
-        this.outcomes.push({ id: w.id, kind: "timed_out" });
+    const target = this.now;
+    try {
+      for (;;) {
+        const lock = this.locks.filter((l) => l.expiry <= target).sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
+        const agentEntry = [...this.agents.entries()]
+          .filter(([, a]) => a.state === "active" && target - a.lastSeen > this.timeout)
+          .sort(([ida, a], [idb, b]) => a.lastSeen - b.lastSeen || ida - idb)[0];
+        const waiter = this.waiters.filter((w) => w.deadline <= target).sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
+        const lockAt = lock?.expiry ?? Infinity;
+        const agentAt = agentEntry ? agentEntry[1].lastSeen + this.timeout + 1 : Infinity;
+        const waiterAt = waiter?.deadline ?? Infinity;
+        if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) return;
+        this.now = Math.max(Math.min(lockAt, agentAt, waiterAt), this.settledAt);
+        if (lockAt <= agentAt && lockAt <= waiterAt) {
+          this.locks = this.locks.filter((l) => l !== lock);
+        } else if (agentAt <= waiterAt) {
+          const [id, agent] = agentEntry as [number, ModelAgent];
+          this.failWaiters(id, "crashed");
+          agent.state = "crashed";
+          this.locks = this.locks.filter((l) => l.agent !== id);
+          if (!this.crashedSinceReap.includes(id)) this.crashedSinceReap.push(id);
+        } else {
+          const w = waiter as ModelWaiter;
+          this.waiters = this.waiters.filter((x) => x !== w);
+          this.outcomes.push({ id: w.id, kind: "timed_out" });
+        }
+        this.pump();
       }
-      this.pump();
+    } finally {
+      this.now = target;
+      this.settledAt = target;
     }
   }
 
@@ -220,7 +233,7 @@ export class ReferenceModel {
 export function modelNormalize(path: string): string | null {
   if (path === "" || path.includes("\0")) return null;
   const p = path.split("\\").join("/");
-  if (p.startsWith("/") || /^[A-Za-z]:(\/|$)/.test(p)) return null;
+  if (p.startsWith("/") || /^[A-Za-z]:/.test(p)) return null;
   const out: string[] = [];
   for (const part of p.split("/")) {
     if (part === "" || part === ".") continue;
