@@ -152,7 +152,7 @@ describe("journal replay", () => {
     state.store.heartbeat(3);
     await state.close();
     const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), registryOptions(() => now)).registry;
-    expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_500 }]);
+    expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_000 }]);
     expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
   });
 
