@@ -1,7 +1,7 @@
 import { DEFAULT_LIMITS } from "../src/core/registry.js";
 import type { StatusOptions, StatusSource } from "../src/cli/status.js";
 import type { ConnectOptions } from "../src/server/connect.js";
-import { parseListenAddress } from "../src/server/listen-address.js";
+import { parseListenAddress } from "../src/transport/listen-address.js";
 import type { SocketServerOptions } from "../src/server/socket.js";
 import type { StdioServerOptions } from "../src/server/stdio.js";
 

@@ -65,3 +65,8 @@ export type RegistryEvent = z.infer<typeof RegistryEvent>;
 
 /** An event before it is numbered and stamped. */
 export type RegistryEventBody = RegistryEvent extends infer E ? (E extends RegistryEvent ? Omit<E, "event_seq" | "at_ms"> : never) : never;
+
+/** Name of an event (the notification's method). */
+export type EventName = keyof typeof events;
+/** The params of event `E`. */
+export type EventOf<E extends EventName> = z.output<(typeof events)[E]["params"]>;

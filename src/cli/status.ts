@@ -2,7 +2,6 @@ import { watch as watchDirectory, readFileSync } from "node:fs";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import { connectRegistry, type RegistryClient } from "../client/index.js";
 import { Registry } from "../core/registry.js";
-import { readAuthToken } from "../server/auth-token.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
 import { readStateDir } from "../storage/state-files.js";
@@ -29,7 +28,7 @@ const VIEW_LIMITS = { maxAgents: Number.MAX_SAFE_INTEGER, maxLocksPerAgent: Numb
  */
 export async function runStatus(options: StatusOptions): Promise<void> {
   const { source } = options;
-  const client = source.kind === "listen" ? await connectRegistry(source.address, tokenOf(source.authTokenFile)) : undefined;
+  const client = source.kind === "listen" ? await connectRegistry(source.address, { authTokenFile: source.authTokenFile }) : undefined;
   const label = source.kind === "listen" ? source.address : source.kind === "state" ? `state ${source.dir}` : `snapshot ${source.file}`;
   const load = async (): Promise<Snapshot> => (client !== undefined ? client.request("snapshot") : source.kind === "state" ? fromStateDir(source.dir) : fromFile((source as { file: string }).file));
   const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined && !options.json;
@@ -60,15 +59,11 @@ export async function runStatus(options: StatusOptions): Promise<void> {
 
 function watchServer(client: RegistryClient, redraw: () => void): void {
   client.connection.onNotification(() => redraw());
-  client.connection.onClose(() => {
-    process.stderr.write("harn-registry status: the server closed the connection\n");
+  void client.closed.then((why) => {
+    process.stderr.write(`harn-registry status: ${why}\n`);
     process.exit(0);
   });
   void client.request("events_subscribe");
-}
-
-function tokenOf(file: string | undefined): { authToken?: string } {
-  return file === undefined ? {} : { authToken: readAuthToken(file) };
 }
 
 /** The state a writer of `dir` holds now, rebuilt from its files without locking them. */

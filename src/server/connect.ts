@@ -1,7 +1,7 @@
 import { type Socket, connect } from "node:net";
-import { readAuthToken } from "./auth-token.js";
+import { readAuthToken } from "../transport/auth-token.js";
 import { type Framing, detectFraming, encodeFrame, splitFirstFrame } from "./framing.js";
-import { type ListenAddress, formatListenAddress } from "./listen-address.js";
+import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
 

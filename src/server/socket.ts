@@ -1,11 +1,11 @@
 import { timingSafeEqual } from "node:crypto";
 import { chmodSync, rmSync } from "node:fs";
 import { type Server, type Socket, connect, createServer } from "node:net";
-import { readAuthToken } from "./auth-token.js";
+import { readAuthToken } from "../transport/auth-token.js";
 import { type RpcFailure, domainFailure } from "./errors.js";
 import type { Framing } from "./framing.js";
 import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
-import { type ListenAddress, formatListenAddress } from "./listen-address.js";
+import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 import { Owners } from "./ownership.js";
 import { type Session, startSession } from "./session.js";
 

@@ -121,7 +121,7 @@ describe("harn-registry status", () => {
   it("exits 1 with one line when the source cannot be read", () => {
     const result = run(["status", "--listen=unix:/nonexistent/harn.sock"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^harn-registry: connect ENOENT \/nonexistent\/harn\.sock\n$/);
+    expect(result.stderr).toMatch(/^harn-registry: cannot reach unix:\/nonexistent\/harn\.sock: connect ENOENT \/nonexistent\/harn\.sock\n$/);
   });
 });
 
