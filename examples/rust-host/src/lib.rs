@@ -273,8 +273,18 @@ impl Client {
         self.writer.lock().unwrap().take();
         let status = match self.peer.take() {
             Some(Peer::Child(mut child)) => Some(child.wait()?),
-            // The server ends the connection on `exit`; the reader sees EOF.
-            _ => None,
+            // The server ends the connection on `exit` (the reader sees EOF);
+            // our EOF tells it the same, should it not.
+            Some(Peer::Tcp(stream)) => {
+                let _ = stream.shutdown(Shutdown::Write);
+                None
+            }
+            #[cfg(unix)]
+            Some(Peer::Unix(stream)) => {
+                let _ = stream.shutdown(Shutdown::Write);
+                None
+            }
+            None => None,
         };
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
@@ -342,11 +352,7 @@ fn read_loop<R: Read>(mut input: BufReader<R>, pending: Pending, mut on_notifica
             // A reply: to whoever waits for this id.
             (Some(id), None) => {
                 let outcome = match message.remove("error") {
-                    Some(error) => Err(Error::Rpc(RpcError {
-                        code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
-                        message: error.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
-                        data: error.get("data").cloned(),
-                    })),
+                    Some(error) => Err(Error::Rpc(rpc_error(error))),
                     None => Ok(message.remove("result").unwrap_or(Value::Null)),
                 };
                 let waiter = pending.lock().unwrap().as_mut().and_then(|w| w.remove(&id));
@@ -367,6 +373,15 @@ fn read_loop<R: Read>(mut input: BufReader<R>, pending: Pending, mut on_notifica
     }
     // Dropping the senders wakes every waiter with `Error::Closed`.
     pending.lock().unwrap().take();
+}
+
+/// An error reply's `{code, message, data?}`.
+fn rpc_error(mut error: Value) -> RpcError {
+    RpcError {
+        code: error["code"].as_i64().unwrap_or(0),
+        message: error["message"].as_str().unwrap_or("").to_string(),
+        data: error.get_mut("data").map(Value::take),
+    }
 }
 
 /// Read one frame's body, in either framing: a line that starts with `{` is
@@ -424,6 +439,12 @@ mod tests {
             bodies.push(String::from_utf8(body).unwrap());
         }
         assert_eq!(bodies, ["{\"a\":1}", "{\"b\":2}", "{\"c\":3}"]);
+    }
+
+    #[test]
+    fn a_client_is_shared_by_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Client>();
     }
 
     #[test]
