@@ -1,6 +1,7 @@
 // examples/rust-host, the README's Rust embedding, built offline from
 // Debian's crates (librust-serde-json-dev) and run against the built bin:
-// spawned over stdio in both framings, and through a TCP server with a token.
+// spawned over stdio in both framings, through a TCP server with a token and
+// through a unix socket server.
 // A machine that cannot build it fails these tests, naming what to install.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
@@ -88,11 +89,11 @@ afterEach(() => {
 });
 
 describe("examples/rust-host", () => {
-  it("builds offline without warnings, and its unit tests pass (frames of both framings from one stream, a u64 kept exact)", () => {
+  it("builds offline without warnings, and its unit tests pass (frames of both framings from one stream, a client shared by threads, a u64 kept exact)", () => {
     host();
     expect(buildLog).not.toMatch(/warning|error/);
     const unit = cargo(["test", "--lib"]);
-    expect(unit.stderr + unit.stdout).toContain("test result: ok. 2 passed");
+    expect(unit.stderr + unit.stdout).toContain("test result: ok. 3 passed");
     expect(unit.status).toBe(0);
   }, 120_000);
 
@@ -124,5 +125,14 @@ describe("examples/rust-host", () => {
     expect(refused.stdout).toBe("");
     expect(refused.stderr).toContain("rust-host: error 1009: initialize: not authenticated");
     expect(refused.status).toBe(1);
+  });
+
+  it("connects to a unix socket server and plays the scenario", async () => {
+    host();
+    const server = new SocketServer([`--listen=unix:${join(tempDir("harn-rust-host-"), "registry.sock")}`]);
+    servers.push(server);
+    const run = await runHost(["--connect", await server.listening]);
+    expect(run.stdout.trimEnd().split("\n")).toEqual(scenario("ndjson", "shutdown, exit: the server closed the connection"));
+    expect(run.status).toBe(0);
   });
 });
