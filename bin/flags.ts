@@ -50,7 +50,7 @@ Options (defaults in brackets):
   --auth-token-file=FILE       the first request of each connection must be
                                initialize {auth_token: <FILE's content>}
   --max-connections=N          socket connections served at once; as many
-                               more may wait to authenticate [256]
+                               more may wait to be admitted [256]
   --auth-timeout-ms=N          a socket connection not admitted (TCP: not
                                authenticated; past --max-connections: no
                                slot came free) within N ms is closed [5000]
