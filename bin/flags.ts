@@ -49,7 +49,11 @@ Options (defaults in brackets):
   --max-message-bytes=N        larger messages are discarded [16777216]
   --auth-token-file=FILE       the first request of each connection must be
                                initialize {auth_token: <FILE's content>}
-  --max-connections=N          socket connections at once [256]
+  --max-connections=N          socket connections served at once; as many
+                               more may wait to be admitted [256]
+  --auth-timeout-ms=N          a socket connection not admitted (TCP: not
+                               authenticated; past --max-connections: no
+                               slot came free) within N ms is closed [5000]
   --keep-agents-on-disconnect  a closed connection's agents stay until they
                                time out [they crash at once, locks freed]
   --no-metrics                 do not count and time requests (the metrics
@@ -113,9 +117,10 @@ const SERVE_FLAGS = [
   "--max-message-bytes",
   "--auth-token-file",
   "--max-connections",
+  "--auth-timeout-ms",
   "--clientProcessId",
 ];
-const SOCKET_ONLY = ["--auth-token-file", "--max-connections", "--keep-agents-on-disconnect"];
+const SOCKET_ONLY = ["--auth-token-file", "--max-connections", "--auth-timeout-ms", "--keep-agents-on-disconnect"];
 
 /** Parse the arguments; the first bad one is reported by name, on one line. */
 export function parseFlags(argv: readonly string[]): Command {
@@ -148,6 +153,7 @@ export function parseFlags(argv: readonly string[]): Command {
     maxMessageBytes: number("--max-message-bytes", 16 * 1024 * 1024),
     compactBytes: number("--compact-bytes", 64 * 1024 * 1024),
     maxConnections: number("--max-connections", 256),
+    authTimeoutMs: number("--auth-timeout-ms", 5000),
     clientProcessId: number("--clientProcessId", 0),
   };
   const problem = Object.values(numbers).find((value) => typeof value === "string");
@@ -182,6 +188,7 @@ export function parseFlags(argv: readonly string[]): Command {
       listen,
       keepAgentsOnDisconnect: values.has("--keep-agents-on-disconnect"),
       maxConnections: n.maxConnections,
+      authTimeoutMs: n.authTimeoutMs,
       ...(authTokenFile !== undefined && { authTokenFile }),
     },
   };

@@ -1,4 +1,4 @@
-import { type CancellationToken, Emitter, type Message, type MessageReader, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
+import { type CancellationToken, type Disposable, Emitter, type Message, type MessageReader, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
@@ -35,6 +35,7 @@ export class ServerConnection {
   private notificationHandler: ((method: string, params: unknown) => void) | undefined;
   private readonly closed = new Emitter<void>();
   private readonly pending = new Map<string | number, RequestToken>();
+  private listening: Disposable | undefined;
 
   constructor(
     private readonly reader: MessageReader,
@@ -61,7 +62,12 @@ export class ServerConnection {
   listen(): void {
     this.reader.onClose(() => this.closed.fire());
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
-    this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+    this.listening = this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+  }
+
+  /** Take no more messages: whatever the peer sends from now on is dropped, unanswered. */
+  stop(): void {
+    this.listening?.dispose();
   }
 
   private receive(message: { id?: string | number; method?: string; params?: unknown }): void {

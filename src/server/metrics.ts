@@ -20,8 +20,8 @@ export class ServerMetrics {
   private readonly histogram = new Uint32Array(BUCKETS);
   private timed = 0;
   private maxUs = 0;
-  /** Open connections (socket servers set it; stdio has one). */
-  connections = 1;
+  /** Open connections: a socket server counts those it serves; stdio has one. */
+  connections: () => number = () => 1;
 
   constructor(
     private readonly store: RegistryStore,
@@ -54,7 +54,7 @@ export class ServerMetrics {
       errors: Object.fromEntries([...this.errors].sort(([a], [b]) => a - b).map(([code, count]) => [String(code), count])),
       latency_us: { count: this.timed, p50: this.percentile(0.5), p90: this.percentile(0.9), p99: this.percentile(0.99), max: Math.ceil(this.maxUs) },
       ...this.store.stats(),
-      connections: this.connections,
+      connections: this.connections(),
       journal: this.journal(),
     };
   }

@@ -39,29 +39,34 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     super();
     this.sink = {
       message: (text) => this.deliver(text),
-      malformed: (problem, oversized) =>
+      malformed: (problem, oversized) => {
+        if (this.callback === undefined) return;
         options.reject({
           id: null,
           code: oversized ? RpcErrorCodes.InvalidRequest : RpcErrorCodes.ParseError,
           message: `${oversized ? "Message too large" : "Parse error"}: ${problem}`,
-        }),
+        });
+      },
     };
     if (options.framing !== "auto") this.useFraming(options.framing);
   }
 
+  /**
+   * Read messages until disposed. Disposing drops every message not yet
+   * handed over, the rest of the current chunk included; input errors are
+   * still caught afterwards, so a late one cannot crash the process.
+   */
   listen(callback: DataCallback): Disposable {
     this.callback = callback;
     const onData = (chunk: Buffer) => this.push(chunk);
     const onEnd = () => this.fireClose();
-    const onError = (error: Error) => this.fireError(error);
     this.input.on("data", onData);
     this.input.on("end", onEnd);
-    this.input.on("error", onError);
+    this.input.on("error", (error: Error) => this.fireError(error));
     return {
       dispose: () => {
         this.input.off("data", onData);
         this.input.off("end", onEnd);
-        this.input.off("error", onError);
         this.callback = undefined;
       },
     };
@@ -84,6 +89,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
   }
 
   private deliver(text: string): void {
+    if (this.callback === undefined) return;
     let value: unknown;
     try {
       value = parseJson(text);
@@ -96,7 +102,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     else if ("ignore" in checked) this.options.log(`ignored ${checked.ignore}`);
     else {
       if ("id" in checked.ok) this.options.onRequest();
-      this.callback?.(checked.ok);
+      this.callback(checked.ok);
     }
   }
 }

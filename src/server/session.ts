@@ -17,12 +17,14 @@ export interface SessionOptions {
   host: Host;
   framing: Framing | "auto";
   maxMessageBytes: number;
+  /** Called once, when the session has decided to end, before it writes what it owes (a socket server bounds that wait from here). */
+  ending?(): void;
   /** Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown`. */
   exit(code: number): void;
   log(line: string): void;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
-  /** Checked before every request: an error refuses it and closes the session once it is answered. */
+  /** Checked before every request: an error refuses it and ends the session (it is answered, nothing after it is read). */
   admit?(method: string, params: unknown): RpcFailure | undefined;
 }
 
@@ -30,8 +32,8 @@ export interface SessionOptions {
  * One JSON-RPC session over a stream pair: our reader, connection and
  * writer (on vscode-jsonrpc's interfaces), every request going through the
  * dispatcher. Ends on the `exit` notification, on input EOF (its waiting
- * requests are cancelled, everything else is answered) and on a broken
- * output pipe.
+ * requests are cancelled, everything else is answered), on a refused
+ * request and on a broken output pipe; from then on its input is dropped.
  */
 export function startSession(options: SessionOptions): Session {
   const { input, output, log } = options;
@@ -86,7 +88,7 @@ export function startSession(options: SessionOptions): Session {
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
     if (refusal !== undefined) {
-      setImmediate(() => void end(0, `refused ${method}: ${refusal.message}`, true));
+      void end(0, `refused ${method}: ${refusal.message}`, true);
       throw refusal;
     }
     try {
@@ -100,11 +102,13 @@ export function startSession(options: SessionOptions): Session {
   });
   connection.onClose(() => void end(0, "input closed", true));
 
-  /** Stop: cancel this session's waits, answer what was received when `answerAll`, flush, exit. */
+  /** Stop: read nothing more, cancel this session's waits, answer what was received when `answerAll`, flush, exit. */
   async function end(code: number, why: string, answerAll: boolean): Promise<void> {
     if (ending) return;
     ending = true;
     log(`exiting with code ${code}: ${why}`);
+    connection.stop();
+    options.ending?.();
     unsubscribe?.();
     waits.cancelAll();
     while (answerAll && writer.answered < delivered) {

@@ -1,8 +1,8 @@
-import { timingSafeEqual } from "node:crypto";
 import { chmodSync, rmSync } from "node:fs";
 import { type Server, type Socket, connect, createServer } from "node:net";
 import { readAuthToken } from "../transport/auth-token.js";
-import { type RpcFailure, domainFailure } from "./errors.js";
+import { Admission } from "./admission.js";
+import { closeForGood } from "./close-socket.js";
 import type { Framing } from "./framing.js";
 import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
@@ -19,45 +19,52 @@ export interface SocketServerOptions extends HostOptions {
   /** Keep a closed connection's agents (they time out as usual) instead of crashing them at once. */
   keepAgentsOnDisconnect: boolean;
   maxConnections: number;
+  /** A connection not admitted (authenticated, given a slot) within this is closed. */
+  authTimeoutMs: number;
 }
 
 /**
  * Serve many connections on one registry: a unix socket (mode 0600) or a
- * loopback TCP port (every connection authenticates first). Each
- * connection owns the agents it acts as; when it closes they crash at once
- * and their locks are freed, unless --keep-agents-on-disconnect. Runs
- * until SIGTERM/SIGINT, then ends every session, writes what is pending
- * and exits 0.
+ * loopback TCP port (every connection authenticates first; see
+ * Admission for who is served). Each connection owns the agents it acts
+ * as. A connection the server is done with (exit, a refused request, input
+ * closed, not admitted in time) is destroyed once its replies are written,
+ * whatever the peer does; then its agents crash and their locks are freed,
+ * unless --keep-agents-on-disconnect. Runs until SIGTERM/SIGINT, then ends
+ * every session, writes what is pending and exits 0.
  */
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
   const host = await openHost(options, log, fatal);
   const owners = new Owners(host.store);
+  const admission = new Admission({ token, maxConnections: options.maxConnections, timeoutMs: options.authTimeoutMs });
   const sessions = new Map<number, Session>();
+  host.metrics.connections = () => admission.servedCount;
   let nextConnection = 0;
 
-  const server = createServer((socket) => {
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     const id = ++nextConnection;
-    const full = sessions.size >= options.maxConnections;
+    const connectionLog = (line: string) => log(`connection ${id}: ${line}`);
+    let finish = () => {};
     const session = startSession({
       input: socket,
       output: socket,
       host,
       framing: options.framing,
       maxMessageBytes: options.maxMessageBytes,
-      exit: () => socket.end(),
-      log: (line) => log(`connection ${id}: ${line}`),
+      ending: () => (finish = closeForGood(socket, connectionLog)),
+      exit: () => finish(),
+      log: connectionLog,
       actAs: (agentId, call) => owners.actAs(id, agentId, call),
-      admit: full ? refuseFull(options.maxConnections) : token === undefined ? undefined : authenticate(token),
+      admit: admission.arrive(id, (why) => session.stop(why)),
     });
     sessions.set(id, session);
-    host.metrics.connections = sessions.size;
-    socket.on("error", (error) => log(`connection ${id}: ${error.message}`));
+    socket.on("error", (error) => connectionLog(error.message));
     socket.on("close", () => {
       session.stop("connection closed");
       sessions.delete(id);
-      host.metrics.connections = sessions.size;
+      admission.leave(id);
       closeConnection(host, owners, id, options.keepAgentsOnDisconnect, log);
     });
   });
@@ -80,33 +87,12 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   }
 }
 
-/** A closed connection's agents crash at once (their locks are freed), unless they are kept. */
+/** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */
 function closeConnection(host: Host, owners: Owners, id: number, keep: boolean, log: (line: string) => void): void {
   const agents = owners.disconnect(id);
-  if (keep || agents.length === 0) return;
-  const crashed = host.store.crashAgents(agents);
-  host.afterRequest();
-  if (crashed.length > 0) log(`connection ${id} closed: agents ${crashed.join(", ")} crashed, their locks freed`);
-}
-
-function authenticate(token: Buffer): (method: string, params: unknown) => RpcFailure | undefined {
-  let authenticated = false;
-  return (method, params) => {
-    if (authenticated) return undefined;
-    const offered = (params as { auth_token?: unknown } | null | undefined)?.auth_token;
-    if (method === "initialize" && typeof offered === "string") {
-      const given = Buffer.from(offered);
-      if (given.length === token.length && timingSafeEqual(given, token)) {
-        authenticated = true;
-        return undefined;
-      }
-    }
-    return domainFailure(method, "unauthorized", "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file");
-  };
-}
-
-function refuseFull(max: number): (method: string) => RpcFailure {
-  return (method) => domainFailure(method, "quota_exceeded", `the server already serves --max-connections ${max} connections; try again later`);
+  const crashed = keep || agents.length === 0 ? [] : host.store.crashAgents(agents);
+  if (crashed.length > 0) host.afterRequest();
+  log(`connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`);
 }
 
 function readToken(path: string): Buffer {

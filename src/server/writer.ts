@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
@@ -58,6 +57,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.options.onCongestion(false);
       this.flush();
     });
+    output.on("close", () => (this.closed = true));
     output.on("error", (error: NodeJS.ErrnoException) => {
       this.closed = true;
       if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ECONNRESET") this.options.onBrokenPipe();
@@ -90,7 +90,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     else this.held.push({ after, message: error });
   }
 
-  /** Resolves once everything queued has been handed to the output. */
+  /** Resolves once everything queued has been handed to the output, or the output is closed. */
   async drain(): Promise<void> {
     while (!this.closed) {
       this.flush();
@@ -98,13 +98,26 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
         await new Promise<void>((resolve) => this.output.write("", () => resolve()));
         return;
       }
-      await (this.congested ? once(this.output, "drain") : this.progress());
+      await (this.congested ? this.drainedOrClosed() : this.progress());
     }
   }
 
   override dispose(): void {
     this.stopListening?.();
     super.dispose();
+  }
+
+  /** Resolves when the congested output drains, or closes (then nothing more can be written). */
+  private drainedOrClosed(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.output.off("drain", done);
+        this.output.off("close", done);
+        resolve();
+      };
+      this.output.on("drain", done);
+      this.output.on("close", done);
+    });
   }
 
   /** Resolves when the journal has written more (the queued messages wait for it). */

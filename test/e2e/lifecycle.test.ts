@@ -111,6 +111,8 @@ describe("command line", () => {
     [["--listen=udp:x"], "harn-registry: --listen: must be unix:PATH or tcp:127.0.0.1:PORT, got \"udp:x\""],
     [["--stdio", "--listen=unix:/tmp/x.sock"], "harn-registry: --stdio and --listen exclude each other; pick one"],
     [["--max-connections=4"], "harn-registry: --max-connections needs --listen (it applies to socket connections)"],
+    [["--auth-timeout-ms=100"], "harn-registry: --auth-timeout-ms needs --listen (it applies to socket connections)"],
+    [["--auth-timeout-ms=0", "--listen=unix:/tmp/x.sock"], "harn-registry: --auth-timeout-ms: must be a positive integer, got \"0\""],
     [["--keep-agents-on-disconnect=yes", "--listen=unix:/tmp/x.sock"], "harn-registry: --keep-agents-on-disconnect takes no value (see --help)"],
     [["--max-agents=0"], "harn-registry: --max-agents: must be a positive integer, got \"0\""],
     [["--max-locks-per-agent=many"], "harn-registry: --max-locks-per-agent: must be a positive integer, got \"many\""],
@@ -127,7 +129,7 @@ describe("command line", () => {
   it("prints help and version", () => {
     const help = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
-    for (const flag of ["--stdio", "--listen", "--state", "--compact-bytes", "--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--crash-lock-delay-ms", "--max-agents", "--max-locks-per-agent", "--max-message-bytes", "--auth-token-file", "--max-connections", "--keep-agents-on-disconnect", "--clientProcessId", "--version"]) {
+    for (const flag of ["--stdio", "--listen", "--state", "--compact-bytes", "--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--crash-lock-delay-ms", "--max-agents", "--max-locks-per-agent", "--max-message-bytes", "--auth-token-file", "--max-connections", "--auth-timeout-ms", "--keep-agents-on-disconnect", "--clientProcessId", "--version"]) {
       expect(help.stdout).toContain(flag);
     }
     const connectHelp = spawnSync(process.execPath, [BIN, "connect", "--help"], { encoding: "utf8" });

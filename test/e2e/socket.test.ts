@@ -5,15 +5,17 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectRegistry } from "../../src/client/index.js";
 import { RawSidecar, req } from "../support/sidecar-process.js";
-import { SocketClient, SocketServer } from "../support/socket-client.js";
+import { RawPeer, SocketClient, SocketServer } from "../support/socket-client.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const servers: SocketServer[] = [];
 const clients: SocketClient[] = [];
 const bridges: RawSidecar[] = [];
+const peers: RawPeer[] = [];
 const fresh = () => tempDir("harn-socket-");
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
+  for (const peer of peers.splice(0)) peer.destroy();
   for (const bridge of bridges.splice(0)) bridge.kill();
   for (const server of servers.splice(0)) server.kill();
 });
@@ -234,6 +236,142 @@ describe("TCP server", () => {
   });
 });
 
+describe("a peer cannot keep a connection slot", () => {
+  const TOKEN = "s3cret-token";
+  const AUTH = { jsonrpc: "2.0", id: "auth", method: "initialize", params: { auth_token: TOKEN } };
+  const request = (id: number | string, method: string, params?: object) => ({ jsonrpc: "2.0", id, method, ...(params !== undefined && { params }) });
+  const lockAndExit = (agent: number) => [request(1, "lock_try", { agent_id: agent, path: `held/${agent}` }), request(2, "shutdown"), { jsonrpc: "2.0", method: "exit" }];
+  const locked = (agent: number) => [{ id: 1, result: { locked: true, holder: agent } }, { id: 2, result: null }];
+
+  async function peer(address: string): Promise<RawPeer> {
+    const opened = await RawPeer.open(address);
+    peers.push(opened);
+    return opened;
+  }
+
+  /** A client that gets served (authenticated on TCP), retried until the deadline while the slots are not free yet. */
+  async function served(address: string, deadline = Date.now() + 5000): Promise<SocketClient> {
+    for (;;) {
+      const host = await client(address);
+      const answer = address.startsWith("tcp:") ? await host.call("auth", "initialize", { auth_token: TOKEN }) : await host.call("seq", "current_seq");
+      if (answer.error === undefined) return host;
+      if (Date.now() > deadline) throw new Error(`not served: ${JSON.stringify(answer.error)}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  interface Hold {
+    transport: "tcp" | "unix";
+    /** Two served clients take both slots while the peers act (and leave afterwards). */
+    whileFull?: boolean;
+    /** More server flags. */
+    args?: string[];
+    /** What peer number `agent` does; it never reads and never closes unless this says so. */
+    act(peer: RawPeer, agent: number): void;
+    /** What the server owes it, written before the server closes. */
+    owed(agent: number): object[];
+  }
+
+  // Two such peers against --max-connections=2; the old server kept both slots (or its agents and locks) for good.
+  it.each<[string, Hold]>([
+    ["TCP: sends nothing", { transport: "tcp", act: () => {}, owed: () => [] }],
+    ["TCP: sends part of an NDJSON message and stalls", { transport: "tcp", act: (p) => p.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"auth_'), owed: () => [] }],
+    ["TCP: sends part of a Content-Length frame and stalls", { transport: "tcp", act: (p) => p.write('Content-Length: 200\r\n\r\n{"jsonrpc":"2.0",'), owed: () => [] }],
+    [
+      "TCP: sends a wrong token, then stays open",
+      { transport: "tcp", act: (p) => p.send(request(1, "initialize", { auth_token: "guess" })), owed: () => [{ id: 1, error: { code: 1009 } }] },
+    ],
+    [
+      "TCP: authenticates while every slot is taken (quota_exceeded), then stays open",
+      { transport: "tcp", whileFull: true, act: (p) => p.send(AUTH), owed: () => [{ id: "auth", error: { code: 1007 } }] },
+    ],
+    [
+      "TCP: locks, sends shutdown and exit, then stays open",
+      { transport: "tcp", act: (p, agent) => p.send(AUTH, ...lockAndExit(agent)), owed: (agent) => [{ id: "auth", result: { protocol_version: "1" } }, ...locked(agent)] },
+    ],
+    ["unix: locks, sends shutdown and exit, then stays open", { transport: "unix", act: (p, agent) => p.send(...lockAndExit(agent)), owed: locked }],
+    [
+      "unix: sends a request while every slot is taken (quota_exceeded), then stays open",
+      { transport: "unix", whileFull: true, act: (p) => p.send(request(1, "current_seq")), owed: () => [{ id: 1, error: { code: 1007 } }] },
+    ],
+    ["unix: finds every slot taken and sends nothing", { transport: "unix", whileFull: true, act: () => {}, owed: () => [] }],
+    [
+      "unix, journaled: locks, then half-closes and stays open",
+      {
+        transport: "unix",
+        args: ["--state=STATE"],
+        act: (p, agent) => {
+          p.send(request(1, "lock_try", { agent_id: agent, path: `held/${agent}` }));
+          p.halfClose();
+        },
+        owed: (agent) => [{ id: 1, result: { locked: true, holder: agent } }],
+      },
+    ],
+  ])("%s: the server closes it for good, frees its slot, crashes its agents and frees their locks", async (_what, hold) => {
+    const args = ["--max-connections=2", "--auth-timeout-ms=300", ...(hold.args ?? []).map((arg) => arg.replace("STATE", join(fresh(), "state")))];
+    const { server, address } = hold.transport === "tcp" ? await tcpServer(TOKEN, args) : await unixServer(args);
+    const fillers = hold.whileFull ? [await served(address), await served(address)] : [];
+    const stalled = [await peer(address), await peer(address)];
+    stalled.forEach((p, index) => hold.act(p, index + 1));
+    for (let index = 1; index <= stalled.length; index++) await server.waitForLog(new RegExp(`connection ${fillers.length + index}: exiting`));
+    for (const filler of fillers) filler.close();
+
+    const [a, b] = [await served(address), await served(address)];
+    expect((await a.call(1, "lock_list")).result).toEqual([]);
+    expect((await b.call(1, "agent_list")).result.every((agent: { state: string }) => agent.state === "crashed")).toBe(true);
+    for (const [index, p] of stalled.entries()) {
+      expect(await p.readToEnd()).toMatchObject(hold.owed(index + 1));
+      await server.waitForLog(new RegExp(`connection ${fillers.length + index + 1} closed`));
+    }
+  });
+
+  it.each([
+    ["after exit", "unix", [request(1, "shutdown"), { jsonrpc: "2.0", method: "exit" }], [{ id: 1, result: null }]],
+    ["after a refused token", "tcp", [request(1, "initialize", { auth_token: "guess" }), AUTH], [{ id: 1, error: { code: 1009 } }]],
+  ] as const)("serves nothing a peer sends %s, even in the same write", async (_what, transport, first, owed) => {
+    const { address } = transport === "tcp" ? await tcpServer(TOKEN) : await unixServer();
+    const stalled = await peer(address);
+    stalled.send(...first, request(2, "lock_try", { agent_id: 7, path: "late" }), request(3, "current_seq"));
+    expect(await stalled.readToEnd()).toMatchObject(owed);
+    const host = await served(address);
+    expect((await host.call(1, "agent_list")).result).toEqual([]);
+  });
+
+  it("connections waiting to authenticate take no served slot; past --max-connections of them the oldest is closed", async () => {
+    const { server, address } = await tcpServer(TOKEN, ["--max-connections=2", "--auth-timeout-ms=60000"]);
+    const waiting = [await peer(address), await peer(address)];
+    waiting[1]?.write('{"jsonrpc":"2.0","id":1,');
+    const [a, b] = [await served(address, 0), await served(address, 0)];
+    expect((await a.call(1, "metrics")).result.connections).toBe(2);
+    expect((await b.call(1, "current_seq")).result).toBe(0);
+    await peer(address);
+    await server.waitForLog(/connection 1: exiting with code 0: .*waiting/);
+    expect(await waiting[0]?.readToEnd()).toEqual([]);
+    expect(server.stderr).not.toMatch(/connection 2: exiting/);
+  });
+
+  it("a peer that asks to exit but does not read what it is owed is cut off; its agents crash", async () => {
+    const { server, address } = await unixServer();
+    const other = await client(address);
+    for (let batch = 0; batch < 20; batch++) {
+      const paths = Array.from({ length: 250 }, (_, index) => `big/${batch}/${String(index).padStart(3, "0")}`);
+      expect((await other.call(batch, "lock_acquire", { agent_id: 99, paths })).result.granted).toBe(true);
+    }
+    const stalled = await peer(address);
+    // About 3 MB of lock_list replies, far past what the socket buffers hold.
+    stalled.send(...lockAndExit(1).slice(0, 1), ...Array.from({ length: 10 }, (_, index) => request(`list${index}`, "lock_list")), ...lockAndExit(1).slice(1));
+    const deadline = Date.now() + 10_000;
+    let mine: { state: string; locks: object[] } | undefined;
+    do {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      mine = (await other.call("get", "agent_get", { agent_id: 1 })).result;
+    } while (mine?.state !== "crashed" && Date.now() < deadline);
+    expect(mine).toMatchObject({ state: "crashed", locks: [] });
+    expect((await other.call(2, "lock_holder", { path: "held/1" })).result).toBeNull();
+    expect(server.stderr).toMatch(/connection 2: the peer did not take its replies within \d+ ms; cut off/);
+  });
+});
+
 describe("harn-registry connect", () => {
   function bridge(args: string[], framing: "ndjson" | "content-length" = "ndjson"): RawSidecar {
     const sidecar = new RawSidecar(framing, ["connect", ...args]);
@@ -275,9 +413,9 @@ describe("harn-registry connect", () => {
   });
 });
 
-async function tcpServer(token = "s3cret-token") {
+async function tcpServer(token = "s3cret-token", extra: string[] = []) {
   const dir = fresh();
   const tokenFile = join(dir, "token");
   writeFileSync(tokenFile, `${token}\n`);
-  return { ...(await serve(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${tokenFile}`])), tokenFile };
+  return { ...(await serve(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${tokenFile}`, ...extra])), tokenFile };
 }

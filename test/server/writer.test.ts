@@ -85,6 +85,24 @@ describe("BatchingMessageWriter", () => {
     expect(output.writes[1]).toBe('{"jsonrpc":"2.0","id":2,"result":2}\n{"jsonrpc":"2.0","id":3,"result":3}\n');
   });
 
+  it("drain gives up when a congested output is closed (a peer that never read is cut off)", async () => {
+    const { output, writer } = setup(() => 2);
+    output.full = true;
+    void writer.write(response(1));
+    await turn();
+    await turn();
+    void writer.write(response(2));
+    let drained = false;
+    const draining = writer.drain().then(() => (drained = true));
+    await turn();
+    expect(drained).toBe(false);
+    output.destroy();
+    await draining;
+    void writer.write(response(3));
+    await turn();
+    expect(output.writes).toHaveLength(1);
+  });
+
   it("reports EPIPE as a broken pipe and writes nothing more", async () => {
     const { output, writer, events } = setup(() => 1);
     output.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));

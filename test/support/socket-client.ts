@@ -1,5 +1,6 @@
 // Socket-mode helpers: a server process (waits for its "listening on"
-// line) and a raw NDJSON client over a unix socket or TCP.
+// line), a raw NDJSON client over a unix socket or TCP, and a raw peer
+// that never reads and never closes unless told to.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { type Socket, connect } from "node:net";
 import { BIN, type Json, takeFrame } from "./sidecar-process.js";
@@ -55,14 +56,7 @@ export class SocketClient {
 
   /** Connect to `unix:PATH` or `tcp:HOST:PORT`. */
   static async open(address: string): Promise<SocketClient> {
-    const socket = address.startsWith("unix:")
-      ? connect(address.slice(5))
-      : connect(Number(address.slice(address.lastIndexOf(":") + 1)), address.slice(4, address.lastIndexOf(":")));
-    await new Promise<void>((resolve, reject) => {
-      socket.once("connect", resolve);
-      socket.once("error", reject);
-    });
-    return new SocketClient(socket);
+    return new SocketClient(await connectTo(address, false));
   }
 
   send(message: Json): void {
@@ -94,4 +88,69 @@ export class SocketClient {
   close(): void {
     this.socket.end();
   }
+}
+
+/**
+ * A raw connection that does only what it is told: it never reads until
+ * {@link readToEnd} and never closes its end (not even when the server
+ * closes its own) until {@link halfClose} or {@link destroy}.
+ */
+export class RawPeer {
+  private constructor(private readonly socket: Socket) {
+    socket.on("error", () => {});
+  }
+
+  static async open(address: string): Promise<RawPeer> {
+    return new RawPeer(await connectTo(address, true));
+  }
+
+  /** Write bytes as they are. */
+  write(text: string): void {
+    this.socket.write(text);
+  }
+
+  /** Write messages as NDJSON, in one write. */
+  send(...messages: Json[]): void {
+    this.write(messages.map((message) => `${JSON.stringify(message)}\n`).join(""));
+  }
+
+  /** Send FIN: nothing more will be written, but the peer stays open and keeps not reading. */
+  halfClose(): void {
+    this.socket.end();
+  }
+
+  /** Start reading: the NDJSON messages the server wrote, once it has closed its end. */
+  async readToEnd(timeoutMs = 10_000): Promise<Json[]> {
+    let data = "";
+    this.socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+    // With nothing to read, "end" is emitted as soon as the server's FIN arrives.
+    await new Promise<void>((resolve, reject) => {
+      if (this.socket.readableEnded) return resolve();
+      const timer = setTimeout(() => reject(new Error(`the server did not close within ${timeoutMs} ms; read so far: ${data}`)), timeoutMs);
+      this.socket.once("end", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    return data
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line));
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Connect to `unix:PATH` or `tcp:HOST:PORT`; with `allowHalfOpen` the socket does not close its end when the server closes its own. */
+async function connectTo(address: string, allowHalfOpen: boolean): Promise<Socket> {
+  const socket = address.startsWith("unix:")
+    ? connect({ path: address.slice(5), allowHalfOpen })
+    : connect({ port: Number(address.slice(address.lastIndexOf(":") + 1)), host: address.slice(4, address.lastIndexOf(":")), allowHalfOpen });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  return socket;
 }
