@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import { normalizeAuthToken } from "../transport/auth-token.js";
 import { type RpcFailure, domainFailure } from "./errors.js";
 
 /** Checked before every request of a connection: a failure refuses it, and the connection is closed once it is answered. */
@@ -72,8 +73,9 @@ export class Admission {
   private admit(id: number, method: string, params: unknown): RpcFailure | undefined {
     if (this.served.has(id)) return undefined;
     const { token, maxConnections } = this.options;
-    if (token !== undefined && !(method === "initialize" && offersToken(params, token))) {
-      return domainFailure(method, "unauthorized", "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file");
+    if (token !== undefined) {
+      const refusal = authProblem(method, params, token);
+      if (refusal !== undefined) return domainFailure(method, "unauthorized", refusal);
     }
     if (this.served.size >= maxConnections) {
       return domainFailure(method, "quota_exceeded", `the server already serves --max-connections ${maxConnections} connections; try again later`);
@@ -84,10 +86,19 @@ export class Admission {
   }
 }
 
-/** Whether `params` carry `auth_token` equal to `token` (compared in constant time). */
-function offersToken(params: unknown, token: Buffer): boolean {
+/**
+ * Why a first request does not authenticate, or undefined when it does: a
+ * request other than initialize, an initialize without auth_token, and a
+ * wrong token each get their own message. The token is compared in
+ * constant time.
+ */
+function authProblem(method: string, params: unknown, token: Buffer): string | undefined {
+  if (method !== "initialize") {
+    return "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file";
+  }
   const offered = (params as { auth_token?: unknown } | null | undefined)?.auth_token;
-  if (typeof offered !== "string") return false;
-  const given = Buffer.from(offered);
-  return given.length === token.length && timingSafeEqual(given, token);
+  if (offered === undefined) return "auth_token is required on a TCP connection: send the content of the server's --auth-token-file";
+  const given = Buffer.from(typeof offered === "string" ? normalizeAuthToken(offered) : "");
+  if (given.length === token.length && timingSafeEqual(given, token)) return undefined;
+  return "auth_token does not match the server's --auth-token-file";
 }

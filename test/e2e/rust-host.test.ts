@@ -123,7 +123,7 @@ describe("examples/rust-host", () => {
     writeFileSync(wrong, "not-the-token");
     const refused = await runHost(["--connect", address, "--token-file", wrong, `--framing=${framing}`]);
     expect(refused.stdout).toBe("");
-    expect(refused.stderr).toContain("rust-host: error 1009: initialize: not authenticated");
+    expect(refused.stderr).toContain("rust-host: error 1009: initialize: auth_token does not match");
     expect(refused.status).toBe(1);
   });
 

@@ -214,10 +214,15 @@ describe("TCP server", () => {
   });
 
   it.each([
-    ["a wrong token", "initialize", { auth_token: "guess" }],
-    ["no token", "initialize", {}],
-    ["another method first", "agent_register", { name: "sneaky" }],
-  ])("refuses %s with unauthorized and closes the connection, changing nothing", async (_what, method, params) => {
+    ["a wrong token", "initialize", { auth_token: "guess" }, "auth_token does not match the server's --auth-token-file"],
+    ["no token", "initialize", {}, "auth_token is required on a TCP connection: send the content of the server's --auth-token-file"],
+    [
+      "another method first",
+      "agent_register",
+      { name: "sneaky" },
+      "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file",
+    ],
+  ])("refuses %s with unauthorized, saying which, and closes the connection, changing nothing", async (_what, method, params, problem) => {
     const { address } = await tcpServer();
     const intruder = await client(address);
     expect(await intruder.call(1, method, params)).toEqual({
@@ -225,7 +230,7 @@ describe("TCP server", () => {
       id: 1,
       error: {
         code: 1009,
-        message: `${method}: not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file`,
+        message: `${method}: ${problem}`,
         data: { method, error: "unauthorized" },
       },
     });
@@ -406,7 +411,7 @@ describe("harn-registry connect", () => {
     const refused = bridge([`--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`]);
     refused.send(req(1, "current_seq"));
     expect(await refused.exited).toEqual({ code: 1, signal: null });
-    expect(refused.stderr).toMatch(/^harn-registry connect: authentication refused: initialize: not authenticated/);
+    expect(refused.stderr).toMatch(/^harn-registry connect: authentication refused: initialize: auth_token does not match/);
     const nobody = bridge([`--listen=unix:${join(dir, "none.sock")}`]);
     expect(await nobody.exited).toEqual({ code: 1, signal: null });
     expect(nobody.stderr).toMatch(/^harn-registry connect: cannot reach unix:.*none\.sock: connect ENOENT/);
