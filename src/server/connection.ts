@@ -1,5 +1,7 @@
-import { type CancellationToken, Emitter, type Message, type MessageReader, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
+import { type CancellationToken, type Disposable, Emitter, type Message, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
+import type { TransportError } from "./envelope.js";
+import type { TransportReader } from "./reader.js";
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
 
@@ -22,12 +24,17 @@ class RequestToken implements CancellationToken {
 
 /**
  * The server side of a JSON-RPC connection over vscode-jsonrpc's reader and
- * writer interfaces. Unlike vscode-jsonrpc's own connection, which
- * dispatches one message per event-loop turn, it runs each request as soon
- * as the reader hands it over, so the requests of one input chunk are all
- * answered in the same turn and leave in one write (see
- * BatchingMessageWriter). A handler may return a promise (a waiting
- * lock_acquire); `$/cancelRequest` cancels its token. Responses the peer
+ * writer interfaces, and the one owner of reply order. The reader hands
+ * over requests, notifications and the messages it rejected (-32700,
+ * -32600) one at a time, in input order; each is answered before the next
+ * is taken (a handler runs to completion, the answer is queued on the
+ * writer, which never reorders). So every reply goes out in request order
+ * and at once, except a request whose handler returns a promise (a waiting
+ * lock_acquire): it answers when the promise settles, and holds back
+ * nothing after it. Unlike vscode-jsonrpc's own connection, which
+ * dispatches one message per event-loop turn, all requests of an input
+ * chunk are answered in the same turn and leave in one write.
+ * `$/cancelRequest` cancels a waiting request's token. Responses the peer
  * sends are ignored: this server sends no requests.
  */
 export class ServerConnection {
@@ -35,9 +42,11 @@ export class ServerConnection {
   private notificationHandler: ((method: string, params: unknown) => void) | undefined;
   private readonly closed = new Emitter<void>();
   private readonly pending = new Map<string | number, RequestToken>();
+  private unsettled = 0;
+  private reading: Disposable | undefined;
 
   constructor(
-    private readonly reader: MessageReader,
+    private readonly reader: TransportReader,
     private readonly writer: MessageWriter,
     private readonly log: (line: string) => void,
   ) {}
@@ -58,10 +67,25 @@ export class ServerConnection {
     void this.writer.write({ jsonrpc: "2.0", method, params } as Message);
   }
 
+  /** Requests whose answer is still to come (waiting acquires). */
+  get waiting(): number {
+    return this.unsettled;
+  }
+
   listen(): void {
     this.reader.onClose(() => this.closed.fire());
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
-    this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+    this.reader.onRejected((error) => this.rejected(error));
+    this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+  }
+
+  /** Stop reading: nothing read after this point, the rest of the current input chunk included, is run or answered. */
+  stopReading(): void {
+    this.reading?.dispose();
+  }
+
+  private rejected({ id, code, message }: TransportError): void {
+    void this.writer.write({ jsonrpc: "2.0", id, error: { code, message } } as Message);
   }
 
   private receive(message: { id?: string | number; method?: string; params?: unknown }): void {
@@ -88,16 +112,22 @@ export class ServerConnection {
       return;
     }
     this.pending.set(id, token);
+    this.unsettled++;
     result.then(
       (value: unknown) => {
-        this.pending.delete(id);
+        this.settled(id, token);
         this.answer(id, value);
       },
       (error: unknown) => {
-        this.pending.delete(id);
+        this.settled(id, token);
         this.fail(id, method, error);
       },
     );
+  }
+
+  private settled(id: string | number, token: RequestToken): void {
+    this.unsettled--;
+    if (this.pending.get(id) === token) this.pending.delete(id);
   }
 
   private answer(id: string | number, result: unknown): void {

@@ -1,5 +1,5 @@
 import type { Readable } from "node:stream";
-import { AbstractMessageReader, type DataCallback, type Disposable, type MessageReader } from "vscode-jsonrpc/node";
+import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import { checkEnvelope, type TransportError } from "./envelope.js";
 import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder, detectFraming } from "./framing.js";
@@ -10,27 +10,33 @@ export interface ReaderOptions {
   /** A fixed framing, or "auto": `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length. */
   framing: Framing | "auto";
   maxMessageBytes: number;
-  /** Answer a message that never reaches dispatch. */
-  reject(error: TransportError): void;
   /** Told once the framing is known. */
   onFraming(framing: Framing): void;
-  /** Told of every request handed to dispatch (for the writer's batching). */
-  onRequest(): void;
   /** Every message of an input chunk has been handed over (the answers to it can go out now). */
   onChunkDone(): void;
   log(line: string): void;
 }
 
+/** A MessageReader that also reports the messages it answers itself, in input order with the messages it hands over. */
+export interface TransportReader extends MessageReader {
+  /** A message that never reaches the connection: unparseable (-32700), a bad envelope or too large (-32600). */
+  readonly onRejected: Event<TransportError>;
+}
+
 /**
  * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
- * bad frames are answered with -32700, bad envelopes with -32600, and
+ * bad frames are rejected with -32700, bad envelopes with -32600, and
  * oversized messages are discarded with -32600; none of them reaches the
- * connection or stops the stream.
+ * connection or stops the stream. Messages and rejections are reported
+ * synchronously, in input order; once the listener is disposed, nothing
+ * more is reported, not even the rest of the chunk being read.
  */
-export class FramedMessageReader extends AbstractMessageReader implements MessageReader {
+export class FramedMessageReader extends AbstractMessageReader implements TransportReader {
   private decoder: FrameDecoder | undefined;
   private callback: DataCallback | undefined;
   private readonly sink: FrameSink;
+  private readonly rejected = new Emitter<TransportError>();
+  readonly onRejected = this.rejected.event;
 
   constructor(
     private readonly input: Readable,
@@ -40,7 +46,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     this.sink = {
       message: (text) => this.deliver(text),
       malformed: (problem, oversized) =>
-        options.reject({
+        this.reject({
           id: null,
           code: oversized ? RpcErrorCodes.InvalidRequest : RpcErrorCodes.ParseError,
           message: `${oversized ? "Message too large" : "Parse error"}: ${problem}`,
@@ -83,20 +89,23 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     this.options.onFraming(framing);
   }
 
+  private reject(error: TransportError): void {
+    if (this.callback !== undefined) this.rejected.fire(error);
+  }
+
   private deliver(text: string): void {
+    const callback = this.callback;
+    if (callback === undefined) return;
     let value: unknown;
     try {
       value = parseJson(text);
     } catch (error) {
-      this.options.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
+      this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
       return;
     }
     const checked = checkEnvelope(value);
-    if ("error" in checked) this.options.reject(checked.error);
+    if ("error" in checked) this.reject(checked.error);
     else if ("ignore" in checked) this.options.log(`ignored ${checked.ignore}`);
-    else {
-      if ("id" in checked.ok) this.options.onRequest();
-      this.callback?.(checked.ok);
-    }
+    else callback(checked.ok);
   }
 }
