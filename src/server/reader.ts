@@ -2,12 +2,13 @@ import type { Readable } from "node:stream";
 import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import { checkEnvelope, type TransportError } from "./envelope.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder, detectFraming } from "./framing.js";
+import { detectFraming } from "./detect-framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
 import { parseJson } from "./lossless-json.js";
 
 /** Options of a {@link FramedMessageReader}. */
 export interface ReaderOptions {
-  /** A fixed framing, or "auto": `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length. */
+  /** A fixed framing, or "auto" (see detectFraming: a first line starting with a Content-Length or Content-Type header means Content-Length, anything else NDJSON). */
   framing: Framing | "auto";
   maxMessageBytes: number;
   /** Told once the framing is known. */
@@ -27,12 +28,17 @@ export interface TransportReader extends MessageReader {
  * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
  * bad frames are rejected with -32700, bad envelopes with -32600, and
  * oversized messages are discarded with -32600; none of them reaches the
- * connection or stops the stream. Messages and rejections are reported
- * synchronously, in input order; once the listener is disposed, nothing
- * more is reported, not even the rest of the chunk being read.
+ * connection or stops the stream. At the end of the input, a complete
+ * last message (an NDJSON line without its newline) is handed over and an
+ * incomplete one rejected with -32700. A byte-order mark before a message
+ * is skipped. Messages and rejections are reported synchronously, in input
+ * order; once the listener is disposed, nothing more is reported, not even
+ * the rest of the chunk being read.
  */
 export class FramedMessageReader extends AbstractMessageReader implements TransportReader {
   private decoder: FrameDecoder | undefined;
+  /** With auto framing, the bytes that could not decide it yet (part of a BOM or of a header name). */
+  private undecided: Buffer = Buffer.alloc(0);
   private callback: DataCallback | undefined;
   private readonly sink: FrameSink;
   private readonly rejected = new Emitter<TransportError>();
@@ -58,7 +64,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
   listen(callback: DataCallback): Disposable {
     this.callback = callback;
     const onData = (chunk: Buffer) => this.push(chunk);
-    const onEnd = () => this.fireClose();
+    const onEnd = () => this.end();
     const onError = (error: Error) => this.fireError(error);
     this.input.on("data", onData);
     this.input.on("end", onEnd);
@@ -75,12 +81,29 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
 
   private push(chunk: Buffer): void {
     if (this.decoder === undefined) {
-      const framing = detectFraming(chunk);
-      if (framing === undefined) return;
+      const data = this.undecided.length === 0 ? chunk : Buffer.concat([this.undecided, chunk]);
+      const { framing, start } = detectFraming(data);
+      if (framing === undefined) {
+        this.undecided = data.subarray(start);
+        return;
+      }
+      this.undecided = Buffer.alloc(0);
       this.useFraming(framing);
+      chunk = data.subarray(start);
     }
     (this.decoder as FrameDecoder).push(chunk);
     this.options.onChunkDone();
+  }
+
+  /** The input ended: what the decoder still holds is answered, then the reader closes. */
+  private end(): void {
+    if (this.decoder === undefined && this.undecided.length > 0) {
+      this.useFraming("ndjson");
+      (this.decoder as FrameDecoder | undefined)?.push(this.undecided);
+    }
+    this.decoder?.end();
+    this.options.onChunkDone();
+    this.fireClose();
   }
 
   private useFraming(framing: Framing): void {
@@ -98,7 +121,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     if (callback === undefined) return;
     let value: unknown;
     try {
-      value = parseJson(text);
+      value = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
     } catch (error) {
       this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
       return;

@@ -66,3 +66,57 @@ describe("the end of a session with --state", () => {
     expect(wire.messages("ndjson")).toEqual([{ jsonrpc: "2.0", id: 1, result: 1 }]);
   });
 });
+
+describe("the end of the input", () => {
+  const complete = request(2, "agent_register");
+  for (const flag of ["auto", "ndjson"] as const) {
+    it(`answers a last NDJSON line without its newline, then exits 0 (--framing=${flag})`, async () => {
+      const wire = await WireSession.start({ framing: flag });
+      wire.input.end(`${request(1, "current_seq")}\n${complete}`);
+      expect(await wire.exited).toBe(0);
+      expect(wire.messages("ndjson")).toEqual([
+        { jsonrpc: "2.0", id: 1, result: 0 },
+        { jsonrpc: "2.0", id: 2, result: 1 },
+      ]);
+      expect(wire.host.store.listAgents()).toHaveLength(1);
+    });
+
+    it(`answers an incomplete last NDJSON line with -32700 (--framing=${flag})`, async () => {
+      const wire = await WireSession.start({ framing: flag });
+      wire.input.end(`${request(1, "current_seq")}\n${complete.slice(0, -5)}`);
+      expect(await wire.exited).toBe(0);
+      expect(wire.messages("ndjson")).toMatchObject([{ id: 1, result: 0 }, { id: null, error: { code: -32700 } }]);
+      expect(wire.host.store.listAgents()).toEqual([]);
+    });
+  }
+
+  it("answers a last line that could still have become a header (auto) with -32700", async () => {
+    const wire = await WireSession.start();
+    wire.input.end("Content-Le");
+    expect(await wire.exited).toBe(0);
+    expect(wire.messages("ndjson")).toMatchObject([{ id: null, error: { code: -32700 } }]);
+  });
+
+  it("answers nothing for blanks only", async () => {
+    const wire = await WireSession.start();
+    wire.input.end(" \r\n\n");
+    expect(await wire.exited).toBe(0);
+    expect(wire.stdout.length).toBe(0);
+  });
+
+  for (const flag of ["auto", "content-length"] as const) {
+    it(`answers a Content-Length message cut short in its body or header with -32700 (--framing=${flag})`, async () => {
+      const whole = frame("content-length", complete);
+      for (const cut of [whole.slice(0, -1), whole.slice(0, 17), whole.slice(0, whole.indexOf("\r\n\r\n") + 2)]) {
+        const wire = await WireSession.start({ framing: flag });
+        wire.input.end(`${frame("content-length", request(1, "current_seq"))}${cut}`);
+        expect(await wire.exited).toBe(0);
+        const [first, second] = wire.messages("content-length");
+        expect(first).toEqual({ jsonrpc: "2.0", id: 1, result: 0 });
+        expect(second).toMatchObject({ id: null, error: { code: -32700 } });
+        expect(second.error.message).toMatch(/the input ended (after \d+ of the \d+ body bytes|inside a header block)/);
+        expect(wire.host.store.listAgents()).toEqual([]);
+      }
+    });
+  }
+});
