@@ -2,6 +2,7 @@ import { type CancellationToken, type Disposable, Emitter, type Message, type Me
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import type { TransportError } from "./envelope.js";
 import type { TransportReader } from "./reader.js";
+import { type RequestId, idValue } from "./request-id.js";
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
 
@@ -41,7 +42,8 @@ export class ServerConnection {
   private requestHandler: RequestHandler | undefined;
   private notificationHandler: ((method: string, params: unknown) => void) | undefined;
   private readonly closed = new Emitter<void>();
-  private readonly pending = new Map<string | number, RequestToken>();
+  /** Waiting requests by id value (see idValue), for `$/cancelRequest`. */
+  private readonly pending = new Map<string | number | bigint, RequestToken>();
   private unsettled = 0;
   private reading: Disposable | undefined;
 
@@ -76,7 +78,7 @@ export class ServerConnection {
     this.reader.onClose(() => this.closed.fire());
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
     this.reader.onRejected((error) => this.rejected(error));
-    this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+    this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: RequestId; method?: string; params?: unknown }));
   }
 
   /** Stop reading: nothing read after this point, the rest of the current input chunk included, is run or answered. */
@@ -88,17 +90,17 @@ export class ServerConnection {
     void this.writer.write({ jsonrpc: "2.0", id, error: { code, message } } as Message);
   }
 
-  private receive(message: { id?: string | number; method?: string; params?: unknown }): void {
+  private receive(message: { id?: RequestId; method?: string; params?: unknown }): void {
     if (message.method === undefined) return;
     if (message.id === undefined) {
-      if (message.method === "$/cancelRequest") this.pending.get((message.params as { id?: string | number } | undefined)?.id ?? "")?.cancel();
+      if (message.method === "$/cancelRequest") this.pending.get((message.params as { id?: string | number | bigint } | undefined)?.id ?? "")?.cancel();
       else this.notificationHandler?.(message.method, message.params);
       return;
     }
     this.request(message.id, message.method, message.params);
   }
 
-  private request(id: string | number, method: string, params: unknown): void {
+  private request(id: RequestId, method: string, params: unknown): void {
     const token = new RequestToken();
     let result: unknown;
     try {
@@ -111,7 +113,7 @@ export class ServerConnection {
       this.answer(id, result);
       return;
     }
-    this.pending.set(id, token);
+    this.pending.set(idValue(id), token);
     this.unsettled++;
     result.then(
       (value: unknown) => {
@@ -125,16 +127,17 @@ export class ServerConnection {
     );
   }
 
-  private settled(id: string | number, token: RequestToken): void {
+  private settled(id: RequestId, token: RequestToken): void {
     this.unsettled--;
-    if (this.pending.get(id) === token) this.pending.delete(id);
+    if (this.pending.get(idValue(id)) === token) this.pending.delete(idValue(id));
   }
 
-  private answer(id: string | number, result: unknown): void {
+  /** Queue the reply; `id` goes on as given (a RawId is written as its token). */
+  private answer(id: RequestId, result: unknown): void {
     void this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as Message);
   }
 
-  private fail(id: string | number, method: string, error: unknown): void {
+  private fail(id: RequestId, method: string, error: unknown): void {
     const failure =
       error instanceof ResponseError ? error : new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`);
     void this.writer.write({ jsonrpc: "2.0", id, error: failure.toJson() } as Message);

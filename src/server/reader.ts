@@ -119,14 +119,15 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
   private deliver(text: string): void {
     const callback = this.callback;
     if (callback === undefined) return;
+    const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     let value: unknown;
     try {
-      value = parseJson(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+      value = parseJson(json);
     } catch (error) {
       this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
       return;
     }
-    const checked = checkEnvelope(value);
+    const checked = checkEnvelope(value, json);
     if ("error" in checked) this.reject(checked.error);
     else if ("ignore" in checked) this.options.log(`ignored ${checked.ignore}`);
     else callback(checked.ok);

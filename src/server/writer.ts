@@ -3,6 +3,7 @@ import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "./framing.js";
+import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
@@ -100,7 +101,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
 
   private enqueue(message: Message): void {
     if (this.closed) return;
-    const text = encodeFrame(this.options.framing(), JSON.stringify(message));
+    const text = encodeFrame(this.options.framing(), stringifyMessage(message));
     this.chunks.push(text);
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
     this.bytes += text.length;
