@@ -77,6 +77,7 @@ export class ServerConnection {
   listen(): void {
     this.reader.onClose(() => this.closed.fire());
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
+    this.writer.onError(([error]) => this.log(`output error: ${error.message}`));
     this.reader.onRejected((error) => this.rejected(error));
     this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: RequestId; method?: string; params?: unknown }));
   }

@@ -5,6 +5,7 @@ import { checkEnvelope, type TransportError } from "./envelope.js";
 import { detectFraming } from "./detect-framing.js";
 import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
 import { parseJson } from "./lossless-json.js";
+import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
 export interface ReaderOptions {
@@ -28,7 +29,9 @@ export interface TransportReader extends MessageReader {
  * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
  * bad frames are rejected with -32700, bad envelopes with -32600, and
  * oversized messages are discarded with -32600; none of them reaches the
- * connection or stops the stream. At the end of the input, a complete
+ * connection or stops the stream. Errors of the input are reported, but
+ * not those of writing to it (a socket is also the output: the writer
+ * reports those). At the end of the input, a complete
  * last message (an NDJSON line without its newline) is handed over and an
  * incomplete one rejected with -32700. A byte-order mark before a message
  * is skipped. Messages and rejections are reported synchronously, in input
@@ -65,7 +68,9 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     this.callback = callback;
     const onData = (chunk: Buffer) => this.push(chunk);
     const onEnd = () => this.end();
-    const onError = (error: Error) => this.fireError(error);
+    const onError = (error: Error) => {
+      if (!isWriteError(error)) this.fireError(error);
+    };
     this.input.on("data", onData);
     this.input.on("end", onEnd);
     this.input.on("error", onError);

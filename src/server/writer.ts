@@ -8,12 +8,17 @@ import { stringifyMessage } from "./request-id.js";
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
 
+/** Whether a stream error came from writing to it: a duplex input (a socket) is also the output, and its reader sees these too. */
+export function isWriteError(error: NodeJS.ErrnoException): boolean {
+  return error.syscall === "write" || error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ERR_STREAM_WRITE_AFTER_END";
+}
+
 /** Options of a {@link BatchingMessageWriter}. */
 export interface WriterOptions {
   framing(): Framing;
   /** Output is congested (true) or has drained (false): the reader should pause or resume input. */
   onCongestion(congested: boolean): void;
-  /** The peer closed its end of the output (EPIPE and friends). */
+  /** The peer closed its end of the output (EPIPE and friends); other output errors are reported through onError. */
   onBrokenPipe(): void;
   /** With a journal: a message goes out only once every change made before it was queued is on disk. */
   durability?: Durability;
@@ -26,7 +31,8 @@ export interface WriterOptions {
  * the chunk is done ({@link flush}), anything else on the next turn. With a
  * journal, a message waits until every change made before it was queued is
  * on disk. It honours backpressure (stops writing until 'drain' and asks
- * the reader to pause) and turns EPIPE into a quiet close.
+ * the reader to pause) and turns EPIPE into a quiet close; errors of
+ * reading (a socket is also the input) are the reader's to report.
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private chunks: string[] = [];
@@ -50,6 +56,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.flush();
     });
     output.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.syscall === "read") return;
       this.closed = true;
       if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ECONNRESET") this.options.onBrokenPipe();
       else this.fireError(error);
