@@ -29,14 +29,14 @@ export interface TransportReader extends MessageReader {
  * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
  * bad frames are rejected with -32700, bad envelopes with -32600, and
  * oversized messages are discarded with -32600; none of them reaches the
- * connection or stops the stream. Errors of the input are reported, but
- * not those of writing to it (a socket is also the output: the writer
- * reports those). At the end of the input, a complete
- * last message (an NDJSON line without its newline) is handed over and an
- * incomplete one rejected with -32700. A byte-order mark before a message
- * is skipped. Messages and rejections are reported synchronously, in input
- * order; once the listener is disposed, nothing more is reported, not even
- * the rest of the chunk being read.
+ * connection or stops the stream. A byte-order mark before a message is
+ * skipped. At the end of the input, a complete last message (an NDJSON
+ * line without its newline) is handed over and an incomplete one rejected
+ * with -32700. Messages and rejections are reported synchronously, in
+ * input order; once the listener is disposed, nothing more is reported,
+ * not even the rest of the chunk being read. Errors of the input are
+ * reported, but not those of writing to it (a socket is also the output:
+ * the writer reports those).
  */
 export class FramedMessageReader extends AbstractMessageReader implements TransportReader {
   private decoder: FrameDecoder | undefined;

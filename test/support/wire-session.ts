@@ -28,6 +28,7 @@ export class WireSession {
   readonly logs: string[] = [];
   exitCode: number | undefined;
   readonly exited: Promise<number>;
+  readonly session: Session;
   private readonly wake = new Set<() => void>();
   private resolveExit: (code: number) => void = () => {};
 
@@ -54,8 +55,6 @@ export class WireSession {
       admit: options.admit,
     });
   }
-
-  readonly session: Session;
 
   /** Start a session; its host is closed when the test has finished. */
   static async start(options: WireSessionOptions = {}): Promise<WireSession> {
