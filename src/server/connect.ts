@@ -1,7 +1,8 @@
 import { type Socket, connect } from "node:net";
 import { readAuthToken } from "../transport/auth-token.js";
-import { type Framing, detectFraming, encodeFrame, splitFirstFrame } from "./framing.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
+import { detectFraming } from "./detect-framing.js";
+import { type Framing, encodeFrame, splitFirstFrame } from "./framing.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
 
@@ -36,7 +37,7 @@ export function runConnectBridge(options: ConnectOptions): void {
       return;
     }
     process.stdin.once("data", (first: Buffer) => {
-      const framing = detectFraming(first) ?? "ndjson";
+      const framing = detectFraming(first).framing ?? "ndjson";
       socket.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: AUTH_ID, method: "initialize", params: { auth_token: token } })));
       socket.write(first);
       process.stdin.pipe(socket);

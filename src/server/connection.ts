@@ -1,5 +1,8 @@
-import { type CancellationToken, type Disposable, Emitter, type Message, type MessageReader, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
+import { type CancellationToken, type Disposable, Emitter, type Message, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
+import type { TransportError } from "./envelope.js";
+import type { TransportReader } from "./reader.js";
+import { type RequestId, idValue } from "./request-id.js";
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
 
@@ -22,23 +25,30 @@ class RequestToken implements CancellationToken {
 
 /**
  * The server side of a JSON-RPC connection over vscode-jsonrpc's reader and
- * writer interfaces. Unlike vscode-jsonrpc's own connection, which
- * dispatches one message per event-loop turn, it runs each request as soon
- * as the reader hands it over, so the requests of one input chunk are all
- * answered in the same turn and leave in one write (see
- * BatchingMessageWriter). A handler may return a promise (a waiting
- * lock_acquire); `$/cancelRequest` cancels its token. Responses the peer
+ * writer interfaces, and the one owner of reply order. The reader hands
+ * over requests, notifications and the messages it rejected (-32700,
+ * -32600) one at a time, in input order; each is answered before the next
+ * is taken (a handler runs to completion, the answer is queued on the
+ * writer, which never reorders). So every reply goes out in request order
+ * and at once, except a request whose handler returns a promise (a waiting
+ * lock_acquire): it answers when the promise settles, and holds back
+ * nothing after it. Unlike vscode-jsonrpc's own connection, which
+ * dispatches one message per event-loop turn, all requests of an input
+ * chunk are answered in the same turn and leave in one write.
+ * `$/cancelRequest` cancels a waiting request's token. Responses the peer
  * sends are ignored: this server sends no requests.
  */
 export class ServerConnection {
   private requestHandler: RequestHandler | undefined;
   private notificationHandler: ((method: string, params: unknown) => void) | undefined;
   private readonly closed = new Emitter<void>();
-  private readonly pending = new Map<string | number, RequestToken>();
-  private listening: Disposable | undefined;
+  /** Waiting requests by id value (see idValue), for `$/cancelRequest`. */
+  private readonly pending = new Map<string | number | bigint, RequestToken>();
+  private unsettled = 0;
+  private reading: Disposable | undefined;
 
   constructor(
-    private readonly reader: MessageReader,
+    private readonly reader: TransportReader,
     private readonly writer: MessageWriter,
     private readonly log: (line: string) => void,
   ) {}
@@ -59,28 +69,39 @@ export class ServerConnection {
     void this.writer.write({ jsonrpc: "2.0", method, params } as Message);
   }
 
+  /** Requests whose answer is still to come (waiting acquires). */
+  get waiting(): number {
+    return this.unsettled;
+  }
+
   listen(): void {
     this.reader.onClose(() => this.closed.fire());
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
-    this.listening = this.reader.listen((message) => this.receive(message as Message & { id?: string | number; method?: string; params?: unknown }));
+    this.writer.onError(([error]) => this.log(`output error: ${error.message}`));
+    this.reader.onRejected((error) => this.rejected(error));
+    this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: RequestId; method?: string; params?: unknown }));
   }
 
-  /** Take no more messages: whatever the peer sends from now on is dropped, unanswered. */
-  stop(): void {
-    this.listening?.dispose();
+  /** Stop reading: nothing read after this point, the rest of the current input chunk included, is run or answered. */
+  stopReading(): void {
+    this.reading?.dispose();
   }
 
-  private receive(message: { id?: string | number; method?: string; params?: unknown }): void {
+  private rejected({ id, code, message }: TransportError): void {
+    void this.writer.write({ jsonrpc: "2.0", id, error: { code, message } } as Message);
+  }
+
+  private receive(message: { id?: RequestId; method?: string; params?: unknown }): void {
     if (message.method === undefined) return;
     if (message.id === undefined) {
-      if (message.method === "$/cancelRequest") this.pending.get((message.params as { id?: string | number } | undefined)?.id ?? "")?.cancel();
+      if (message.method === "$/cancelRequest") this.pending.get((message.params as { id?: string | number | bigint } | undefined)?.id ?? "")?.cancel();
       else this.notificationHandler?.(message.method, message.params);
       return;
     }
     this.request(message.id, message.method, message.params);
   }
 
-  private request(id: string | number, method: string, params: unknown): void {
+  private request(id: RequestId, method: string, params: unknown): void {
     const token = new RequestToken();
     let result: unknown;
     try {
@@ -93,24 +114,31 @@ export class ServerConnection {
       this.answer(id, result);
       return;
     }
-    this.pending.set(id, token);
+    this.pending.set(idValue(id), token);
+    this.unsettled++;
     result.then(
       (value: unknown) => {
-        this.pending.delete(id);
+        this.settled(id, token);
         this.answer(id, value);
       },
       (error: unknown) => {
-        this.pending.delete(id);
+        this.settled(id, token);
         this.fail(id, method, error);
       },
     );
   }
 
-  private answer(id: string | number, result: unknown): void {
+  private settled(id: RequestId, token: RequestToken): void {
+    this.unsettled--;
+    if (this.pending.get(idValue(id)) === token) this.pending.delete(idValue(id));
+  }
+
+  /** Queue the reply; `id` goes on as given (a RawId is written as its token). */
+  private answer(id: RequestId, result: unknown): void {
     void this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as Message);
   }
 
-  private fail(id: string | number, method: string, error: unknown): void {
+  private fail(id: RequestId, method: string, error: unknown): void {
     const failure =
       error instanceof ResponseError ? error : new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`);
     void this.writer.write({ jsonrpc: "2.0", id, error: failure.toJson() } as Message);

@@ -11,20 +11,14 @@ export interface FrameSink {
 /** Turns a byte stream into message texts, chunk by chunk. */
 export interface FrameDecoder {
   push(chunk: Buffer): void;
+  /** The input ended: a complete message still held is reported, an incomplete one is malformed. */
+  end(): void;
 }
 
 const NEWLINE = 0x0a;
+const CR = 0x0d;
 const HEADER_END = Buffer.from("\r\n\r\n");
 const MAX_HEADER_BYTES = 8192;
-
-/** The framing a stream uses, from its first bytes: `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length; undefined while only blanks arrived. */
-export function detectFraming(chunk: Buffer): Framing | undefined {
-  for (const byte of chunk) {
-    if (byte === 0x20 || byte === 0x0a || byte === 0x0d || byte === 0x09) continue;
-    return byte === 0x7b || byte === 0x5b ? "ndjson" : "content-length";
-  }
-  return undefined;
-}
 
 /** Encode one message text for the wire. */
 export function encodeFrame(framing: Framing, json: string): string {
@@ -88,6 +82,14 @@ export class NdjsonDecoder implements FrameDecoder {
     }
   }
 
+  /** A last line without its newline is a message like any other. */
+  end(): void {
+    if (this.discarding || this.pending.length === 0) return;
+    const text = Buffer.concat(this.pending).toString("utf8").trim();
+    this.reset();
+    if (text !== "") this.sink.message(text);
+  }
+
   private reset(): void {
     this.pending = [];
     this.pendingBytes = 0;
@@ -96,9 +98,11 @@ export class NdjsonDecoder implements FrameDecoder {
 
 /**
  * LSP base protocol: `Content-Length: N\r\n` (other headers allowed),
- * `\r\n`, then N bytes of JSON. A header block without a valid
- * Content-Length is reported and skipped; when junk precedes a header, the
- * decoder resynchronises on the last `Content-Length:` in the block.
+ * `\r\n`, then N bytes of JSON. Header lines may also end with a bare
+ * `\n`, and blank lines before a header block are skipped. A header block
+ * without a valid Content-Length is reported and skipped; when junk
+ * precedes a header, the decoder resynchronises on the last
+ * `Content-Length:` in the block.
  */
 export class ContentLengthDecoder implements FrameDecoder {
   private buffer: Buffer = Buffer.alloc(0);
@@ -133,18 +137,32 @@ export class ContentLengthDecoder implements FrameDecoder {
     }
   }
 
+  /** A body or header block cut short by the end of the input is malformed. */
+  end(): void {
+    if (this.bodyLength >= 0) {
+      this.sink.malformed(`the input ended after ${this.buffer.length} of the ${this.bodyLength} body bytes`, false);
+    } else if (this.buffer.toString("latin1").trim() !== "") {
+      this.sink.malformed(`the input ended inside a header block: ${JSON.stringify(this.buffer.toString("latin1", 0, 80))}`, false);
+    }
+    this.buffer = Buffer.alloc(0);
+    this.bodyLength = -1;
+  }
+
   /** Consume one header block if complete; false when more bytes are needed. */
   private readHeader(): boolean {
-    const end = this.buffer.indexOf(HEADER_END);
-    if (end === -1) {
+    let start = 0;
+    while (this.buffer[start] === NEWLINE || this.buffer[start] === CR) start++;
+    if (start > 0) this.buffer = this.buffer.subarray(start);
+    const end = headerEnd(this.buffer);
+    if (end === undefined) {
       if (this.buffer.length > MAX_HEADER_BYTES) {
-        this.sink.malformed(`no header terminator (\\r\\n\\r\\n) within ${MAX_HEADER_BYTES} bytes; the bytes were discarded`, false);
-        this.buffer = this.buffer.subarray(this.buffer.length - HEADER_END.length);
+        this.sink.malformed(`no header terminator (a blank line) within ${MAX_HEADER_BYTES} bytes; the bytes were discarded`, false);
+        this.buffer = this.buffer.subarray(this.buffer.length - (HEADER_END.length - 1));
       }
       return false;
     }
-    const block = this.buffer.subarray(0, end).toString("latin1");
-    this.buffer = this.buffer.subarray(end + HEADER_END.length);
+    const block = this.buffer.subarray(0, end.block).toString("latin1");
+    this.buffer = this.buffer.subarray(end.body);
     const length = contentLength(block);
     if (typeof length === "string") {
       this.sink.malformed(length, false);
@@ -162,11 +180,21 @@ export class ContentLengthDecoder implements FrameDecoder {
   }
 }
 
+/** Where the header block at the start of `data` ends (before its last line end) and its body starts (after the blank line); lines end with `\r\n` or `\n`. */
+function headerEnd(data: Buffer): { block: number; body: number } | undefined {
+  for (let at = data.indexOf(NEWLINE); at !== -1; at = data.indexOf(NEWLINE, at + 1)) {
+    const next = data[at + 1];
+    if (next === NEWLINE) return { block: at, body: at + 2 };
+    if (next === CR && data[at + 2] === NEWLINE) return { block: at, body: at + 3 };
+  }
+  return undefined;
+}
+
 /** The Content-Length of a header block, or what is wrong with it. */
 function contentLength(block: string): number | string {
   const at = block.toLowerCase().lastIndexOf("content-length:");
   if (at === -1) return `header block without Content-Length: ${JSON.stringify(block.slice(0, 80))}`;
-  for (const line of block.slice(at).split("\r\n")) {
+  for (const line of block.slice(at).split("\n")) {
     const colon = line.indexOf(":");
     if (colon === -1) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
     if (line.slice(0, colon).trim().toLowerCase() !== "content-length") continue;

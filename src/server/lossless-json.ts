@@ -8,48 +8,105 @@ const maybeBig = /[0-9]{16}/;
 
 /**
  * JSON.parse that keeps integers beyond 2^53-1 exact as bigint (a Rust host
- * sends a u64 FNV-1a hash as a bare number). The common case — no run of 16
- * digits anywhere — is plain JSON.parse. Otherwise each such integer token
- * outside a string is wrapped in a marked string and turned into a bigint by
- * the reviver; the marker holds a NUL and a per-process nonce, which no
- * valid message text can produce by accident.
+ * sends a u64 FNV-1a hash as a bare number); every other number parses as
+ * JSON.parse parses it, and any depth of nesting JSON.parse takes is taken.
+ * The common case — no run of 16 digits anywhere — is plain JSON.parse.
+ * Otherwise each integer token (no fraction, no exponent) beyond 2^53-1
+ * outside a string is wrapped in a marked string, and the marked strings
+ * are turned into bigints by a walk without recursion; the marker holds a
+ * NUL and a per-process nonce, which no valid message text can produce by
+ * accident.
  */
 export function parseJson(text: string): unknown {
   if (!maybeBig.test(text)) return JSON.parse(text);
   const marked = markBigIntegers(text);
-  if (marked === text) return JSON.parse(text);
-  return JSON.parse(marked, (_key, value: unknown) =>
-    typeof value === "string" && value.startsWith(marker) ? BigInt(value.slice(marker.length)) : value,
-  );
+  return marked === text ? JSON.parse(text) : restoreBigIntegers(JSON.parse(marked));
 }
 
+const isDigit = (c: number) => c >= 48 && c <= 57;
+
+/** The text with every integer token beyond 2^53-1 outside strings replaced by a marked string. */
 function markBigIntegers(text: string): string {
   let out = "";
   let copied = 0;
-  let inString = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92) i++;
-      else if (c === 34) inString = false;
-      continue;
-    }
     if (c === 34) {
-      inString = true;
+      i = stringEnd(text, i);
       continue;
     }
-    const isMinus = c === 45;
-    if (!isMinus && (c < 48 || c > 57)) continue;
-    let end = i + (isMinus ? 1 : 0);
-    while (end < text.length && text.charCodeAt(end) >= 48 && text.charCodeAt(end) <= 57) end++;
-    const next = text.charCodeAt(end);
-    const isInteger = next !== 46 && next !== 101 && next !== 69;
-    const token = text.slice(i, end);
-    if (isInteger && !Number.isSafeInteger(Number(token)) && /^-?(0|[1-9][0-9]*)$/.test(token)) {
-      out += `${text.slice(copied, i)}"${markerText}${token}"`;
+    if (c !== 45 && !isDigit(c)) continue;
+    const end = numberEnd(text, i);
+    if (end - i >= 16 && isBigInteger(text, i, end)) {
+      out += `${text.slice(copied, i)}"${markerText}${text.slice(i, end)}"`;
       copied = end;
     }
     i = end - 1;
   }
   return copied === 0 ? text : out + text.slice(copied);
+}
+
+/** The index of the quote that closes the string opening at `start`. */
+function stringEnd(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) i++;
+    else if (c === 34) return i;
+  }
+  return text.length;
+}
+
+/** The end of the number token at `start` as JSON's grammar reads it: `-? int (. digits)? ([eE] [+-]? digits)?`. */
+function numberEnd(text: string, start: number): number {
+  let i = start;
+  if (text.charCodeAt(i) === 45) i++;
+  while (isDigit(text.charCodeAt(i))) i++;
+  if (text.charCodeAt(i) === 46) {
+    i++;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text.charCodeAt(i);
+  if (e === 101 || e === 69) {
+    i++;
+    const sign = text.charCodeAt(i);
+    if (sign === 43 || sign === 45) i++;
+    while (isDigit(text.charCodeAt(i))) i++;
+  }
+  return i;
+}
+
+/** Whether text[start, end) is a valid JSON integer (no fraction, no exponent, no leading zero) beyond 2^53-1. */
+function isBigInteger(text: string, start: number, end: number): boolean {
+  const digits = text.charCodeAt(start) === 45 ? start + 1 : start;
+  if (digits === end || text.charCodeAt(digits) === 48) return false;
+  for (let i = digits; i < end; i++) if (!isDigit(text.charCodeAt(i))) return false;
+  return !Number.isSafeInteger(Number(text.slice(start, end)));
+}
+
+/** Turn the marked strings of a parsed value into bigints, with an explicit stack (any depth). */
+function restoreBigIntegers(root: unknown): unknown {
+  if (typeof root === "string") return root.startsWith(marker) ? BigInt(root.slice(marker.length)) : root;
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== "object" || node === null) continue;
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        const value: unknown = node[i];
+        if (typeof value === "string") {
+          if (value.startsWith(marker)) node[i] = BigInt(value.slice(marker.length));
+        } else if (typeof value === "object" && value !== null) stack.push(value);
+      }
+      continue;
+    }
+    const object = node as Record<string, unknown>;
+    for (const key of Object.keys(object)) {
+      if (key.startsWith(marker)) throw new SyntaxError(`Unexpected number ${key.slice(marker.length)} in JSON: an object key must be a string`);
+      const value = object[key];
+      if (typeof value === "string") {
+        if (value.startsWith(marker)) Object.defineProperty(object, key, { value: BigInt(value.slice(marker.length)), writable: true, enumerable: true, configurable: true });
+      } else if (typeof value === "object" && value !== null) stack.push(value);
+    }
+  }
+  return root;
 }

@@ -1,36 +1,51 @@
 import type { Readable } from "node:stream";
-import { AbstractMessageReader, type DataCallback, type Disposable, type MessageReader } from "vscode-jsonrpc/node";
+import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import { checkEnvelope, type TransportError } from "./envelope.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder, detectFraming } from "./framing.js";
+import { detectFraming } from "./detect-framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
 import { parseJson } from "./lossless-json.js";
+import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
 export interface ReaderOptions {
-  /** A fixed framing, or "auto": `{` or `[` as the first non-blank byte means NDJSON, anything else Content-Length. */
+  /** A fixed framing, or "auto" (see detectFraming: a first line starting with a Content-Length or Content-Type header means Content-Length, anything else NDJSON). */
   framing: Framing | "auto";
   maxMessageBytes: number;
-  /** Answer a message that never reaches dispatch. */
-  reject(error: TransportError): void;
   /** Told once the framing is known. */
   onFraming(framing: Framing): void;
-  /** Told of every request handed to dispatch (for the writer's batching). */
-  onRequest(): void;
   /** Every message of an input chunk has been handed over (the answers to it can go out now). */
   onChunkDone(): void;
   log(line: string): void;
 }
 
+/** A MessageReader that also reports the messages it answers itself, in input order with the messages it hands over. */
+export interface TransportReader extends MessageReader {
+  /** A message that never reaches the connection: unparseable (-32700), a bad envelope or too large (-32600). */
+  readonly onRejected: Event<TransportError>;
+}
+
 /**
  * A vscode-jsonrpc MessageReader for both framings. Unparseable JSON and
- * bad frames are answered with -32700, bad envelopes with -32600, and
+ * bad frames are rejected with -32700, bad envelopes with -32600, and
  * oversized messages are discarded with -32600; none of them reaches the
- * connection or stops the stream.
+ * connection or stops the stream. A byte-order mark before a message is
+ * skipped. At the end of the input, a complete last message (an NDJSON
+ * line without its newline) is handed over and an incomplete one rejected
+ * with -32700. Messages and rejections are reported synchronously, in
+ * input order; once the listener is disposed, nothing more is reported,
+ * not even the rest of the chunk being read. Errors of the input are
+ * reported, but not those of writing to it (a socket is also the output:
+ * the writer reports those).
  */
-export class FramedMessageReader extends AbstractMessageReader implements MessageReader {
+export class FramedMessageReader extends AbstractMessageReader implements TransportReader {
   private decoder: FrameDecoder | undefined;
+  /** With auto framing, the bytes that could not decide it yet (part of a BOM or of a header name). */
+  private undecided: Buffer = Buffer.alloc(0);
   private callback: DataCallback | undefined;
   private readonly sink: FrameSink;
+  private readonly rejected = new Emitter<TransportError>();
+  readonly onRejected = this.rejected.event;
 
   constructor(
     private readonly input: Readable,
@@ -39,34 +54,31 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     super();
     this.sink = {
       message: (text) => this.deliver(text),
-      malformed: (problem, oversized) => {
-        if (this.callback === undefined) return;
-        options.reject({
+      malformed: (problem, oversized) =>
+        this.reject({
           id: null,
           code: oversized ? RpcErrorCodes.InvalidRequest : RpcErrorCodes.ParseError,
           message: `${oversized ? "Message too large" : "Parse error"}: ${problem}`,
-        });
-      },
+        }),
     };
     if (options.framing !== "auto") this.useFraming(options.framing);
   }
 
-  /**
-   * Read messages until disposed. Disposing drops every message not yet
-   * handed over, the rest of the current chunk included; input errors are
-   * still caught afterwards, so a late one cannot crash the process.
-   */
   listen(callback: DataCallback): Disposable {
     this.callback = callback;
     const onData = (chunk: Buffer) => this.push(chunk);
-    const onEnd = () => this.fireClose();
+    const onEnd = () => this.end();
+    const onError = (error: Error) => {
+      if (!isWriteError(error)) this.fireError(error);
+    };
     this.input.on("data", onData);
     this.input.on("end", onEnd);
-    this.input.on("error", (error: Error) => this.fireError(error));
+    this.input.on("error", onError);
     return {
       dispose: () => {
         this.input.off("data", onData);
         this.input.off("end", onEnd);
+        this.input.off("error", onError);
         this.callback = undefined;
       },
     };
@@ -74,12 +86,29 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
 
   private push(chunk: Buffer): void {
     if (this.decoder === undefined) {
-      const framing = detectFraming(chunk);
-      if (framing === undefined) return;
+      const data = this.undecided.length === 0 ? chunk : Buffer.concat([this.undecided, chunk]);
+      const { framing, start } = detectFraming(data);
+      if (framing === undefined) {
+        this.undecided = data.subarray(start);
+        return;
+      }
+      this.undecided = Buffer.alloc(0);
       this.useFraming(framing);
+      chunk = data.subarray(start);
     }
     (this.decoder as FrameDecoder).push(chunk);
     this.options.onChunkDone();
+  }
+
+  /** The input ended: what the decoder still holds is answered, then the reader closes. */
+  private end(): void {
+    if (this.decoder === undefined && this.undecided.length > 0) {
+      this.useFraming("ndjson");
+      (this.decoder as FrameDecoder | undefined)?.push(this.undecided);
+    }
+    this.decoder?.end();
+    this.options.onChunkDone();
+    this.fireClose();
   }
 
   private useFraming(framing: Framing): void {
@@ -88,21 +117,24 @@ export class FramedMessageReader extends AbstractMessageReader implements Messag
     this.options.onFraming(framing);
   }
 
+  private reject(error: TransportError): void {
+    if (this.callback !== undefined) this.rejected.fire(error);
+  }
+
   private deliver(text: string): void {
-    if (this.callback === undefined) return;
+    const callback = this.callback;
+    if (callback === undefined) return;
+    const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     let value: unknown;
     try {
-      value = parseJson(text);
+      value = parseJson(json);
     } catch (error) {
-      this.options.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
+      this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
       return;
     }
-    const checked = checkEnvelope(value);
-    if ("error" in checked) this.options.reject(checked.error);
+    const checked = checkEnvelope(value, json);
+    if ("error" in checked) this.reject(checked.error);
     else if ("ignore" in checked) this.options.log(`ignored ${checked.ignore}`);
-    else {
-      if ("id" in checked.ok) this.options.onRequest();
-      this.callback(checked.ok);
-    }
+    else callback(checked.ok);
   }
 }

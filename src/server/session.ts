@@ -31,39 +31,34 @@ export interface SessionOptions {
 /**
  * One JSON-RPC session over a stream pair: our reader, connection and
  * writer (on vscode-jsonrpc's interfaces), every request going through the
- * dispatcher. Ends on the `exit` notification, on input EOF (its waiting
- * requests are cancelled, everything else is answered), on a refused
- * request and on a broken output pipe; from then on its input is dropped.
+ * dispatcher. Ends on the `exit` notification, on input EOF (everything
+ * received is answered, its waiting requests cancelled), on a refused
+ * request (`admit`) and on a broken output pipe; from that moment nothing
+ * more is read, so nothing sent after `exit` runs.
  */
 export function startSession(options: SessionOptions): Session {
   const { input, output, log } = options;
   let framing: Framing = options.framing === "auto" ? "content-length" : options.framing;
-  let delivered = 0;
   let shutDown = false;
   let ending = false;
 
   const writer = new BatchingMessageWriter(output, {
     framing: () => framing,
-    requestsDelivered: () => delivered,
     onCongestion: (congested) => (congested ? input.pause() : input.resume()),
-    onBrokenPipe: () => end(0, "output closed by the peer", false),
+    onBrokenPipe: () => void end(0, "output closed by the peer"),
     durability: options.host.durability,
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
-    reject: (error) => {
-      if (options.host.timeRequests) options.host.metrics.error(error.code);
-      writer.writeTransportError(error.id, error.code, error.message, delivered);
-    },
     onFraming: (detected) => (framing = detected),
-    onRequest: () => delivered++,
-    onChunkDone: () => writer.flushAnswered(),
+    onChunkDone: () => writer.flush(),
     log,
   });
+  const { store, metrics } = options.host;
+  if (options.host.timeRequests) reader.onRejected((error) => metrics.error(error.code));
   const connection = new ServerConnection(reader, writer, log);
 
-  const { store, metrics } = options.host;
   const waits = new ConnectionWaits(store);
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
@@ -88,7 +83,7 @@ export function startSession(options: SessionOptions): Session {
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
     if (refusal !== undefined) {
-      void end(0, `refused ${method}: ${refusal.message}`, true);
+      void end(0, `refused ${method}: ${refusal.message}`);
       throw refusal;
     }
     try {
@@ -98,29 +93,28 @@ export function startSession(options: SessionOptions): Session {
     }
   });
   connection.onNotification((method) => {
-    if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown", false);
+    if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown");
   });
-  connection.onClose(() => void end(0, "input closed", true));
+  connection.onClose(() => void end(0, "input closed"));
 
-  /** Stop: read nothing more, cancel this session's waits, answer what was received when `answerAll`, flush, exit. */
-  async function end(code: number, why: string, answerAll: boolean): Promise<void> {
+  /** Stop reading at once; then cancel this session's waits, let every answer be made, write them all and exit. */
+  async function end(code: number, why: string): Promise<void> {
     if (ending) return;
     ending = true;
+    connection.stopReading();
     log(`exiting with code ${code}: ${why}`);
-    connection.stop();
     options.ending?.();
     unsubscribe?.();
-    waits.cancelAll();
-    while (answerAll && writer.answered < delivered) {
-      await new Promise((resolve) => setImmediate(resolve));
+    do {
       waits.cancelAll();
-    }
+      await new Promise((resolve) => setImmediate(resolve));
+    } while (connection.waiting > 0);
     await writer.drain();
     options.exit(code);
   }
 
   connection.listen();
-  return { connection, stop: (why) => void end(0, why, false) };
+  return { connection, stop: (why) => void end(0, why) };
 }
 
 /** A running session; `stop` cancels its waits, writes what is queued and ends it with code 0. */

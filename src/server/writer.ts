@@ -2,48 +2,45 @@ import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "./framing.js";
+import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
 
-interface HeldError {
-  after: number;
-  message: Message;
+/** Whether a stream error came from writing to it: a duplex input (a socket) is also the output, and its reader sees these too. */
+export function isWriteError(error: NodeJS.ErrnoException): boolean {
+  return error.syscall === "write" || error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ERR_STREAM_WRITE_AFTER_END";
 }
 
 /** Options of a {@link BatchingMessageWriter}. */
 export interface WriterOptions {
   framing(): Framing;
-  /** Requests handed to dispatch so far (the reader counts them). */
-  requestsDelivered(): number;
   /** Output is congested (true) or has drained (false): the reader should pause or resume input. */
   onCongestion(congested: boolean): void;
-  /** The peer closed its end of the output (EPIPE and friends). */
+  /** The peer closed its end of the output (EPIPE and friends); other output errors are reported through onError. */
   onBrokenPipe(): void;
   /** With a journal: a message goes out only once every change made before it was queued is on disk. */
   durability?: Durability;
 }
 
 /**
- * A vscode-jsonrpc MessageWriter that coalesces replies. vscode-jsonrpc
- * dispatches one message per event-loop turn, so replies to a pipelined
- * burst arrive one turn apart; this writer keeps collecting while requests
- * are still unanswered and the previous turn produced a reply, then writes
- * everything in one `write`. A lone request is answered on the next turn.
- * It honours backpressure (stops writing until 'drain' and asks the reader to
- * pause) and turns EPIPE into a quiet close.
+ * A vscode-jsonrpc MessageWriter that writes messages in the order it is
+ * given them (it never reorders: the connection decides the order) and
+ * coalesces them: the replies to one input chunk go out in one `write` when
+ * the chunk is done ({@link flush}), anything else on the next turn. With a
+ * journal, a message waits until every change made before it was queued is
+ * on disk. It honours backpressure (stops writing until 'drain' and asks
+ * the reader to pause) and turns EPIPE into a quiet close; errors of
+ * reading (a socket is also the input) are the reader's to report.
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private chunks: string[] = [];
   /** Per chunk, the journal mark it waits for (only with durability). */
   private marks: number[] = [];
   private bytes = 0;
-  private responses = 0;
-  private responsesAtLastCheck = 0;
   private scheduled = false;
   private congested = false;
   private closed = false;
-  private readonly held: HeldError[] = [];
   private readonly stopListening: (() => void) | undefined;
 
   constructor(
@@ -59,6 +56,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     });
     output.on("close", () => (this.closed = true));
     output.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.syscall === "read") return;
       this.closed = true;
       if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ECONNRESET") this.options.onBrokenPipe();
       else this.fireError(error);
@@ -67,27 +65,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
 
   write(message: Message): Promise<void> {
     this.enqueue(message);
-    if ("id" in message && !("method" in message)) {
-      this.responses++;
-      while (this.held.length > 0 && (this.held[0] as HeldError).after <= this.responses) this.enqueue((this.held.shift() as HeldError).message);
-    }
     return Promise.resolve();
-  }
-
-  /** Responses written so far. */
-  get answered(): number {
-    return this.responses;
-  }
-
-  /**
-   * Answer a message that never reached dispatch. The answer waits until
-   * the requests received before it (`after` of them in all) are answered,
-   * so replies keep the order of the input.
-   */
-  writeTransportError(id: string | number | null, code: number, message: string, after: number): void {
-    const error = { jsonrpc: "2.0", id, error: { code, message } } as Message;
-    if (after <= this.responses && this.held.length === 0) this.enqueue(error);
-    else this.held.push({ after, message: error });
   }
 
   /** Resolves once everything queued has been handed to the output, or the output is closed. */
@@ -143,7 +121,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
 
   private enqueue(message: Message): void {
     if (this.closed) return;
-    const text = encodeFrame(this.options.framing(), JSON.stringify(message));
+    const text = encodeFrame(this.options.framing(), stringifyMessage(message));
     this.chunks.push(text);
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
     this.bytes += text.length;
@@ -155,27 +133,17 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     this.flush();
   }
 
-  /** Write now if every request received so far is answered (the input chunk that brought them is done). */
-  flushAnswered(): void {
-    if (this.options.requestsDelivered() <= this.responses) this.flush();
-  }
-
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.check());
+    setImmediate(() => {
+      this.scheduled = false;
+      this.flush();
+    });
   }
 
-  private check(): void {
-    this.scheduled = false;
-    const progressed = this.responses > this.responsesAtLastCheck;
-    this.responsesAtLastCheck = this.responses;
-    const unanswered = this.options.requestsDelivered() > this.responses;
-    if (unanswered && progressed) this.schedule();
-    else this.flush();
-  }
-
-  private flush(): void {
+  /** Write what may go now: everything queued, or with a journal what is durable (the reader calls this when an input chunk is done). */
+  flush(): void {
     if (this.closed || this.congested || this.chunks.length === 0) return;
     const ready = this.readyCount();
     if (ready === 0) return;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ContentLengthDecoder, type FrameSink, NdjsonDecoder, encodeFrame } from "../../src/server/framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame } from "../../src/server/framing.js";
 
-function collect(make: (sink: FrameSink) => { push(chunk: Buffer): void }) {
+function collect(make: (sink: FrameSink) => FrameDecoder) {
   const messages: string[] = [];
   const errors: { problem: string; oversized: boolean }[] = [];
   const decoder = make({ message: (text) => messages.push(text), malformed: (problem, oversized) => errors.push({ problem, oversized }) });
@@ -84,5 +84,72 @@ describe("ContentLengthDecoder", () => {
     expect(errors).toHaveLength(1);
     decoder.push(Buffer.from(`\r\n\r\n${encodeFrame("content-length", body2)}`));
     expect(messages).toEqual([body2]);
+  });
+});
+
+describe("ContentLengthDecoder header ends and blank lines", () => {
+  const body = '{"id":1}';
+  for (const [label, end] of [
+    ["\\r\\n\\r\\n", "\r\n\r\n"],
+    ["\\n\\n", "\n\n"],
+    ["\\r\\n\\n", "\r\n\n"],
+    ["\\n\\r\\n", "\n\r\n"],
+  ] as const) {
+    it(`takes a header block ended by ${label}, other headers and blank lines between messages included, whatever the chunking`, () => {
+      const headers = `Content-Type: application/json${end.startsWith("\r") ? "\r\n" : "\n"}Content-Length: ${body.length}`;
+      const data = Buffer.from(`${headers}${end}${body}\r\n\n${headers}${end}${body}`);
+      everySplit(data, (chunks) => {
+        const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+        for (const chunk of chunks) decoder.push(chunk);
+        decoder.end();
+        expect(messages).toEqual([body, body]);
+        expect(errors).toEqual([]);
+      });
+    });
+  }
+});
+
+describe("decoders at the end of the input", () => {
+  it("NDJSON: a last line without its newline is a message; blanks are nothing", () => {
+    everySplit(Buffer.from('{"a":1}\n{"b":2}  \r'), (chunks) => {
+      const { decoder, messages, errors } = collect((sink) => new NdjsonDecoder(1000, sink));
+      for (const chunk of chunks) decoder.push(chunk);
+      decoder.end();
+      expect(messages).toEqual(['{"a":1}', '{"b":2}']);
+      expect(errors).toEqual([]);
+    });
+    const { decoder, messages } = collect((sink) => new NdjsonDecoder(1000, sink));
+    decoder.push(Buffer.from('{"a":1}\n \r\n  '));
+    decoder.end();
+    expect(messages).toEqual(['{"a":1}']);
+  });
+
+  it("NDJSON: a last line already reported as oversized is not reported again", () => {
+    const { decoder, messages, errors } = collect((sink) => new NdjsonDecoder(10, sink));
+    decoder.push(Buffer.from(`{"x":"${"y".repeat(50)}`));
+    decoder.end();
+    expect(messages).toEqual([]);
+    expect(errors).toHaveLength(1);
+  });
+
+  it("Content-Length: a body or header block cut short is malformed; trailing blanks and a skipped oversized body are not", () => {
+    const frame = encodeFrame("content-length", '{"id":1}');
+    for (const [cut, problem] of [
+      [frame.slice(0, -3), "the input ended after 5 of the 8 body bytes"],
+      [frame.slice(0, 10), 'the input ended inside a header block: "Content-Le"'],
+      [frame.slice(0, frame.indexOf("\r\n\r\n") + 2), "the input ended inside a header block"],
+    ] as const) {
+      const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+      decoder.push(Buffer.from(`${frame}${cut}`));
+      decoder.end();
+      expect(messages).toEqual(['{"id":1}']);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]?.problem).toContain(problem);
+      expect(errors[0]?.oversized).toBe(false);
+    }
+    const { decoder, errors } = collect((sink) => new ContentLengthDecoder(5, sink));
+    decoder.push(Buffer.from(`${frame}\r\n \n${frame.slice(0, -3)}`));
+    decoder.end();
+    expect(errors.map((e) => e.oversized)).toEqual([true, true]);
   });
 });

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import type { Message } from "vscode-jsonrpc/node";
 import { describe, expect, it } from "vitest";
+import type { Durability } from "../../src/storage/journal.js";
 import { BatchingMessageWriter } from "../../src/server/writer.js";
 
 /** A Writable that records each write and can be told to report congestion. */
@@ -23,50 +24,76 @@ class RecordingOutput extends Writable {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const response = (id: number): Message => ({ jsonrpc: "2.0", id, result: id }) as Message;
 
-function setup(delivered: () => number) {
+function setup(durability?: Durability) {
   const output = new RecordingOutput();
   const events: string[] = [];
   const writer = new BatchingMessageWriter(output, {
     framing: () => "ndjson",
-    requestsDelivered: delivered,
     onCongestion: (congested) => events.push(congested ? "pause" : "resume"),
     onBrokenPipe: () => events.push("broken"),
+    durability,
   });
   return { output, writer, events };
 }
 
-describe("BatchingMessageWriter", () => {
-  it("writes the replies to a pipelined burst, produced one turn apart, in one write", async () => {
-    const { output, writer } = setup(() => 50);
-    for (let i = 0; i < 50; i++) {
-      void writer.write(response(i));
-      await turn();
-    }
-    await turn();
-    await turn();
-    expect(output.writes).toHaveLength(1);
-    expect(output.writes[0]?.split("\n").filter(Boolean)).toHaveLength(50);
-  });
+/** A journal stand-in: each change appended bumps the mark; `sync(n)` makes the first n durable. */
+class FakeJournal implements Durability {
+  appended = 0;
+  private durable = 0;
+  private readonly listeners = new Set<() => void>();
+  mark(): number {
+    return this.appended;
+  }
+  reached(mark: number): boolean {
+    return mark <= this.durable;
+  }
+  onProgress(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  sync(upTo: number): void {
+    this.durable = upTo;
+    for (const listener of this.listeners) listener();
+  }
+}
 
-  it("answers a lone request on the next turn", async () => {
-    const { output, writer } = setup(() => 1);
-    void writer.write(response(1));
+describe("BatchingMessageWriter", () => {
+  it("writes what was queued in one turn in one write, in the order given", async () => {
+    const { output, writer } = setup();
+    for (let i = 0; i < 50; i++) void writer.write(response(i));
     expect(output.writes).toHaveLength(0);
     await turn();
-    expect(output.writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":1}\n']);
+    expect(output.writes).toHaveLength(1);
+    expect(output.writes[0]?.split("\n").filter(Boolean).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
-  it("does not wait forever for a request that is still running", async () => {
-    const { output, writer } = setup(() => 2);
+  it("writes at once on flush() (the reader calls it when an input chunk is done)", () => {
+    const { output, writer } = setup();
     void writer.write(response(1));
+    void writer.write(response(2));
+    writer.flush();
+    expect(output.writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n']);
+  });
+
+  it("with a journal, writes a message only once every change made before it is on disk, and keeps the order", async () => {
+    const journal = new FakeJournal();
+    const { output, writer } = setup(journal);
+    journal.appended = 1;
+    void writer.write(response(1));
+    void writer.write(response(2));
+    journal.appended = 2;
+    void writer.write(response(3));
+    writer.flush();
     await turn();
-    await turn();
-    await turn();
-    expect(output.writes).toHaveLength(1);
+    expect(output.writes).toEqual([]);
+    journal.sync(1);
+    expect(output.writes.join("")).toBe('{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n');
+    journal.sync(2);
+    expect(output.writes.join("")).toContain('"id":3');
   });
 
   it("stops writing while the output is congested, asks to pause input, and resumes on drain", async () => {
-    const { output, writer, events } = setup(() => 3);
+    const { output, writer, events } = setup();
     output.full = true;
     void writer.write(response(1));
     await turn();
@@ -86,7 +113,7 @@ describe("BatchingMessageWriter", () => {
   });
 
   it("drain gives up when a congested output is closed (a peer that never read is cut off)", async () => {
-    const { output, writer } = setup(() => 2);
+    const { output, writer } = setup();
     output.full = true;
     void writer.write(response(1));
     await turn();
@@ -104,21 +131,11 @@ describe("BatchingMessageWriter", () => {
   });
 
   it("reports EPIPE as a broken pipe and writes nothing more", async () => {
-    const { output, writer, events } = setup(() => 1);
+    const { output, writer, events } = setup();
     output.emit("error", Object.assign(new Error("write EPIPE"), { code: "EPIPE" }));
     expect(events).toEqual(["broken"]);
     void writer.write(response(1));
     await turn();
     expect(output.writes).toEqual([]);
-  });
-
-  it("holds a transport error until the requests before it are answered", async () => {
-    const { output, writer } = setup(() => 1);
-    writer.writeTransportError(null, -32700, "Parse error: x", 1);
-    await turn();
-    expect(output.writes).toEqual([]);
-    void writer.write(response(1));
-    await turn();
-    expect(output.writes.join("")).toBe('{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"Parse error: x"}}\n');
   });
 });
