@@ -121,7 +121,7 @@ function moduleGraph(entry: string): { found: string[]; missing: string[] } {
 }
 
 // In the empty project: the client spawns the sidecar (the bin next to it in
-// node_modules) and registers an agent.
+// node_modules; its log goes to stderr) and registers an agent.
 const CLIENT_SCRIPT = `import { spawnSidecar } from "harn-registry";
 const sidecar = spawnSidecar({ stderr: "inherit" });
 const id = await sidecar.client.request("agent_register", { name: "consumer" });
@@ -139,8 +139,7 @@ function checkInstalled(project: string, version: string): void {
 
   writeFileSync(join(project, "client.mjs"), CLIENT_SCRIPT);
   const client = runSync(project, process.execPath, ["client.mjs"]);
-  expect(client.stderr).toBe("");
-  expect(JSON.parse(client.stdout)).toEqual({ id: 1, exit: 0 });
+  expect({ status: client.status, stdout: client.stdout }, client.stderr).toEqual({ status: 0, stdout: `${JSON.stringify({ id: 1, exit: 0 })}\n` });
 
   writeFileSync(join(project, "require.cjs"), 'require("harn-registry");\n');
   const required = runSync(project, process.execPath, ["require.cjs"]);
