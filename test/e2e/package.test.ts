@@ -141,6 +141,10 @@ function checkInstalled(project: string, version: string): void {
   const client = runSync(project, process.execPath, ["client.mjs"]);
   expect({ status: client.status, stdout: client.stdout }, client.stderr).toEqual({ status: 0, stdout: `${JSON.stringify({ id: 1, exit: 0 })}\n` });
 
+  // From CommonJS: import() works, require() fails saying why (not Node's
+  // ERR_PACKAGE_PATH_NOT_EXPORTED, nor require(esm) on the Nodes that have it).
+  writeFileSync(join(project, "import.cjs"), 'import("harn-registry").then(({ spawnSidecar }) => console.log(typeof spawnSidecar));\n');
+  expect(runSync(project, process.execPath, ["import.cjs"])).toEqual({ status: 0, stdout: "function\n", stderr: "" });
   writeFileSync(join(project, "require.cjs"), 'require("harn-registry");\n');
   const required = runSync(project, process.execPath, ["require.cjs"]);
   expect(required.status).toBe(1);
@@ -176,11 +180,11 @@ afterAll(() => {
 describe("the package", () => {
   it("is built by npm pack from a fresh clone (prepare) and ships what it needs, no more", () => {
     expect(distBeforePack).toBe(false);
-    expect(manifest.scripts).toMatchObject({ prepare: "npm run -s build" });
     const files = packed.files.map((file) => file.path);
     for (const file of ["bin/harn-registry", "dist/harn-registry.js", "dist/client.js", "dist/types/src/client/index.d.ts", "src/client/esm-only.cjs", "package.json", "README.md"]) {
       expect(files).toContain(file);
     }
+    expect(manifest.scripts).toMatchObject({ prepare: "npm run -s build" });
     expect(files.filter((file) => /^(bench|test|scripts|examples|dist\/bench|dist\/scripts)\//.test(file) || file.endsWith(".map"))).toEqual([]);
     expect(packed.files.find((file) => file.path === "bin/harn-registry")?.mode ?? 0).toBe(0o755);
   }, 10_000);
