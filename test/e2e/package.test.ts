@@ -97,10 +97,14 @@ function emptyProject(dir: string, spec: string, manifest: Manifest, projectLock
   return dir;
 }
 
-/** Every module `entry` imports, statically or on demand, followed through the relative imports of each. */
-function moduleGraph(entry: string): { found: string[]; missing: string[] } {
+/**
+ * Every module `entry` imports, statically or on demand, followed through the
+ * relative imports of each; and what they import from outside (packages).
+ */
+function moduleGraph(entry: string): { found: string[]; missing: string[]; external: string[] } {
   const found: string[] = [];
   const missing: string[] = [];
+  const external = new Set<string>();
   const queue = [entry];
   const seen = new Set(queue);
   for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
@@ -109,7 +113,11 @@ function moduleGraph(entry: string): { found: string[]; missing: string[] } {
       continue;
     }
     found.push(file);
-    for (const [, specifier] of readFileSync(file, "utf8").matchAll(/(?:\bfrom|\bimport\s*\(?)\s*["'](\.{1,2}\/[^"'\s]+\.js)["']/g)) {
+    for (const [, specifier] of readFileSync(file, "utf8").matchAll(/(?:\bfrom|\bimport\s*\(?|\brequire\s*\()\s*["']([^"'\s]+)["']/g)) {
+      if (!/^\.{1,2}\//.test(specifier as string)) {
+        external.add(specifier as string);
+        continue;
+      }
       const target = resolve(dirname(file), specifier as string);
       if (!seen.has(target)) {
         seen.add(target);
@@ -117,7 +125,7 @@ function moduleGraph(entry: string): { found: string[]; missing: string[] } {
       }
     }
   }
-  return { found, missing };
+  return { found, missing, external: [...external] };
 }
 
 // In the empty project: the client spawns the sidecar (the bin next to it in
@@ -196,11 +204,15 @@ describe("the package", () => {
 
     // The sidecar is split into chunks loaded on demand (--state, --listen,
     // connect, status, demo): every one must ship.
-    const { found, missing } = moduleGraph(join(installed, "dist", "harn-registry.js"));
+    const { found, missing, external } = moduleGraph(join(installed, "dist", "harn-registry.js"));
     expect(missing).toEqual([]);
     for (const lazy of ["socket", "connect", "status", "demo", "durable-state"]) {
       expect(found.some((file) => file.includes(`${join("dist", "chunks")}/${lazy}-`))).toBe(true);
     }
+    // dist/ is bundled: at run time it loads Node's modules only (README, Install).
+    const client = moduleGraph(join(installed, "dist", "client.js"));
+    expect(client.missing).toEqual([]);
+    expect([...external, ...client.external].filter((specifier) => !specifier.startsWith("node:"))).toEqual([]);
     checkInstalled(project, manifest.version);
     const demo = runSync(project, join(project, "node_modules", ".bin", "harn-registry"), ["demo"]);
     expect(demo.stderr).toBe("");
