@@ -179,7 +179,7 @@ beforeAll(async () => {
   await run(clone, "npm", ["ci", "--ignore-scripts"]);
   distBeforePack = existsSync(join(clone, "dist"));
   [packed] = JSON.parse(await run(clone, "npm", ["pack", "--json", "--pack-destination", work]));
-}, 90_000);
+}, 60_000);
 
 afterAll(() => {
   if (work !== "") rmSync(work, { recursive: true, force: true });
@@ -218,13 +218,13 @@ describe("the package", () => {
     expect(demo.stderr).toBe("");
     expect(demo.status).toBe(0);
     expect(demo.stdout).toContain("Done: ");
-  }, 60_000);
+  }, 45_000);
 
   it("installs from git (npm checks the commit out, installs its devDependencies, runs prepare)", async () => {
     expect((await run(clone, "git", ["ls-files", "dist"])).trim()).toBe("");
     const project = emptyProject(join(work, "from-git"), `git+file://${clone}#${commit}`, manifest, projectLock);
-    await run(project, "npm", ["ci"], 90_000);
+    await run(project, "npm", ["ci"]);
     expect(existsSync(join(project, "node_modules", "harn-registry", "dist", "harn-registry.js"))).toBe(true);
     checkInstalled(project, manifest.version);
-  }, 90_000);
+  }, 60_000);
 });
