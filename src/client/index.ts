@@ -114,7 +114,5 @@ function sidecarBin(): string {
 
 /** bigint (a 64-bit hash) is sent as its decimal string, which the server accepts. */
 function jsonSafe(params: object): object {
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(params)) out[key] = typeof value === "bigint" ? value.toString() : value;
-  return out;
+  return Object.fromEntries(Object.entries(params).map(([key, value]) => [key, typeof value === "bigint" ? value.toString() : value]));
 }
