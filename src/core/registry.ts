@@ -604,8 +604,9 @@ export class Registry implements RegistryStore {
           continue;
         }
         this.waiters.remove(waiter);
-        const overQuota = this.lockQuotaProblem(waiter.agentId, waiter.paths);
-        const exhausted = exhaustion(FENCES, this.state.nextFence, this.newLockCount(waiter.agentId, waiter.paths));
+        const fresh = this.newLockCount(waiter.agentId, waiter.paths);
+        const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
+        const exhausted = overQuota === undefined ? exhaustion(FENCES, this.state.nextFence, fresh) : undefined;
         if (overQuota !== undefined) {
           this.counted.waitsOverQuota++;
           waiter.done({ kind: "quota_exceeded", why: overQuota });
@@ -748,9 +749,10 @@ export class Registry implements RegistryStore {
   /** Throw, before anything changes, when `agentId` taking `paths` would pass a limit (quota_exceeded) or need fences past 2^53-1 (id_space_exhausted). */
   private checkGrant(agentId: number, paths: readonly string[]): void {
     if (!this.state.agents.has(agentId)) this.checkAgentQuota(agentId);
-    const problem = this.lockQuotaProblem(agentId, paths);
+    const fresh = this.newLockCount(agentId, paths);
+    const problem = this.lockQuotaProblem(agentId, fresh);
     if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
-    checkRoom(FENCES, this.state.nextFence, this.newLockCount(agentId, paths));
+    checkRoom(FENCES, this.state.nextFence, fresh);
   }
 
   /**
@@ -785,8 +787,9 @@ export class Registry implements RegistryStore {
     if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
   }
 
-  private lockQuotaProblem(agentId: number, paths: readonly string[]): string | undefined {
-    const count = (this.state.agents.get(agentId)?.locks.size ?? 0) + this.newLockCount(agentId, paths);
+  /** Why `agentId` taking `fresh` new locks would pass --max-locks-per-agent, or undefined. */
+  private lockQuotaProblem(agentId: number, fresh: number): string | undefined {
+    const count = (this.state.agents.get(agentId)?.locks.size ?? 0) + fresh;
     if (count <= this.limits.maxLocksPerAgent) return undefined;
     return `agent ${agentId} would hold ${count} locks, past --max-locks-per-agent ${this.limits.maxLocksPerAgent}`;
   }
