@@ -82,7 +82,7 @@ export const HostlibSnapshotInput = z.looseObject({
   agents: z._default(
     z.looseObject({
       next_id: z._default(z.union([z.literal(0), NextCounterInput]), 0),
-      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, {}) })), []),
+      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, () => Object.create(null)) })), []),
     }),
     { next_id: 0, agents: [] },
   ),
