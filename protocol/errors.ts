@@ -24,7 +24,8 @@ export const DomainErrors = {
   },
   id_space_exhausted: {
     code: 1003,
-    description: "register could not assign an id: the next id would exceed 2^53-1",
+    description:
+      "a counter would pass 2^53-1: agent ids (agent_register), fences (a lock granted now or to a queued lock_acquire), version seqs (version_record), an agent's edit_count (version_record), wait ids (a lock_acquire that would wait) or event seqs (a call that could add events); the message names the counter and nothing was changed",
   },
   shutting_down: {
     code: 1004,

@@ -13,6 +13,7 @@ import {
   Millis,
   RegistryConfig,
   WirePath,
+  recordOf,
 } from "./common.js";
 import { RegistryEvent, events } from "./events.js";
 import { Snapshot } from "./snapshot.js";
@@ -263,7 +264,7 @@ export const methods = {
     group: "registry",
     description: "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
     params: z.strictObject({
-      snapshot: z.record(z.string(), z.unknown(), { error: "must be an object" }),
+      snapshot: recordOf(z.unknown(), "must be an object"),
       reap: z._default(z.boolean({ error: "must be true or false" }), true),
     }),
     result: z.strictObject({ agents: Count, locks: Count, current_seq: Count }),
@@ -274,8 +275,8 @@ export const methods = {
     params: NoParams,
     result: z.strictObject({
       uptime_ms: Count,
-      requests: z.record(z.string(), Count),
-      errors: z.record(z.string(), Count),
+      requests: recordOf(Count),
+      errors: recordOf(Count),
       latency_us: z.strictObject({ count: Count, p50: Count, p90: Count, p99: Count, max: Count }),
       locks: z.strictObject({
         held: Count,

@@ -1,13 +1,23 @@
 import * as z from "zod/mini";
-import { AgentId, AgentState, Count, EditOp, EditorId, FencesByPath, HashInput, HashOutput, MAX_ID, Millis, MillisByPath, RegistryConfig } from "./common.js";
+import {
+  AgentId,
+  AgentState,
+  Count,
+  EditOp,
+  EditorId,
+  FencesByPath,
+  HashInput,
+  HashOutput,
+  Millis,
+  MillisByPath,
+  NextCounter,
+  NextCounterInput,
+  RegistryConfig,
+  recordOf,
+} from "./common.js";
 
 /** Current snapshot format: 2 adds lock modes and fences; 1 still restores. */
 export const SNAPSHOT_FORMAT_VERSION = 2;
-
-/** Next id to assign: one past the largest id, so it may reach 2^53. */
-const NextId = z
-  .number()
-  .check(z.refine((n) => Number.isInteger(n) && n >= 1 && n <= MAX_ID + 1, { error: "must be an integer from 1 to 2^53" }));
 
 const historyEntry = <H extends z.ZodMiniType>(hash: H) =>
   z.strictObject({ seq: z.int().check(z.minimum(1)), agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });
@@ -28,17 +38,17 @@ const agentEntry = z.strictObject({
  */
 const agentEntryV2 = z.extend(agentEntry, { lock_fences: FencesByPath, shared_paths: z.array(z.string({ error: "must be a string" })) });
 
-const Fence = z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" }));
+/** Each path's last changes, keyed by path. */
+const historyOf = <H extends z.ZodMiniType>(hash: H) => recordOf(z.array(historyEntry(hash)), "must be an object mapping each path to its changes");
 
-const versionsOf = <H extends z.ZodMiniType>(hash: H) =>
-  z.strictObject({ current_seq: Count, history: z.record(z.string(), z.array(historyEntry(hash))) });
+const versionsOf = <H extends z.ZodMiniType>(hash: H) => z.strictObject({ current_seq: Count, history: historyOf(hash) });
 
 /** A snapshot as the sidecar writes it. */
 export const Snapshot = z.strictObject({
   format_version: z.literal(SNAPSHOT_FORMAT_VERSION, { error: `must be ${SNAPSHOT_FORMAT_VERSION}` }),
   taken_at_ms: Millis,
   config: RegistryConfig,
-  agents: z.strictObject({ next_id: NextId, next_fence: Fence, agents: z.array(agentEntryV2) }),
+  agents: z.strictObject({ next_id: NextCounter, next_fence: NextCounter, agents: z.array(agentEntryV2) }),
   versions: versionsOf(HashOutput),
 });
 export type Snapshot = z.infer<typeof Snapshot>;
@@ -48,15 +58,18 @@ export const SnapshotAgentEntry = agentEntryV2;
 export const SnapshotV1AgentEntry = agentEntry;
 export type SnapshotEntry = Snapshot["versions"]["history"][string][number];
 
-/** A format-2 snapshot as `restore` accepts it (hash as integer or string). */
-export const SnapshotInput = z.extend(Snapshot, { versions: versionsOf(HashInput) });
+/** A format-2 snapshot as `restore` accepts it (hash as integer or string, counters at 2^53 as bigint). */
+export const SnapshotInput = z.extend(Snapshot, {
+  agents: z.strictObject({ next_id: NextCounterInput, next_fence: NextCounterInput, agents: z.array(agentEntryV2) }),
+  versions: versionsOf(HashInput),
+});
 
 /** A format-1 snapshot (before lock modes and fences): every lock is exclusive and gets a fresh fence. */
 export const SnapshotV1Input = z.strictObject({
   format_version: z.literal(1),
   taken_at_ms: Millis,
   config: RegistryConfig,
-  agents: z.strictObject({ next_id: NextId, agents: z.array(agentEntry) }),
+  agents: z.strictObject({ next_id: NextCounterInput, agents: z.array(agentEntry) }),
   versions: versionsOf(HashInput),
 });
 
@@ -68,17 +81,17 @@ export const SnapshotV1Input = z.strictObject({
 export const HostlibSnapshotInput = z.looseObject({
   agents: z._default(
     z.looseObject({
-      next_id: z._default(z.union([z.literal(0), NextId]), 0),
-      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, {}) })), []),
+      next_id: z._default(z.union([z.literal(0), NextCounterInput]), 0),
+      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, () => Object.create(null)) })), []),
     }),
     { next_id: 0, agents: [] },
   ),
   versions: z._default(
     z.looseObject({
       current_seq: z._default(Count, 0),
-      history: z._default(z.record(z.string(), z.array(historyEntry(HashInput))), {}),
+      history: z._default(historyOf(HashInput), () => Object.create(null)),
     }),
-    { current_seq: 0, history: {} },
+    () => ({ current_seq: 0, history: Object.create(null) }),
   ),
 });
 

@@ -2,6 +2,7 @@
 // table. Pure: returns path → content; gen-protocol.ts writes them and a
 // test fails when the committed files differ.
 import * as z from "zod/mini";
+import { recordShapes } from "../protocol/common.js";
 import { DomainErrors, RpcErrorCodes } from "../protocol/errors.js";
 import { type MethodSpec, PROTOCOL_VERSION, methods, notifications, serverNotifications } from "../protocol/methods.js";
 
@@ -18,6 +19,12 @@ export function jsonSchemaOf(schema: z.ZodMiniType, io: "input" | "output"): Jso
     override: (ctx) => {
       const def = (ctx.zodSchema as { _zod: { def: { type: string } } })._zod.def;
       if (def.type === "bigint") Object.assign(ctx.jsonSchema, { type: "integer", minimum: 0 });
+      const record = recordShapes.get(ctx.zodSchema);
+      if (record !== undefined) {
+        for (const key of Object.keys(ctx.jsonSchema)) delete ctx.jsonSchema[key];
+        const { $schema: _ignored, ...shape } = jsonSchemaOf(record, io);
+        Object.assign(ctx.jsonSchema, shape);
+      }
     },
   }) as JsonSchema;
 }

@@ -1,10 +1,10 @@
 /**
- * An empty object in V8's dictionary mode. Objects keyed by paths get a new
- * hidden class for every key in fast mode; measured 4-5× faster to fill in
- * dictionary mode (250 → 60 ms for 100,000 objects of 4 paths each).
+ * An empty object without a prototype, for data keyed by user strings
+ * (paths): `__proto__`, `toString` or `constructor` is then an own key like
+ * any other, never the prototype setter or an inherited member. V8 keeps
+ * such an object in dictionary mode, which fills fast (a new hidden class
+ * per path otherwise: 4-5× slower for 100,000 objects of 4 paths each).
  */
 export function dictionary<T>(): Record<string, T> {
-  const object: Record<string, unknown> = { unused: 0 };
-  delete object.unused;
-  return object as Record<string, T>;
+  return Object.create(null) as Record<string, T>;
 }

@@ -1,4 +1,4 @@
-import type { LockMode } from "../../protocol/common.js";
+import { type LockMode, MAX_ID } from "../../protocol/common.js";
 import type { RegistryEvent, RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
 
 export type { RegistryEvent, RegistryEventBody };
@@ -20,10 +20,10 @@ const RELEASED = 2;
  * lives long enough to be promoted and later collected from the old
  * generation (measured: 38 MB of old-space growth over 600,000 lock events
  * when each one was an object kept in the ring). Rarer events keep their
- * body.
+ * body. `event_seq` stops at 2^53-1: the registry refuses, before they
+ * start, the calls that could need numbers past it (see `room`).
  */
 export class EventLog {
-  private seq = 0;
   private readonly kind = new Uint8Array(EVENTS_KEPT);
   private readonly at = new Float64Array(EVENTS_KEPT);
   private readonly agent = new Float64Array(EVENTS_KEPT);
@@ -36,13 +36,26 @@ export class EventLog {
   private readonly notes = new Map<number, string>();
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
 
+  /** The first event_seq this log hands out. */
+  private readonly first: number;
+
+  /** Numbering continues after `seq` (0: the first event is 1). */
+  constructor(private seq = 0) {
+    this.first = seq + 1;
+  }
+
   get latestSeq(): number {
     return this.seq;
   }
 
+  /** Event numbers left before 2^53-1. */
+  get room(): number {
+    return MAX_ID - this.seq;
+  }
+
   /** The oldest `event_seq` still kept (latest + 1 when none). */
   get oldestSeq(): number {
-    return Math.max(1, this.seq - EVENTS_KEPT + 1);
+    return Math.max(this.first, this.seq - EVENTS_KEPT + 1);
   }
 
   emit(body: RegistryEventBody, atMs: number): void {
@@ -81,6 +94,7 @@ export class EventLog {
   }
 
   private next(atMs: number, kind: number): number {
+    if (this.seq === MAX_ID) throw new Error("event_seq would pass 2^53-1: the registry let a call start without room for its events");
     const seq = ++this.seq;
     const slot = seq % EVENTS_KEPT;
     if (this.notes.size > 0) this.notes.delete(seq - EVENTS_KEPT);

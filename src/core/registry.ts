@@ -1,5 +1,6 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
+import { AGENT_IDS, EVENT_SEQS, FENCES, VERSION_SEQS, WAIT_IDS, checkRoom, editCount, exhaustion } from "./counters.js";
 import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog, type ReleaseReason } from "./events.js";
 import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
@@ -23,7 +24,7 @@ import type {
   RestoreSummary,
   TryLockResult,
 } from "./store.js";
-import { canonicalHash, checkAgentId, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
+import { MAX_PATHS_PER_ACQUIRE, canonicalHash, checkAgentId, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
 import type { Change } from "./version-log.js";
 import { type SavedWaits, type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 
@@ -52,6 +53,8 @@ export function processOptionsOf(options: Pick<RegistryOptions, "crashLockDelayM
 
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
+  /** The event log to number events in (a fresh one, from event_seq 1, by default). */
+  events?: EventLog;
   /** Current time in ms; injected so tests and replays control it. */
   now: () => number;
   config?: Partial<RegistryConfig>;
@@ -61,6 +64,11 @@ export interface RegistryOptions {
 }
 
 type AcquireWaiter = Waiter<AcquireResult>;
+
+/** The most events a waiter can still cause: its grants (one per path), their releases, and its agent crashing again. */
+const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 1;
+/** The most events one call can add beyond that: an agent registered (and later crashing), or revived, and a waiter or a grant of every path. */
+const EVENTS_PER_CALL = EVENTS_PER_WAITER + 2;
 
 /**
  * The in-memory registry: agents, advisory locks and the version log.
@@ -96,10 +104,11 @@ export class Registry implements RegistryStore {
   /** Counters since this registry was made (restores keep them). */
   private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
   private readonly releasedFor: Record<ReleaseReason, number> = { released: 0, expired: 0, forced: 0, crashed: 0, unregistered: 0, replaced: 0 };
-  readonly events = new EventLog();
+  readonly events: EventLog;
 
   constructor(options: RegistryOptions) {
     this.clock = options.now;
+    this.events = options.events ?? new EventLog();
     this.configure(processOptionsOf(options));
     if (options.config) this.setConfig(options.config);
   }
@@ -144,11 +153,10 @@ export class Registry implements RegistryStore {
 
   register(name: string): number {
     checkName(name);
+    this.checkEventRoom();
     const now = this.settle();
     const id = this.state.nextId;
-    if (id > Number.MAX_SAFE_INTEGER) {
-      throw new DomainError("id_space_exhausted", "agent_register: no id left to assign (the next id would exceed 2^53-1)");
-    }
+    checkRoom(AGENT_IDS, id, 1);
     this.install(id, name, now);
     return this.finish(id);
   }
@@ -156,12 +164,14 @@ export class Registry implements RegistryStore {
   registerWithId(id: number, name: string): number {
     checkAgentId(id);
     checkName(name);
+    this.checkEventRoom();
     this.install(id, name, this.settle());
     return this.finish(id);
   }
 
   heartbeat(id: number): void {
     checkAgentId(id);
+    this.checkEventRoom();
     const now = this.settle();
     const agent = this.state.agents.get(id);
     if (agent === undefined) this.install(id, `agent-${id}`, now);
@@ -170,6 +180,7 @@ export class Registry implements RegistryStore {
 
   unregister(id: number): boolean {
     checkAgentId(id);
+    this.checkEventRoom();
     const now = this.settle();
     const agent = this.state.agents.get(id);
     if (agent === undefined) return false;
@@ -182,7 +193,10 @@ export class Registry implements RegistryStore {
 
   noteEdit(id: number): void {
     checkAgentId(id);
-    this.noteEditAt(id, this.settle());
+    this.checkEventRoom();
+    const now = this.settle();
+    this.checkEditRoom(id);
+    this.noteEditAt(id, now);
   }
 
   /**
@@ -194,6 +208,7 @@ export class Registry implements RegistryStore {
     checkAgentId(agentId);
     const key = normalizePath(path);
     const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    this.checkEventRoom();
     const now = this.settle();
     if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts a deadline past 2^53-1 ms");
     const paths = [key];
@@ -201,7 +216,7 @@ export class Registry implements RegistryStore {
       this.counted.refused++;
       return { locked: false, holder: this.blockingHolder(agentId, key) };
     }
-    this.checkQuotas(agentId, paths);
+    this.checkGrant(agentId, paths);
     this.grantAll(agentId, paths, "exclusive", ttl, now);
     return this.finish({ locked: true, holder: agentId });
   }
@@ -219,20 +234,22 @@ export class Registry implements RegistryStore {
     const mode = checkMode(input.mode);
     const ttl = input.ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(input.ttlMs, "ttl_ms", 1);
     const waitMs = input.waitMs === undefined ? 0 : checkInteger(input.waitMs, "wait_ms", 0);
+    this.checkEventRoom();
     const now = this.settle();
     if (!Number.isSafeInteger(now + ttl) || !Number.isSafeInteger(now + waitMs)) {
       throw new InvalidInputError(Number.isSafeInteger(now + ttl) ? "wait_ms" : "ttl_ms", "puts a deadline past 2^53-1 ms");
     }
     const conflicts = this.conflicts(agentId, paths, mode, this.waiters.values(), false);
     if (conflicts.length === 0) {
-      this.checkQuotas(agentId, paths);
+      this.checkGrant(agentId, paths);
       return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
     }
     if (waitMs === 0 || onWaitDone === undefined) {
       this.counted.refused++;
       return { granted: false, locks: [], conflicts };
     }
-    this.checkQuotas(agentId, paths);
+    this.checkGrant(agentId, paths);
+    checkRoom(WAIT_IDS, this.waiters.nextWaitId, 1);
     this.ensureAgent(agentId, now);
     const waiter = this.waiters.add({ agentId, paths, mode, ttlMs: ttl, deadline: now + waitMs, done: onWaitDone });
     this.counted.waitsStarted++;
@@ -458,6 +475,7 @@ export class Registry implements RegistryStore {
   /** Put waits from {@link saveWaits} back into a registry that has none; `done(id)` gives each its callback. */
   loadWaits(saved: SavedWaits, done: (id: number) => (outcome: WaitOutcome<AcquireResult>) => void): void {
     if (this.waiters.size > 0) throw new Error("loadWaits: the registry already has waits");
+    this.checkEventRoom(this.eventPotential() + saved.waits.length * EVENTS_PER_WAITER);
     this.waiters.load(saved, done);
   }
 
@@ -479,11 +497,14 @@ export class Registry implements RegistryStore {
     const size = input.size === undefined ? 0 : checkInteger(input.size, "size", 0);
     const op = checkOp(input.op);
     const fence = input.fence === undefined ? undefined : checkInteger(input.fence, "fence", 1);
+    this.checkEventRoom();
     const now = this.settle();
     if (fence !== undefined) {
       const problem = this.fenceProblem(agentId, path, fence);
       if (problem !== undefined) throw new DomainError("stale_fence", `fence ${fence} ${problem}; nothing was recorded`);
     }
+    checkRoom(VERSION_SEQS, this.state.versions.currentSeq + 1, 1);
+    if (agentId > 0) this.checkEditRoom(agentId);
     const seq = this.state.versions.record({ path, agent_id: agentId, op, hash, size, timestamp_ms: now });
     if (agentId > 0) this.noteEditAt(agentId, now);
     return seq;
@@ -516,6 +537,7 @@ export class Registry implements RegistryStore {
    */
   restore(snapshot: unknown, options: { reap?: boolean } = {}): RestoreSummary {
     const decoded = decodeSnapshot(snapshot, this.state.nextFence);
+    this.checkEventRoom(this.eventPotential(decoded.state, 0) + 1);
     const now = this.now();
     for (const waiter of [...this.waiters.values()]) {
       this.waiters.remove(waiter);
@@ -599,10 +621,15 @@ export class Registry implements RegistryStore {
           continue;
         }
         this.waiters.remove(waiter);
-        const overQuota = this.lockQuotaProblem(waiter.agentId, waiter.paths);
+        const fresh = this.newLockCount(waiter.agentId, waiter.paths);
+        const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
+        const exhausted = overQuota === undefined ? exhaustion(FENCES, this.state.nextFence, fresh) : undefined;
         if (overQuota !== undefined) {
           this.counted.waitsOverQuota++;
           waiter.done({ kind: "quota_exceeded", why: overQuota });
+        } else if (exhausted !== undefined) {
+          this.counted.refused++;
+          waiter.done({ kind: "id_space_exhausted", why: exhausted });
         } else {
           this.counted.waitsGranted++;
           waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
@@ -749,11 +776,39 @@ export class Registry implements RegistryStore {
     return agent;
   }
 
-  /** Throw quota_exceeded, before anything changes, when `agentId` taking `paths` would pass a limit. */
-  private checkQuotas(agentId: number, paths: readonly string[]): void {
+  /** Throw, before anything changes, when `agentId` taking `paths` would pass a limit (quota_exceeded) or need fences past 2^53-1 (id_space_exhausted). */
+  private checkGrant(agentId: number, paths: readonly string[]): void {
     if (!this.state.agents.has(agentId)) this.checkAgentQuota(agentId);
-    const problem = this.lockQuotaProblem(agentId, paths);
+    const fresh = this.newLockCount(agentId, paths);
+    const problem = this.lockQuotaProblem(agentId, fresh);
     if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
+    checkRoom(FENCES, this.state.nextFence, fresh);
+  }
+
+  /**
+   * Throw id_space_exhausted unless the event counter has room for `needed`
+   * events: by default, for every event the state can still emit without
+   * another call, plus the most one call can add. Calls that can add events
+   * (grants, waits, registrations, revivals) check first; then time-driven
+   * changes, reads, releases and cancels, which only use up what is
+   * counted, never run out of event numbers.
+   */
+  private checkEventRoom(needed = this.eventPotential() + EVENTS_PER_CALL): void {
+    const room = this.events.room;
+    if (room < needed) {
+      throw new DomainError("id_space_exhausted", `${EVENT_SEQS} is exhausted: ${room} numbers are left and this call could need ${needed}; nothing was changed`);
+    }
+  }
+
+  /** The events `state` can still emit with no further call: a release per live lock, a crash per active agent, and each waiter's. */
+  private eventPotential(state = this.state, waiters = this.waiters.size): number {
+    return state.table.size - state.delayed.size + state.agentsInState.active + waiters * EVENTS_PER_WAITER;
+  }
+
+  /** Throw id_space_exhausted when the agent's edit_count is at 2^53-1. */
+  private checkEditRoom(agentId: number): void {
+    const agent = this.state.agents.get(agentId);
+    if (agent !== undefined) checkRoom(editCount(agentId), agent.editCount + 1, 1);
   }
 
   /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
@@ -762,11 +817,20 @@ export class Registry implements RegistryStore {
     if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
   }
 
-  private lockQuotaProblem(agentId: number, paths: readonly string[]): string | undefined {
-    const held = this.state.agents.get(agentId)?.locks;
-    const count = (held?.size ?? 0) + paths.filter((path) => held?.has(path) !== true).length;
+  /** Why `agentId` taking `fresh` new locks would pass --max-locks-per-agent, or undefined. */
+  private lockQuotaProblem(agentId: number, fresh: number): string | undefined {
+    const count = (this.state.agents.get(agentId)?.locks.size ?? 0) + fresh;
     if (count <= this.limits.maxLocksPerAgent) return undefined;
     return `agent ${agentId} would hold ${count} locks, past --max-locks-per-agent ${this.limits.maxLocksPerAgent}`;
+  }
+
+  /** How many of `paths` the agent does not hold yet: each would take a new fence. */
+  private newLockCount(agentId: number, paths: readonly string[]): number {
+    const held = this.state.agents.get(agentId)?.locks;
+    if (held === undefined) return paths.length;
+    let count = 0;
+    for (const path of paths) if (!held.has(path)) count++;
+    return count;
   }
 
   private ensureAgent(id: number, now: number): Agent {

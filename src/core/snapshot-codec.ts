@@ -10,9 +10,10 @@ import {
   SnapshotV1AgentEntry,
   SnapshotV1Input,
 } from "../../protocol/snapshot.js";
+import { roomFrom } from "./counters.js";
+import { dictionary } from "./dictionary.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
-import { dictionary } from "./dictionary.js";
 import { normalizePath } from "./paths.js";
 import { type Agent, RegistryState, locksByPath } from "./state.js";
 import type { Change } from "./version-log.js";
@@ -58,7 +59,11 @@ export interface DecodedSnapshot {
  * Locks of agents that are not active are dropped; a `next_id` at or below
  * an existing id is raised past it. Format 1 and harn-hostlib snapshots
  * have no modes or fences: their locks are exclusive and get fresh fences
- * from `fenceFloor` (the running counter) up, so no fence is ever reused.
+ * from `fenceFloor` (the running counter) up, so no fence is ever reused,
+ * and a lock that would need one past 2^53-1 is refused. Objects keyed by
+ * paths are read by own key only (they may come with a prototype): a path
+ * such as `__proto__` is data, and `toString` is not in an object that
+ * does not name it.
  */
 export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnapshot {
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
@@ -86,30 +91,29 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   data.agents.agents.forEach((entry, index) => {
     if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
     const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
+    const locked = entry.locked_paths;
+    const rawPaths = Object.keys(locked);
     const fenceOf = entry.lock_fences;
-    let lockCount = 0;
-    for (const _ in entry.locked_paths) lockCount++;
-    let fenceCount = 0;
-    for (const _ in fenceOf) fenceCount++;
-    if (fenceOf !== undefined && fenceCount !== lockCount) {
-      const extra = Object.keys(fenceOf).find((rawPath) => !(rawPath in entry.locked_paths));
+    if (fenceOf !== undefined) {
+      const fencePaths = Object.keys(fenceOf);
+      const extra = fencePaths.length === rawPaths.length ? undefined : fencePaths.find((rawPath) => !Object.hasOwn(locked, rawPath));
       if (extra !== undefined) throw new InvalidInputError(fenceField(index, extra), "names a path missing from locked_paths");
     }
     const shared = entry.shared_paths !== undefined && entry.shared_paths.length > 0 ? new Set(entry.shared_paths) : undefined;
     entry.shared_paths?.forEach((rawPath, at) => {
-      if (!(rawPath in entry.locked_paths)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
+      if (!Object.hasOwn(locked, rawPath)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
     });
-    if (agent.state === "active") agent.locks.reserve(lockCount);
-    for (const rawPath in entry.locked_paths) {
+    if (agent.state === "active") agent.locks.reserve(rawPaths.length);
+    for (const rawPath of rawPaths) {
       const path = normalizeAt(rawPath, lockField, index, rawPath);
-      const fence = fenceOf?.[rawPath];
+      const fence = fenceOf !== undefined && Object.hasOwn(fenceOf, rawPath) ? fenceOf[rawPath] : undefined;
       if (fenceOf !== undefined && fence === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences`, `has no entry for ${JSON.stringify(rawPath)}`);
       if (fence !== undefined) {
         if (fence >= (savedFence as number)) throw new InvalidInputError(fenceField(index, rawPath), `is ${fence}, not below next_fence ${savedFence}`);
         fences.push(fence);
       }
       if (agent.state !== "active") continue;
-      place(state, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", entry.locked_paths[rawPath] as number, fence, index, rawPath);
+      place(state, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", locked[rawPath] as number, fence, index, rawPath);
     }
   });
   checkFencesUnique(fences, data);
@@ -119,13 +123,14 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const seenSeqs = new Set<number>();
   const seenPaths = new Map<string, string>();
   const changes: Change[] = [];
-  for (const rawPath in data.versions.history) {
+  const history = data.versions.history;
+  for (const rawPath of Object.keys(history)) {
     const at = `snapshot.versions.history[${JSON.stringify(rawPath)}]`;
     const path = normalizeAt(rawPath, () => at, 0, rawPath);
     const clash = seenPaths.get(path);
     if (clash !== undefined) throw new InvalidInputError(at, `names the same file as ${JSON.stringify(clash)}`);
     seenPaths.set(path, rawPath);
-    (data.versions.history[rawPath] ?? []).forEach((entry, index) => {
+    (history[rawPath] as Omit<Change, "path">[]).forEach((entry, index) => {
       if (entry.seq > currentSeq) throw new InvalidInputError(`${at}[${index}].seq`, `is ${entry.seq}, above current_seq ${currentSeq}`);
       if (seenSeqs.has(entry.seq)) throw new InvalidInputError(`${at}[${index}].seq`, `repeats seq ${entry.seq}`);
       seenSeqs.add(entry.seq);
@@ -148,6 +153,9 @@ function place(
   rawPath: string,
 ): void {
   if (agent.locks.has(path)) throw new InvalidInputError(lockField(index, rawPath), `names ${JSON.stringify(path)} again`);
+  if (fence === undefined && roomFrom(state.nextFence) < 1) {
+    throw new InvalidInputError(lockField(index, rawPath), `needs a fresh fence, and every fence up to 2^53-1 is taken (the next would be ${state.nextFence})`);
+  }
   const conflict = state.place(agent, path, mode, expiry, fence ?? state.nextFence++);
   if (conflict !== undefined) {
     const where = conflict.path === undefined ? ` below ${JSON.stringify(path)}` : ` on ${JSON.stringify(conflict.path)}`;
@@ -155,7 +163,14 @@ function place(
   }
 }
 
-/** The state as a snapshot: agents by id, paths sorted, so equal states give equal JSON. */
+/**
+ * The state as a snapshot: agents by id, so equal states give equal JSON.
+ * The maps keyed by path (`locked_paths`, `lock_fences`,
+ * `versions.history`) have no prototype and get their keys in code-unit
+ * order; a JS object still lists integer-like keys ("9", "10") first, in
+ * numeric order, so whoever serialises the snapshot must write those maps'
+ * keys sorted itself to keep that order.
+ */
 export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now: number): Snapshot {
   const agents = state.agentsById().map((agent) => {
     const locked_paths = dictionary<number>();
@@ -208,8 +223,9 @@ function checkFencesUnique(fences: number[], data: AnySnapshot): void {
   if (repeated === undefined) return;
   let seen = false;
   data.agents.agents.forEach((entry, index) => {
-    for (const rawPath in entry.lock_fences ?? {}) {
-      if (entry.lock_fences?.[rawPath] !== repeated) continue;
+    const fenceOf = entry.lock_fences ?? dictionary<number>();
+    for (const rawPath of Object.keys(fenceOf)) {
+      if (fenceOf[rawPath] !== repeated) continue;
       if (seen) throw new InvalidInputError(fenceField(index, rawPath), `repeats fence ${repeated}`);
       seen = true;
     }

@@ -3,6 +3,7 @@ import type { EditOp } from "../../protocol/common.js";
 import type { ResultOf } from "../../protocol/methods.js";
 import type { SnapshotEntry } from "../../protocol/snapshot.js";
 import { dictionary } from "./dictionary.js";
+import { compareStrings } from "./paths.js";
 
 /** Edit operation recorded in the log. */
 export type EditOpName = z.infer<typeof EditOp>;
@@ -56,10 +57,10 @@ export class VersionLog {
     return out;
   }
 
-  /** Per-path history for a snapshot, paths sorted. */
+  /** Per-path history for a snapshot, with no prototype, paths added in code-unit order. */
   history(): Record<string, SnapshotEntry[]> {
     const history = dictionary<SnapshotEntry[]>();
-    for (const path of [...this.byPath.keys()].sort()) {
+    for (const path of [...this.byPath.keys()].sort(compareStrings)) {
       history[path] = (this.byPath.get(path) as Change[]).map(({ seq, agent_id, timestamp_ms, op, hash, size }) => ({
         seq,
         agent_id,

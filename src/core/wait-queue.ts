@@ -1,3 +1,5 @@
+import { MAX_ID } from "../../protocol/common.js";
+import { InvalidInputError } from "./errors.js";
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import type { LockMode } from "./lock-table.js";
 
@@ -7,7 +9,8 @@ export type WaitOutcome<R> =
   | { kind: "timed_out"; result: R }
   | { kind: "cancelled" }
   | { kind: "agent_gone"; why: "crashed" | "unregistered" | "replaced" | "restored" }
-  | { kind: "quota_exceeded"; why: string };
+  | { kind: "quota_exceeded"; why: string }
+  | { kind: "id_space_exhausted"; why: string };
 
 /** A request waiting for its conflicts to go. */
 export interface Waiter<R> extends HeapNode {
@@ -39,6 +42,11 @@ export class WaitQueue<R> {
     return this.byId.size;
   }
 
+  /** The id the next waiter gets (the caller checks it is not past 2^53-1). */
+  get nextWaitId(): number {
+    return this.nextId;
+  }
+
   add(waiter: Omit<Waiter<R>, "id" | "heapIndex">): Waiter<R> {
     const entry: Waiter<R> = { ...waiter, id: this.nextId++, heapIndex: -1 };
     this.byId.set(entry.id, entry);
@@ -52,8 +60,12 @@ export class WaitQueue<R> {
     return { next_id: this.nextId, waits };
   }
 
-  /** Put saved waits back (into an empty queue), each reporting to `done(id)`. */
+  /** Put saved waits back (into an empty queue), each reporting to `done(id)`; `next_id` must lie past every saved id and not past 2^53. */
   load(saved: SavedWaits, done: (id: number) => Waiter<R>["done"]): void {
+    const last = saved.waits.reduce((max, wait) => Math.max(max, wait.id), 0);
+    if (!Number.isInteger(saved.next_id) || saved.next_id <= last || saved.next_id > MAX_ID + 1) {
+      throw new InvalidInputError("waits.next_id", `must be an integer above every wait id (${last}) and at most 2^53, got ${saved.next_id}`);
+    }
     for (const wait of saved.waits) {
       const entry: Waiter<R> = { ...wait, done: done(wait.id), heapIndex: -1 };
       this.byId.set(entry.id, entry);

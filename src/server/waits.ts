@@ -35,6 +35,8 @@ export class ConnectionWaits {
           throw new DomainError("agent_gone", goneMessage(input.agentId, outcome.why));
         case "quota_exceeded":
           throw new DomainError("quota_exceeded", `${outcome.why}; the wait ended without a grant`);
+        case "id_space_exhausted":
+          throw new DomainError("id_space_exhausted", `${outcome.why}; the wait ended without a grant`);
       }
     });
   }

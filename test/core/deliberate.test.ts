@@ -168,7 +168,7 @@ describe("ids are integers from 1 to 2^53-1", () => {
   it("accepts 2^53-1 and then reports the id space exhausted on register", () => {
     const { reg } = manualRegistry(0);
     expect(reg.registerWithId(Number.MAX_SAFE_INTEGER, "last")).toBe(Number.MAX_SAFE_INTEGER);
-    expect(() => reg.register("one more")).toThrow(/no id left/);
+    expect(() => reg.register("one more")).toThrow(/^the agent id counter \(next_id\) is exhausted/);
   });
 
   it("rejects bad TTLs and config values", () => {

@@ -1,11 +1,14 @@
 // Model-based test: random timed histories run against the real core and
 // the reference model; every result, every wait outcome and the full state
-// are compared after each command.
+// are compared after each command. Paths and names include members of
+// Object.prototype, and a run may start with its counters (ids, fences,
+// seqs, wait ids, an agent's edit_count) near 2^53-1, where calls that need
+// one more value are refused with nothing changed.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
-import { type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
+import { MAX, type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
 
 interface Real {
   reg: Registry;
@@ -58,7 +61,9 @@ function recordOutcome(r: Real, id: () => number): (outcome: WaitOutcome<Acquire
 
 const ids = fc.integer({ min: 1, max: 5 });
 const badIds = fc.constantFrom(0, -3, 1.5, Number.MAX_SAFE_INTEGER + 1);
-const paths = fc.constantFrom("a", "a/b", "a/b/c", "a/x", "b", "b/c", "ab", "./a//b", "x/../a", "b\\c");
+const paths = fc.constantFrom("a", "a/b", "a/b/c", "a/x", "b", "b/c", "ab", "./a//b", "x/../a", "b\\c", "__proto__", "__proto__/a", "a/__proto__", "constructor/x", "toString", "a/hasOwnProperty");
+/** Names of Object.prototype's members, as agent names. */
+const names = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype)));
 const badPaths = fc.constantFrom("../esc", "/abs", "C:/x", "", ".");
 const anyPath = fc.oneof({ weight: 6, arbitrary: paths }, { weight: 1, arbitrary: badPaths });
 const modes = fc.constantFrom<Mode>("exclusive", "shared");
@@ -75,15 +80,16 @@ const commands = [
       r.clock.now = m.now;
     }),
   ),
-  fc.string({ maxLength: 3 }).map((name) =>
+  names.map((name) =>
     command(`register(${JSON.stringify(name)})`, (m, r) => {
       m.settle();
+      if (m.nextId > MAX) return void expect(() => r.reg.register(name)).toThrow(/^the agent id counter/);
       const id = m.nextId;
       m.install(id, name);
       expect(r.reg.register(name)).toBe(id);
     }),
   ),
-  fc.tuple(fc.oneof(ids, badIds), fc.string({ maxLength: 3 })).map(([id, name]) =>
+  fc.tuple(fc.oneof(ids, badIds), names).map(([id, name]) =>
     command(`registerWithId(${id})`, (m, r) => {
       if (!isId(id)) return void expect(() => r.reg.registerWithId(id, name)).toThrow();
       m.settle();
@@ -114,6 +120,7 @@ const commands = [
     command(`noteEdit(${id})`, (m, r) => {
       m.settle();
       const agent = m.agents.get(id);
+      if (agent && agent.edits >= MAX) return void expect(() => r.reg.noteEdit(id)).toThrow(/^edit_count of agent/);
       if (agent) {
         agent.edits++;
         m.touch(id);
@@ -126,8 +133,9 @@ const commands = [
       const key = modelNormalize(path);
       if (key === null || !isId(id)) return void expect(() => r.reg.tryLock(id, path, ttl)).toThrow();
       m.settle();
-      const result = r.reg.tryLock(id, path, ttl);
       const blocked = m.blocked(id, [key], "exclusive", m.waiters);
+      if (!blocked && m.newLocks(id, [key]) > m.fenceRoom()) return void expect(() => r.reg.tryLock(id, path, ttl)).toThrow(/^the fence counter/);
+      const result = r.reg.tryLock(id, path, ttl);
       expect(result.locked).toBe(!blocked);
       if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
       else {
@@ -144,8 +152,11 @@ const commands = [
       if (keys.includes(null)) return void expect(call).toThrow();
       const unique = [...new Set(keys as string[])];
       m.settle();
+      const blocked = m.blocked(id, unique, mode, m.waiters);
+      if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom()) return void expect(call).toThrow(/^the fence counter/);
+      if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(call).toThrow(/^the wait id counter/);
       const result = call();
-      if (!m.blocked(id, unique, mode, m.waiters)) {
+      if (!blocked) {
         expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
         m.pump();
       } else if (wait > 0) {
@@ -245,13 +256,20 @@ const commands = [
         m.settle();
         const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && (key === l.path || key.startsWith(`${l.path}/`)));
         if (!valid) return void expect(() => r.reg.recordVersion(input)).toThrow(/stale|fence/);
+        if (m.seq >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^the version seq counter/);
+        if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^edit_count of agent/);
         expect(r.reg.recordVersion(input)).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
       }),
   ),
   fc.tuple(fc.constantFrom("a", "b/c"), fc.integer({ min: 1, max: 260 })).map(([path, count]) =>
     command(`recordBurst(${path}, ${count})`, (m, r) => {
       m.settle();
-      for (let i = 0; i < count; i++) expect(r.reg.recordVersion({ path, agentId: 1, size: i })).toBe(m.record(path, 1, "write", "0", i));
+      for (let i = 0; i < count; i++) {
+        const input = { path, agentId: 1, size: i };
+        if (m.seq >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^the version seq counter/);
+        if ((m.agents.get(1)?.edits ?? 0) >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^edit_count of agent 1/);
+        expect(r.reg.recordVersion(input)).toBe(m.record(path, 1, "write", "0", i));
+      }
     }),
   ),
   fc.tuple(fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 600 })), fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined })).map(([seq, limit]) =>
@@ -290,13 +308,45 @@ const commands = [
   ),
 ];
 
+/** Where a run's counters start: mostly at the beginning, sometimes within a few values of 2^53-1 (a "next" counter may be 2^53: all used). */
+const near = (start: number, last: number) => fc.oneof({ weight: 2, arbitrary: fc.constant(start) }, fc.constantFrom(last - 3, last - 1, last));
+const starts = fc.record({
+  nextId: near(1, MAX + 1),
+  nextFence: near(1, MAX + 1),
+  seq: near(0, MAX),
+  waitId: near(1, MAX + 1),
+  edits: fc.option(near(0, MAX), { nil: undefined }),
+});
+
+type Start = typeof starts extends fc.Arbitrary<infer T> ? T : never;
+
+/** The real registry and the model, both with these counters (and agent 1 with `edits` edits, when given). */
+function startAt(start: Start): { model: ReferenceModel; real: Real } {
+  const clock = { now: 0 };
+  const reg = new Registry({ now: () => clock.now });
+  const model = new ReferenceModel();
+  const agents = start.edits === undefined ? [] : [{ id: 1, name: "a", state: "active", last_seen_ms: 0, edit_count: start.edits, locked_paths: {}, lock_fences: {}, shared_paths: [] }];
+  reg.restore({
+    format_version: 2,
+    taken_at_ms: 0,
+    config: { default_lock_ttl_ms: model.ttl, agent_timeout_ms: model.timeout },
+    agents: { next_id: start.nextId, next_fence: start.nextFence, agents },
+    versions: { current_seq: start.seq, history: {} },
+  });
+  reg.loadWaits({ next_id: start.waitId, waits: [] }, () => () => {});
+  model.nextId = Math.max(start.nextId, start.edits === undefined ? 1 : 2);
+  model.nextFence = start.nextFence;
+  model.seq = start.seq;
+  model.nextWaiterId = start.waitId;
+  if (start.edits !== undefined) model.agents.set(1, { name: "a", state: "active", lastSeen: 0, edits: start.edits });
+  return { model, real: { reg, clock, outcomes: [] } };
+}
+
 describe("model-based: core vs reference model", () => {
-  it("agrees on random timed histories of locks, modes, directories, fences and waits", () => {
+  it("agrees on random timed histories of locks, modes, directories, fences and waits, from counters anywhere up to 2^53-1", () => {
     fc.assert(
-      fc.property(fc.commands(commands, { maxCommands: 200, size: "max" }), (cmds) => {
-        const clock = { now: 0 };
-        const real: Real = { reg: new Registry({ now: () => clock.now }), clock, outcomes: [] };
-        fc.modelRun(() => ({ model: new ReferenceModel(), real }), cmds);
+      fc.property(starts, fc.commands(commands, { maxCommands: 200, size: "max" }), (start, cmds) => {
+        fc.modelRun(() => startAt(start), cmds);
       }),
       { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     );

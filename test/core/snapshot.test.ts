@@ -61,6 +61,23 @@ describe("snapshot codec", () => {
     expect(Object.keys(reg.snapshot().agents.agents[0]?.locked_paths ?? {})).toEqual(["src/a.rs", "src/b.rs"]);
   });
 
+  it("adds the keys of its path maps in code-unit order, to objects without a prototype", () => {
+    // Not integer-like keys: a JS object lists those ("9", "10") first whatever the order they were added in.
+    const paths = ["b", "é", "B", "a/b", "a-b", "a.b", "_", "Z", "1a", "\u{1F600}", "\uFB01"];
+    const { reg } = manualRegistry(0);
+    for (const path of paths) {
+      reg.tryLock(1, path);
+      reg.recordVersion({ agentId: 1, path });
+    }
+    const sorted = [...paths].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const snapshot = reg.snapshot();
+    const agent = snapshot.agents.agents[0];
+    for (const map of [agent?.locked_paths, agent?.lock_fences, snapshot.versions.history]) {
+      expect(Object.getPrototypeOf(map)).toBeNull();
+      expect(Object.keys(map ?? {})).toEqual(sorted);
+    }
+  });
+
   it("round-trips snapshot → restore → snapshot identically, through JSON too", () => {
     const { reg } = busyRegistry();
     const first = reg.snapshot();

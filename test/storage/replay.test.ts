@@ -3,7 +3,8 @@
 // journaled registry (with compactions at random points, waits pending
 // across them, failing calls, reads that apply deadlines); the files are
 // then replayed into a fresh registry, which must equal the live one:
-// same snapshot and same pending waits.
+// same snapshot and same pending waits. Paths include members of
+// Object.prototype, and a run may start with its counters near 2^53-1.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { openDurableState, replayStateDir } from "../../src/storage/durable-state.js";
@@ -28,7 +29,16 @@ type Op =
   | { kind: "flush" };
 
 const agent = fc.integer({ min: 1, max: 4 });
-const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "./b//c");
+const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "./b//c", "__proto__", "__proto__/x", "toString", "constructor/a");
+const MAX = Number.MAX_SAFE_INTEGER;
+/** Counters a run starts from: the beginning, or a few values short of 2^53-1. */
+const start = fc.constantFrom(0, 2, 5).map((left) => (left === 0 ? undefined : { next_id: MAX + 1 - left, next_fence: MAX + 1 - left, current_seq: MAX - left }));
+
+/** An empty format-2 snapshot with these counters. */
+function emptySnapshot(counters: { next_id: number; next_fence: number; current_seq: number }) {
+  const { current_seq, ...agents } = counters;
+  return { format_version: 2, taken_at_ms: 1_000, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, agents: { ...agents, agents: [] }, versions: { current_seq, history: {} } };
+}
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
   fc.record({ kind: fc.constant("register" as const), id: fc.option(agent, { nil: undefined }) }),
@@ -61,12 +71,13 @@ const registryOptions = (now: () => number) => ({ now, config: { default_lock_tt
 describe("journal replay", () => {
   it("rebuilds exactly the live registry, across compactions and pending waits", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), async (ops, compactBytes, moving) => {
+      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), start, async (ops, compactBytes, moving, counters) => {
         const dir = tempDir("harn-replay-");
         let now = 1_000;
         const clock = moving ? () => now++ : () => now;
         const state = openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
         const store = state.store;
+        if (counters !== undefined) store.restore(emptySnapshot(counters));
         const waiting: number[] = [];
         for (const step of ops) {
           try {
@@ -180,6 +191,40 @@ describe("journal replay", () => {
     const third = openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
     await third.close();
+  });
+
+  it("keeps a lock and a history on __proto__ across a compaction, so the path stays refused to others", async () => {
+    const dir = tempDir("harn-replay-");
+    const options = { now: () => 1_000 };
+    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    first.store.tryLock(1, "__proto__");
+    first.store.recordVersion({ agentId: 1, path: "__proto__" });
+    await first.journal.flushed();
+    await first.close();
+    expect(Object.keys(readStateDir(dir).saved?.snapshot.versions.history ?? {})).toEqual(["__proto__"]);
+    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    expect(second.store.tryLock(2, "__proto__")).toEqual({ locked: false, holder: 1 });
+    expect(second.store.changesSince(0).map((change) => change.path)).toEqual(["__proto__"]);
+    await second.close();
+  });
+
+  it("opens a state directory compacted with every counter at its limit", async () => {
+    const dir = tempDir("harn-replay-");
+    const options = { now: () => 1_000 };
+    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    first.store.restore(emptySnapshot({ next_id: MAX, next_fence: MAX, current_seq: MAX - 1 }));
+    expect(first.store.register("last")).toBe(MAX);
+    expect(first.store.tryLock(MAX, "a")).toEqual({ locked: true, holder: MAX });
+    expect(first.store.recordVersion({ agentId: MAX, path: "a" })).toBe(MAX);
+    expect(() => first.store.register("one more")).toThrow(/agent id counter/);
+    expect(() => first.store.tryLock(MAX, "b")).toThrow(/fence counter/);
+    expect(() => first.store.recordVersion({ agentId: 0, path: "a" })).toThrow(/version seq counter/);
+    await first.journal.flushed();
+    await first.close();
+    expect(readStateDir(dir).saved?.snapshot.agents).toMatchObject({ next_id: MAX + 1, next_fence: MAX + 1 });
+    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    expect(second.store.snapshot()).toEqual(first.store.snapshot());
+    await second.close();
   });
 
   it("carries locks left by crashed agents (lock-delay) across a compaction", async () => {

@@ -3,6 +3,9 @@
 
 export type Mode = "exclusive" | "shared";
 
+/** The last value any counter hands out. */
+export const MAX = Number.MAX_SAFE_INTEGER;
+
 export interface ModelAgent {
   name: string;
   state: "active" | "crashed" | "gone";
@@ -89,6 +92,16 @@ export class ReferenceModel {
     return new Set([null]);
   }
 
+  /** Paths of `paths` the agent does not hold yet: each needs a fresh fence. */
+  newLocks(agent: number, paths: string[]): number {
+    return paths.filter((p) => !this.locks.some((l) => l.agent === agent && l.path === p)).length;
+  }
+
+  /** Fences left before 2^53-1. */
+  fenceRoom(): number {
+    return MAX + 1 - this.nextFence;
+  }
+
   install(id: number, name: string): void {
     if (this.agents.has(id)) this.dropAgent(id, "replaced");
     this.agents.set(id, { name, state: "active", lastSeen: this.now, edits: 0 });
@@ -139,7 +152,8 @@ export class ReferenceModel {
           continue;
         }
         this.waiters = this.waiters.filter((x) => x !== w);
-        this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
+        if (this.newLocks(w.agent, w.paths) > this.fenceRoom()) this.outcomes.push({ id: w.id, kind: "id_space_exhausted" });
+        else this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
       }
       if (this.waiters.length === before) return;
     }
