@@ -41,9 +41,9 @@ export interface DurableState {
  * reap_after_recovery), all journaled. Throws a
  * StateFileError, changing nothing, when the directory is corrupt or held.
  */
-export function openDurableState(options: DurableOptions): DurableState {
+export async function openDurableState(options: DurableOptions): Promise<DurableState> {
   mkdirSync(options.dir, { recursive: true });
-  const unlock = lockStateDir(options.dir, (error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`)));
+  const unlock = await lockStateDir(options.dir, (error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`)));
   try {
     return new StateDirectory(options, readStateDir(options.dir), unlock).state;
   } catch (error) {

@@ -106,7 +106,7 @@ describe("--state", () => {
     await first.call(1, "agent_register", { name: "a" });
     const second = start(dir);
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${dir} is in use by process ${first.child.pid} (lock ${join(dir, "writer.lock")}); stop that process or use another --state\n`);
+    expect(second.stderr).toBe(`harn-registry: ${dir} is in use by process ${first.child.pid}; stop that process or use another --state\n`);
     expect(second.stdout.length).toBe(0);
     expect((await first.call(2, "agent_list")).result).toHaveLength(1);
   });

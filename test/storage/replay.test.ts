@@ -65,7 +65,7 @@ describe("journal replay", () => {
         const dir = tempDir("harn-replay-");
         let now = 1_000;
         const clock = moving ? () => now++ : () => now;
-        const state = openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
+        const state = await openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
         const store = state.store;
         const waiting: number[] = [];
         for (const step of ops) {
@@ -143,7 +143,7 @@ describe("journal replay", () => {
   it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
-    const state = openDurableState({ dir, registry: registryOptions(() => now), compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const state = await openDurableState({ dir, registry: registryOptions(() => now), compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     state.store.tryLock(1, "a", 1000);
     state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
     now = 2_500;
@@ -160,7 +160,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
-    const first = openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     first.store.tryLock(1, "a");
     expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
     first.store.registerWithId(2, "two");
@@ -170,14 +170,14 @@ describe("journal replay", () => {
     expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
     await first.close();
     const lenient = { now: () => now, crashLockDelayMs: 0 };
-    const second = openDurableState({ dir, registry: lenient, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openDurableState({ dir, registry: lenient, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
     expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
     expect(second.store.lockHolder("a")).toBe(1);
     expect(second.store.lockHolder("b")).toBeNull();
     expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
     expect(second.store.register("three")).toBe(3);
     await second.close();
-    const third = openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const third = await openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
     await third.close();
   });
@@ -186,7 +186,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const options = { now: () => now, crashLockDelayMs: 5_000 };
-    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
     first.store.tryLock(1, "a");
     first.store.unregister(1);
     first.store.tryLock(2, "b");
@@ -196,7 +196,7 @@ describe("journal replay", () => {
     await first.close();
     expect(readStateDir(dir).saved?.delayed).toEqual([{ path: "b", agent_id: 2, fence: 2, until_ms: 6_000 }]);
     now = 2_000;
-    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
     expect(second.store.tryLock(4, "b")).toEqual({ locked: false, holder: 2 });
     expect(second.store.tryLock(4, "a")).toEqual({ locked: true, holder: 4 });
     now = 6_000;

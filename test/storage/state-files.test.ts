@@ -2,17 +2,21 @@
 // dropped, anything else corrupt refused without touching the file), and
 // the one-writer lock.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { openDurableState } from "../../src/storage/durable-state.js";
 import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
 import { StateFileError, readStateDir } from "../../src/storage/state-files.js";
+import { lockStateDir } from "../../src/storage/writer-lock.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");
 
 const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify({ t, op, a }));
+const fail = (error: Error) => {
+  throw error;
+};
 const open = (dir: string) => openDurableState({ dir, registry: { now: () => 5_000 }, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
 
 describe("journal lines", () => {
@@ -35,16 +39,17 @@ describe("reading a state directory", () => {
     ["a last line whose checksum fails", entry(1002, "heartbeat", [3]).replace("[3]", "[4]")],
     ["NUL bytes left by a crash", "\0".repeat(40)],
     ["a bad line followed only by NUL bytes", `${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`],
-  ])("treats %s in the newest journal as torn: dropped at start, the file cut back", (_what, tail) => {
+  ])("treats %s in the newest journal as torn: dropped at start, the file cut back", async (_what, tail) => {
     const dir = fresh();
     writeFileSync(join(dir, "journal.0.ndjson"), good + tail);
     const read = readStateDir(dir);
     expect(read.journals[0]?.entries.map((e) => e.op)).toEqual(["tryLock", "heartbeat"]);
     expect(read.journals[0]?.tornBytes).toBe(Buffer.byteLength(tail));
-    const state = open(dir);
+    const state = await open(dir);
     expect(state.recovered.tornBytes).toBe(Buffer.byteLength(tail));
     expect(state.store.lockHolder("a")).toBe(1);
-    return state.close().then(() => expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true));
+    await state.close();
+    expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true);
   });
 
   it.each([
@@ -52,12 +57,12 @@ describe("reading a state directory", () => {
     ["a valid checksum over text that is not JSON", encodeLine("{nope") + good, "line 1: is not JSON"],
     ["an entry naming an unknown operation", good + entry(1002, "dropTables", []) + entry(1003, "heartbeat", [5]), 'line 3: names an unknown operation "dropTables"'],
     ["an entry that is not {t, op, a}", encodeLine('{"t":"x","op":"tick","a":[]}') + good, "line 1: is not a {t, op, a} entry"],
-  ])("refuses %s, naming file and line, and leaves the file as it was", (_what, content, problem) => {
+  ])("refuses %s, naming file and line, and leaves the file as it was", async (_what, content, problem) => {
     const dir = fresh();
     const path = join(dir, "journal.0.ndjson");
     writeFileSync(path, content);
-    expect(() => open(dir)).toThrow(StateFileError);
-    expect(() => open(dir)).toThrow(`${path} ${problem}`);
+    await expect(open(dir)).rejects.toThrow(StateFileError);
+    await expect(open(dir)).rejects.toThrow(`${path} ${problem}`);
     expect(readFileSync(path, "utf8")).toBe(content);
   });
 
@@ -68,21 +73,21 @@ describe("reading a state directory", () => {
     expect(() => readStateDir(dir)).toThrow(`${join(dir, "journal.3.ndjson")} line 3: has no newline and is not the torn last line of the newest journal`);
   });
 
-  it("refuses a state.json that is not JSON or not ours, and leaves it as it was", () => {
+  it("refuses a state.json that is not JSON or not ours, and leaves it as it was", async () => {
     const dir = fresh();
     writeFileSync(join(dir, "state.json"), '{"format":"harn-registry-state/1","generation":1');
-    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not valid JSON`);
+    await expect(open(dir)).rejects.toThrow(`${join(dir, "state.json")}: is not valid JSON`);
     writeFileSync(join(dir, "state.json"), '{"format":"other"}');
-    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not a harn-registry-state/1 file`);
+    await expect(open(dir)).rejects.toThrow(`${join(dir, "state.json")}: is not a harn-registry-state/1 file`);
     expect(readFileSync(join(dir, "state.json"), "utf8")).toBe('{"format":"other"}');
   });
 
   it("replays journals from the snapshot's generation on, and drops older ones", async () => {
     const dir = fresh();
-    const first = open(dir);
+    const first = await open(dir);
     first.store.tryLock(1, "kept");
     await first.close();
-    const second = openDurableState({ dir, registry: { now: () => 6_000 }, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openDurableState({ dir, registry: { now: () => 6_000 }, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
     second.store.tryLock(2, "also");
     await second.close();
     expect(existsSync(join(dir, "state.json"))).toBe(true);
@@ -90,7 +95,7 @@ describe("reading a state directory", () => {
     expect(read.saved?.generation).toBeGreaterThan(0);
     expect(read.stale).toEqual([]);
     appendFileSync(join(dir, "journal.0.ndjson"), "garbage from an old generation\n");
-    const third = open(dir);
+    const third = await open(dir);
     expect(third.store.listLocks().map((lock) => lock.path)).toEqual(["also", "kept"]);
     await third.close();
     expect(existsSync(join(dir, "journal.0.ndjson"))).toBe(false);
@@ -98,21 +103,35 @@ describe("reading a state directory", () => {
 });
 
 describe("one writer per state directory", () => {
-  it("refuses a second writer while the first runs, naming its pid, and frees the directory on close", async () => {
+  it.each(["linux", "darwin"] as const)(
+    "refuses a second writer while the first runs, naming its pid, and frees the directory on close (%s)",
+    async (platform) => {
+      const dir = fresh();
+      const first = await lockStateDir(dir, fail, platform);
+      expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
+      await expect(lockStateDir(dir, fail, platform)).rejects.toThrow(`${dir} is in use by process ${process.pid}; stop that process or use another --state`);
+      first();
+      expect(existsSync(join(dir, "writer.pid"))).toBe(false);
+      (await lockStateDir(dir, fail, platform))();
+    },
+  );
+
+  it("takes the same directory by any path that leads to it", async () => {
     const dir = fresh();
-    const first = open(dir);
-    expect(() => open(dir)).toThrow(`${dir} is in use by process ${process.pid} (lock ${join(dir, "writer.lock")}); stop that process or use another --state`);
-    await first.close();
-    const second = open(dir);
-    await second.close();
+    const link = `${dir}-link`;
+    symlinkSync(dir, link);
+    onTestFinished(() => rmSync(link));
+    const release = await lockStateDir(dir, fail);
+    await expect(lockStateDir(`${link}/.`, fail)).rejects.toThrow(`${link}/. is in use by process ${process.pid}`);
+    release();
   });
 
-  it("takes over at once from a holder whose pid is dead (a kill -9), not after the stale timeout", async () => {
+  it("is not held back on Linux by what a dead writer left (its writer.pid, an old writer.lock)", async () => {
     const dir = fresh();
     const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
     mkdirSync(join(dir, "writer.lock"));
     writeFileSync(join(dir, "writer.pid"), dead.stdout);
-    const state = open(dir);
+    const state = await open(dir);
     expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
     await state.close();
   });
