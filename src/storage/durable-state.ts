@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Registry, type RegistryOptions, processOptionsOf } from "../core/registry.js";
 import { replayEntry } from "./entries.js";
 import { Journal } from "./journal.js";
-import { JournaledStore } from "./journaled-store.js";
+import { type JournaledStore, journaledStore } from "./journaled-store.js";
 import { PinnedClock } from "./pinned-clock.js";
 import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead, journalFile, readStateDir, staleJournals } from "./state-files.js";
 import { lockStateDir } from "./writer-lock.js";
@@ -61,6 +61,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
     registry.configure(read.saved.options);
     registry.restore(read.saved.snapshot);
     registry.loadDelayed(read.saved.delayed);
+    registry.loadCrashedSinceReap(read.saved.crashedSinceReap ?? []);
     registry.loadWaits(read.saved.waits, () => () => {});
   }
   clock.unpin();
@@ -106,7 +107,7 @@ class StateDirectory {
       onFailure: options.onFatal,
       onBatchDone: () => this.compactIfLarge(),
     });
-    this.store = new JournaledStore(registry, this.journal, clock);
+    this.store = journaledStore(registry, this.journal, clock);
     this.store.configure(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
@@ -134,7 +135,7 @@ class StateDirectory {
   private async compact(): Promise<void> {
     const dir = this.options.dir;
     const snapshot = this.store.snapshot();
-    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), delayed: this.registry.saveDelayed(), snapshot };
+    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), delayed: this.registry.saveDelayed(), crashedSinceReap: this.registry.saveCrashedSinceReap(), snapshot };
     this.generation = saved.generation;
     const next = openSync(join(dir, journalFile(saved.generation)), "wx");
     syncDirectory(dir);

@@ -18,6 +18,8 @@ export interface SavedState {
   waits: SavedWaits;
   /** Locks left by crashed agents for the lock-delay, which a snapshot does not carry. */
   delayed: SavedDelayedLock[];
+  /** The agents the next `reap` reports (absent from files written before it was kept). */
+  crashedSinceReap?: number[];
   snapshot: Snapshot;
 }
 
@@ -94,6 +96,10 @@ function readSaved(path: string): SavedState | undefined {
   }
   if (value.format !== STATE_FORMAT || !Number.isSafeInteger(value.generation) || typeof value.snapshot !== "object" || typeof value.waits !== "object" || typeof value.options !== "object" || !Array.isArray(value.delayed)) {
     throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`);
+  }
+  const crashed = value.crashedSinceReap;
+  if (crashed !== undefined && !(Array.isArray(crashed) && crashed.every((id) => Number.isSafeInteger(id) && id > 0))) {
+    throw new StateFileError(`${path}: crashedSinceReap is not a list of agent ids; it was left as it is`);
   }
   return value as SavedState;
 }

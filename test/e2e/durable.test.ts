@@ -157,3 +157,37 @@ describe("--state", () => {
     expect(second.stderr).toMatch(/state .*: generation 0, \d+ journal entries replayed/);
   });
 });
+
+describe("restore with --state", () => {
+  const nested = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
+  const inputs = [
+    '{"format_version":2,"taken_at_ms":5,"config":{"default_lock_ttl_ms":3600000,"agent_timeout_ms":3600000},"agents":{"next_id":2,"next_fence":9,' +
+      '"agents":[{"id":1,"name":"a","state":"active","last_seen_ms":5,"edit_count":0,"locked_paths":{"x":9000000},"lock_fences":{"x":8},"shared_paths":[]}]},' +
+      '"versions":{"current_seq":1,"history":{"x":[{"seq":1,"agent_id":1,"timestamp_ms":5,"op":"write","hash":14695981039346656037,"size":1}]}}}',
+    '{"files":{"n":123456789012345678901234567890},"agents":{"agents":[{"id":3,"name":"c","state":"active","last_seen_ms":5,"locked_paths":{"y":9000000}}]}}',
+    `{"index":${nested},"agents":{"agents":[{"id":4,"name":"d","state":"active","last_seen_ms":5,"locked_paths":{"z":9000000}}]}}`,
+  ];
+
+  it("answers as in memory for bare u64 numbers, big numbers and deep nesting in ignored sections, and a restart keeps it", async () => {
+    const dir = fresh();
+    const memory = new RawSidecar("ndjson", ["--clock=manual", "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000"]);
+    const durable = start(dir, ["--clock=manual"]);
+    sidecars.push(memory);
+    const replies: Json[][] = [[], []];
+    for (const [index, sidecar] of [memory, durable].entries()) {
+      await sidecar.call(0, "clock_set", { now_ms: 10 });
+      for (const [at, input] of inputs.entries()) {
+        sidecar.sendRaw(`{"jsonrpc":"2.0","id":${at},"method":"restore","params":{"snapshot":${input}}}\n`);
+        replies[index]?.push(await sidecar.next(), (await sidecar.call(`s${at}`, "snapshot")).result);
+        await sidecar.call(`t${at}`, "lock_try", { agent_id: 9, path: `after/${at}` });
+      }
+    }
+    expect(replies[0]?.filter((reply) => reply.error !== undefined)).toEqual([]);
+    expect(replies[1]).toEqual(replies[0]);
+    const last = (await memory.call("last", "snapshot")).result;
+    await durable.endInput();
+    const restarted = start(dir, ["--clock=manual"]);
+    await restarted.call(0, "clock_set", { now_ms: 10 });
+    expect((await restarted.call(1, "snapshot")).result).toEqual(last);
+  });
+});

@@ -1,14 +1,17 @@
 // Differential test of the journal: random timed histories (on a clock
 // that stands still or moves on every read) run on a
 // journaled registry (with compactions at random points, waits pending
-// across them, failing calls, reads that apply deadlines); the files are
-// then replayed into a fresh registry, which must equal the live one:
-// same snapshot and same pending waits.
+// across them, failing calls, reads that apply deadlines, reaps, restores
+// of snapshots in every format with bigint hashes); the files are then
+// replayed into a fresh registry, which must equal the live one: same
+// snapshot, same pending waits, same agents for the next reap.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Snapshot } from "../../protocol/snapshot.js";
 import { openDurableState, replayStateDir } from "../../src/storage/durable-state.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
+import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 type Op =
@@ -25,6 +28,8 @@ type Op =
   | { kind: "crash"; agents: number[] }
   | { kind: "read"; path: string }
   | { kind: "tick" }
+  | { kind: "reap" }
+  | { kind: "restore"; format: "2" | "1" | "hostlib"; reap: boolean }
   | { kind: "flush" };
 
 const agent = fc.integer({ min: 1, max: 4 });
@@ -52,9 +57,22 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("crash" as const), agents: fc.uniqueArray(agent, { maxLength: 2 }) }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("read" as const), path }) },
   fc.record({ kind: fc.constant("tick" as const) }),
+  fc.record({ kind: fc.constant("reap" as const) }),
+  fc.record({ kind: fc.constant("restore" as const), format: fc.constantFrom("2" as const, "1" as const, "hostlib" as const), reap: fc.boolean() }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
 
+/** A snapshot as another writer would send it: format 1 or harn-hostlib's (no fences), hashes as bigints, a big number in an ignored section. */
+function asRestoreInput(snapshot: Snapshot, format: "2" | "1" | "hostlib"): unknown {
+  const history = Object.fromEntries(
+    Object.entries(snapshot.versions.history).map(([path, entries]) => [path, entries.map((entry) => ({ ...entry, hash: BigInt(entry.hash) }))]),
+  );
+  const versions = { current_seq: snapshot.versions.current_seq, history };
+  if (format === "2") return { ...snapshot, versions };
+  const agents = snapshot.agents.agents.map(({ lock_fences: _fences, shared_paths: _shared, ...agent }) => agent);
+  if (format === "1") return { format_version: 1, taken_at_ms: snapshot.taken_at_ms, config: snapshot.config, agents: { next_id: snapshot.agents.next_id, agents }, versions };
+  return { files: { size: 2n ** 70n }, agents: { next_id: snapshot.agents.next_id, agents }, versions };
+}
 
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
@@ -122,6 +140,12 @@ describe("journal replay", () => {
               case "tick":
                 store.tick();
                 break;
+              case "reap":
+                store.reap();
+                break;
+              case "restore":
+                store.restore(asRestoreInput(store.snapshot(), step.format), { reap: step.reap });
+                break;
               case "flush":
                 await state.journal.flushed();
                 break;
@@ -134,6 +158,7 @@ describe("journal replay", () => {
         const live = state.store.registry;
         const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), registryOptions(() => now)).registry;
         expect(replayed.saveWaits()).toEqual(live.saveWaits());
+        expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
         expect(replayed.snapshot()).toEqual(live.snapshot());
       }),
       { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
@@ -202,5 +227,26 @@ describe("journal replay", () => {
     now = 6_000;
     expect(second.store.tryLock(4, "b")).toEqual({ locked: true, holder: 4 });
     await second.close();
+  });
+
+  it("journals reap: after a restart, reap reports the agents crashed since the last reap, across a compaction too", async () => {
+    const dir = tempDir("harn-replay-");
+    const now = () => 1_000;
+    const first = await openState(dir, registryOptions(now));
+    first.store.tryLock(1, "a");
+    first.store.tryLock(2, "b");
+    first.store.crashAgents([1]);
+    expect(first.store.reap()).toEqual([1]);
+    first.store.crashAgents([2]);
+    await first.close();
+    const compacting = await openState(dir, registryOptions(now), 1);
+    await compacting.close();
+    expect(readStateDir(dir).saved?.crashedSinceReap).toEqual([2]);
+    const second = await openState(dir, registryOptions(now));
+    expect(second.store.reap()).toEqual([2]);
+    await second.close();
+    const third = await openState(dir, registryOptions(now));
+    expect(third.store.reap()).toEqual([]);
+    await third.close();
   });
 });
