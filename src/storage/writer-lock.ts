@@ -3,7 +3,7 @@ import { readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from "n
 import { join } from "node:path";
 import lockfile from "proper-lockfile";
 import { bindAbstractName } from "./abstract-name.js";
-import { StateFileError } from "./state-files.js";
+import { StateFileError } from "./state-error.js";
 
 const PID_FILE = "writer.pid";
 const LOCK_DIR = "writer.lock";

@@ -1,7 +1,7 @@
 // --state end to end: a kill -9 loop (every reply a client received is in
 // the recovered state; the files always load), a second writer refused,
 // a corrupt journal refused, SIGTERM writing what is pending.
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
@@ -125,8 +125,21 @@ describe("--state", () => {
     const before = readFileSync(path);
     const second = start(dir);
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum and is not the torn last line of the newest journal; the file was left as it is\n`);
+    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum; the file was left as it is\n`);
     expect(readFileSync(path)).toEqual(before);
+  });
+
+  it("refuses to start without state.json when a later journal needs it, rather than start empty", async () => {
+    const dir = fresh();
+    const first = start(dir, ["--compact-bytes=1"]);
+    for (let i = 1; i <= 11; i++) await first.call(i, "lock_try", { agent_id: 1, path: `p/${i}` });
+    await first.endInput();
+    expect(readdirSync(dir).filter((name) => /^journal\.[1-9]/.test(name))).not.toEqual([]);
+    const generation = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).generation;
+    rmSync(join(dir, "state.json"));
+    const second = start(dir);
+    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(second.stderr).toContain(`harn-registry: ${join(dir, "state.json")} is missing: ${join(dir, `journal.${generation}.ndjson`)} follows`);
   });
 
   it("on SIGTERM answers what it received, writes it, exits 0; a restart has it", async () => {

@@ -61,5 +61,5 @@ describe("one writer per --state directory", () => {
       writer = writers[0];
     }
     expect(failures).toEqual([]);
-  }, 60_000);
+  }, 120_000);
 });

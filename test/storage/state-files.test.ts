@@ -1,19 +1,27 @@
-// The journal's line format, reading a state directory (torn tails
-// dropped, anything else corrupt refused without touching the file), and
-// the one-writer lock.
+// The journal's line format, reading a state directory (a last line cut
+// by a crash dropped, anything else damaged refused without touching the
+// file), and the one-writer lock.
 import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { openDurableState } from "../../src/storage/durable-state.js";
 import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
-import { StateFileError, readStateDir } from "../../src/storage/state-files.js";
+import { Registry } from "../../src/core/registry.js";
+import { STATE_FORMAT, StateFileError, readStateDir } from "../../src/storage/state-files.js";
 import { lockStateDir } from "../../src/storage/writer-lock.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");
 
 const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify({ t, op, a }));
+/** A state.json of `generation` holding the empty state. */
+function savedText(generation: number): string {
+  const registry = new Registry({ now: () => 900 });
+  const saved = { format: STATE_FORMAT, generation, options: registry.processOptions(), waits: registry.saveWaits(), delayed: [], snapshot: registry.snapshot() };
+  return JSON.stringify(saved);
+}
+
 const fail = (error: Error) => {
   throw error;
 };
@@ -36,9 +44,6 @@ describe("reading a state directory", () => {
   it.each([
     ["a last line without its newline", entry(1002, "heartbeat", [3]).slice(0, -1)],
     ["a last line cut short", entry(1002, "heartbeat", [3]).slice(0, 25)],
-    ["a last line whose checksum fails", entry(1002, "heartbeat", [3]).replace("[3]", "[4]")],
-    ["NUL bytes left by a crash", "\0".repeat(40)],
-    ["a bad line followed only by NUL bytes", `${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`],
   ])("treats %s in the newest journal as torn: dropped at start, the file cut back", async (_what, tail) => {
     const dir = fresh();
     writeFileSync(join(dir, "journal.0.ndjson"), good + tail);
@@ -52,8 +57,26 @@ describe("reading a state directory", () => {
     expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true);
   });
 
+  it("treats a cut last line as torn in the newest journal written, when the newer one is still empty", async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, "state.json"), savedText(3));
+    writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
+    writeFileSync(join(dir, "journal.4.ndjson"), "");
+    const state = await open(dir);
+    expect(state.recovered).toEqual({ generation: 4, entries: 2, tornBytes: 20 });
+    expect(state.store.lockHolder("a")).toBe(1);
+    await state.close();
+    expect(readFileSync(join(dir, "journal.3.ndjson"), "utf8")).toBe(good);
+  });
+
   it.each([
     ["a bad checksum before the last line", good.replace('"a"', '"b"') + entry(1003, "heartbeat", [5]), "line 1: fails its checksum"],
+    ["a last line whose checksum fails (it has its newline)", good + entry(1002, "heartbeat", [3]).replace("[3]", "[4]"), "line 3: fails its checksum"],
+    ["a line cut short that kept its newline", good.slice(0, 30) + good.slice(-20), "line 1: fails its checksum"],
+    ["NUL bytes after the last line", `${good}${"\0".repeat(40)}`, "line 3: holds NUL bytes"],
+    ["a bad line followed by NUL bytes", `${good}${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`, "line 3: fails its checksum"],
+    ["a zeroed journal", "\0".repeat(good.length), "line 1: holds NUL bytes"],
+    ["NUL bytes inside a line", good.replace('"a"', '"\0"'), "line 1: holds NUL bytes"],
     ["a valid checksum over text that is not JSON", encodeLine("{nope") + good, "line 1: is not JSON"],
     ["an entry naming an unknown operation", good + entry(1002, "dropTables", []) + entry(1003, "heartbeat", [5]), 'line 3: names an unknown operation "dropTables"'],
     ["an entry that is not {t, op, a}", encodeLine('{"t":"x","op":"tick","a":[]}') + good, "line 1: is not a {t, op, a} entry"],
@@ -63,14 +86,18 @@ describe("reading a state directory", () => {
     writeFileSync(path, content);
     await expect(open(dir)).rejects.toThrow(StateFileError);
     await expect(open(dir)).rejects.toThrow(`${path} ${problem}`);
+    await expect(open(dir)).rejects.toThrow(/; the file was left as it is$/);
     expect(readFileSync(path, "utf8")).toBe(content);
   });
 
-  it("refuses a torn line in a journal that is not the newest (only the newest can be cut by a crash)", () => {
+  it("refuses a cut line in a journal older than one written to (a crash cuts only the last write)", () => {
     const dir = fresh();
+    writeFileSync(join(dir, "state.json"), savedText(3));
     writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
     writeFileSync(join(dir, "journal.4.ndjson"), entry(1003, "heartbeat", [4]));
-    expect(() => readStateDir(dir)).toThrow(`${join(dir, "journal.3.ndjson")} line 3: has no newline and is not the torn last line of the newest journal`);
+    expect(() => readStateDir(dir)).toThrow(
+      `${join(dir, "journal.3.ndjson")} line 3: has no newline, and cannot be a write cut by a crash: is not in the newest journal written`,
+    );
   });
 
   it("refuses a state.json that is not JSON or not ours, and leaves it as it was", async () => {
