@@ -11,7 +11,10 @@ import { createServer } from "node:net";
 export function bindAbstractName(name: string): Promise<(() => void) | undefined> {
   const server = createServer((connection) => connection.destroy());
   return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => (error.code === "EADDRINUSE" ? resolve(undefined) : reject(error)));
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EADDRINUSE") resolve(undefined);
+      else reject(error);
+    });
     server.listen({ path: `\0${name}` }, () => {
       server.unref();
       resolve(() => server.close());

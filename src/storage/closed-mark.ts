@@ -33,8 +33,9 @@ export function readClosedMark(dir: string): ClosedMark | undefined {
   } catch {
     mark = undefined;
   }
-  if (mark === undefined || mark === null || !Number.isSafeInteger(mark.generation) || !Number.isSafeInteger(mark.bytes)) {
-    throw new StateFileError(`${path}: is not a {generation, bytes} mark of a clean close; the directory was left as it is`);
+  const fields = typeof mark === "object" && mark !== null ? [mark.generation, mark.bytes] : [];
+  if (fields.length === 0 || !fields.every(Number.isSafeInteger)) {
+    throw new StateFileError(`${path}: is not a {generation, bytes} mark of a clean close; it was left as it is`);
   }
   return mark as ClosedMark;
 }

@@ -8,7 +8,8 @@ import { replaceFile, replaceFileSync, syncDirectory } from "./files.js";
 import { Journal } from "./journal.js";
 import { type JournaledStore, journaledStore } from "./journaled-store.js";
 import { PinnedClock } from "./pinned-clock.js";
-import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead, journalFile, readStateDir, staleJournals } from "./state-files.js";
+import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead } from "./state-files.js";
+import { journalFile, readStateDir, staleJournals } from "./state-files.js";
 import { lockStateDir } from "./writer-lock.js";
 
 /** Options of {@link openDurableState}. */
@@ -48,7 +49,8 @@ export interface DurableState {
  */
 export async function openDurableState(options: DurableOptions): Promise<DurableState> {
   mkdirSync(options.dir, { recursive: true });
-  const unlock = await lockStateDir(options.dir, (error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`)));
+  const lost = (error: Error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`));
+  const unlock = await lockStateDir(options.dir, lost);
   try {
     return new StateDirectory(options, readStateDir(options.dir), unlock).state;
   } catch (error) {
@@ -99,7 +101,8 @@ class StateDirectory {
     const clock = new PinnedClock(options.registry.now);
     const { registry, entries } = replayStateDir(read, clock, options.registry);
     this.registry = registry;
-    const initial = read.saved === undefined && read.journals.length === 0 ? this.savedState(0, registry.snapshot()) : undefined;
+    const isNew = read.saved === undefined && read.journals.length === 0;
+    const initial = isNew ? this.savedState(0, registry.snapshot()) : undefined;
     let tornBytes = 0;
     for (const journal of read.journals.filter((read) => read.tornBytes > 0)) {
       log(`${journal.path}: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);

@@ -28,7 +28,10 @@ type Args<Op extends JournaledOp> = Parameters<StoreApi[Op]>;
  * accepts.
  */
 const preparedChanges: { [Op in JournaledOp]?: (registry: Registry, args: Args<Op>) => PreparedChange } = {
-  acquire: (registry, [input, onWaitDone]) => ({ journaled: [input, onWaitDone !== undefined], apply: () => registry.acquire(input, onWaitDone) }),
+  acquire: (registry, [input, onWaitDone]) => ({
+    journaled: [input, onWaitDone !== undefined],
+    apply: () => registry.acquire(input, onWaitDone),
+  }),
   recordVersion: (registry, [input]) => {
     const journaled: RecordInput = input.hash === undefined ? input : { ...input, hash: canonicalHash(input.hash) };
     return { journaled: [journaled], apply: () => registry.recordVersion(input) };

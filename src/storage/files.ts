@@ -12,7 +12,7 @@ export function syncDirectory(dir: string): void {
   }
 }
 
-/** Replace `path` with `text` atomically and durably: written to `path.tmp`, fsynced, renamed over it, the directory fsynced. */
+/** Replace `path` with `text` atomically and durably: written to `path.tmp`, fsynced, renamed over it, dir fsynced. */
 export function replaceFileSync(path: string, text: string): void {
   const fd = openSync(`${path}.tmp`, "w");
   try {

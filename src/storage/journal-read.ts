@@ -10,7 +10,7 @@ export interface JournalRead {
   entries: Entry[];
   /** Bytes up to the end of the last complete line. */
   goodBytes: number;
-  /** Bytes of a last line (number `entries.length + 1`) without its newline: a write cut by a crash, if the caller finds one possible. */
+  /** Bytes of a last line (number `entries.length + 1`) without its newline: maybe a write cut by a crash. */
   tornBytes: number;
 }
 
@@ -28,7 +28,8 @@ export function readJournal(path: string, generation: number): JournalRead {
   let start = 0;
   for (let line = 1; start < data.length; line++) {
     const end = data.indexOf(0x0a, start);
-    if (nul !== -1 && (end === -1 || nul < end)) throw corrupt(path, line, "holds NUL bytes (a zeroed or damaged file)");
+    const lineEnd = end === -1 ? data.length : end;
+    if (nul !== -1 && nul < lineEnd) throw corrupt(path, line, "holds NUL bytes (a zeroed or damaged file)");
     if (end === -1) return { generation, path, entries, goodBytes: start, tornBytes: data.length - start };
     const json = checkLine(data.toString("utf8", start, end));
     if (json === undefined) throw corrupt(path, line, "fails its checksum");

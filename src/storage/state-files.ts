@@ -86,42 +86,54 @@ function journalGenerations(dir: string): number[] {
   return generations.sort((a, b) => a - b);
 }
 
+const leftAs = "; the directory was left as it is";
+
 /** The journals from the saved generation on start at it (at 0 without state.json) and have no gap. */
 function checkGenerations(dir: string, saved: SavedState | undefined, generations: number[]): void {
   const statePath = join(dir, STATE_FILE);
   const first = generations[0];
   if (saved === undefined && first !== undefined && first > 0) {
-    throw new StateFileError(`${statePath} is missing: ${join(dir, journalFile(first))} follows the snapshot of generation ${first} it held; the directory was left as it is`);
+    const journal = join(dir, journalFile(first));
+    const follows = `follows the snapshot of generation ${first} it held`;
+    throw new StateFileError(`${statePath} is missing: ${journal} ${follows}${leftAs}`);
   }
   if (saved !== undefined && first !== saved.generation) {
-    throw new StateFileError(`${join(dir, journalFile(saved.generation))} is missing: ${statePath} is of generation ${saved.generation}, which it continues; the directory was left as it is`);
+    const journal = join(dir, journalFile(saved.generation));
+    const continues = `is of generation ${saved.generation}, which it continues`;
+    throw new StateFileError(`${journal} is missing: ${statePath} ${continues}${leftAs}`);
   }
   generations.forEach((generation, index) => {
     const expected = (first as number) + index;
     if (generation !== expected) {
-      throw new StateFileError(`${join(dir, journalFile(expected))} is missing, between ${journalFile(expected - 1)} and ${journalFile(generation)}; the directory was left as it is`);
+      const between = `between ${journalFile(expected - 1)} and ${journalFile(generation)}`;
+      throw new StateFileError(`${join(dir, journalFile(expected))} is missing, ${between}${leftAs}`);
     }
   });
 }
 
-/** Only the newest journal that holds anything may end in a cut line, and none after a clean close, which fixes its length. */
+/** Only the newest journal holding anything may end in a cut line, none after a clean close, which fixes its length. */
 function checkEnd(dir: string, journals: JournalRead[], closed: ClosedMark | undefined): void {
+  const markPath = join(dir, CLOSED_FILE);
   const lastWritten = [...journals].reverse().find((journal) => journal.goodBytes + journal.tornBytes > 0);
   for (const journal of journals) {
     if (journal.tornBytes > 0 && (journal !== lastWritten || closed !== undefined)) {
-      const why = closed === undefined ? "is not in the newest journal written" : `its writer closed it cleanly (${join(dir, CLOSED_FILE)})`;
-      throw corrupt(journal.path, journal.entries.length + 1, `has no newline, and cannot be a write cut by a crash: ${why}`);
+      const why = closed === undefined ? "not in the newest journal written" : `its writer closed it (${markPath})`;
+      const problem = `has no newline, and cannot be a write cut by a crash: ${why}`;
+      throw corrupt(journal.path, journal.entries.length + 1, problem);
     }
   }
   if (closed === undefined) return;
-  const markPath = join(dir, CLOSED_FILE);
   const newest = journals.at(-1);
   if (newest?.generation !== closed.generation) {
-    throw new StateFileError(`${markPath}: its writer closed ${journalFile(closed.generation)} last, but the newest journal is ${newest === undefined ? "none" : journalFile(newest.generation)}; the directory was left as it is`);
+    const found = newest === undefined ? "none" : journalFile(newest.generation);
+    const last = journalFile(closed.generation);
+    const problem = `its writer closed ${last} last, but the newest journal is ${found}`;
+    throw new StateFileError(`${markPath}: ${problem}${leftAs}`);
   }
   const size = statSync(newest.path).size;
   if (size !== closed.bytes) {
-    throw new StateFileError(`${newest.path}: is ${size} bytes, but its writer closed it at ${closed.bytes} (${markPath}): it was cut or added to since; the file was left as it is`);
+    const problem = `is ${size} bytes, but its writer closed it at ${closed.bytes} (${markPath}): cut or added to`;
+    throw new StateFileError(`${newest.path}: ${problem}${leftAs}`);
   }
 }
 

@@ -71,7 +71,8 @@ export const STORE_OPS = {
   snapshot: "read",
 } as const satisfies Record<keyof StoreApi, "change" | "read" | "direct">;
 
-type OpsOf<Kind> = { [K in keyof typeof STORE_OPS]: (typeof STORE_OPS)[K] extends Kind ? K : never }[keyof typeof STORE_OPS];
+type StoreOp = keyof typeof STORE_OPS;
+type OpsOf<Kind> = { [K in StoreOp]: (typeof STORE_OPS)[K] extends Kind ? K : never }[StoreOp];
 
 /** A change: an `op` of the journal. */
 export type JournaledOp = OpsOf<"change">;
@@ -84,5 +85,5 @@ export type DirectOp = OpsOf<"direct">;
 export const JOURNALED_OPS: readonly JournaledOp[] = opsOf("change");
 
 function opsOf<Kind extends "change" | "read" | "direct">(kind: Kind): OpsOf<Kind>[] {
-  return (Object.keys(STORE_OPS) as (keyof typeof STORE_OPS)[]).filter((op): op is OpsOf<Kind> => STORE_OPS[op] === kind);
+  return (Object.keys(STORE_OPS) as StoreOp[]).filter((op): op is OpsOf<Kind> => STORE_OPS[op] === kind);
 }

@@ -25,7 +25,11 @@ const PID_WAIT_MS = 2_000;
  *
  * Either way our pid goes to `writer.pid`, so that a refusal names the holder.
  */
-export async function lockStateDir(dir: string, onCompromised: (error: Error) => void, platform = process.platform): Promise<() => void> {
+export async function lockStateDir(
+  dir: string,
+  onCompromised: (error: Error) => void,
+  platform = process.platform,
+): Promise<() => void> {
   const release = platform === "linux" ? await bindAbstractName(abstractName(dir)) : takeLockfile(dir, onCompromised);
   if (release === undefined) throw new StateFileError(inUse(dir, await waitForHolder(dir)));
   const pidFile = join(dir, PID_FILE);
@@ -44,7 +48,8 @@ function abstractName(dir: string): string {
 
 function takeLockfile(dir: string, onCompromised: (error: Error) => void): (() => void) | undefined {
   try {
-    return lockfile.lockSync(dir, { lockfilePath: join(dir, LOCK_DIR), realpath: false, stale: 10_000, update: 2_000, onCompromised });
+    const lockfilePath = join(dir, LOCK_DIR);
+    return lockfile.lockSync(dir, { lockfilePath, realpath: false, stale: 10_000, update: 2_000, onCompromised });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ELOCKED") throw error;
     return undefined;
@@ -54,7 +59,8 @@ function takeLockfile(dir: string, onCompromised: (error: Error) => void): (() =
 function inUse(dir: string, holder: number | undefined): string {
   if (holder !== undefined) return `${dir} is in use by process ${holder}; stop that process or use another --state`;
   const pidFile = join(dir, PID_FILE);
-  return `${dir} is in use by a process that ${pidFile} does not name (off Linux, the lock of a writer that died is taken over 10 s after it stopped)`;
+  const offLinux = "off Linux, the lock of a writer that died is taken over 10 s after it stopped";
+  return `${dir} is in use by a process that ${pidFile} does not name (${offLinux})`;
 }
 
 /**

@@ -106,7 +106,8 @@ describe("--state", () => {
     await first.call(1, "agent_register", { name: "a" });
     const second = start(dir);
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${dir} is in use by process ${first.child.pid}; stop that process or use another --state\n`);
+    const refusal = `${dir} is in use by process ${first.child.pid}; stop that process or use another --state`;
+    expect(second.stderr).toBe(`harn-registry: ${refusal}\n`);
     expect(second.stdout.length).toBe(0);
     expect((await first.call(2, "agent_list")).result).toHaveLength(1);
   });
@@ -139,7 +140,8 @@ describe("--state", () => {
     rmSync(join(dir, "state.json"));
     const second = start(dir);
     expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toContain(`harn-registry: ${join(dir, "state.json")} is missing: ${join(dir, `journal.${generation}.ndjson`)} follows`);
+    const journal = join(dir, `journal.${generation}.ndjson`);
+    expect(second.stderr).toContain(`harn-registry: ${join(dir, "state.json")} is missing: ${journal} follows`);
   });
 
   it("on SIGTERM answers what it received, writes it, exits 0; a restart has it", async () => {
@@ -173,15 +175,20 @@ describe("--state", () => {
 
 describe("restore with --state", () => {
   const nested = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
+  const config = '"config":{"default_lock_ttl_ms":3600000,"agent_timeout_ms":3600000}';
+  const agent = (id: number, path: string, extra = "") =>
+    `{"id":${id},"name":"a${id}","state":"active","last_seen_ms":5,"edit_count":0,` +
+    `"locked_paths":{"${path}":9000000}${extra}}`;
+  const change = '{"seq":1,"agent_id":1,"timestamp_ms":5,"op":"write","hash":14695981039346656037,"size":1}';
   const inputs = [
-    '{"format_version":2,"taken_at_ms":5,"config":{"default_lock_ttl_ms":3600000,"agent_timeout_ms":3600000},"agents":{"next_id":2,"next_fence":9,' +
-      '"agents":[{"id":1,"name":"a","state":"active","last_seen_ms":5,"edit_count":0,"locked_paths":{"x":9000000},"lock_fences":{"x":8},"shared_paths":[]}]},' +
-      '"versions":{"current_seq":1,"history":{"x":[{"seq":1,"agent_id":1,"timestamp_ms":5,"op":"write","hash":14695981039346656037,"size":1}]}}}',
-    '{"files":{"n":123456789012345678901234567890},"agents":{"agents":[{"id":3,"name":"c","state":"active","last_seen_ms":5,"locked_paths":{"y":9000000}}]}}',
-    `{"index":${nested},"agents":{"agents":[{"id":4,"name":"d","state":"active","last_seen_ms":5,"locked_paths":{"z":9000000}}]}}`,
+    `{"format_version":2,"taken_at_ms":5,${config},"agents":{"next_id":2,"next_fence":9,"agents":[` +
+      `${agent(1, "x", ',"lock_fences":{"x":8},"shared_paths":[]')}]},` +
+      `"versions":{"current_seq":1,"history":{"x":[${change}]}}}`,
+    `{"files":{"n":123456789012345678901234567890},"agents":{"agents":[${agent(3, "y")}]}}`,
+    `{"index":${nested},"agents":{"agents":[${agent(4, "z")}]}}`,
   ];
 
-  it("answers as in memory for bare u64 numbers, big numbers and deep nesting in ignored sections, and a restart keeps it", async () => {
+  it("answers as in memory to bare u64s, big numbers, deep nesting in ignored parts; a restart keeps it", async () => {
     const dir = fresh();
     const memory = new RawSidecar("ndjson", ["--clock=manual", "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000"]);
     const durable = start(dir, ["--clock=manual"]);

@@ -21,7 +21,12 @@ const EXPECTED = JSON.parse(readFileSync(`${FIXTURE}.expected.json`, "utf8"));
 
 /** What a replay rebuilt: the snapshot and what the state file keeps beside it. */
 function stateOf(registry: Registry) {
-  return { snapshot: registry.snapshot(), waits: registry.saveWaits(), delayed: registry.saveDelayed(), crashedSinceReap: registry.saveCrashedSinceReap() };
+  return {
+    snapshot: registry.snapshot(),
+    waits: registry.saveWaits(),
+    delayed: registry.saveDelayed(),
+    crashedSinceReap: registry.saveCrashedSinceReap(),
+  };
 }
 
 describe("the journal entry format", () => {

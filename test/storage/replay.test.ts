@@ -7,8 +7,8 @@
 // snapshot, same pending waits, same agents for the next reap.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Snapshot } from "../../protocol/snapshot.js";
-import { openDurableState, replayStateDir } from "../../src/storage/durable-state.js";
+import type { Snapshot, SnapshotAgent } from "../../protocol/snapshot.js";
+import { replayStateDir } from "../../src/storage/durable-state.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
 import { openState } from "../support/durable.js";
@@ -58,20 +58,37 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("read" as const), path }) },
   fc.record({ kind: fc.constant("tick" as const) }),
   fc.record({ kind: fc.constant("reap" as const) }),
-  fc.record({ kind: fc.constant("restore" as const), format: fc.constantFrom("2" as const, "1" as const, "hostlib" as const), reap: fc.boolean() }),
+  fc.record({
+    kind: fc.constant("restore" as const),
+    format: fc.constantFrom("2" as const, "1" as const, "hostlib" as const),
+    reap: fc.boolean(),
+  }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
 
-/** A snapshot as another writer would send it: format 1 or harn-hostlib's (no fences), hashes as bigints, a big number in an ignored section. */
+/**
+ * A snapshot as another writer would send it: ours or format 1 or
+ * harn-hostlib's (no fences), hashes as bigints, a big number in an
+ * ignored section.
+ */
 function asRestoreInput(snapshot: Snapshot, format: "2" | "1" | "hostlib"): unknown {
-  const history = Object.fromEntries(
-    Object.entries(snapshot.versions.history).map(([path, entries]) => [path, entries.map((entry) => ({ ...entry, hash: BigInt(entry.hash) }))]),
-  );
+  const history: Record<string, unknown[]> = {};
+  for (const [path, entries] of Object.entries(snapshot.versions.history)) {
+    history[path] = entries.map((entry) => ({ ...entry, hash: BigInt(entry.hash) }));
+  }
   const versions = { current_seq: snapshot.versions.current_seq, history };
   if (format === "2") return { ...snapshot, versions };
-  const agents = snapshot.agents.agents.map(({ lock_fences: _fences, shared_paths: _shared, ...agent }) => agent);
-  if (format === "1") return { format_version: 1, taken_at_ms: snapshot.taken_at_ms, config: snapshot.config, agents: { next_id: snapshot.agents.next_id, agents }, versions };
-  return { files: { size: 2n ** 70n }, agents: { next_id: snapshot.agents.next_id, agents }, versions };
+  const agents = { next_id: snapshot.agents.next_id, agents: snapshot.agents.agents.map(withoutFences) };
+  if (format === "1") {
+    return { format_version: 1, taken_at_ms: snapshot.taken_at_ms, config: snapshot.config, agents, versions };
+  }
+  return { files: { size: 2n ** 70n }, agents, versions };
+}
+
+/** An agent entry as format 1 has it: no fences, no modes. */
+function withoutFences(agent: SnapshotAgent): Omit<SnapshotAgent, "lock_fences" | "shared_paths"> {
+  const { lock_fences: _fences, shared_paths: _shared, ...entry } = agent;
+  return entry;
 }
 
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
@@ -83,7 +100,7 @@ describe("journal replay", () => {
         const dir = tempDir("harn-replay-");
         let now = 1_000;
         const clock = moving ? () => now++ : () => now;
-        const state = await openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
+        const state = await openState(dir, registryOptions(clock), compactBytes);
         const store = state.store;
         const waiting: number[] = [];
         for (const step of ops) {
@@ -168,7 +185,7 @@ describe("journal replay", () => {
   it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
-    const state = await openDurableState({ dir, registry: registryOptions(() => now), compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const state = await openState(dir, registryOptions(() => now));
     state.store.tryLock(1, "a", 1000);
     state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
     now = 2_500;
@@ -185,7 +202,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
-    const first = await openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, strict);
     first.store.tryLock(1, "a");
     expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
     first.store.registerWithId(2, "two");
@@ -195,14 +212,14 @@ describe("journal replay", () => {
     expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
     await first.close();
     const lenient = { now: () => now, crashLockDelayMs: 0 };
-    const second = await openDurableState({ dir, registry: lenient, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, lenient, 1);
     expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
     expect(second.store.lockHolder("a")).toBe(1);
     expect(second.store.lockHolder("b")).toBeNull();
     expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
     expect(second.store.register("three")).toBe(3);
     await second.close();
-    const third = await openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const third = await openState(dir, lenient);
     expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
     await third.close();
   });
@@ -211,7 +228,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const options = { now: () => now, crashLockDelayMs: 5_000 };
-    const first = await openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, options, 1);
     first.store.tryLock(1, "a");
     first.store.unregister(1);
     first.store.tryLock(2, "b");
@@ -221,7 +238,7 @@ describe("journal replay", () => {
     await first.close();
     expect(readStateDir(dir).saved?.delayed).toEqual([{ path: "b", agent_id: 2, fence: 2, until_ms: 6_000 }]);
     now = 2_000;
-    const second = await openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, options);
     expect(second.store.tryLock(4, "b")).toEqual({ locked: false, holder: 2 });
     expect(second.store.tryLock(4, "a")).toEqual({ locked: true, holder: 4 });
     now = 6_000;
@@ -229,7 +246,7 @@ describe("journal replay", () => {
     await second.close();
   });
 
-  it("journals reap: after a restart, reap reports the agents crashed since the last reap, across a compaction too", async () => {
+  it("journals reap: after a restart it reports the agents crashed since the last one, across compaction", async () => {
     const dir = tempDir("harn-replay-");
     const now = () => 1_000;
     const first = await openState(dir, registryOptions(now));

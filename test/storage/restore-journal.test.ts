@@ -12,39 +12,65 @@ import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const U64 = "14695981039346656037";
-const config = '"config":{"default_lock_ttl_ms":50000,"agent_timeout_ms":90000}';
-const history = `"history":{"src/a":[{"seq":3,"agent_id":1,"timestamp_ms":900,"op":"write","hash":${U64},"size":7}]}`;
-const agent = (extra: string) =>
-  `{"id":1,"name":"one","state":"active","last_seen_ms":950,"edit_count":2,"locked_paths":{"src/a":70000,"./docs//b":70000}${extra}}`;
-const crashed = '{"id":5,"name":"five","state":"crashed","last_seen_ms":10,"edit_count":0,"locked_paths":{"gone":70000}}';
-const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
+
+/**
+ * JSON text of `value` as a host sends it: each "<bare>N" string is
+ * written as the bare number N, and "<nested>" as an object nested 20,000
+ * deep (which JSON.stringify cannot write).
+ */
+function text(value: unknown): string {
+  const nested = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
+  return JSON.stringify(value).replace(/"<bare>(\d+)"/g, "$1").replace('"<nested>"', nested);
+}
+
+const config = { default_lock_ttl_ms: 50_000, agent_timeout_ms: 90_000 };
+const change = { seq: 3, agent_id: 1, timestamp_ms: 900, op: "write", hash: `<bare>${U64}`, size: 7 };
+const history = { "src/a": [change] };
+const smallHash = { ...change, hash: 1 };
+const versions = { current_seq: 3, history };
+const agent = (id: number, state: string, locked_paths: Record<string, number>) =>
+  ({ id, name: `agent ${id}`, state, last_seen_ms: 950, edit_count: 2, locked_paths });
+const one = agent(1, "active", { "src/a": 70_000, "./docs//b": 70_000 });
+const crashed = agent(5, "crashed", { gone: 70_000 });
+const fenced = { ...one, lock_fences: { "src/a": 31, "./docs//b": 32 }, shared_paths: ["./docs//b"] };
 
 /** Restore inputs as a host sends them (JSON text, read by the server's reader). */
 const inputs: [string, string][] = [
   [
     "format 2 with a bare u64 hash",
-    `{"format_version":2,"taken_at_ms":1000,${config},"agents":{"next_id":2,"next_fence":40,"agents":[${agent(
-      ',"lock_fences":{"src/a":31,"./docs//b":32},"shared_paths":["./docs//b"]',
-    )}]},"versions":{"current_seq":3,${history}}}`,
+    text({
+      format_version: 2,
+      taken_at_ms: 1_000,
+      config,
+      agents: { next_id: 2, next_fence: 40, agents: [fenced] },
+      versions,
+    }),
   ],
   [
     "format 1 with a bare u64 hash and locks without fences (fresh ones from the running counter)",
-    `{"format_version":1,"taken_at_ms":1000,${config},"agents":{"next_id":2,"agents":[${agent("")},${crashed}]},"versions":{"current_seq":3,${history}}}`,
+    text({ format_version: 1, taken_at_ms: 1_000, config, agents: { next_id: 2, agents: [one, crashed] }, versions }),
   ],
   [
     "harn-hostlib with big numbers in ignored sections and fields",
-    `{"files":{"size":123456789012345678901234567890},"agents":{"next_id":0,"extra":98765432109876543210,"agents":[${agent("")},${crashed}]},"versions":{"current_seq":3,${history}}}`,
+    text({
+      files: { size: "<bare>123456789012345678901234567890" },
+      agents: { next_id: 0, extra: "<bare>98765432109876543210", agents: [one, crashed] },
+      versions,
+    }),
   ],
   [
     "harn-hostlib with a deeply nested ignored section",
-    `{"index":${nested(20_000)},"agents":{"agents":[${agent("")}]},"versions":{"current_seq":3,"history":{"x":[{"seq":1,"agent_id":0,"timestamp_ms":1,"op":"write","hash":"12","size":1}]}}}`,
+    text({ index: "<nested>", agents: { agents: [one] }, versions: { current_seq: 3, history: { x: [smallHash] } } }),
   ],
-  ["harn-hostlib with nothing but ignored sections", `{"git_head":"abc","files":[${nested(10)}]}`],
+  ["harn-hostlib with nothing but ignored sections", text({ git_head: "abc", files: [{ a: { a: 1 } }] })],
 ];
 
-const options = (now: () => number): RegistryOptions => ({ now, config: { default_lock_ttl_ms: 60_000, agent_timeout_ms: 120_000 } });
+const options = (now: () => number): RegistryOptions => ({
+  now,
+  config: { default_lock_ttl_ms: 60_000, agent_timeout_ms: 120_000 },
+});
 
-/** Some state before the restore (fences handed out, a waiter), the restore, a record with a bigint hash, a grant after it. */
+/** Some state first (fences handed out, a waiter), the restore, a record with a bigint hash, a grant after it. */
 function play(store: RegistryStore, clock: { now: number }, input: unknown, reap: boolean): unknown[] {
   clock.now = 1_000;
   store.tryLock(1, "x");

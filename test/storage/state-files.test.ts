@@ -5,11 +5,11 @@ import { spawnSync } from "node:child_process";
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { openDurableState } from "../../src/storage/durable-state.js";
 import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
 import { Registry } from "../../src/core/registry.js";
 import { STATE_FORMAT, StateFileError, readStateDir } from "../../src/storage/state-files.js";
 import { lockStateDir } from "../../src/storage/writer-lock.js";
+import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");
@@ -18,14 +18,14 @@ const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify
 /** A state.json of `generation` holding the empty state. */
 function savedText(generation: number): string {
   const registry = new Registry({ now: () => 900 });
-  const saved = { format: STATE_FORMAT, generation, options: registry.processOptions(), waits: registry.saveWaits(), delayed: [], snapshot: registry.snapshot() };
-  return JSON.stringify(saved);
+  const saved = { format: STATE_FORMAT, generation, options: registry.processOptions(), waits: registry.saveWaits() };
+  return JSON.stringify({ ...saved, delayed: [], snapshot: registry.snapshot() });
 }
 
 const fail = (error: Error) => {
   throw error;
 };
-const open = (dir: string) => openDurableState({ dir, registry: { now: () => 5_000 }, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+const open = (dir: string) => openState(dir, { now: () => 5_000 });
 
 describe("journal lines", () => {
   it("carry a CRC-32 that catches any change to the JSON", () => {
@@ -40,6 +40,8 @@ describe("journal lines", () => {
 
 describe("reading a state directory", () => {
   const good = entry(1000, "tryLock", [1, "a", null]) + entry(1001, "heartbeat", [2]);
+  /** A whole line whose checksum no longer matches. */
+  const flipped = entry(1002, "heartbeat", [3]).replace("[3]", "[4]");
 
   it.each([
     ["a last line without its newline", entry(1002, "heartbeat", [3]).slice(0, -1)],
@@ -71,10 +73,10 @@ describe("reading a state directory", () => {
 
   it.each([
     ["a bad checksum before the last line", good.replace('"a"', '"b"') + entry(1003, "heartbeat", [5]), "line 1: fails its checksum"],
-    ["a last line whose checksum fails (it has its newline)", good + entry(1002, "heartbeat", [3]).replace("[3]", "[4]"), "line 3: fails its checksum"],
+    ["a last line whose checksum fails (it has its newline)", good + flipped, "line 3: fails its checksum"],
     ["a line cut short that kept its newline", good.slice(0, 30) + good.slice(-20), "line 1: fails its checksum"],
     ["NUL bytes after the last line", `${good}${"\0".repeat(40)}`, "line 3: holds NUL bytes"],
-    ["a bad line followed by NUL bytes", `${good}${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`, "line 3: fails its checksum"],
+    ["a bad line followed by NUL bytes", `${good}${flipped}${"\0".repeat(9)}`, "line 3: fails its checksum"],
     ["a zeroed journal", "\0".repeat(good.length), "line 1: holds NUL bytes"],
     ["NUL bytes inside a line", good.replace('"a"', '"\0"'), "line 1: holds NUL bytes"],
     ["a valid checksum over text that is not JSON", encodeLine("{nope") + good, "line 1: is not JSON"],
@@ -96,7 +98,8 @@ describe("reading a state directory", () => {
     writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
     writeFileSync(join(dir, "journal.4.ndjson"), entry(1003, "heartbeat", [4]));
     expect(() => readStateDir(dir)).toThrow(
-      `${join(dir, "journal.3.ndjson")} line 3: has no newline, and cannot be a write cut by a crash: is not in the newest journal written`,
+      `${join(dir, "journal.3.ndjson")} line 3: has no newline, and cannot be a write cut by a crash: ` +
+        "not in the newest journal written",
     );
   });
 
@@ -114,7 +117,7 @@ describe("reading a state directory", () => {
     const first = await open(dir);
     first.store.tryLock(1, "kept");
     await first.close();
-    const second = await openDurableState({ dir, registry: { now: () => 6_000 }, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, { now: () => 6_000 }, 1);
     second.store.tryLock(2, "also");
     await second.close();
     expect(existsSync(join(dir, "state.json"))).toBe(true);
@@ -136,7 +139,8 @@ describe("one writer per state directory", () => {
       const dir = fresh();
       const first = await lockStateDir(dir, fail, platform);
       expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
-      await expect(lockStateDir(dir, fail, platform)).rejects.toThrow(`${dir} is in use by process ${process.pid}; stop that process or use another --state`);
+      const refusal = `${dir} is in use by process ${process.pid}; stop that process or use another --state`;
+      await expect(lockStateDir(dir, fail, platform)).rejects.toThrow(refusal);
       first();
       expect(existsSync(join(dir, "writer.pid"))).toBe(false);
       (await lockStateDir(dir, fail, platform))();

@@ -32,7 +32,7 @@ const calls = {
 // made per instance) and large typed arrays (the event ring): compare
 // closures by their code and typed arrays by their bytes.
 expect.addEqualityTesters([
-  (a: unknown, b: unknown) => (typeof a === "function" && typeof b === "function" ? String(a) === String(b) : undefined),
+  (a: unknown, b: unknown) => (typeof a === "function" && typeof b === "function" ? `${a}` === `${b}` : undefined),
   (a: unknown, b: unknown) => (ArrayBuffer.isView(a) && ArrayBuffer.isView(b) ? bytes(a).equals(bytes(b)) : undefined),
 ]);
 
@@ -47,7 +47,8 @@ const onWaitDone = () => {};
 /** A registry holding a bit of everything; two calls give two equal registries. */
 function busyRegistry(): Registry {
   now = 1_000;
-  const registry = new Registry({ now: clock, crashLockDelayMs: 500, config: { default_lock_ttl_ms: 2_000, agent_timeout_ms: 5_000 } });
+  const config = { default_lock_ttl_ms: 2_000, agent_timeout_ms: 5_000 };
+  const registry = new Registry({ now: clock, crashLockDelayMs: 500, config });
   registry.registerWithId(1, "one");
   registry.tryLock(1, "src/a");
   registry.acquire({ agentId: 2, paths: ["src"], waitMs: 10_000 }, onWaitDone);
@@ -65,7 +66,8 @@ describe("STORE_OPS", () => {
     expect([...JOURNALED_OPS].sort()).toEqual(Object.keys(STORE_OPS).filter((op) => !(op in calls)).sort());
   });
 
-  it.each(Object.keys(calls) as (keyof typeof calls)[])("%s changes nothing but the deadlines due, at any time", (op) => {
+  const members = Object.keys(calls) as (keyof typeof calls)[];
+  it.each(members)("%s changes nothing but the deadlines due, at any time", (op) => {
     for (const at of [1_300, 3_500, 9_000]) {
       const called = busyRegistry();
       const untouched = busyRegistry();
