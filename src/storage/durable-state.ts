@@ -104,7 +104,7 @@ class StateDirectory {
     const isNew = read.saved === undefined && read.journals.length === 0;
     const initial = isNew ? this.savedState(0, registry.snapshot()) : undefined;
     let tornBytes = 0;
-    for (const journal of read.journals.filter((read) => read.tornBytes > 0)) {
+    for (const journal of read.journals.filter((each) => each.tornBytes > 0)) {
       log(`${journal.path}: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
       truncateSync(journal.path, journal.goodBytes);
       tornBytes += journal.tornBytes;

@@ -4,8 +4,6 @@ import type { RecordInput } from "../core/store.js";
 import { canonicalHash } from "../core/validate.js";
 import { JOURNALED_OPS, type JournaledOp, type StoreApi } from "./store-ops.js";
 
-export { JOURNALED_OPS, type JournaledOp };
-
 /** One journal entry: the call `registry[op](...a)` made at time `t` (see STORE_OPS for the contract). */
 export interface Entry {
   t: number;

@@ -7,8 +7,6 @@ import { CLOSED_FILE, type ClosedMark, readClosedMark } from "./closed-mark.js";
 import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
 import { StateFileError } from "./state-error.js";
 
-export { StateFileError, type JournalRead };
-
 /** The compacted state file: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
 export const STATE_FILE = "state.json";
 export const STATE_FORMAT = "harn-registry-state/1";

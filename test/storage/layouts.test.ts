@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RegistryOptions } from "../../src/core/registry.js";
 import { openDurableState } from "../../src/storage/durable-state.js";
 import { encodeLine } from "../../src/storage/journal-line.js";
-import { StateFileError } from "../../src/storage/state-files.js";
+import { StateFileError } from "../../src/storage/state-error.js";
 import { openState } from "../support/durable.js";
 
 /** The files of a state directory, by short name. */
