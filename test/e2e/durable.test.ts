@@ -9,11 +9,16 @@ import { tempDir } from "../support/temp-dir.js";
 
 const sidecars: RawSidecar[] = [];
 const fresh = () => tempDir("harn-durable-");
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+const closes = new Map<RawSidecar, Promise<Exit>>();
 const start = (dir: string, extra: string[] = []) => {
   const sidecar = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000", ...extra]);
   sidecars.push(sidecar);
+  closes.set(sidecar, new Promise((resolve) => sidecar.child.once("close", (code, signal) => resolve({ code, signal }))));
   return sidecar;
 };
+/** How the process ended, once its stderr is read to the end ('exit' can come before the last of it). */
+const ended = (sidecar: RawSidecar) => closes.get(sidecar) as Promise<Exit>;
 afterEach(() => {
   for (const sidecar of sidecars.splice(0)) sidecar.kill();
 });
@@ -83,7 +88,7 @@ describe("--state survives kill -9", () => {
       const deadline = Date.now() + 5000;
       while (received(sidecar).length - 2 < waitFor && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
       sidecar.kill();
-      expect((await sidecar.exited).signal).toBe("SIGKILL");
+      expect((await ended(sidecar)).signal).toBe("SIGKILL");
       kills++;
       for (const reply of received(sidecar)) {
         const request = sent.get(reply.id);
@@ -105,7 +110,7 @@ describe("--state", () => {
     const first = start(dir);
     await first.call(1, "agent_register", { name: "a" });
     const second = start(dir);
-    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
     const refusal = `${dir} is in use by process ${first.child.pid}; stop that process or use another --state`;
     expect(second.stderr).toBe(`harn-registry: ${refusal}\n`);
     expect(second.stdout.length).toBe(0);
@@ -125,7 +130,7 @@ describe("--state", () => {
     writeFileSync(path, lines.join("\n"));
     const before = readFileSync(path);
     const second = start(dir);
-    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
     expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum; the file was left as it is\n`);
     expect(readFileSync(path)).toEqual(before);
   });
@@ -139,7 +144,7 @@ describe("--state", () => {
     const generation = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).generation;
     rmSync(join(dir, "state.json"));
     const second = start(dir);
-    expect(await second.exited).toEqual({ code: 1, signal: null });
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
     const journal = join(dir, `journal.${generation}.ndjson`);
     expect(second.stderr).toContain(`harn-registry: ${join(dir, "state.json")} is missing: ${journal} follows`);
   });
@@ -151,7 +156,7 @@ describe("--state", () => {
     for (let i = 1; i <= 200; i++) first.send(req(i, "lock_try", { agent_id: 1 + (i % 3), path: `p/${i}` }));
     while (received(first).length < 11) await new Promise((resolve) => setTimeout(resolve, 1));
     first.child.kill("SIGTERM");
-    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(await ended(first)).toEqual({ code: 0, signal: null });
     const answered = received(first).filter((reply) => reply.id !== 0);
     expect(answered.length).toBeGreaterThanOrEqual(10);
     expect(first.stderr).toContain("SIGTERM: writing what is pending, then exiting");

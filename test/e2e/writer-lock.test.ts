@@ -20,10 +20,11 @@ const start = (dir: string) => {
 const inUse = (dir: string, pid: number | undefined) =>
   `harn-registry: ${dir} is in use by process ${pid}; stop that process or use another --state\n`;
 
-/** Whether the process became the writer (it answers) or was refused (it exits first). */
+/** Whether the process became the writer (it answers) or was refused (it exits first; its stderr read to the end). */
 async function outcome(sidecar: RawSidecar): Promise<"writer" | { code: number | null; stderr: string }> {
   const answered = sidecar.call(1, "current_seq").then(() => "writer" as const);
-  const exited = sidecar.exited.then(({ code }) => ({ code, stderr: sidecar.stderr }));
+  const closed = new Promise<number | null>((resolve) => sidecar.child.once("close", resolve));
+  const exited = closed.then((code) => ({ code, stderr: sidecar.stderr }));
   return Promise.race([answered, exited]);
 }
 
