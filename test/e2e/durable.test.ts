@@ -14,7 +14,8 @@ const closes = new Map<RawSidecar, Promise<Exit>>();
 const start = (dir: string, extra: string[] = []) => {
   const sidecar = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000", ...extra]);
   sidecars.push(sidecar);
-  closes.set(sidecar, new Promise((resolve) => sidecar.child.once("close", (code, signal) => resolve({ code, signal }))));
+  const closed = new Promise<Exit>((resolve) => sidecar.child.once("close", (code, signal) => resolve({ code, signal })));
+  closes.set(sidecar, closed);
   return sidecar;
 };
 /** How the process ended, once its stderr is read to the end ('exit' can come before the last of it). */
