@@ -5,7 +5,7 @@ import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog, type ReleaseReason } from "./events.js";
 import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
 import { compareStrings, normalizePath } from "./paths.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
+import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { type Agent, type Lock, RegistryState, detachedAgent, locksByPath } from "./state.js";
 import type {
   AcquireInput,
@@ -400,7 +400,7 @@ export class Registry implements RegistryStore {
   /** Evaluate time-driven state now; returns the agents crashed since the previous `reap` (every operation evaluates time, so crashes are found without it). */
   reap(): number[] {
     this.settle();
-    const crashed = [...this.crashedSinceReap].sort((a, b) => a - b);
+    const crashed = this.saveCrashedSinceReap();
     this.crashedSinceReap.clear();
     return crashed;
   }
@@ -465,6 +465,16 @@ export class Registry implements RegistryStore {
       const holder = this.state.agents.get(left.agent_id) ?? detachedAgent(left.agent_id);
       this.state.leaveDelayed(holder, left.path, left.fence, left.until_ms);
     }
+  }
+
+  /** The agents the next `reap` reports (not part of a snapshot): a journal carries them across a compaction. */
+  saveCrashedSinceReap(): number[] {
+    return [...this.crashedSinceReap].sort((a, b) => a - b);
+  }
+
+  /** Put back agents from {@link saveCrashedSinceReap} (after a restore of the snapshot taken with them). */
+  loadCrashedSinceReap(ids: readonly number[]): void {
+    for (const id of ids) this.crashedSinceReap.add(checkAgentId(id));
   }
 
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
@@ -535,8 +545,31 @@ export class Registry implements RegistryStore {
    * ("restored"). Subscribers are told `registry/restored` before the reap's
    * events. A bad snapshot throws before anything is replaced.
    */
-  restore(snapshot: unknown, options: { reap?: boolean } = {}): RestoreSummary {
-    const decoded = decodeSnapshot(snapshot, this.state.nextFence);
+  restore(snapshot: unknown, options: RestoreOptions = {}): RestoreSummary {
+    return this.replaceState(decodeSnapshot(snapshot, this.state.nextFence), options);
+  }
+
+  /**
+   * The first half of {@link restore}, which changes nothing: validate and
+   * decode `input` (throwing as restore would) and give it as a format-2
+   * snapshot with every lock's fence and the config it leaves in force
+   * (format 1 and harn-hostlib locks get their fresh fences now; a snapshot
+   * without config keeps the current one). Restoring that snapshot here and
+   * now builds exactly the state restoring `input` would, so a journal
+   * keeps it instead of the input (which may hold what JSON cannot carry:
+   * bigints, deep nesting, in sections restore ignores).
+   */
+  prepareRestore(input: unknown): PreparedRestore {
+    const decoded = decodeSnapshot(input, this.state.nextFence);
+    return { decoded, snapshot: encodeSnapshot(decoded.state, decoded.config ?? this.settings, this.now()) };
+  }
+
+  /** The second half of {@link restore}: put a prepared snapshot in place (once). */
+  applyRestore(prepared: PreparedRestore, options: RestoreOptions = {}): RestoreSummary {
+    return this.replaceState(prepared.decoded, options);
+  }
+
+  private replaceState(decoded: DecodedSnapshot, options: RestoreOptions): RestoreSummary {
     this.checkEventRoom(this.eventPotential(decoded.state, 0) + 1);
     const now = this.now();
     for (const waiter of [...this.waiters.values()]) {
@@ -864,6 +897,19 @@ export class Registry implements RegistryStore {
 /** The first millisecond at which `agent` is over its timeout: silent for more than `timeout` ms. */
 function crashInstant(agent: Agent, timeout: number): number {
   return agent.lastSeenMs + timeout + 1;
+}
+
+/** Options of a restore. */
+export interface RestoreOptions {
+  /** False: the snapshot's active agents count as seen now instead of being reaped. */
+  reap?: boolean;
+}
+
+/** A restore validated and decoded by {@link Registry.prepareRestore}, not yet applied. */
+export interface PreparedRestore {
+  /** What the restore puts in place, as a format-2 snapshot (fences and config included). */
+  readonly snapshot: Snapshot;
+  readonly decoded: DecodedSnapshot;
 }
 
 /** A lock left by a crashed agent, as a journal keeps it. */

@@ -64,7 +64,8 @@ export async function openHost(options: HostOptions, log: (line: string) => void
     store = new Registry({ ...registryOptions, config: options.config });
   } else {
     const { openDurableState } = await import("../storage/durable-state.js");
-    const state = openDurableState({ dir: options.statePath, registry: registryOptions, compactBytes: options.compactBytes, log, onFatal });
+    const { statePath: dir, compactBytes } = options;
+    const state = await openDurableState({ dir, registry: registryOptions, compactBytes, log, onFatal });
     const { generation, entries, tornBytes } = state.recovered;
     log(`state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`);
     store = state.store;

@@ -1,12 +1,15 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, truncateSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { mkdirSync, openSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
+import type { Snapshot } from "../../protocol/snapshot.js";
 import { Registry, type RegistryOptions, processOptionsOf } from "../core/registry.js";
+import { removeClosedMark, writeClosedMark } from "./closed-mark.js";
 import { replayEntry } from "./entries.js";
+import { replaceFile, replaceFileSync, syncDirectory } from "./files.js";
 import { Journal } from "./journal.js";
-import { JournaledStore } from "./journaled-store.js";
+import { type JournaledStore, journaledStore } from "./journaled-store.js";
 import { PinnedClock } from "./pinned-clock.js";
-import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead, journalFile, readStateDir, staleJournals } from "./state-files.js";
+import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead } from "./state-files.js";
+import { journalFile, readStateDir, staleJournals } from "./state-files.js";
 import { lockStateDir } from "./writer-lock.js";
 
 /** Options of {@link openDurableState}. */
@@ -35,15 +38,19 @@ export interface DurableState {
 
 /**
  * Open (creating it if needed) a state directory: become its one writer,
- * load the saved snapshot, replay the journals after it, drop a torn last
- * line, record this process's lock-delay and limits, cancel the waits
- * nobody is left to hear, and reap at the current time (the seed's
- * reap_after_recovery), all journaled. Throws a
- * StateFileError, changing nothing, when the directory is corrupt or held.
+ * load the saved snapshot, replay the journals after it, drop a line cut
+ * by a crash (see readStateDir), record this process's lock-delay and
+ * limits, cancel the waits nobody is left to hear, and reap at the current
+ * time (the seed's reap_after_recovery), all journaled. A new directory
+ * gets a state.json of generation 0 at once, so that every directory a
+ * writer has opened holds one. Closing writes `closed.json`. Throws a
+ * StateFileError, changing nothing, when the directory is damaged,
+ * incomplete or held.
  */
-export function openDurableState(options: DurableOptions): DurableState {
+export async function openDurableState(options: DurableOptions): Promise<DurableState> {
   mkdirSync(options.dir, { recursive: true });
-  const unlock = lockStateDir(options.dir, (error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`)));
+  const lost = (error: Error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`));
+  const unlock = await lockStateDir(options.dir, lost);
   try {
     return new StateDirectory(options, readStateDir(options.dir), unlock).state;
   } catch (error) {
@@ -61,6 +68,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
     registry.configure(read.saved.options);
     registry.restore(read.saved.snapshot);
     registry.loadDelayed(read.saved.delayed);
+    registry.loadCrashedSinceReap(read.saved.crashedSinceReap ?? []);
     registry.loadWaits(read.saved.waits, () => () => {});
   }
   clock.unpin();
@@ -93,33 +101,54 @@ class StateDirectory {
     const clock = new PinnedClock(options.registry.now);
     const { registry, entries } = replayStateDir(read, clock, options.registry);
     this.registry = registry;
-    const newest = read.journals.at(-1);
-    if (newest !== undefined && newest.tornBytes > 0) {
-      log(`${newest.path}: dropped a torn last line (${newest.tornBytes} bytes) left by a crash`);
-      truncateSync(newest.path, newest.goodBytes);
+    const isNew = read.saved === undefined && read.journals.length === 0;
+    const initial = isNew ? this.savedState(0, registry.snapshot()) : undefined;
+    let tornBytes = 0;
+    for (const journal of read.journals.filter((each) => each.tornBytes > 0)) {
+      log(`${journal.path}: dropped a torn last line (${journal.tornBytes} bytes) left by a crash`);
+      truncateSync(journal.path, journal.goodBytes);
+      tornBytes += journal.tornBytes;
     }
     for (const path of read.stale) rmSync(path, { force: true });
-    this.generation = newest?.generation ?? read.saved?.generation ?? 0;
+    if (read.closed !== undefined) removeClosedMark(dir);
+    const newest = read.journals.at(-1);
+    this.generation = newest?.generation ?? 0;
     const fd = openSync(join(dir, journalFile(this.generation)), "a");
     syncDirectory(dir);
     this.journal = new Journal(fd, newest?.goodBytes ?? 0, {
       onFailure: options.onFatal,
       onBatchDone: () => this.compactIfLarge(),
     });
-    this.store = new JournaledStore(registry, this.journal, clock);
+    if (initial !== undefined) replaceFileSync(join(dir, STATE_FILE), JSON.stringify(initial));
+    this.store = journaledStore(registry, this.journal, clock);
     this.store.configure(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
     this.state = {
       store: this.store,
       journal: this.journal,
-      recovered: { generation: this.generation, entries, tornBytes: newest?.tornBytes ?? 0 },
+      recovered: { generation: this.generation, entries, tornBytes },
       stats: () => ({ generation: this.generation, ...this.journal.counts }),
       close: async () => {
         for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed()) await this.compacting;
         await this.journal.close();
+        writeClosedMark(dir, { generation: this.generation, bytes: this.journal.bytes });
         unlock();
       },
+    };
+  }
+
+  /** What state.json of `generation` holds: `snapshot` and what the registry keeps beside it. */
+  private savedState(generation: number, snapshot: Snapshot): SavedState {
+    const registry = this.registry;
+    return {
+      format: STATE_FORMAT,
+      generation,
+      options: registry.processOptions(),
+      waits: registry.saveWaits(),
+      delayed: registry.saveDelayed(),
+      crashedSinceReap: registry.saveCrashedSinceReap(),
+      snapshot,
     };
   }
 
@@ -130,36 +159,21 @@ class StateDirectory {
       .finally(() => (this.compacting = undefined));
   }
 
-  /** New snapshot and journal: the snapshot covers every line of the old journal; later lines go to the new one. */
+  /**
+   * New snapshot and journal: the snapshot covers every line of the old
+   * journal; later lines go to the new one, created (and its directory
+   * entry fsynced) before state.json is replaced; older journals are
+   * removed last. See readStateDir for the layouts a crash can leave.
+   */
   private async compact(): Promise<void> {
     const dir = this.options.dir;
-    const snapshot = this.store.snapshot();
-    const saved: SavedState = { format: STATE_FORMAT, generation: this.generation + 1, options: this.registry.processOptions(), waits: this.registry.saveWaits(), delayed: this.registry.saveDelayed(), snapshot };
+    const saved = this.savedState(this.generation + 1, this.store.snapshot());
     this.generation = saved.generation;
     const next = openSync(join(dir, journalFile(saved.generation)), "wx");
     syncDirectory(dir);
     this.journal.rotate(next);
-    const temporary = join(dir, `${STATE_FILE}.tmp`);
-    const handle = await open(temporary, "w");
-    try {
-      await handle.writeFile(JSON.stringify(saved));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    renameSync(temporary, join(dir, STATE_FILE));
-    syncDirectory(dir);
+    await replaceFile(join(dir, STATE_FILE), JSON.stringify(saved));
     for (const path of staleJournals(dir, saved.generation)) rmSync(path, { force: true });
     this.options.log(`compacted ${dir}: generation ${saved.generation}`);
-  }
-}
-
-/** fsync a directory, so that a file created, renamed or removed in it stays so after a crash. */
-function syncDirectory(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
   }
 }

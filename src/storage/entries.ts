@@ -1,43 +1,50 @@
 import { DomainError, InvalidInputError } from "../core/errors.js";
 import type { Registry } from "../core/registry.js";
+import type { RecordInput } from "../core/store.js";
+import { canonicalHash } from "../core/validate.js";
+import { JOURNALED_OPS, type JournaledOp, type StoreApi } from "./store-ops.js";
 
-/**
- * The registry operations that change state, as the journal names them. An
- * entry `{t, op, a}` is the call `registry[op](...a)` made at time `t`;
- * the registry is deterministic given its state, the call and the time, so
- * replaying the entries in order rebuilds the state exactly. `tick` stands
- * for time-driven changes (expiries, crashes) that no request caused;
- * `configure` records the process's lock-delay and limits, which results
- * depend on, each time a process opens the journal.
- */
-export const JOURNALED_OPS = [
-  "configure",
-  "setConfig",
-  "register",
-  "registerWithId",
-  "heartbeat",
-  "unregister",
-  "noteEdit",
-  "tryLock",
-  "acquire",
-  "cancelWait",
-  "releaseLock",
-  "releaseAll",
-  "forceRelease",
-  "renew",
-  "recordVersion",
-  "restore",
-  "tick",
-  "crashAgents",
-] as const satisfies readonly (keyof Registry)[];
-
-export type JournaledOp = (typeof JOURNALED_OPS)[number];
-
-/** One journal entry. */
+/** One journal entry: the call `registry[op](...a)` made at time `t` (see STORE_OPS for the contract). */
 export interface Entry {
   t: number;
   op: JournaledOp;
   a: unknown[];
+}
+
+/** A change about to be made: the arguments to journal, and the call itself. */
+export interface PreparedChange {
+  journaled: unknown[];
+  apply(): unknown;
+}
+
+type Args<Op extends JournaledOp> = Parameters<StoreApi[Op]>;
+
+/**
+ * The changes whose arguments are not journaled as given: each validates
+ * what it journals first (throwing, with nothing journaled, as the call
+ * would), so that the journal holds only what JSON carries and the replay
+ * accepts.
+ */
+const preparedChanges: { [Op in JournaledOp]?: (registry: Registry, args: Args<Op>) => PreparedChange } = {
+  acquire: (registry, [input, onWaitDone]) => ({
+    journaled: [input, onWaitDone !== undefined],
+    apply: () => registry.acquire(input, onWaitDone),
+  }),
+  recordVersion: (registry, [input]) => {
+    const journaled: RecordInput = input.hash === undefined ? input : { ...input, hash: canonicalHash(input.hash) };
+    return { journaled: [journaled], apply: () => registry.recordVersion(input) };
+  },
+  restore: (registry, [snapshot, options]) => {
+    const prepared = registry.prepareRestore(snapshot);
+    return { journaled: [prepared.snapshot, options], apply: () => registry.applyRestore(prepared, options) };
+  },
+};
+
+/** The change `op(...args)` on `registry`, with the arguments it is journaled with. */
+export function prepareChange<Op extends JournaledOp>(registry: Registry, op: Op, args: Args<Op>): PreparedChange {
+  const prepare = preparedChanges[op] as ((registry: Registry, args: Args<Op>) => PreparedChange) | undefined;
+  if (prepare !== undefined) return prepare(registry, args);
+  return { journaled: args, apply: () => (registry[op] as (...input: unknown[]) => unknown)(...args) };
 }
 
 const known = new Set<string>(JOURNALED_OPS);
@@ -61,19 +68,21 @@ const ignoreOutcome = () => {};
 /**
  * Replay one entry on `registry` (its clock already set to `entry.t`).
  * A call that failed when it was made fails the same way now and changed
- * nothing then either, so its error is ignored. Waits are re-created with a
- * callback that ignores their outcome: nobody is waiting for them any more,
- * but they still hold their place in the queue.
+ * nothing then either: its error is returned, not thrown. Waits are
+ * re-created with a callback that ignores their outcome: nobody is waiting
+ * for them any more, but they still hold their place in the queue.
  */
-export function replayEntry(registry: Registry, entry: Entry): void {
+export function replayEntry(registry: Registry, entry: Entry): DomainError | InvalidInputError | undefined {
   const args = entry.a.map((arg) => (arg === null ? undefined : arg));
   try {
     if (entry.op === "acquire") {
-      registry.acquire(args[0] as Parameters<Registry["acquire"]>[0], args[1] === true ? ignoreOutcome : undefined);
+      registry.acquire(args[0] as Args<"acquire">[0], args[1] === true ? ignoreOutcome : undefined);
     } else {
       (registry[entry.op] as (...input: unknown[]) => unknown)(...args);
     }
+    return undefined;
   } catch (error) {
-    if (!(error instanceof DomainError || error instanceof InvalidInputError)) throw error;
+    if (error instanceof DomainError || error instanceof InvalidInputError) return error;
+    throw error;
   }
 }

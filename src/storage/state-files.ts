@@ -1,10 +1,11 @@
-import { readFileSync, readdirSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import type { ProcessOptions, SavedDelayedLock } from "../core/registry.js";
 import type { SavedWaits } from "../core/wait-queue.js";
-import { type Entry, parseEntry } from "./entries.js";
-import { checkLine } from "./journal-line.js";
+import { CLOSED_FILE, type ClosedMark, readClosedMark } from "./closed-mark.js";
+import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
+import { StateFileError } from "./state-error.js";
 
 /** The compacted state file: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
 export const STATE_FILE = "state.json";
@@ -18,6 +19,8 @@ export interface SavedState {
   waits: SavedWaits;
   /** Locks left by crashed agents for the lock-delay, which a snapshot does not carry. */
   delayed: SavedDelayedLock[];
+  /** The agents the next `reap` reports (absent from files written before it was kept). */
+  crashedSinceReap?: number[];
   snapshot: Snapshot;
 }
 
@@ -25,41 +28,44 @@ export function journalFile(generation: number): string {
   return `journal.${generation}.ndjson`;
 }
 
-/** A state directory that cannot be loaded; the message names the file (and line) and nothing was changed. */
-export class StateFileError extends Error {
-  override name = "StateFileError";
-}
-
-/** One journal as read: its good entries and where its good part ends. */
-export interface JournalRead {
-  generation: number;
-  path: string;
-  entries: Entry[];
-  /** Bytes up to the end of the last good line. */
-  goodBytes: number;
-  /** Bytes of a torn last line (a crash mid-write), dropped. */
-  tornBytes: number;
-}
-
 /** What a state directory holds: the saved state, the journals from its generation on (in order), and older journals that are no longer needed. */
 export interface StateDirRead {
   saved: SavedState | undefined;
   journals: JournalRead[];
   stale: string[];
+  /** Present when the last writer closed cleanly. */
+  closed: ClosedMark | undefined;
 }
 
 /**
- * Read a state directory without changing it. A torn last line of the last
- * journal (no newline, a checksum that does not match, or NUL bytes left
- * by a crash) is reported as `tornBytes`; anything else that is corrupt
- * throws a {@link StateFileError} naming the file and line.
+ * Read a state directory without changing it, refusing (with a
+ * StateFileError naming what is missing or damaged) any directory that is
+ * not one a writer, or a crash of it at any step, can leave:
+ *
+ * - nothing at all (a new directory);
+ * - `state.json` of generation g, then journals g, g+1, ... with no gap
+ *   (a compaction makes journal g+1 before it renames state.json g+1 in;
+ *   a crash in between leaves both, and each later recovery may add one);
+ *   journals older than g are left over and ignored;
+ * - no `state.json`, journals 0, 1, ... with no gap (a directory whose
+ *   state.json of generation 0 was not written yet, or was lost: it holds
+ *   the empty state, which the replay starts from anyway).
+ *
+ * A last line without its newline is a write cut by a crash only in the
+ * newest journal that holds anything, and only when the last writer did
+ * not close cleanly: it is reported as `tornBytes`. After a clean close
+ * (`closed.json`) the newest journal must be exactly as long as it was.
+ * Anything else damaged throws, naming the file and line.
  */
 export function readStateDir(dir: string): StateDirRead {
   const saved = readSaved(join(dir, STATE_FILE));
+  const closed = readClosedMark(dir);
   const from = saved?.generation ?? 0;
   const generations = journalGenerations(dir).filter((generation) => generation >= from);
-  const journals = generations.map((generation, index) => readJournal(join(dir, journalFile(generation)), generation, index === generations.length - 1));
-  return { saved, journals, stale: staleJournals(dir, from) };
+  checkGenerations(dir, saved, generations);
+  const journals = generations.map((generation) => readJournal(join(dir, journalFile(generation)), generation));
+  checkEnd(dir, journals, closed);
+  return { saved, journals, stale: staleJournals(dir, from), closed };
 }
 
 /** Journals older than `generation` (a snapshot of that generation covers them). */
@@ -78,6 +84,57 @@ function journalGenerations(dir: string): number[] {
   return generations.sort((a, b) => a - b);
 }
 
+const leftAs = "; the directory was left as it is";
+
+/** The journals from the saved generation on start at it (at 0 without state.json) and have no gap. */
+function checkGenerations(dir: string, saved: SavedState | undefined, generations: number[]): void {
+  const statePath = join(dir, STATE_FILE);
+  const first = generations[0];
+  if (saved === undefined && first !== undefined && first > 0) {
+    const journal = join(dir, journalFile(first));
+    const follows = `follows the snapshot of generation ${first} it held`;
+    throw new StateFileError(`${statePath} is missing: ${journal} ${follows}${leftAs}`);
+  }
+  if (saved !== undefined && first !== saved.generation) {
+    const journal = join(dir, journalFile(saved.generation));
+    const continues = `is of generation ${saved.generation}, which it continues`;
+    throw new StateFileError(`${journal} is missing: ${statePath} ${continues}${leftAs}`);
+  }
+  generations.forEach((generation, index) => {
+    const expected = (first as number) + index;
+    if (generation !== expected) {
+      const between = `between ${journalFile(expected - 1)} and ${journalFile(generation)}`;
+      throw new StateFileError(`${join(dir, journalFile(expected))} is missing, ${between}${leftAs}`);
+    }
+  });
+}
+
+/** Only the newest journal holding anything may end in a cut line, none after a clean close, which fixes its length. */
+function checkEnd(dir: string, journals: JournalRead[], closed: ClosedMark | undefined): void {
+  const markPath = join(dir, CLOSED_FILE);
+  const lastWritten = [...journals].reverse().find((journal) => journal.goodBytes + journal.tornBytes > 0);
+  for (const journal of journals) {
+    if (journal.tornBytes > 0 && (journal !== lastWritten || closed !== undefined)) {
+      const why = closed === undefined ? "not in the newest journal written" : `its writer closed it (${markPath})`;
+      const problem = `has no newline, and cannot be a write cut by a crash: ${why}`;
+      throw corrupt(journal.path, journal.entries.length + 1, problem);
+    }
+  }
+  if (closed === undefined) return;
+  const newest = journals.at(-1);
+  if (newest?.generation !== closed.generation) {
+    const found = newest === undefined ? "none" : journalFile(newest.generation);
+    const last = journalFile(closed.generation);
+    const problem = `its writer closed ${last} last, but the newest journal is ${found}`;
+    throw new StateFileError(`${markPath}: ${problem}${leftAs}`);
+  }
+  const size = statSync(newest.path).size;
+  if (size !== closed.bytes) {
+    const problem = `is ${size} bytes, but its writer closed it at ${closed.bytes} (${markPath}): cut or added to`;
+    throw new StateFileError(`${newest.path}: ${problem}${leftAs}`);
+  }
+}
+
 function readSaved(path: string): SavedState | undefined {
   let text: string;
   try {
@@ -92,37 +149,21 @@ function readSaved(path: string): SavedState | undefined {
   } catch (error) {
     throw new StateFileError(`${path}: is not valid JSON (${(error as Error).message}); it was left as it is`);
   }
-  if (value.format !== STATE_FORMAT || !Number.isSafeInteger(value.generation) || typeof value.snapshot !== "object" || typeof value.waits !== "object" || typeof value.options !== "object" || !Array.isArray(value.delayed)) {
+  if (
+    value === null ||
+    value.format !== STATE_FORMAT ||
+    !Number.isSafeInteger(value.generation) ||
+    (value.generation as number) < 0 ||
+    typeof value.snapshot !== "object" ||
+    typeof value.waits !== "object" ||
+    typeof value.options !== "object" ||
+    !Array.isArray(value.delayed)
+  ) {
     throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`);
   }
-  return value as SavedState;
-}
-
-function readJournal(path: string, generation: number, last: boolean): JournalRead {
-  const data = readFileSync(path);
-  const entries: Entry[] = [];
-  let start = 0;
-  let lineNumber = 0;
-  while (start < data.length) {
-    lineNumber++;
-    const end = data.indexOf(0x0a, start);
-    const tail = end === -1;
-    const json = tail ? undefined : checkLine(data.toString("utf8", start, end));
-    const entry = json === undefined ? undefined : parseEntry(json);
-    if (entry !== undefined && typeof entry !== "string") {
-      entries.push(entry);
-      start = end + 1;
-      continue;
-    }
-    const restIsTail = tail || end === data.length - 1 || isNulRun(data, end + 1);
-    if (last && typeof entry !== "string" && restIsTail) return { generation, path, entries, goodBytes: start, tornBytes: data.length - start };
-    const problem = typeof entry === "string" ? entry : tail ? "has no newline" : "fails its checksum";
-    throw new StateFileError(`${path} line ${lineNumber}: ${problem} and is not the torn last line of the newest journal; the file was left as it is`);
+  const crashed = value.crashedSinceReap;
+  if (crashed !== undefined && !(Array.isArray(crashed) && crashed.every((id) => Number.isSafeInteger(id) && id > 0))) {
+    throw new StateFileError(`${path}: crashedSinceReap is not a list of agent ids; it was left as it is`);
   }
-  return { generation, path, entries, goodBytes: data.length, tornBytes: 0 };
-}
-
-function isNulRun(data: Buffer, from: number): boolean {
-  for (let i = from; i < data.length; i++) if (data[i] !== 0) return false;
-  return true;
+  return value as SavedState;
 }

@@ -1,7 +1,7 @@
 // --state end to end: a kill -9 loop (every reply a client received is in
 // the recovered state; the files always load), a second writer refused,
 // a corrupt journal refused, SIGTERM writing what is pending.
-import { readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
@@ -9,11 +9,17 @@ import { tempDir } from "../support/temp-dir.js";
 
 const sidecars: RawSidecar[] = [];
 const fresh = () => tempDir("harn-durable-");
+type Exit = { code: number | null; signal: NodeJS.Signals | null };
+const closes = new Map<RawSidecar, Promise<Exit>>();
 const start = (dir: string, extra: string[] = []) => {
   const sidecar = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000", ...extra]);
   sidecars.push(sidecar);
+  const closed = new Promise<Exit>((resolve) => sidecar.child.once("close", (code, signal) => resolve({ code, signal })));
+  closes.set(sidecar, closed);
   return sidecar;
 };
+/** How the process ended, once its stderr is read to the end ('exit' can come before the last of it). */
+const ended = (sidecar: RawSidecar) => closes.get(sidecar) as Promise<Exit>;
 afterEach(() => {
   for (const sidecar of sidecars.splice(0)) sidecar.kill();
 });
@@ -83,7 +89,7 @@ describe("--state survives kill -9", () => {
       const deadline = Date.now() + 5000;
       while (received(sidecar).length - 2 < waitFor && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
       sidecar.kill();
-      expect((await sidecar.exited).signal).toBe("SIGKILL");
+      expect((await ended(sidecar)).signal).toBe("SIGKILL");
       kills++;
       for (const reply of received(sidecar)) {
         const request = sent.get(reply.id);
@@ -105,8 +111,9 @@ describe("--state", () => {
     const first = start(dir);
     await first.call(1, "agent_register", { name: "a" });
     const second = start(dir);
-    expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${dir} is in use by process ${first.child.pid} (lock ${join(dir, "writer.lock")}); stop that process or use another --state\n`);
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
+    const refusal = `${dir} is in use by process ${first.child.pid}; stop that process or use another --state`;
+    expect(second.stderr).toBe(`harn-registry: ${refusal}\n`);
     expect(second.stdout.length).toBe(0);
     expect((await first.call(2, "agent_list")).result).toHaveLength(1);
   });
@@ -124,9 +131,23 @@ describe("--state", () => {
     writeFileSync(path, lines.join("\n"));
     const before = readFileSync(path);
     const second = start(dir);
-    expect(await second.exited).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum and is not the torn last line of the newest journal; the file was left as it is\n`);
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
+    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum; the file was left as it is\n`);
     expect(readFileSync(path)).toEqual(before);
+  });
+
+  it("refuses to start without state.json when a later journal needs it, rather than start empty", async () => {
+    const dir = fresh();
+    const first = start(dir, ["--compact-bytes=1"]);
+    for (let i = 1; i <= 11; i++) await first.call(i, "lock_try", { agent_id: 1, path: `p/${i}` });
+    await first.endInput();
+    expect(readdirSync(dir).filter((name) => /^journal\.[1-9]/.test(name))).not.toEqual([]);
+    const generation = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).generation;
+    rmSync(join(dir, "state.json"));
+    const second = start(dir);
+    expect(await ended(second)).toEqual({ code: 1, signal: null });
+    const journal = join(dir, `journal.${generation}.ndjson`);
+    expect(second.stderr).toContain(`harn-registry: ${join(dir, "state.json")} is missing: ${journal} follows`);
   });
 
   it("on SIGTERM answers what it received, writes it, exits 0; a restart has it", async () => {
@@ -136,7 +157,7 @@ describe("--state", () => {
     for (let i = 1; i <= 200; i++) first.send(req(i, "lock_try", { agent_id: 1 + (i % 3), path: `p/${i}` }));
     while (received(first).length < 11) await new Promise((resolve) => setTimeout(resolve, 1));
     first.child.kill("SIGTERM");
-    expect(await first.exited).toEqual({ code: 0, signal: null });
+    expect(await ended(first)).toEqual({ code: 0, signal: null });
     const answered = received(first).filter((reply) => reply.id !== 0);
     expect(answered.length).toBeGreaterThanOrEqual(10);
     expect(first.stderr).toContain("SIGTERM: writing what is pending, then exiting");
@@ -155,5 +176,44 @@ describe("--state", () => {
     expect((await second.call(1, "initialize")).result.config).toEqual({ default_lock_ttl_ms: 1234, agent_timeout_ms: 3_600_000 });
     expect((await second.call(2, "lock_holder", { path: "a" })).result).toBe(1);
     expect(second.stderr).toMatch(/state .*: generation 0, \d+ journal entries replayed/);
+  });
+});
+
+describe("restore with --state", () => {
+  const nested = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
+  const config = '"config":{"default_lock_ttl_ms":3600000,"agent_timeout_ms":3600000}';
+  const agent = (id: number, path: string, extra = "") =>
+    `{"id":${id},"name":"a${id}","state":"active","last_seen_ms":5,"edit_count":0,` +
+    `"locked_paths":{"${path}":9000000}${extra}}`;
+  const change = '{"seq":1,"agent_id":1,"timestamp_ms":5,"op":"write","hash":14695981039346656037,"size":1}';
+  const inputs = [
+    `{"format_version":2,"taken_at_ms":5,${config},"agents":{"next_id":2,"next_fence":9,"agents":[` +
+      `${agent(1, "x", ',"lock_fences":{"x":8},"shared_paths":[]')}]},` +
+      `"versions":{"current_seq":1,"history":{"x":[${change}]}}}`,
+    `{"files":{"n":123456789012345678901234567890},"agents":{"agents":[${agent(3, "y")}]}}`,
+    `{"index":${nested},"agents":{"agents":[${agent(4, "z")}]}}`,
+  ];
+
+  it("answers as in memory to bare u64s, big numbers, deep nesting in ignored parts; a restart keeps it", async () => {
+    const dir = fresh();
+    const memory = new RawSidecar("ndjson", ["--clock=manual", "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000"]);
+    const durable = start(dir, ["--clock=manual"]);
+    sidecars.push(memory);
+    const replies: Json[][] = [[], []];
+    for (const [index, sidecar] of [memory, durable].entries()) {
+      await sidecar.call(0, "clock_set", { now_ms: 10 });
+      for (const [at, input] of inputs.entries()) {
+        sidecar.sendRaw(`{"jsonrpc":"2.0","id":${at},"method":"restore","params":{"snapshot":${input}}}\n`);
+        replies[index]?.push(await sidecar.next(), (await sidecar.call(`s${at}`, "snapshot")).result);
+        await sidecar.call(`t${at}`, "lock_try", { agent_id: 9, path: `after/${at}` });
+      }
+    }
+    expect(replies[0]?.filter((reply) => reply.error !== undefined)).toEqual([]);
+    expect(replies[1]).toEqual(replies[0]);
+    const last = (await memory.call("last", "snapshot")).result;
+    await durable.endInput();
+    const restarted = start(dir, ["--clock=manual"]);
+    await restarted.call(0, "clock_set", { now_ms: 10 });
+    expect((await restarted.call(1, "snapshot")).result).toEqual(last);
   });
 });

@@ -1,15 +1,19 @@
 // Differential test of the journal: random timed histories (on a clock
 // that stands still or moves on every read) run on a
 // journaled registry (with compactions at random points, waits pending
-// across them, failing calls, reads that apply deadlines); the files are
-// then replayed into a fresh registry, which must equal the live one:
-// same snapshot and same pending waits. Paths include members of
-// Object.prototype, and a run may start with its counters near 2^53-1.
+// across them, failing calls, reads that apply deadlines, reaps, restores
+// of snapshots in every format with bigint hashes); the files are then
+// replayed into a fresh registry, which must equal the live one: same
+// snapshot, same pending waits, same agents for the next reap. Paths
+// include members of Object.prototype, and a run may start with its
+// counters near 2^53-1.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { openDurableState, replayStateDir } from "../../src/storage/durable-state.js";
+import type { Snapshot, SnapshotAgent } from "../../protocol/snapshot.js";
+import { replayStateDir } from "../../src/storage/durable-state.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
+import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 type Op =
@@ -26,6 +30,8 @@ type Op =
   | { kind: "crash"; agents: number[] }
   | { kind: "read"; path: string }
   | { kind: "tick" }
+  | { kind: "reap" }
+  | { kind: "restore"; format: "2" | "1" | "hostlib"; reap: boolean }
   | { kind: "flush" };
 
 const agent = fc.integer({ min: 1, max: 4 });
@@ -62,9 +68,39 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("crash" as const), agents: fc.uniqueArray(agent, { maxLength: 2 }) }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("read" as const), path }) },
   fc.record({ kind: fc.constant("tick" as const) }),
+  fc.record({ kind: fc.constant("reap" as const) }),
+  fc.record({
+    kind: fc.constant("restore" as const),
+    format: fc.constantFrom("2" as const, "1" as const, "hostlib" as const),
+    reap: fc.boolean(),
+  }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
 
+/**
+ * A snapshot as another writer would send it: ours or format 1 or
+ * harn-hostlib's (no fences), hashes as bigints, a big number in an
+ * ignored section.
+ */
+function asRestoreInput(snapshot: Snapshot, format: "2" | "1" | "hostlib"): unknown {
+  const history: Record<string, unknown[]> = {};
+  for (const [path, entries] of Object.entries(snapshot.versions.history)) {
+    history[path] = entries.map((entry) => ({ ...entry, hash: BigInt(entry.hash) }));
+  }
+  const versions = { current_seq: snapshot.versions.current_seq, history };
+  if (format === "2") return { ...snapshot, versions };
+  const agents = { next_id: snapshot.agents.next_id, agents: snapshot.agents.agents.map(withoutFences) };
+  if (format === "1") {
+    return { format_version: 1, taken_at_ms: snapshot.taken_at_ms, config: snapshot.config, agents, versions };
+  }
+  return { files: { size: 2n ** 70n }, agents, versions };
+}
+
+/** An agent entry as format 1 has it: no fences, no modes. */
+function withoutFences(agent: SnapshotAgent): Omit<SnapshotAgent, "lock_fences" | "shared_paths"> {
+  const { lock_fences: _fences, shared_paths: _shared, ...entry } = agent;
+  return entry;
+}
 
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
@@ -75,7 +111,7 @@ describe("journal replay", () => {
         const dir = tempDir("harn-replay-");
         let now = 1_000;
         const clock = moving ? () => now++ : () => now;
-        const state = openDurableState({ dir, registry: registryOptions(clock), compactBytes, log: () => {}, onFatal: (error) => { throw error; } });
+        const state = await openState(dir, registryOptions(clock), compactBytes);
         const store = state.store;
         if (counters !== undefined) store.restore(emptySnapshot(counters));
         const waiting: number[] = [];
@@ -133,6 +169,12 @@ describe("journal replay", () => {
               case "tick":
                 store.tick();
                 break;
+              case "reap":
+                store.reap();
+                break;
+              case "restore":
+                store.restore(asRestoreInput(store.snapshot(), step.format), { reap: step.reap });
+                break;
               case "flush":
                 await state.journal.flushed();
                 break;
@@ -145,6 +187,7 @@ describe("journal replay", () => {
         const live = state.store.registry;
         const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), registryOptions(() => now)).registry;
         expect(replayed.saveWaits()).toEqual(live.saveWaits());
+        expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
         expect(replayed.snapshot()).toEqual(live.snapshot());
       }),
       { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
@@ -154,7 +197,7 @@ describe("journal replay", () => {
   it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
-    const state = openDurableState({ dir, registry: registryOptions(() => now), compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const state = await openState(dir, registryOptions(() => now));
     state.store.tryLock(1, "a", 1000);
     state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
     now = 2_500;
@@ -171,7 +214,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
-    const first = openDurableState({ dir, registry: strict, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, strict);
     first.store.tryLock(1, "a");
     expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
     first.store.registerWithId(2, "two");
@@ -181,14 +224,14 @@ describe("journal replay", () => {
     expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
     await first.close();
     const lenient = { now: () => now, crashLockDelayMs: 0 };
-    const second = openDurableState({ dir, registry: lenient, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, lenient, 1);
     expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
     expect(second.store.lockHolder("a")).toBe(1);
     expect(second.store.lockHolder("b")).toBeNull();
     expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
     expect(second.store.register("three")).toBe(3);
     await second.close();
-    const third = openDurableState({ dir, registry: lenient, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const third = await openState(dir, lenient);
     expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
     await third.close();
   });
@@ -196,13 +239,13 @@ describe("journal replay", () => {
   it("keeps a lock and a history on __proto__ across a compaction, so the path stays refused to others", async () => {
     const dir = tempDir("harn-replay-");
     const options = { now: () => 1_000 };
-    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, options, 1);
     first.store.tryLock(1, "__proto__");
     first.store.recordVersion({ agentId: 1, path: "__proto__" });
     await first.journal.flushed();
     await first.close();
     expect(Object.keys(readStateDir(dir).saved?.snapshot.versions.history ?? {})).toEqual(["__proto__"]);
-    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, options, 1 << 30);
     expect(second.store.tryLock(2, "__proto__")).toEqual({ locked: false, holder: 1 });
     expect(second.store.changesSince(0).map((change) => change.path)).toEqual(["__proto__"]);
     await second.close();
@@ -211,7 +254,7 @@ describe("journal replay", () => {
   it("opens a state directory compacted with every counter at its limit", async () => {
     const dir = tempDir("harn-replay-");
     const options = { now: () => 1_000 };
-    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, options, 1);
     first.store.restore(emptySnapshot({ next_id: MAX, next_fence: MAX, current_seq: MAX - 1 }));
     expect(first.store.register("last")).toBe(MAX);
     expect(first.store.tryLock(MAX, "a")).toEqual({ locked: true, holder: MAX });
@@ -222,7 +265,7 @@ describe("journal replay", () => {
     await first.journal.flushed();
     await first.close();
     expect(readStateDir(dir).saved?.snapshot.agents).toMatchObject({ next_id: MAX + 1, next_fence: MAX + 1 });
-    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, options, 1 << 30);
     expect(second.store.snapshot()).toEqual(first.store.snapshot());
     await second.close();
   });
@@ -231,7 +274,7 @@ describe("journal replay", () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
     const options = { now: () => now, crashLockDelayMs: 5_000 };
-    const first = openDurableState({ dir, registry: options, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const first = await openState(dir, options, 1);
     first.store.tryLock(1, "a");
     first.store.unregister(1);
     first.store.tryLock(2, "b");
@@ -241,11 +284,32 @@ describe("journal replay", () => {
     await first.close();
     expect(readStateDir(dir).saved?.delayed).toEqual([{ path: "b", agent_id: 2, fence: 2, until_ms: 6_000 }]);
     now = 2_000;
-    const second = openDurableState({ dir, registry: options, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, options);
     expect(second.store.tryLock(4, "b")).toEqual({ locked: false, holder: 2 });
     expect(second.store.tryLock(4, "a")).toEqual({ locked: true, holder: 4 });
     now = 6_000;
     expect(second.store.tryLock(4, "b")).toEqual({ locked: true, holder: 4 });
     await second.close();
+  });
+
+  it("journals reap: after a restart it reports the agents crashed since the last one, across compaction", async () => {
+    const dir = tempDir("harn-replay-");
+    const now = () => 1_000;
+    const first = await openState(dir, registryOptions(now));
+    first.store.tryLock(1, "a");
+    first.store.tryLock(2, "b");
+    first.store.crashAgents([1]);
+    expect(first.store.reap()).toEqual([1]);
+    first.store.crashAgents([2]);
+    await first.close();
+    const compacting = await openState(dir, registryOptions(now), 1);
+    await compacting.close();
+    expect(readStateDir(dir).saved?.crashedSinceReap).toEqual([2]);
+    const second = await openState(dir, registryOptions(now));
+    expect(second.store.reap()).toEqual([2]);
+    await second.close();
+    const third = await openState(dir, registryOptions(now));
+    expect(third.store.reap()).toEqual([]);
+    await third.close();
   });
 });

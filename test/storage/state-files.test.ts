@@ -1,19 +1,32 @@
-// The journal's line format, reading a state directory (torn tails
-// dropped, anything else corrupt refused without touching the file), and
-// the one-writer lock.
+// The journal's line format, reading a state directory (a last line cut
+// by a crash dropped, anything else damaged refused without touching the
+// file), and the one-writer lock.
 import { spawnSync } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
-import { openDurableState } from "../../src/storage/durable-state.js";
+import { describe, expect, it, onTestFinished } from "vitest";
 import { checkLine, encodeLine } from "../../src/storage/journal-line.js";
-import { StateFileError, readStateDir } from "../../src/storage/state-files.js";
+import { Registry } from "../../src/core/registry.js";
+import { StateFileError } from "../../src/storage/state-error.js";
+import { STATE_FORMAT, readStateDir } from "../../src/storage/state-files.js";
+import { lockStateDir } from "../../src/storage/writer-lock.js";
+import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");
 
 const entry = (t: number, op: string, a: unknown[]) => encodeLine(JSON.stringify({ t, op, a }));
-const open = (dir: string) => openDurableState({ dir, registry: { now: () => 5_000 }, compactBytes: 1 << 30, log: () => {}, onFatal: (error) => { throw error; } });
+/** A state.json of `generation` holding the empty state. */
+function savedText(generation: number): string {
+  const registry = new Registry({ now: () => 900 });
+  const saved = { format: STATE_FORMAT, generation, options: registry.processOptions(), waits: registry.saveWaits() };
+  return JSON.stringify({ ...saved, delayed: [], snapshot: registry.snapshot() });
+}
+
+const fail = (error: Error) => {
+  throw error;
+};
+const open = (dir: string) => openState(dir, { now: () => 5_000 });
 
 describe("journal lines", () => {
   it("carry a CRC-32 that catches any change to the JSON", () => {
@@ -28,61 +41,84 @@ describe("journal lines", () => {
 
 describe("reading a state directory", () => {
   const good = entry(1000, "tryLock", [1, "a", null]) + entry(1001, "heartbeat", [2]);
+  /** A whole line whose checksum no longer matches. */
+  const flipped = entry(1002, "heartbeat", [3]).replace("[3]", "[4]");
 
   it.each([
     ["a last line without its newline", entry(1002, "heartbeat", [3]).slice(0, -1)],
     ["a last line cut short", entry(1002, "heartbeat", [3]).slice(0, 25)],
-    ["a last line whose checksum fails", entry(1002, "heartbeat", [3]).replace("[3]", "[4]")],
-    ["NUL bytes left by a crash", "\0".repeat(40)],
-    ["a bad line followed only by NUL bytes", `${entry(1002, "heartbeat", [3]).replace("[3]", "[4]")}${"\0".repeat(9)}`],
-  ])("treats %s in the newest journal as torn: dropped at start, the file cut back", (_what, tail) => {
+  ])("treats %s in the newest journal as torn: dropped at start, the file cut back", async (_what, tail) => {
     const dir = fresh();
     writeFileSync(join(dir, "journal.0.ndjson"), good + tail);
     const read = readStateDir(dir);
     expect(read.journals[0]?.entries.map((e) => e.op)).toEqual(["tryLock", "heartbeat"]);
     expect(read.journals[0]?.tornBytes).toBe(Buffer.byteLength(tail));
-    const state = open(dir);
+    const state = await open(dir);
     expect(state.recovered.tornBytes).toBe(Buffer.byteLength(tail));
     expect(state.store.lockHolder("a")).toBe(1);
-    return state.close().then(() => expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true));
+    await state.close();
+    expect(readFileSync(join(dir, "journal.0.ndjson"), "utf8").startsWith(good)).toBe(true);
+  });
+
+  it("treats a cut last line as torn in the newest journal written, when the newer one is still empty", async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, "state.json"), savedText(3));
+    writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
+    writeFileSync(join(dir, "journal.4.ndjson"), "");
+    const state = await open(dir);
+    expect(state.recovered).toEqual({ generation: 4, entries: 2, tornBytes: 20 });
+    expect(state.store.lockHolder("a")).toBe(1);
+    await state.close();
+    expect(readFileSync(join(dir, "journal.3.ndjson"), "utf8")).toBe(good);
   });
 
   it.each([
     ["a bad checksum before the last line", good.replace('"a"', '"b"') + entry(1003, "heartbeat", [5]), "line 1: fails its checksum"],
+    ["a last line whose checksum fails (it has its newline)", good + flipped, "line 3: fails its checksum"],
+    ["a line cut short that kept its newline", good.slice(0, 30) + good.slice(-20), "line 1: fails its checksum"],
+    ["NUL bytes after the last line", `${good}${"\0".repeat(40)}`, "line 3: holds NUL bytes"],
+    ["a bad line followed by NUL bytes", `${good}${flipped}${"\0".repeat(9)}`, "line 3: fails its checksum"],
+    ["a zeroed journal", "\0".repeat(good.length), "line 1: holds NUL bytes"],
+    ["NUL bytes inside a line", good.replace('"a"', '"\0"'), "line 1: holds NUL bytes"],
     ["a valid checksum over text that is not JSON", encodeLine("{nope") + good, "line 1: is not JSON"],
     ["an entry naming an unknown operation", good + entry(1002, "dropTables", []) + entry(1003, "heartbeat", [5]), 'line 3: names an unknown operation "dropTables"'],
     ["an entry that is not {t, op, a}", encodeLine('{"t":"x","op":"tick","a":[]}') + good, "line 1: is not a {t, op, a} entry"],
-  ])("refuses %s, naming file and line, and leaves the file as it was", (_what, content, problem) => {
+  ])("refuses %s, naming file and line, and leaves the file as it was", async (_what, content, problem) => {
     const dir = fresh();
     const path = join(dir, "journal.0.ndjson");
     writeFileSync(path, content);
-    expect(() => open(dir)).toThrow(StateFileError);
-    expect(() => open(dir)).toThrow(`${path} ${problem}`);
+    await expect(open(dir)).rejects.toThrow(StateFileError);
+    await expect(open(dir)).rejects.toThrow(`${path} ${problem}`);
+    await expect(open(dir)).rejects.toThrow(/; the file was left as it is$/);
     expect(readFileSync(path, "utf8")).toBe(content);
   });
 
-  it("refuses a torn line in a journal that is not the newest (only the newest can be cut by a crash)", () => {
+  it("refuses a cut line in a journal older than one written to (a crash cuts only the last write)", () => {
     const dir = fresh();
+    writeFileSync(join(dir, "state.json"), savedText(3));
     writeFileSync(join(dir, "journal.3.ndjson"), good + entry(1002, "heartbeat", [3]).slice(0, 20));
     writeFileSync(join(dir, "journal.4.ndjson"), entry(1003, "heartbeat", [4]));
-    expect(() => readStateDir(dir)).toThrow(`${join(dir, "journal.3.ndjson")} line 3: has no newline and is not the torn last line of the newest journal`);
+    expect(() => readStateDir(dir)).toThrow(
+      `${join(dir, "journal.3.ndjson")} line 3: has no newline, and cannot be a write cut by a crash: ` +
+        "not in the newest journal written",
+    );
   });
 
-  it("refuses a state.json that is not JSON or not ours, and leaves it as it was", () => {
+  it("refuses a state.json that is not JSON or not ours, and leaves it as it was", async () => {
     const dir = fresh();
     writeFileSync(join(dir, "state.json"), '{"format":"harn-registry-state/1","generation":1');
-    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not valid JSON`);
+    await expect(open(dir)).rejects.toThrow(`${join(dir, "state.json")}: is not valid JSON`);
     writeFileSync(join(dir, "state.json"), '{"format":"other"}');
-    expect(() => open(dir)).toThrow(`${join(dir, "state.json")}: is not a harn-registry-state/1 file`);
+    await expect(open(dir)).rejects.toThrow(`${join(dir, "state.json")}: is not a harn-registry-state/1 file`);
     expect(readFileSync(join(dir, "state.json"), "utf8")).toBe('{"format":"other"}');
   });
 
   it("replays journals from the snapshot's generation on, and drops older ones", async () => {
     const dir = fresh();
-    const first = open(dir);
+    const first = await open(dir);
     first.store.tryLock(1, "kept");
     await first.close();
-    const second = openDurableState({ dir, registry: { now: () => 6_000 }, compactBytes: 1, log: () => {}, onFatal: (error) => { throw error; } });
+    const second = await openState(dir, { now: () => 6_000 }, 1);
     second.store.tryLock(2, "also");
     await second.close();
     expect(existsSync(join(dir, "state.json"))).toBe(true);
@@ -90,7 +126,7 @@ describe("reading a state directory", () => {
     expect(read.saved?.generation).toBeGreaterThan(0);
     expect(read.stale).toEqual([]);
     appendFileSync(join(dir, "journal.0.ndjson"), "garbage from an old generation\n");
-    const third = open(dir);
+    const third = await open(dir);
     expect(third.store.listLocks().map((lock) => lock.path)).toEqual(["also", "kept"]);
     await third.close();
     expect(existsSync(join(dir, "journal.0.ndjson"))).toBe(false);
@@ -98,21 +134,36 @@ describe("reading a state directory", () => {
 });
 
 describe("one writer per state directory", () => {
-  it("refuses a second writer while the first runs, naming its pid, and frees the directory on close", async () => {
+  it.each(["linux", "darwin"] as const)(
+    "refuses a second writer while the first runs, naming its pid, and frees the directory on close (%s)",
+    async (platform) => {
+      const dir = fresh();
+      const first = await lockStateDir(dir, fail, platform);
+      expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
+      const refusal = `${dir} is in use by process ${process.pid}; stop that process or use another --state`;
+      await expect(lockStateDir(dir, fail, platform)).rejects.toThrow(refusal);
+      first();
+      expect(existsSync(join(dir, "writer.pid"))).toBe(false);
+      (await lockStateDir(dir, fail, platform))();
+    },
+  );
+
+  it("takes the same directory by any path that leads to it", async () => {
     const dir = fresh();
-    const first = open(dir);
-    expect(() => open(dir)).toThrow(`${dir} is in use by process ${process.pid} (lock ${join(dir, "writer.lock")}); stop that process or use another --state`);
-    await first.close();
-    const second = open(dir);
-    await second.close();
+    const link = `${dir}-link`;
+    symlinkSync(dir, link);
+    onTestFinished(() => rmSync(link));
+    const release = await lockStateDir(dir, fail);
+    await expect(lockStateDir(`${link}/.`, fail)).rejects.toThrow(`${link}/. is in use by process ${process.pid}`);
+    release();
   });
 
-  it("takes over at once from a holder whose pid is dead (a kill -9), not after the stale timeout", async () => {
+  it("is not held back on Linux by what a dead writer left (its writer.pid, an old writer.lock)", async () => {
     const dir = fresh();
     const dead = spawnSync(process.execPath, ["-e", "console.log(process.pid)"], { encoding: "utf8" });
     mkdirSync(join(dir, "writer.lock"));
     writeFileSync(join(dir, "writer.pid"), dead.stdout);
-    const state = open(dir);
+    const state = await open(dir);
     expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
     await state.close();
   });
