@@ -254,7 +254,7 @@ const commands = [
         const input = { path, agentId: id, op: op as "write", hash, size, fence };
         if (key === null) return void expect(() => r.reg.recordVersion(input)).toThrow();
         m.settle();
-        const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && (key === l.path || key.startsWith(`${l.path}/`)));
+        const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && l.mode === "exclusive" && (key === l.path || key.startsWith(`${l.path}/`)));
         if (!valid) return void expect(() => r.reg.recordVersion(input)).toThrow(/stale|fence/);
         if (m.seq >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^the version seq counter/);
         if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^edit_count of agent/);
