@@ -7,6 +7,8 @@ const SLASH = 47;
 const BACKSLASH = 92;
 const DOT = 46;
 const COLON = 58;
+/** A Windows drive letter at the start (`C:x`, `c:/x`): absolute there, so refused here, before and after normalising. */
+const DRIVE = /^[A-Za-z]:/;
 
 /**
  * Normalise a workspace-relative path: `\` → `/`, empty and `.` segments
@@ -23,7 +25,7 @@ export function normalizePath(path: string, field = "path"): string {
   if (isCanonical(path)) return path;
   if (path.includes("\0")) throw new InvalidInputError(field, "must not contain NUL bytes");
   const slashed = path.replaceAll("\\", "/");
-  if (slashed.startsWith("/") || /^[A-Za-z]:/.test(slashed)) {
+  if (slashed.startsWith("/") || DRIVE.test(slashed)) {
     throw new InvalidInputError(field, `must be relative to the workspace root, got absolute path ${JSON.stringify(path)}`);
   }
   const kept: string[] = [];
@@ -39,7 +41,11 @@ export function normalizePath(path: string, field = "path"): string {
     kept.push(segment);
   }
   if (kept.length === 0) throw new InvalidInputError(field, `names the workspace root itself, not a file: ${JSON.stringify(path)}`);
-  return kept.join("/");
+  const normal = kept.join("/");
+  if (DRIVE.test(normal)) {
+    throw new InvalidInputError(field, `must be relative to the workspace root, got ${JSON.stringify(path)}, which names a drive (${JSON.stringify(normal)})`);
+  }
+  return normal;
 }
 
 /** True when `path` is already in normal form (the common case), checked in one pass. */

@@ -83,7 +83,7 @@ export function startSession(options: SessionOptions): Session {
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
     if (refusal !== undefined) {
-      void end(0, `refused ${method}: ${refusal.message}`);
+      void end(0, `refused: ${refusal.message}`);
       throw refusal;
     }
     try {

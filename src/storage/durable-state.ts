@@ -1,6 +1,7 @@
 import { mkdirSync, openSync, rmSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import type { Snapshot } from "../../protocol/snapshot.js";
+import { InvalidInputError } from "../core/errors.js";
 import { Registry, type RegistryOptions, processOptionsOf } from "../core/registry.js";
 import { removeClosedMark, writeClosedMark } from "./closed-mark.js";
 import { replayEntry } from "./entries.js";
@@ -10,6 +11,7 @@ import { type JournaledStore, journaledStore } from "./journaled-store.js";
 import { PinnedClock } from "./pinned-clock.js";
 import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead } from "./state-files.js";
 import { journalFile, readStateDir, staleJournals } from "./state-files.js";
+import { StateFileError } from "./state-error.js";
 import { lockStateDir } from "./writer-lock.js";
 
 /** Options of {@link openDurableState}. */
@@ -64,12 +66,18 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   const start = read.saved?.snapshot.taken_at_ms ?? read.journals[0]?.entries[0]?.t;
   if (start !== undefined) clock.pin(start);
   const registry = new Registry({ ...options, now: clock.now });
-  if (read.saved !== undefined) {
-    registry.configure(read.saved.options);
-    registry.restore(read.saved.snapshot);
-    registry.loadDelayed(read.saved.delayed);
-    registry.loadCrashedSinceReap(read.saved.crashedSinceReap ?? []);
-    registry.loadWaits(read.saved.waits, () => () => {});
+  const saved = read.saved;
+  if (saved !== undefined) {
+    try {
+      registry.configure(saved.options);
+      registry.restore(saved.snapshot);
+    } catch (error) {
+      if (!(error instanceof InvalidInputError)) throw error;
+      throw new StateFileError(`${read.savedPath}: ${error.message}; the file was left as it is`);
+    }
+    registry.loadDelayed(saved.delayed);
+    registry.loadCrashedSinceReap(saved.crashedSinceReap ?? []);
+    registry.loadWaits(saved.waits, () => () => {});
   }
   clock.unpin();
   let entries = 0;

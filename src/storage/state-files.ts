@@ -31,6 +31,8 @@ export function journalFile(generation: number): string {
 /** What a state directory holds: the saved state, the journals from its generation on (in order), and older journals that are no longer needed. */
 export interface StateDirRead {
   saved: SavedState | undefined;
+  /** Where `saved` was read from (DIR/state.json). */
+  savedPath: string;
   journals: JournalRead[];
   stale: string[];
   /** Present when the last writer closed cleanly. */
@@ -65,7 +67,7 @@ export function readStateDir(dir: string): StateDirRead {
   checkGenerations(dir, saved, generations);
   const journals = generations.map((generation) => readJournal(join(dir, journalFile(generation)), generation));
   checkEnd(dir, journals, closed);
-  return { saved, journals, stale: staleJournals(dir, from), closed };
+  return { saved, savedPath: join(dir, STATE_FILE), journals, stale: staleJournals(dir, from), closed };
 }
 
 /** Journals older than `generation` (a snapshot of that generation covers them). */

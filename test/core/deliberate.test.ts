@@ -1,6 +1,9 @@
 // One test (or more) per deliberate change from the seed.
 import { describe, expect, it } from "vitest";
+import fc from "fast-check";
 import { InvalidInputError } from "../../src/core/errors.js";
+import { normalizePath } from "../../src/core/paths.js";
+import { modelNormalize } from "../support/reference-model.js";
 import { manualRegistry } from "../support/manual-registry.js";
 
 describe("time-driven state is evaluated eagerly", () => {
@@ -136,6 +139,30 @@ describe("paths are normalised", () => {
     expect(() => reg.tryLock(1, path)).toThrow(problem);
     expect(() => reg.tryLock(1, path)).toThrow(InvalidInputError);
     expect(reg.snapshot()).toEqual(before);
+  });
+
+  it("accepts exactly the paths whose normal form is relative, and the normal form of any accepted path is accepted as itself", () => {
+    const segment = fc.constantFrom("a", "src", ".", "..", "", "C:", "c:x", "z:", "C:x", "a:b", "__proto__", "x\\y", "é");
+    fc.assert(
+      fc.property(fc.array(segment, { minLength: 1, maxLength: 6 }), fc.constantFrom("/", "\\"), (segments, separator) => {
+        const path = segments.join(separator);
+        const expected = modelNormalize(path);
+        let normal: string | null;
+        try {
+          normal = normalizePath(path);
+        } catch (error) {
+          expect(error).toBeInstanceOf(InvalidInputError);
+          normal = null;
+        }
+        expect(normal, JSON.stringify(path)).toBe(expected);
+        if (normal !== null) expect(normalizePath(normal)).toBe(normal);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it.each(["./C:x", "a/../C:x", ".\\C:x", "./c:", "x/../c:/y"])("refuses %s, which normalises to a drive path", (path) => {
+    expect(() => normalizePath(path)).toThrow(/names a drive/);
   });
 
   it("accepts a 4096-byte path", () => {

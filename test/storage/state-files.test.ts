@@ -11,6 +11,7 @@ import { StateFileError } from "../../src/storage/state-error.js";
 import { STATE_FORMAT, readStateDir } from "../../src/storage/state-files.js";
 import { lockStateDir } from "../../src/storage/writer-lock.js";
 import { openState } from "../support/durable.js";
+import type { Json } from "../support/sidecar-process.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");
@@ -166,5 +167,26 @@ describe("one writer per state directory", () => {
     const state = await open(dir);
     expect(readFileSync(join(dir, "writer.pid"), "utf8")).toBe(`${process.pid}\n`);
     await state.close();
+  });
+});
+
+describe("a state.json whose snapshot does not restore", () => {
+  it.each([
+    ["a drive path", (snapshot: Json) => (snapshot.agents.agents[0].locked_paths = { "C:x": 99_000 })],
+    ["a repeated agent id", (snapshot: Json) => snapshot.agents.agents.push(snapshot.agents.agents[0])],
+    ["a bad version entry", (snapshot: Json) => (snapshot.versions.history.a = [{ seq: 0 }])],
+  ])("is refused naming the file and the field (%s), and left as it is", async (_what, damage) => {
+    const dir = tempDir("harn-state-");
+    const first = await openState(dir, { now: () => 1_000 }, 1);
+    first.store.tryLock(1, "a");
+    first.store.recordVersion({ agentId: 1, path: "a" });
+    await first.close();
+    const file = join(dir, "state.json");
+    const saved = JSON.parse(readFileSync(file, "utf8"));
+    damage(saved.snapshot);
+    writeFileSync(file, JSON.stringify(saved));
+    const before = readFileSync(file, "utf8");
+    await expect(openState(dir, { now: () => 1_000 })).rejects.toThrow(new RegExp(`^${file.replaceAll(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: snapshot\\.`));
+    expect(readFileSync(file, "utf8")).toBe(before);
   });
 });

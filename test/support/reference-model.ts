@@ -256,5 +256,6 @@ export function modelNormalize(path: string): string | null {
       out.pop();
     } else out.push(part);
   }
-  return out.length === 0 ? null : out.join("/");
+  const normal = out.join("/");
+  return out.length === 0 || /^[A-Za-z]:/.test(normal) ? null : normal;
 }
