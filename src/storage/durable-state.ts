@@ -7,6 +7,7 @@ import { removeClosedMark, writeClosedMark } from "./closed-mark.js";
 import { replayEntry } from "./entries.js";
 import { replaceFile, replaceFileSync, syncDirectory } from "./files.js";
 import { Journal } from "./journal.js";
+import { chainSeed } from "./journal-line.js";
 import { type JournaledStore, journaledStore } from "./journaled-store.js";
 import { PinnedClock } from "./pinned-clock.js";
 import { STATE_FILE, STATE_FORMAT, type SavedState, type StateDirRead } from "./state-files.js";
@@ -123,7 +124,7 @@ class StateDirectory {
     this.generation = newest?.generation ?? 0;
     const fd = openSync(join(dir, journalFile(this.generation)), "a");
     syncDirectory(dir);
-    this.journal = new Journal(fd, newest?.goodBytes ?? 0, {
+    this.journal = new Journal(fd, newest?.goodBytes ?? 0, newest?.chain ?? chainSeed(this.generation), {
       onFailure: options.onFatal,
       onBatchDone: () => this.compactIfLarge(),
     });
@@ -179,7 +180,7 @@ class StateDirectory {
     this.generation = saved.generation;
     const next = openSync(join(dir, journalFile(saved.generation)), "wx");
     syncDirectory(dir);
-    this.journal.rotate(next);
+    this.journal.rotate(next, saved.generation);
     await replaceFile(join(dir, STATE_FILE), JSON.stringify(saved));
     for (const path of staleJournals(dir, saved.generation)) rmSync(path, { force: true });
     this.options.log(`compacted ${dir}: generation ${saved.generation}`);

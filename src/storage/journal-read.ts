@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type Entry, parseEntry } from "./entries.js";
-import { checkLine } from "./journal-line.js";
+import { chainSeed, checkLine } from "./journal-line.js";
 import { StateFileError } from "./state-error.js";
 
 /** One journal as read: its entries, and a last line without its newline if there is one. */
@@ -12,6 +12,8 @@ export interface JournalRead {
   goodBytes: number;
   /** Bytes of a last line (number `entries.length + 1`) without its newline: maybe a write cut by a crash. */
   tornBytes: number;
+  /** The chain value after the last complete line, which the next line appended continues. */
+  chain: number;
 }
 
 /**
@@ -25,20 +27,24 @@ export function readJournal(path: string, generation: number): JournalRead {
   const data = readFileSync(path);
   const entries: Entry[] = [];
   const nul = data.indexOf(0);
+  let chain = chainSeed(generation);
   let start = 0;
   for (let line = 1; start < data.length; line++) {
     const end = data.indexOf(0x0a, start);
     const lineEnd = end === -1 ? data.length : end;
     if (nul !== -1 && nul < lineEnd) throw corrupt(path, line, "holds NUL bytes (a zeroed or damaged file)");
-    if (end === -1) return { generation, path, entries, goodBytes: start, tornBytes: data.length - start };
-    const json = checkLine(data.toString("utf8", start, end));
-    if (json === undefined) throw corrupt(path, line, "fails its checksum");
-    const entry = parseEntry(json);
+    if (end === -1) return { generation, path, entries, goodBytes: start, tornBytes: data.length - start, chain };
+    const checked = checkLine(data.toString("utf8", start, end), chain);
+    if (checked === undefined) {
+      throw corrupt(path, line, "fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal)");
+    }
+    chain = checked.crc;
+    const entry = parseEntry(checked.text);
     if (typeof entry === "string") throw corrupt(path, line, entry);
     entries.push(entry);
     start = end + 1;
   }
-  return { generation, path, entries, goodBytes: data.length, tornBytes: 0 };
+  return { generation, path, entries, goodBytes: data.length, tornBytes: 0, chain };
 }
 
 /** The error for a line that no crash can leave. */

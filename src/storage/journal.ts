@@ -1,5 +1,6 @@
 import { closeSync, fdatasync, write } from "node:fs";
 import { promisify } from "node:util";
+import { chainSeed, encodeLine } from "./journal-line.js";
 
 const writeAsync = promisify(write);
 const fdatasyncAsync = promisify(fdatasync);
@@ -53,12 +54,16 @@ export class Journal implements Durability {
     private fd: number,
     /** Size of the current file, pending lines included. */
     public bytes: number,
+    /** The chain value of the file's last line (its generation's seed when empty). */
+    private chain: number,
     private readonly options: JournalOptions,
   ) {}
 
-  /** Append one encoded line; it is written on a later turn. */
-  append(line: string): void {
+  /** Append one entry's JSON as the next line of the chain (see journal-line.ts); it is written on a later turn. */
+  append(json: string): void {
     if (this.failure !== undefined) throw this.failure;
+    const { text: line, crc } = encodeLine(json, this.chain);
+    this.chain = crc;
     let batch = this.batches.at(-1);
     if (batch === undefined || batch.fd !== this.fd) {
       batch = { fd: this.fd, lines: [], last: 0 };
@@ -72,9 +77,10 @@ export class Journal implements Durability {
   }
 
   /** Send later lines to `fd` (a new, empty file whose directory entry is on disk); the old file is closed once its lines are written. */
-  rotate(fd: number): void {
+  rotate(fd: number, generation: number): void {
     this.fd = fd;
     this.bytes = 0;
+    this.chain = chainSeed(generation);
   }
 
   mark(): number {

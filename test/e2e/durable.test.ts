@@ -132,7 +132,7 @@ describe("--state", () => {
     const before = readFileSync(path);
     const second = start(dir);
     expect(await ended(second)).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum; the file was left as it is\n`);
+    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal); the file was left as it is\n`);
     expect(readFileSync(path)).toEqual(before);
   });
 

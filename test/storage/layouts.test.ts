@@ -125,7 +125,7 @@ beforeAll(async () => {
 });
 
 describe("a crash at each step of a compaction", () => {
-  const cut = Buffer.from(encodeLine(JSON.stringify({ t: 2_000, op: "heartbeat", a: [9] })).slice(0, 30));
+  const cut = Buffer.from(encodeLine(JSON.stringify({ t: 2_000, op: "heartbeat", a: [9] }), 0).text.slice(0, 30));
   it.each<[string, () => Layout, () => unknown]>([
     ["before journal 1 is made", () => ({ state: f.s0, j0: f.j0 }), () => atCompaction],
     ["journal 1 made, nothing in it", () => ({ state: f.s0, j0: f.j0, j1: "" }), () => atCompaction],
