@@ -110,7 +110,7 @@ const cell = (text: string) => text.replaceAll("|", "\\|");
 export function renderFlagTable(): string {
   const rows = FLAGS.map((spec: FlagSpec) => {
     const applies = MODES.every((mode) => spec.applies.includes(mode)) ? "all" : spec.applies.join(", ");
-    const fallback = spec.default === undefined ? (spec.without ?? "") : `\`${spec.default}\``;
+    const fallback = spec.default === undefined ? (spec.without ?? "—") : `\`${spec.default}\``;
     const meaning = spec.more === undefined ? spec.help : `${spec.help} ${spec.more}`;
     return `| \`${cell(flagLabel(spec))}\` | ${applies} | ${cell(fallback)} | ${cell(meaning)} |`;
   });
