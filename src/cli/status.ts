@@ -3,6 +3,7 @@ import { connectRegistry, type RegistryClient } from "../client/index.js";
 import { Registry } from "../core/registry.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
+import { readAuthToken } from "../transport/auth-token.js";
 import { readStateDir } from "../storage/state-files.js";
 import { naming, oneLine } from "./failure.js";
 import { type StatusView, renderStatus, viewOf } from "./status-view.js";
@@ -32,7 +33,7 @@ export async function runStatus(options: StatusOptions): Promise<void> {
   const subject = source.kind === "listen" ? source.address : source.kind === "state" ? source.dir : source.file;
   const client =
     source.kind === "listen"
-      ? await connectRegistry(source.address, { authTokenFile: source.authTokenFile }).catch((error: unknown) => {
+      ? await connectRegistry(source.address, { authToken: source.authTokenFile === undefined ? undefined : readAuthToken(source.authTokenFile) }).catch((error: unknown) => {
           throw naming(subject, error);
         })
       : undefined;
