@@ -34,5 +34,6 @@ await build({
     "bench/baselines/stock-server": "bench/baselines/stock-server.ts",
     "bench/baselines/raw-echo": "bench/baselines/raw-echo.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
+    "scripts/gen-readme": "scripts/gen-readme.ts",
   },
 });

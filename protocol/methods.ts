@@ -66,6 +66,15 @@ const Conflict = z.strictObject({
   queued: z.boolean(),
 });
 
+/**
+ * Where a config value in force came from: its flag; without one, the
+ * --state directory that kept it; otherwise the default; or a snapshot
+ * that `restore` put in place since the start.
+ */
+export const ConfigSource = z.enum(["flag", "state", "default", "restore"]);
+export const ConfigSources = z.strictObject({ default_lock_ttl_ms: ConfigSource, agent_timeout_ms: ConfigSource });
+export type ConfigSources = z.output<typeof ConfigSources>;
+
 /** One method: its params (a by-name object; omitted params mean `{}`), its result, and what it does. */
 export interface MethodSpec {
   description: string;
@@ -302,7 +311,7 @@ export const methods = {
   },
   initialize: {
     group: "session",
-    description: "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
+    description: "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config with where each value came from (`config_sources`: its flag; without one, the --state directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
     params: z.strictObject({
       client_name: z.optional(z.string()),
       protocol_version: z.optional(z.string()),
@@ -315,6 +324,7 @@ export const methods = {
       framing: z.enum(["ndjson", "content-length"]),
       clock: z.enum(["system", "manual"]),
       config: RegistryConfig,
+      config_sources: ConfigSources,
       methods: z.array(z.string()),
     }),
   },

@@ -1,14 +1,21 @@
+import type { RegistryConfig } from "../../protocol/common.js";
+import type { ConfigSources } from "../../protocol/methods.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
 
-/** What `status` shows: every agent and every lock, as of one moment. */
+/** Where a config value came from, as `status` can tell: initialize's sources, or the snapshot file that holds it. */
+export type StatusConfigSource = ConfigSources[keyof ConfigSources] | "snapshot";
+
+/** What `status` shows: the config in force, every agent and every lock, as of one moment. */
 export interface StatusView {
   as_of_ms: number;
+  config: RegistryConfig;
+  config_sources: Record<keyof RegistryConfig, StatusConfigSource>;
   agents: { id: number; name: string; state: string; last_seen_ms: number; edit_count: number; locks: number }[];
   locks: { path: string; mode: "exclusive" | "shared"; holder: number; fence: number; expires_at_ms: number }[];
 }
 
-/** The view of a format-2 snapshot (agents by id, locks by path then holder). */
-export function viewOf(snapshot: Snapshot): StatusView {
+/** The view of a format-2 snapshot (agents by id, locks by path then holder); its config came from `source`. */
+export function viewOf(snapshot: Snapshot, sources: StatusView["config_sources"]): StatusView {
   const locks: StatusView["locks"] = [];
   const agents = snapshot.agents.agents.map((agent) => {
     const shared = new Set(agent.shared_paths);
@@ -25,7 +32,7 @@ export function viewOf(snapshot: Snapshot): StatusView {
     return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.last_seen_ms, edit_count: agent.edit_count, locks: paths.length };
   });
   locks.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.holder - b.holder));
-  return { as_of_ms: snapshot.taken_at_ms, agents, locks };
+  return { as_of_ms: snapshot.taken_at_ms, config: snapshot.config, config_sources: sources, agents, locks };
 }
 
 const ESC = "\u001b[";
@@ -64,7 +71,8 @@ export function renderStatus(view: StatusView, source: string, colour: boolean):
   const heading = (text: string) => (colour ? paint("1", text) : text);
   const agentRows = view.agents.map((agent) => [String(agent.id), agent.name, agent.state, `${humanDuration(now - agent.last_seen_ms)} ago`, String(agent.edit_count), String(agent.locks)]);
   const lockRows = view.locks.map((lock) => [lock.path, lock.mode, String(lock.holder), String(lock.fence), humanDuration(lock.expires_at_ms - now)]);
-  const lines = [`${heading("harn-registry status")}  ${source}  as of ${new Date(now).toISOString()}`, "", heading(`Agents (${view.agents.length})`)];
+  const config = (Object.keys(view.config) as (keyof RegistryConfig)[]).map((key) => `${key}=${view.config[key]} (${view.config_sources[key]})`);
+  const lines = [`${heading("harn-registry status")}  ${source}  as of ${new Date(now).toISOString()}`, `config  ${config.join(", ")}`, "", heading(`Agents (${view.agents.length})`)];
   if (agentRows.length === 0) lines.push("  none");
   else {
     const paintAgent = colour ? (row: number, column: number) => (column === 2 ? STATE_COLOURS[view.agents[row]?.state ?? ""] : undefined) : undefined;

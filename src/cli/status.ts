@@ -1,11 +1,12 @@
 import { watch as watchDirectory, readFileSync } from "node:fs";
-import type { Snapshot } from "../../protocol/snapshot.js";
 import { connectRegistry, type RegistryClient } from "../client/index.js";
 import { Registry } from "../core/registry.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
+import { readAuthToken } from "../transport/auth-token.js";
 import { readStateDir } from "../storage/state-files.js";
-import { renderStatus, viewOf } from "./status-view.js";
+import { naming, oneLine } from "./failure.js";
+import { type StatusView, renderStatus, viewOf } from "./status-view.js";
 
 /** Where `status` reads the registry from. */
 export type StatusSource = { kind: "listen"; address: string; authTokenFile?: string } | { kind: "state"; dir: string } | { kind: "snapshot"; file: string };
@@ -24,23 +25,45 @@ const VIEW_LIMITS = { maxAgents: Number.MAX_SAFE_INTEGER, maxLocksPerAgent: Numb
  * Print who holds what: agents and locks from a running server (--listen),
  * a state directory (--state, read without taking its lock) or a snapshot
  * file (--snapshot); --json for machines, --watch to redraw on every event
- * (or every change to the state directory).
+ * (or every change to the state directory). A source that cannot be read
+ * throws an error naming it; --watch exits 1 when the server goes away.
  */
 export async function runStatus(options: StatusOptions): Promise<void> {
   const { source } = options;
-  const client = source.kind === "listen" ? await connectRegistry(source.address, { authTokenFile: source.authTokenFile }) : undefined;
+  const subject = source.kind === "listen" ? source.address : source.kind === "state" ? source.dir : source.file;
+  const client =
+    source.kind === "listen"
+      ? await connectRegistry(source.address, { authToken: source.authTokenFile === undefined ? undefined : readAuthToken(source.authTokenFile) }).catch((error: unknown) => {
+          throw naming(subject, error);
+        })
+      : undefined;
   const label = source.kind === "listen" ? source.address : source.kind === "state" ? `state ${source.dir}` : `snapshot ${source.file}`;
-  const load = async (): Promise<Snapshot> => (client !== undefined ? client.request("snapshot") : source.kind === "state" ? fromStateDir(source.dir) : fromFile((source as { file: string }).file));
+  const load = async (): Promise<StatusView> => {
+    try {
+      if (client !== undefined) {
+        const [hello, snapshot] = await Promise.all([client.request("initialize"), client.request("snapshot")]);
+        return viewOf(snapshot, hello.config_sources);
+      }
+      return source.kind === "state" ? fromStateDir(source.dir) : fromFile(subject);
+    } catch (error) {
+      throw naming(subject, error);
+    }
+  };
   const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined && !options.json;
   let first = true;
   const draw = async () => {
-    const view = viewOf(await load());
+    const view = await load();
     const text = options.json ? `${JSON.stringify(view)}\n` : renderStatus(view, label, colour);
     const separator = first ? "" : colour ? "\u001b[2J\u001b[H" : options.json ? "" : "\n";
     first = false;
     process.stdout.write(separator + text);
   };
-  await draw();
+  try {
+    await draw();
+  } catch (error) {
+    client?.dispose();
+    throw error;
+  }
   if (!options.watch) {
     client?.dispose();
     return;
@@ -53,36 +76,51 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     }, 50);
   };
   if (client !== undefined) watchServer(client, redraw);
-  else if (source.kind === "state") watchDirectory(source.dir, redraw);
+  else if (source.kind === "state") watchDirectory(source.dir, redraw).on("error", (error) => fail(naming(source.dir, error)));
   if (colour) setInterval(redraw, 1000);
 }
 
+/** Redraw on every event; the server going away is a failure (exit 1), named by the client's reason. */
 function watchServer(client: RegistryClient, redraw: () => void): void {
   client.connection.onNotification(() => redraw());
-  void client.closed.then((why) => {
-    process.stderr.write(`harn-registry status: ${why}\n`);
-    process.exit(0);
-  });
-  void client.request("events_subscribe");
+  void client.closed.then((why) => fail(why));
+  client.request("events_subscribe").catch(() => {});
 }
 
-/** The state a writer of `dir` holds now, rebuilt from its files without locking them. */
-function fromStateDir(dir: string): Snapshot {
+/** The state a writer of `dir` holds now, rebuilt from its files without locking them; its config is the directory's unless it holds nothing yet. */
+function fromStateDir(dir: string): StatusView {
   const clock = new PinnedClock(Date.now);
-  return replayStateDir(readStateDir(dir), clock, { now: Date.now, limits: VIEW_LIMITS }).registry.snapshot();
+  const read = readStateDir(dir);
+  const { registry, entries } = replayStateDir(read, clock, { now: Date.now, limits: VIEW_LIMITS });
+  const source = (read.saved?.generation ?? 0) > 0 || entries > 0 ? "state" : "default";
+  return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source });
 }
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+
+const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`);
 
 /** A snapshot file (ours, a state.json, or harn-hostlib's), as of when it was taken. */
-function fromFile(file: string): Snapshot {
-  const parsed = JSON.parse(readFileSync(file, "utf8")) as { snapshot?: unknown; taken_at_ms?: unknown };
-  const snapshot = (parsed.snapshot !== undefined && typeof parsed.snapshot === "object" ? parsed.snapshot : parsed) as { taken_at_ms?: unknown };
+function fromFile(file: string): StatusView {
+  const text = readFileSync(file, "utf8");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`is not JSON: ${oneLine(error)}`);
+  }
+  if (!isObject(parsed)) throw new Error(`is not a snapshot: it holds ${kindOf(parsed)}, not an object`);
+  if ("snapshot" in parsed && !isObject(parsed.snapshot)) throw new Error(`is not a snapshot: its "snapshot" holds ${kindOf(parsed.snapshot)}, not an object`);
+  const snapshot = isObject(parsed.snapshot) ? parsed.snapshot : parsed;
   const at = typeof snapshot.taken_at_ms === "number" ? snapshot.taken_at_ms : Date.now();
   const registry = new Registry({ now: () => at, limits: VIEW_LIMITS });
   registry.restore(snapshot);
-  return registry.snapshot();
+  const source = isObject(snapshot.config) ? "snapshot" : "default";
+  return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source });
 }
 
+/** A failure while watching: one line, exit 1. */
 function fail(error: unknown): never {
-  process.stderr.write(`harn-registry status: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(`harn-registry status: ${oneLine(error)}\n`);
   process.exit(1);
 }

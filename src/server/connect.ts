@@ -41,13 +41,13 @@ export function runConnectBridge(options: ConnectOptions): void {
       socket.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: AUTH_ID, method: "initialize", params: { auth_token: token } })));
       socket.write(first);
       process.stdin.pipe(socket);
-      swallowAuthReply(socket, framing, log);
+      swallowAuthReply(socket, framing, log, formatListenAddress(options.listen));
     });
   });
 }
 
 /** Read the server's first frame (the reply to our initialize); on success pass everything after it through. */
-function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) => void): void {
+function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) => void, server: string): void {
   let buffered = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -56,7 +56,7 @@ function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) 
     socket.off("data", onData);
     const reply = JSON.parse(split.frame) as { id?: unknown; error?: { message?: string } };
     if (reply.id !== AUTH_ID || reply.error !== undefined) {
-      log(`authentication refused: ${reply.error?.message ?? "unexpected first reply"}`);
+      log(`authentication refused: ${reply.error?.message ?? "unexpected first reply"} (by ${server})`);
       process.exit(1);
     }
     if (split.rest.length > 0) process.stdout.write(split.rest);

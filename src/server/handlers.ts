@@ -1,6 +1,6 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import pkg from "../../package.json" with { type: "json" };
-import { type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
+import { type ConfigSources, type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
 import type { RegistryStore } from "../core/store.js";
 import type { ServerClock } from "./clock.js";
 import type { Framing } from "./framing.js";
@@ -16,13 +16,15 @@ export interface HandlerContext {
   subscribeEvents(): void;
   shutdown(): void;
   metrics(): ResultOf<"metrics">;
+  /** Where each config value in force came from. */
+  configSources(): ConfigSources;
 }
 
 export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken) => ResultOf<M> | Promise<ResultOf<M>>;
 export type HandlerTable = { [M in MethodName]: Handler<M> };
 
 /** Method name → core call. Params arrive validated by the method's zod schema. */
-export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics }: HandlerContext): HandlerTable {
+export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics, configSources }: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
     agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
@@ -58,6 +60,7 @@ export function createHandlers({ registry: reg, clock, waits, framing, subscribe
         framing: framing(),
         clock: clock.kind,
         config: reg.config(),
+        config_sources: configSources(),
         methods: [...methodNames],
       };
     },

@@ -72,6 +72,7 @@ export function startSession(options: SessionOptions): Session {
     subscribeEvents,
     shutdown: () => (shutDown = true),
     metrics: () => metrics.report(),
+    configSources: options.host.configSources,
   });
   const dispatch = createDispatcher({
     handlers,

@@ -1,17 +1,21 @@
 // The person-facing subcommands: status (against a socket server, a state
 // directory and snapshot files; plain when piped; --json; --watch) and demo.
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN } from "../support/sidecar-process.js";
+import type { CommandName } from "../../bin/flags.js";
+import { renderHelp } from "../../bin/usage.js";
+import { BIN, RawSidecar, req } from "../support/sidecar-process.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const servers: SocketServer[] = [];
 const clients: SocketClient[] = [];
 const children: ChildProcess[] = [];
+const sidecars: RawSidecar[] = [];
 afterEach(() => {
+  for (const sidecar of sidecars.splice(0)) sidecar.kill();
   for (const client of clients.splice(0)) client.close();
   for (const child of children.splice(0)) child.kill("SIGKILL");
   for (const server of servers.splice(0)) server.kill();
@@ -56,6 +60,7 @@ describe("harn-registry status", () => {
     expect(result.status).toBe(0);
     expect(result.stderr).toBe("");
     expect(result.stdout.split("\n")[0]).toMatch(new RegExp(`^harn-registry status {2}${address.replace(/[/.]/g, "\\$&")} {2}as of \\d{4}-\\d\\d-\\d\\dT`));
+    expect(result.stdout.split("\n")[1]).toBe("config  default_lock_ttl_ms=30000 (default), agent_timeout_ms=45000 (default)");
     expectTables(result.stdout);
   });
 
@@ -121,7 +126,23 @@ describe("harn-registry status", () => {
   it("exits 1 with one line when the source cannot be read", () => {
     const result = run(["status", "--listen=unix:/nonexistent/harn.sock"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^harn-registry: cannot reach unix:\/nonexistent\/harn\.sock: connect ENOENT \/nonexistent\/harn\.sock\n$/);
+    expect(result.stderr).toMatch(/^harn-registry status: cannot reach unix:\/nonexistent\/harn\.sock: connect ENOENT \/nonexistent\/harn\.sock\n$/);
+  });
+
+  it("--watch exits 1 with one line naming the server when it goes away", async () => {
+    const { address } = await populated();
+    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+    children.push(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    for (let i = 0; i < 500 && !stdout.includes("Locks (2)"); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    servers[0]?.kill();
+    expect(await exited).toBe(1);
+    // The client's reason (a redraw in flight when it went: the request's name first).
+    expect(stderr).toMatch(new RegExp(`^harn-registry status: (\\w+: )?the server at ${address.replace(/[/.]/g, "\\$&")} closed the connection\n$`));
   });
 });
 
@@ -166,6 +187,116 @@ describe("--help of every subcommand", () => {
     const result = run([...subcommand, "--help"]);
     expect(result.status).toBe(0);
     for (const text of expected) expect(result.stdout).toContain(text);
+    expect(result.stdout).toBe(`${renderHelp((subcommand[0] ?? "serve") as CommandName)}\n`);
   });
 });
 
+
+describe("the config in force, and where each value came from", () => {
+  const INITIALIZE = `${JSON.stringify(req(1, "initialize"))}\n`;
+  /** Start a stdio sidecar, send initialize, end: its reply and its config log line. */
+  const start = (args: string[]) => {
+    const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", input: INITIALIZE });
+    expect(result.status, result.stderr).toBe(0);
+    const log = result.stderr.split("\n").filter((line) => line.startsWith("harn-registry: config: "));
+    expect(log).toHaveLength(1);
+    const { config, config_sources } = JSON.parse(result.stdout).result;
+    return { config, sources: config_sources, log: log[0] };
+  };
+
+  it("a flag wins; without one, a --state directory keeps the value it had; otherwise the default: in the start log, initialize and status", () => {
+    const dir = join(tempDir("harn-config-"), "state");
+    const first = start([`--state=${dir}`, "--lock-ttl-ms=1234"]);
+    expect(first).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 }, sources: { default_lock_ttl_ms: "flag", agent_timeout_ms: "default" } });
+    expect(first.log).toMatch(/^harn-registry: config: lock-ttl-ms=1234 \(flag\), agent-timeout-ms=45000 \(default\), compact-bytes=67108864 \(default\), /);
+    const again = start([`--state=${dir}`]);
+    expect(again).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 }, sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" } });
+    expect(again.log).toMatch(/^harn-registry: config: lock-ttl-ms=1234 \(state\), agent-timeout-ms=45000 \(state\), /);
+    const third = start([`--state=${dir}`, "--agent-timeout-ms", "999"]);
+    expect(third).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 }, sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "flag" } });
+
+    const view = JSON.parse(run(["status", `--state=${dir}`, "--json"]).stdout);
+    expect(view).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 }, config_sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" } });
+    expect(run(["status", `--state=${dir}`]).stdout.split("\n")[1]).toBe("config  default_lock_ttl_ms=1234 (state), agent_timeout_ms=999 (state)");
+
+    const memory = start(["--no-metrics"]);
+    expect(memory.sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
+    expect(memory.log).toMatch(/^harn-registry: config: lock-ttl-ms=30000 \(default\), agent-timeout-ms=45000 \(default\), .*, no-metrics \(flag\)$/);
+  });
+
+  it("a value a restored snapshot changed is reported as restore; status --snapshot reports the file's", async () => {
+    const sidecar = new RawSidecar("ndjson", ["--lock-ttl-ms=5000"]);
+    sidecars.push(sidecar);
+    const snapshot = (await sidecar.call(1, "snapshot")).result;
+    await sidecar.call(2, "restore", { snapshot: { ...snapshot, config: { ...snapshot.config, default_lock_ttl_ms: 7000 } } });
+    expect((await sidecar.call(3, "initialize")).result).toMatchObject({
+      config: { default_lock_ttl_ms: 7000, agent_timeout_ms: 45_000 },
+      config_sources: { default_lock_ttl_ms: "restore", agent_timeout_ms: "default" },
+    });
+    const dir = tempDir("harn-config-");
+    writeFileSync(join(dir, "ours.json"), JSON.stringify(snapshot));
+    writeFileSync(join(dir, "hostlib.json"), JSON.stringify({ agents: { next_id: 1, agents: [] } }));
+    expect(JSON.parse(run(["status", `--snapshot=${join(dir, "ours.json")}`, "--json"]).stdout)).toMatchObject({
+      config: { default_lock_ttl_ms: 5000 },
+      config_sources: { default_lock_ttl_ms: "snapshot", agent_timeout_ms: "snapshot" },
+    });
+    expect(JSON.parse(run(["status", `--snapshot=${join(dir, "hostlib.json")}`, "--json"]).stdout).config_sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
+  });
+});
+
+describe("every failure of a command: exit 1, one line naming the file or peer and the cause, no stack", () => {
+  /** [what, files to write in a fresh directory, the arguments, the line]; `@` stands for that directory. */
+  const failures: [string, Record<string, string>, string[], RegExp][] = [
+    ["a snapshot file that is not JSON", { "bad.json": "{bad" }, ["status", "--snapshot=@/bad.json"], /^harn-registry status: \S+\/bad\.json: is not JSON: .+$/],
+    ["a snapshot file holding null", { "null.json": "null" }, ["status", "--snapshot=@/null.json"], /^harn-registry status: \S+\/null\.json: is not a snapshot: it holds null, not an object$/],
+    ["a snapshot file holding an array", { "array.json": "[]" }, ["status", "--snapshot=@/array.json"], /^harn-registry status: \S+\/array\.json: is not a snapshot: it holds an array, not an object$/],
+    ["a state.json whose snapshot is null", { "state.json": '{"snapshot":null}' }, ["status", "--snapshot=@/state.json"], /^harn-registry status: \S+\/state\.json: is not a snapshot: its "snapshot" holds null, not an object$/],
+    ["a snapshot file that is not a valid snapshot", { "v2.json": '{"format_version":2}' }, ["status", "--snapshot=@/v2.json"], /^harn-registry status: \S+\/v2\.json: snapshot\.\S+ .+$/],
+    ["a snapshot file that is missing", {}, ["status", "--snapshot=@/missing.json"], /^harn-registry status: \S+\/missing\.json: no such file or directory \(ENOENT\)$/],
+    ["a state directory that is missing", {}, ["status", "--state=@/nowhere"], /^harn-registry status: \S+\/nowhere: no such file or directory \(ENOENT\)$/],
+    ["a corrupt state directory (status)", { "s/state.json": "garbage\n" }, ["status", "--state=@/s"], /^harn-registry status: \S+\/s\/state\.json: is not valid JSON .+$/],
+    ["a corrupt state directory (server)", { "s/state.json": "garbage\n" }, ["--state=@/s"], /^harn-registry: \S+\/s\/state\.json: is not valid JSON .+$/],
+    ["a server that is not there (status)", {}, ["status", "--listen=unix:@/none.sock"], /^harn-registry status: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/],
+    ["a server that is not there (connect)", {}, ["connect", "--listen=unix:@/none.sock"], /^harn-registry connect: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/],
+    ["a missing token file (connect)", {}, ["connect", "--listen=unix:@/none.sock", "--auth-token-file=@/missing"], /^harn-registry connect: cannot read the auth token file \S+\/missing: ENOENT$/],
+    ["a missing token file (status)", {}, ["status", "--listen=tcp:127.0.0.1:1", "--auth-token-file=@/missing"], /^harn-registry status: cannot read the auth token file \S+\/missing: ENOENT$/],
+    ["a missing token file (server)", {}, ["--listen=tcp:127.0.0.1:0", "--auth-token-file=@/missing"], /^harn-registry: cannot read the auth token file \S+\/missing: ENOENT$/],
+  ];
+
+  function expectOneLine(result: { status: number | null; stderr: string }, line: RegExp): void {
+    expect(result.status, result.stderr).toBe(1);
+    expect(result.stderr.endsWith("\n") && !result.stderr.slice(0, -1).includes("\n"), result.stderr).toBe(true);
+    expect(result.stderr.slice(0, -1)).toMatch(line);
+    expect(result.stderr).not.toMatch(/ at \S+:\d+|Cannot read properties|TypeError|undefined/);
+  }
+
+  it.each(failures)("%s", (_what, files, args, line) => {
+    const dir = tempDir("harn-fail-");
+    for (const [name, content] of Object.entries(files)) {
+      mkdirSync(join(dir, name, ".."), { recursive: true });
+      writeFileSync(join(dir, name), content);
+    }
+    const result = spawnSync(process.execPath, [BIN, ...args.map((arg) => arg.replace("@", dir))], { encoding: "utf8", input: "" });
+    expectOneLine(result, line);
+    expect(result.stdout).toBe("");
+  });
+
+  it("a TCP server that refuses the token (status, connect)", async () => {
+    const dir = tempDir("harn-fail-");
+    writeFileSync(join(dir, "token"), "right");
+    writeFileSync(join(dir, "wrong"), "wrong");
+    const server = new SocketServer(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${join(dir, "token")}`]);
+    servers.push(server);
+    const address = await server.listening;
+    const status = spawnSync(process.execPath, [BIN, "status", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`], { encoding: "utf8" });
+    expectOneLine(status, new RegExp(`^harn-registry status: ${address}: initialize: auth_token does not match`));
+    const connect = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [BIN, "connect", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`], { stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.stdin.end(`${JSON.stringify(req(1, "current_seq"))}\n`);
+      child.once("close", (code) => resolve({ status: code, stderr }));
+    });
+    expectOneLine(connect, new RegExp(`^harn-registry connect: authentication refused: initialize: auth_token does not match .*\\(by ${address}\\)$`));
+  });
+});

@@ -116,8 +116,8 @@ describe("command line", () => {
     [["--keep-agents-on-disconnect=yes", "--listen=unix:/tmp/x.sock"], "harn-registry: --keep-agents-on-disconnect takes no value (see --help)"],
     [["--max-agents=0"], "harn-registry: --max-agents: must be a positive integer, got \"0\""],
     [["--max-locks-per-agent=many"], "harn-registry: --max-locks-per-agent: must be a positive integer, got \"many\""],
-    [["connect"], "harn-registry: connect needs --listen=ADDR (unix:PATH or tcp:127.0.0.1:PORT)"],
-    [["connect", "--state=x"], "harn-registry: unknown flag --state (see --help)"],
+    [["connect"], "harn-registry: connect needs --listen=ADDR (see connect --help)"],
+    [["connect", "--state=x"], "harn-registry: unknown flag --state (see connect --help)"],
     [["serve"], "harn-registry: unexpected argument \"serve\" (see --help)"],
   ])("%j → one line on stderr naming the flag, exit 2, nothing on stdout", (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", input: "" });
