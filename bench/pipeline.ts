@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { type Framing, encodeFrame } from "../src/server/framing.js";
+import { type Framing, encodeFrame } from "../src/transport/framing.js";
 
 export type WireFraming = Framing;
 

@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS } from "../src/core/registry.js";
 import type { StatusOptions, StatusSource } from "../src/cli/status.js";
-import type { ConnectOptions } from "../src/server/connect.js";
+import type { ConnectOptions } from "../src/transport/connect-bridge.js";
 import { parseListenAddress } from "../src/transport/listen-address.js";
 import type { SocketServerOptions } from "../src/server/socket.js";
 import type { StdioServerOptions } from "../src/server/stdio.js";

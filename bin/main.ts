@@ -15,7 +15,7 @@ if ("help" in command) {
   process.stderr.write(`harn-registry: ${command.error}\n`);
   process.exitCode = 2;
 } else if ("connect" in command) {
-  import("../src/server/connect.js").then(({ runConnectBridge }) => runConnectBridge(command.connect), fail);
+  import("../src/transport/connect-bridge.js").then(({ runConnectBridge }) => runConnectBridge(command.connect), fail);
 } else if ("status" in command) {
   import("../src/cli/status.js").then(({ runStatus }) => runStatus(command.status)).catch(fail);
 } else if ("demo" in command) {

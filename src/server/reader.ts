@@ -2,8 +2,8 @@ import type { Readable } from "node:stream";
 import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
 import { RpcErrorCodes } from "../../protocol/errors.js";
 import { checkEnvelope, type TransportError } from "./envelope.js";
-import { detectFraming } from "./detect-framing.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
+import { detectFraming } from "../transport/detect-framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "../transport/framing.js";
 import { parseJson } from "./lossless-json.js";
 import { isWriteError } from "./writer.js";
 

@@ -2,7 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
 import type { RpcFailure } from "./errors.js";
-import type { Framing } from "./framing.js";
+import type { Framing } from "../transport/framing.js";
 import { createHandlers } from "./handlers.js";
 import type { Host } from "./host.js";
 import { FramedMessageReader } from "./reader.js";

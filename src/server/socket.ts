@@ -3,7 +3,7 @@ import { type Server, type Socket, connect, createServer } from "node:net";
 import { readAuthToken } from "../transport/auth-token.js";
 import { Admission } from "./admission.js";
 import { closeForGood } from "./close-socket.js";
-import type { Framing } from "./framing.js";
+import type { Framing } from "../transport/framing.js";
 import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 import { Owners } from "./ownership.js";

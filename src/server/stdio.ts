@@ -1,6 +1,6 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
-import type { Framing } from "./framing.js";
+import type { Framing } from "../transport/framing.js";
 import { type HostOptions, fatal, log, openHost } from "./host.js";
 import { startSession } from "./session.js";
 

@@ -1,7 +1,7 @@
 // Framing on the wire: byte-order marks in every framing, garbage first
 // lines under --framing=auto, header variants of Content-Length.
 import { describe, expect, it } from "vitest";
-import type { Framing } from "../../src/server/framing.js";
+import type { Framing } from "../../src/transport/framing.js";
 import { WireSession, frame, request } from "../support/wire-session.js";
 
 const BOM = "\uFEFF";

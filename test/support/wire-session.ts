@@ -5,7 +5,7 @@ import { PassThrough } from "node:stream";
 import { onTestFinished } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/registry.js";
 import type { RpcFailure } from "../../src/server/errors.js";
-import type { Framing } from "../../src/server/framing.js";
+import type { Framing } from "../../src/transport/framing.js";
 import { type Host, openHost } from "../../src/server/host.js";
 import { type Session, startSession } from "../../src/server/session.js";
 import { type Json, type WireFraming, takeFrame } from "./sidecar-process.js";

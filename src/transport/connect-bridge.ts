@@ -1,6 +1,6 @@
 import { type Socket, connect } from "node:net";
-import { readAuthToken } from "../transport/auth-token.js";
-import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
+import { readAuthToken } from "./auth-token.js";
+import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 import { detectFraming } from "./detect-framing.js";
 import { type Framing, encodeFrame, splitFirstFrame } from "./framing.js";
 

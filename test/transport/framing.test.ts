@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame } from "../../src/server/framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame } from "../../src/transport/framing.js";
 
 function collect(make: (sink: FrameSink) => FrameDecoder) {
   const messages: string[] = [];
