@@ -2,7 +2,7 @@ import { type Socket, connect } from "node:net";
 import { readAuthToken } from "./auth-token.js";
 import { type ListenAddress, formatListenAddress } from "./listen-address.js";
 import { detectFraming } from "./detect-framing.js";
-import { type Framing, encodeFrame, splitFirstFrame } from "./framing.js";
+import { type Framing, encodeFrame, frameAt } from "./framing.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
 
@@ -51,15 +51,15 @@ function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) 
   let buffered = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
-    const split = splitFirstFrame(buffered, framing);
-    if (split === undefined) return;
+    const frame = frameAt(buffered, framing);
+    if (frame === undefined) return;
     socket.off("data", onData);
-    const reply = JSON.parse(split.frame) as { id?: unknown; error?: { message?: string } };
+    const reply = JSON.parse(buffered.toString("utf8", frame.start, frame.end)) as { id?: unknown; error?: { message?: string } };
     if (reply.id !== AUTH_ID || reply.error !== undefined) {
       log(`authentication refused: ${reply.error?.message ?? "unexpected first reply"}`);
       process.exit(1);
     }
-    if (split.rest.length > 0) process.stdout.write(split.rest);
+    if (frame.next < buffered.length) process.stdout.write(buffered.subarray(frame.next));
     socket.pipe(process.stdout);
   };
   socket.on("data", onData);

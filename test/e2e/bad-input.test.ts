@@ -1,7 +1,8 @@
 // Bad input of every kind, over both framings: a clear error, the process
 // alive, and no state changed (the snapshot before equals the one after).
 import { afterEach, describe, expect, it } from "vitest";
-import { type Json, RawSidecar, type WireFraming, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json, type WireFraming, req } from "../support/wire-frames.js";
 
 let sidecar: RawSidecar;
 afterEach(() => sidecar?.kill());

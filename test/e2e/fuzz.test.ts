@@ -3,7 +3,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { methodNames } from "../../protocol/methods.js";
-import { RawSidecar, type WireFraming, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type WireFraming, req } from "../support/wire-frames.js";
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const unknownMethod = fc.string({ minLength: 1, maxLength: 12 }).filter((m) => !(methodNames as string[]).includes(m) && !m.startsWith("$/"));

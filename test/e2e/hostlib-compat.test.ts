@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Json, RawSidecar } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json } from "../support/wire-frames.js";
 
 const dir = new URL("../fixtures/hostlib-schemas/", import.meta.url);
 const Ajv2020 = Ajv2020Module.default;

@@ -4,7 +4,8 @@
 import { CancellationTokenSource, ResponseError } from "vscode-jsonrpc/node";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Sidecar, spawnSidecar } from "../../src/client/index.js";
-import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json, req } from "../support/wire-frames.js";
 
 let raw: RawSidecar | undefined;
 let sidecar: Sidecar | undefined;

@@ -1,7 +1,8 @@
 // The metrics method: every counter moves with the requests that should
 // move it, over the real bin.
 import { afterEach, describe, expect, it } from "vitest";
-import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json, req } from "../support/wire-frames.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const sidecars: RawSidecar[] = [];

@@ -4,7 +4,8 @@ import { readFileSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { methodNames } from "../../protocol/methods.js";
-import { type Json, RawSidecar } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json } from "../support/wire-frames.js";
 
 const ajv = new Ajv2020Module.default({ strict: false });
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();

@@ -3,7 +3,8 @@
 // numbers and depth, framing detection, exact ids, EOF, exit.
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, RawSidecar, req } from "../support/sidecar-process.js";
+import { BIN, RawSidecar } from "../support/sidecar-process.js";
+import { req } from "../support/wire-frames.js";
 
 let sidecar: RawSidecar | undefined;
 afterEach(() => sidecar?.kill());

@@ -2,7 +2,8 @@
 // takes reach validation: a bad value is -32602 with the request's id,
 // never a -32700 that loses it.
 import { describe, expect, it } from "vitest";
-import { WireSession, frame } from "../support/wire-session.js";
+import { frame } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const depth = 10_000;
 const deepArray = `${"[".repeat(depth)}9007199254740993${"]".repeat(depth)}`;
@@ -13,7 +14,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
   describe(`JSON values over ${framing}`, () => {
     it("takes numbers with long fractions and exponents as the numbers they are", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(
+      wire.sendRaw(
         frame(
           framing,
           call(1, "lock_try", '{"agent_id":0.30000000000000004,"path":"a"}'),
@@ -32,7 +33,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
 
     it("answers very deep params, with a big integer at the bottom, with -32602 and the id", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(
+      wire.sendRaw(
         frame(
           framing,
           call(1, "status", `{"x":${deepArray}}`),
