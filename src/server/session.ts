@@ -1,7 +1,7 @@
 import type { Readable, Writable } from "node:stream";
 import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
-import type { RpcFailure } from "./errors.js";
+import type { RpcFailure } from "./rpc-errors.js";
 import type { Framing } from "../transport/framing.js";
 import { createHandlers } from "./handlers.js";
 import type { Host } from "./host.js";
@@ -56,7 +56,7 @@ export function startSession(options: SessionOptions): Session {
     log,
   });
   const { store, metrics } = options.host;
-  if (options.host.timeRequests) reader.onRejected((error) => metrics.error(error.code));
+  if (options.host.timeRequests) reader.onRejected((rejected) => metrics.error(rejected.error.code));
   const connection = new ServerConnection(reader, writer, log);
 
   const waits = new ConnectionWaits(store);

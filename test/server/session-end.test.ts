@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { domainFailure } from "../../src/server/errors.js";
+import { domainFailure } from "../../src/server/rpc-errors.js";
 import { tempDir } from "../support/temp-dir.js";
 import { frame, request } from "../support/wire-frames.js";
 import { WireSession, settle } from "../support/wire-session.js";

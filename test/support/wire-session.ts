@@ -6,7 +6,7 @@
 import { PassThrough } from "node:stream";
 import { onTestFinished } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/registry.js";
-import type { RpcFailure } from "../../src/server/errors.js";
+import type { RpcFailure } from "../../src/server/rpc-errors.js";
 import { type Host, type HostOptions, openHost } from "../../src/server/host.js";
 import { type Session, startSession } from "../../src/server/session.js";
 import type { Framing } from "../../src/transport/framing.js";
