@@ -18,8 +18,8 @@ for (const framing of ["ndjson", "content-length"] as const) {
       wire.sendRaw(frame(framing, request(1, "agent_register"), exit, ...after));
       expect(await wire.exited).toBe(1);
       expect(wire.messages(framing)).toEqual([{ jsonrpc: "2.0", id: 1, result: 1 }]);
-      expect(wire.host.store.listAgents().map((a) => a.id)).toEqual([1]);
-      expect(wire.host.store.listLocks()).toEqual([]);
+      expect(wire.runtime.store.listAgents().map((a) => a.id)).toEqual([1]);
+      expect(wire.runtime.store.listLocks()).toEqual([]);
     });
 
     it("runs and answers nothing after exit following shutdown (code 0), nor in later chunks", async () => {
@@ -29,7 +29,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
       expect(await wire.exited).toBe(0);
       await settle();
       expect(wire.messages(framing).map((m) => m.id)).toEqual([1, 2]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
 
     it("runs and answers nothing after a refused request (a socket's admit), which is answered", async () => {
@@ -39,7 +39,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
       expect(await wire.exited).toBe(0);
       expect(wire.messages(framing)).toMatchObject([{ id: 1, error: { code: 1009 } }]);
       expect(admitted).toBe(1);
-      expect(wire.host.store.listAgents()).toEqual([]);
+      expect(wire.runtime.store.listAgents()).toEqual([]);
     });
 
     it("reads nothing more once stopped (SIGTERM), and answers what came before", async () => {
@@ -51,7 +51,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
       expect(await wire.exited).toBe(0);
       await settle();
       expect(wire.messages(framing).map((m) => m.id)).toEqual([1]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
   });
 }
@@ -79,7 +79,7 @@ describe("the end of the input", () => {
         { jsonrpc: "2.0", id: 1, result: 0 },
         { jsonrpc: "2.0", id: 2, result: 1 },
       ]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
 
     it(`answers an incomplete last NDJSON line with -32700 (--framing=${flag})`, async () => {
@@ -87,7 +87,7 @@ describe("the end of the input", () => {
       wire.input.end(`${request(1, "current_seq")}\n${complete.slice(0, -5)}`);
       expect(await wire.exited).toBe(0);
       expect(wire.messages("ndjson")).toMatchObject([{ id: 1, result: 0 }, { id: null, error: { code: -32700 } }]);
-      expect(wire.host.store.listAgents()).toEqual([]);
+      expect(wire.runtime.store.listAgents()).toEqual([]);
     });
   }
 
@@ -116,7 +116,7 @@ describe("the end of the input", () => {
         expect(first).toEqual({ jsonrpc: "2.0", id: 1, result: 0 });
         expect(second).toMatchObject({ id: null, error: { code: -32700 } });
         expect(second.error.message).toMatch(/the input ended (after \d+ of the \d+ body bytes|inside a header block)/);
-        expect(wire.host.store.listAgents()).toEqual([]);
+        expect(wire.runtime.store.listAgents()).toEqual([]);
       }
     });
   }

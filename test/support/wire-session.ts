@@ -7,7 +7,7 @@ import { PassThrough } from "node:stream";
 import { onTestFinished } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/registry.js";
 import type { RpcFailure } from "../../src/server/rpc-errors.js";
-import { type Host, type HostOptions, openHost } from "../../src/server/host.js";
+import { type Runtime, type RuntimeOptions, openRuntime } from "../../src/server/runtime.js";
 import { type Session, startSession } from "../../src/server/session.js";
 import type { Framing } from "../../src/transport/framing.js";
 import { type WireFraming, WirePeer } from "./wire-frames.js";
@@ -23,8 +23,8 @@ export interface WireSessionOptions {
   maxMessageBytes?: number;
   admit?(method: string, params: unknown): RpcFailure | undefined;
   /** Flags of the registry beside the defaults: a manual clock, default config and limits, metrics on. */
-  host?: Partial<HostOptions>;
-  /** Close the host when the running test finishes (default); false when started outside a test, then call close(). */
+  runtime?: Partial<RuntimeOptions>;
+  /** Close the runtime when the running test finishes (default); false when started outside a test, then call close(). */
   closeAfterTest?: boolean;
 }
 
@@ -39,7 +39,7 @@ export class WireSession extends WirePeer {
   private resolveExit: (code: number) => void = () => {};
 
   private constructor(
-    readonly host: Host,
+    readonly runtime: Runtime,
     options: WireSessionOptions,
   ) {
     const flag = options.framing ?? "auto";
@@ -49,7 +49,7 @@ export class WireSession extends WirePeer {
     this.session = startSession({
       input: this.input,
       output: this.output,
-      host,
+      runtime,
       framing: flag,
       maxMessageBytes: options.maxMessageBytes ?? 1 << 20,
       exit: (code) => {
@@ -61,9 +61,9 @@ export class WireSession extends WirePeer {
     });
   }
 
-  /** Start a session; its host is closed when the test has finished (see closeAfterTest). */
+  /** Start a session; its runtime is closed when the test has finished (see closeAfterTest). */
   static async start(options: WireSessionOptions = {}): Promise<WireSession> {
-    const host = await openHost(
+    const runtime = await openRuntime(
       {
         clock: "manual",
         config: {},
@@ -72,15 +72,15 @@ export class WireSession extends WirePeer {
         statePath: options.statePath,
         compactBytes: 1 << 30,
         timeRequests: true,
-        ...options.host,
+        ...options.runtime,
       },
       () => {},
       (error) => {
         throw error;
       },
     );
-    if (options.closeAfterTest ?? true) onTestFinished(() => host.close());
-    return new WireSession(host, options);
+    if (options.closeAfterTest ?? true) onTestFinished(() => runtime.close());
+    return new WireSession(runtime, options);
   }
 
   /** Write raw bytes to the session's input. */
@@ -94,9 +94,9 @@ export class WireSession extends WirePeer {
     return this.exited;
   }
 
-  /** Close the host (its deadline timer, its state directory). */
+  /** Close the runtime (its deadline timer, its state directory). */
   close(): Promise<void> {
-    return this.host.close();
+    return this.runtime.close();
   }
 
   protected serverLog(): string {
