@@ -1,6 +1,6 @@
 import { type Socket, connect } from "node:net";
 import { readAuthToken } from "./auth-token.js";
-import { type ListenAddress, formatListenAddress } from "./listen-address.js";
+import { type ListenAddress, connectOptions, formatListenAddress } from "./listen-address.js";
 import { detectFraming } from "./detect-framing.js";
 import { type Framing, encodeFrame, frameAt } from "./framing.js";
 
@@ -22,7 +22,7 @@ export interface ConnectOptions {
 export function runConnectBridge(options: ConnectOptions): void {
   const log = (line: string) => process.stderr.write(`harn-registry connect: ${line}\n`);
   const token = options.authTokenFile === undefined ? undefined : readAuthToken(options.authTokenFile);
-  const socket = connect(options.listen.kind === "unix" ? { path: options.listen.path } : { host: options.listen.host, port: options.listen.port });
+  const socket = connect(connectOptions(options.listen));
   socket.once("error", (error) => {
     log(`cannot reach ${formatListenAddress(options.listen)}: ${error.message} (is a server running with --listen=${formatListenAddress(options.listen)}?)`);
     process.exit(1);
