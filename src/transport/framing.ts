@@ -38,8 +38,9 @@ export interface FrameBounds {
 
 /**
  * The first complete frame in `data` from `from`, or undefined while it has
- * not fully arrived. For clients reading a server's replies (the bridge,
- * the benchmarks), not for the server's reader: a Content-Length header
+ * not fully arrived. For code that splits a buffer it holds whole (the
+ * connect bridge reading its auth reply, the benchmarks' client and raw
+ * echo baseline), not for the server's reader: a Content-Length header
  * block is read as the decoder reads it (blank lines before it skipped,
  * lines ending with `\r\n` or `\n`), but a bad one is not reported, it
  * only never completes.
