@@ -39,6 +39,10 @@ class ReplyCounter {
   constructor(private readonly framing: WireFraming) {}
 
   push(chunk: Buffer): void {
+    if (this.framing === "ndjson") {
+      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.count++;
+      return;
+    }
     const data: Buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let at = 0;
     for (let frame = frameAt(data, this.framing); frame !== undefined; frame = frameAt(data, this.framing, at)) {

@@ -1,9 +1,10 @@
 // One source for how a frame is written and read. The project's code frames
 // and splits Content-Length messages through src/transport/framing.ts only
-// (the server's decoder, the connect bridge, the benchmarks and their raw
-// echo baseline); the tests do it through test/support/wire-frames.ts only,
-// their one parser written independently of the server's on purpose. A
-// copy anywhere else fails here.
+// (the server's decoder, the connect bridge, the benchmark client); the
+// tests do it through test/support/wire-frames.ts only, their one parser
+// written independently of the server's on purpose. The benchmark
+// baselines (bench/baselines/) keep their own on purpose too: what they
+// measure must not move when our code does. A copy anywhere else fails here.
 import { describe, expect, it } from "vitest";
 import { codeLines, matches, sourceFiles } from "../support/source-files.js";
 
@@ -16,7 +17,9 @@ const PARSED = /content-length[^"'`\n]{0,6}\\d/i;
 /** The blank line that ends a header block, looked for or written. */
 const HEADER_END = /\\r\\n\\r\\n/;
 
-const all = sourceFiles("src", "bin", "bench", "scripts", "protocol", "test").filter((file) => file.path !== "test/transport/one-framing.test.ts");
+const all = sourceFiles("src", "bin", "bench", "scripts", "protocol", "test").filter(
+  (file) => file.path !== "test/transport/one-framing.test.ts" && !file.path.startsWith("bench/baselines/"),
+);
 const code = all.filter((file) => !file.path.endsWith(".test.ts"));
 const elsewhere = (files: typeof all) => files.filter((file) => !ALLOWED.has(file.path));
 
