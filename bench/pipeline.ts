@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { connect } from "node:net";
 import type { Readable, Writable } from "node:stream";
-import { type Framing, encodeFrame } from "../src/server/framing.js";
+import { type Framing, encodeFrame, frameAt } from "../src/transport/framing.js";
 
 export type WireFraming = Framing;
 
@@ -43,16 +43,13 @@ class ReplyCounter {
       for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) this.count++;
       return;
     }
-    let data: Buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    for (;;) {
-      const headerEnd = data.indexOf("\r\n\r\n");
-      if (headerEnd === -1) break;
-      const length = Number(/Content-Length: (\d+)/.exec(data.toString("latin1", 0, headerEnd))?.[1]);
-      if (data.length < headerEnd + 4 + length) break;
-      data = data.subarray(headerEnd + 4 + length);
+    const data: Buffer = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    let at = 0;
+    for (let frame = frameAt(data, this.framing); frame !== undefined; frame = frameAt(data, this.framing, at)) {
+      at = frame.next;
       this.count++;
     }
-    this.pending = data;
+    this.pending = data.subarray(at);
   }
 }
 
@@ -65,20 +62,20 @@ export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: nu
   const requests = pairs * 2;
   let sent = 0;
   let id = 0;
-  const messages: string[] = [];
+  const bodies: string[] = [];
   for (let k = 0; k < 64; k++) {
     const agent = 1 + (k % 8);
     const path = `bench/p${k}.rs`;
-    messages.push(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } })));
-    messages.push(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } })));
+    bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } }));
+    bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } }));
   }
   const start = process.hrtime.bigint();
   await new Promise<void>((resolve) => {
     const pump = () => {
       const batch: string[] = [];
       while (sent < requests && sent - counter.count < window) {
-        const template = messages[sent % messages.length] as string;
-        batch.push(template.replace('"id":0', `"id":${++id}`).replace(/^Content-Length: \d+/, (header) => (framing === "ndjson" ? header : `Content-Length: ${Number(header.slice(16)) + String(id).length - 1}`)));
+        const template = bodies[sent % bodies.length] as string;
+        batch.push(encodeFrame(framing, template.replace('"id":0', `"id":${++id}`)));
         sent++;
       }
       if (batch.length > 0) wire.input.write(batch.join(""));

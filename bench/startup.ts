@@ -6,13 +6,14 @@ import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { encodeFrame } from "../src/transport/framing.js";
 import { machineLine } from "./measure.js";
 
 const BIN = fileURLToPath(new URL("../../bin/harn-registry", import.meta.url));
 const BUNDLE = fileURLToPath(new URL("../harn-registry.js", import.meta.url));
 const STOCK = fileURLToPath(new URL("./baselines/stock-server.js", import.meta.url));
 const BODY = '{"jsonrpc":"2.0","id":1,"method":"current_seq"}';
-const REQUEST = `Content-Length: ${BODY.length}\r\n\r\n${BODY}`;
+const REQUEST = encodeFrame("content-length", BODY);
 const BARE = `process.stdin.once("data", () => process.stdout.write('{"jsonrpc":"2.0","id":1,"result":0}\\n'));`;
 const RUNS = 31;
 

@@ -1,6 +1,6 @@
 import type { StatusOptions, StatusSource } from "../src/cli/status.js";
-import type { ConnectOptions } from "../src/server/connect.js";
-import type { HostSetting } from "../src/server/host.js";
+import type { ConnectOptions } from "../src/transport/connect-bridge.js";
+import type { RuntimeSetting } from "../src/server/runtime.js";
 import type { SocketServerOptions } from "../src/server/socket.js";
 import type { StdioServerOptions } from "../src/server/stdio.js";
 import { type ListenAddress, formatListenAddress, parseListenAddress } from "../src/transport/listen-address.js";
@@ -153,7 +153,7 @@ function checkCombination(name: CommandName, given: Given, see: string): string 
 function server(given: Given): Command {
   const listen = given.address("--listen");
   const mode = listen === undefined ? "stdio" : "socket";
-  const settings: HostSetting[] = [];
+  const settings: RuntimeSetting[] = [];
   for (const spec of flagsOf("serve")) {
     const flag = spec.flag as FlagName;
     if (!spec.applies.includes(mode)) continue;

@@ -1,6 +1,9 @@
 // Baseline (b): a raw Node echo that only parses and re-serialises frames:
 // each request becomes {jsonrpc, id, result: null} in the same framing, the
-// answers to one chunk written together. No JSON-RPC library, no registry.
+// answers to one chunk written together. No JSON-RPC library, no registry,
+// and its own few lines of framing rather than src/transport/framing.ts: a
+// baseline must not move when our code does (test/transport/one-framing.test.ts
+// lets bench/baselines/ keep them).
 const framing = process.argv[2] === "content-length" ? "content-length" : "ndjson";
 let pending: Buffer = Buffer.alloc(0);
 

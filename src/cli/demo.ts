@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { DEFAULT_LIMITS } from "../core/registry.js";
 import { createClient, type RegistryClient } from "../client/index.js";
-import { openHost } from "../server/host.js";
+import { openRuntime } from "../server/runtime.js";
 import { startSession } from "../server/session.js";
 
 const TTL_MS = 5_000;
@@ -13,7 +13,7 @@ const TIMEOUT_MS = 45_000;
  * line per step with its outcome, and the events the registry sent.
  */
 export async function runDemo(out: (line: string) => void = (line) => process.stdout.write(`${line}\n`)): Promise<void> {
-  const host = await openHost(
+  const runtime = await openRuntime(
     { clock: "manual", config: { default_lock_ttl_ms: TTL_MS, agent_timeout_ms: TIMEOUT_MS }, crashLockDelayMs: 0, limits: DEFAULT_LIMITS, compactBytes: 1 << 30, timeRequests: true },
     () => {},
     (error) => {
@@ -25,7 +25,7 @@ export async function runDemo(out: (line: string) => void = (line) => process.st
   startSession({
     input: toServer,
     output: toClient,
-    host,
+    runtime,
     framing: "auto",
     maxMessageBytes: 1 << 20,
     exit: () => {},
@@ -36,7 +36,7 @@ export async function runDemo(out: (line: string) => void = (line) => process.st
   await story.play();
   client.dispose();
   toServer.end();
-  await host.close();
+  await runtime.close();
 }
 
 /** The fields of the registry's events that the timeline shows. */

@@ -2,7 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import { createMessageConnection, type Disposable, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 import type { EventName, EventOf } from "../../protocol/events.js";
 import type { MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
-import { RegistryClosedError } from "./errors.js";
+import { RegistryClosedError } from "./closed-error.js";
 
 /** Params are optional exactly when every field of the method is optional. */
 export type ParamsArg<M extends MethodName> = Record<never, never> extends ParamsOf<M> ? [params?: ParamsOf<M>] : [params: ParamsOf<M>];

@@ -1,6 +1,6 @@
 import { connect } from "node:net";
 import { normalizeAuthToken, readAuthToken } from "../transport/auth-token.js";
-import { parseListenAddress } from "../transport/listen-address.js";
+import { connectOptions, parseListenAddress } from "../transport/listen-address.js";
 import { type RegistryClient, openClient } from "./client.js";
 
 /** Options of {@link connectRegistry}. */
@@ -23,7 +23,7 @@ export async function connectRegistry(address: string, options: ConnectOptions =
   const target = parseListenAddress(address);
   if (typeof target === "string") throw new Error(`connectRegistry: address ${target}`);
   const token = options.authTokenFile !== undefined ? readAuthToken(options.authTokenFile) : options.authToken;
-  const socket = target.kind === "unix" ? connect(target.path) : connect(target.port, target.host);
+  const socket = connect(connectOptions(target));
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", (error) => reject(new Error(`cannot reach ${address}: ${error.message}`)));

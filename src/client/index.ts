@@ -4,5 +4,5 @@ export type { MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
 export type { EventName, EventOf, RegistryEvent } from "../../protocol/events.js";
 export { type ParamsArg, type RegistryClient, createClient } from "./client.js";
 export { type ConnectOptions, connectRegistry } from "./connect.js";
-export { RegistryClosedError } from "./errors.js";
+export { RegistryClosedError } from "./closed-error.js";
 export { type Sidecar, type SpawnOptions, spawnSidecar } from "./spawn.js";

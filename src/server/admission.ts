@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import { normalizeAuthToken } from "../transport/auth-token.js";
-import { type RpcFailure, domainFailure } from "./errors.js";
+import { type RpcFailure, domainFailure } from "./rpc-errors.js";
 
 /** Checked before every request of a connection: a failure refuses it, and the connection is closed once it is answered. */
 export type Admit = (method: string, params: unknown) => RpcFailure | undefined;

@@ -1,8 +1,7 @@
-import { type CancellationToken, type Disposable, Emitter, type Message, type MessageWriter, ResponseError } from "vscode-jsonrpc/node";
-import { RpcErrorCodes } from "../../protocol/errors.js";
-import type { TransportError } from "./envelope.js";
+import { type CancellationToken, type Disposable, Emitter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { TransportReader } from "./reader.js";
 import { type RequestId, idValue } from "./request-id.js";
+import { type TransportError, toResponseError } from "./rpc-errors.js";
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
 
@@ -87,8 +86,8 @@ export class ServerConnection {
     this.reading?.dispose();
   }
 
-  private rejected({ id, code, message }: TransportError): void {
-    void this.writer.write({ jsonrpc: "2.0", id, error: { code, message } } as Message);
+  private rejected({ id, error }: TransportError): void {
+    void this.writer.write({ jsonrpc: "2.0", id, error } as Message);
   }
 
   private receive(message: { id?: RequestId; method?: string; params?: unknown }): void {
@@ -138,9 +137,8 @@ export class ServerConnection {
     void this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as Message);
   }
 
+  /** Queue the error reply; anything but a ResponseError (a bug outside dispatch) is answered -32603 and its stack logged. */
   private fail(id: RequestId, method: string, error: unknown): void {
-    const failure =
-      error instanceof ResponseError ? error : new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`);
-    void this.writer.write({ jsonrpc: "2.0", id, error: failure.toJson() } as Message);
+    void this.writer.write({ jsonrpc: "2.0", id, error: toResponseError(method, error, this.log).toJson() } as Message);
   }
 }

@@ -1,10 +1,9 @@
-import { type CancellationToken, ResponseError } from "vscode-jsonrpc/node";
+import type { CancellationToken } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
-import { DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { type MethodName, methods } from "../../protocol/methods.js";
 import { type Precheck, precheck } from "../../protocol/precheck.js";
 import { describeValue } from "../core/errors.js";
-import { fromZodIssue, invalidParams, toResponseError } from "./errors.js";
+import { errorCode, fromZodIssue, invalidParams, methodNotFound, shuttingDown, toResponseError } from "./rpc-errors.js";
 import type { HandlerTable } from "./handlers.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -43,7 +42,7 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
   if (metrics === undefined) return handle;
   const failed = (start: number, error: unknown) => {
     metrics.took(start);
-    metrics.error(error instanceof ResponseError ? error.code : RpcErrorCodes.InternalError);
+    metrics.error(errorCode(error));
     return error;
   };
   return (method, params, token) => {
@@ -73,15 +72,10 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
 function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions): Dispatch {
   return (method, params, token) => {
     if (!Object.hasOwn(methods, method)) {
-      throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
+      throw methodNotFound(method);
     }
     const name = method as MethodName;
-    if (isShutDown()) {
-      throw new ResponseError(DomainErrors.shutting_down.code, `${name}: the server is shutting down; send the exit notification`, {
-        method,
-        error: "shutting_down",
-      });
-    }
+    if (isShutDown()) throw shuttingDown(name);
     const raw = params === undefined ? {} : params;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       throw invalidParams(name, "params", `must be an object of named parameters, got ${describeValue(raw)}`);

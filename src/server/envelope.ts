@@ -1,14 +1,7 @@
 import type { Message } from "vscode-jsonrpc/node";
-import { RpcErrorCodes } from "../../protocol/errors.js";
 import { describeValue } from "../core/errors.js";
 import { type RequestId, exactId, idText } from "./request-id.js";
-
-/** An error the transport answers itself, before dispatch. */
-export interface TransportError {
-  id: RequestId | null;
-  code: number;
-  message: string;
-}
+import { type TransportError, invalidRequest } from "./rpc-errors.js";
 
 /** A message fit for dispatch, one that needs no answer, or the error to answer. */
 export type Checked = { ok: Message } | { ignore: string } | { error: TransportError };
@@ -40,6 +33,6 @@ export function checkEnvelope(value: unknown, text: string): Checked {
   return { ok: message as unknown as Message };
 }
 
-function invalid(id: RequestId | null, message: string): Checked {
-  return { error: { id, code: RpcErrorCodes.InvalidRequest, message: `Invalid request: ${message}` } };
+function invalid(id: RequestId | null, problem: string): Checked {
+  return { error: invalidRequest(id, problem) };
 }

@@ -3,7 +3,7 @@ import pkg from "../../package.json" with { type: "json" };
 import { type ConfigSources, type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
 import type { RegistryStore } from "../core/store.js";
 import type { ServerClock } from "./clock.js";
-import type { Framing } from "./framing.js";
+import type { Framing } from "../transport/framing.js";
 import type { ConnectionWaits } from "./waits.js";
 
 /** What handlers may use besides their params. */

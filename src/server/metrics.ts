@@ -5,7 +5,7 @@ import type { RegistryStore } from "../core/store.js";
 const STEPS = 8;
 const BUCKETS = 40 * STEPS;
 
-/** Journal counters, when the state is kept on disk. */
+/** Journal counters, with durable state (--state). */
 export type JournalStats = NonNullable<ResultOf<"metrics">["journal"]>;
 
 /**

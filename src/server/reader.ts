@@ -1,10 +1,10 @@
 import type { Readable } from "node:stream";
 import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
-import { RpcErrorCodes } from "../../protocol/errors.js";
-import { checkEnvelope, type TransportError } from "./envelope.js";
-import { detectFraming } from "./detect-framing.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "./framing.js";
+import { checkEnvelope } from "./envelope.js";
+import { detectFraming } from "../transport/detect-framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "../transport/framing.js";
 import { parseJson } from "./lossless-json.js";
+import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
 import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
@@ -54,12 +54,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     super();
     this.sink = {
       message: (text) => this.deliver(text),
-      malformed: (problem, oversized) =>
-        this.reject({
-          id: null,
-          code: oversized ? RpcErrorCodes.InvalidRequest : RpcErrorCodes.ParseError,
-          message: `${oversized ? "Message too large" : "Parse error"}: ${problem}`,
-        }),
+      malformed: (problem, oversized) => this.reject(oversized ? messageTooLarge(problem) : parseError(problem)),
     };
     if (options.framing !== "auto") this.useFraming(options.framing);
   }
@@ -129,7 +124,7 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     try {
       value = parseJson(json);
     } catch (error) {
-      this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${(error as Error).message}` });
+      this.reject(parseError((error as Error).message));
       return;
     }
     const checked = checkEnvelope(value, json);

@@ -1,20 +1,20 @@
 import type { Readable, Writable } from "node:stream";
 import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
-import type { RpcFailure } from "./errors.js";
-import type { Framing } from "./framing.js";
+import type { RpcFailure } from "./rpc-errors.js";
+import type { Framing } from "../transport/framing.js";
 import { createHandlers } from "./handlers.js";
-import type { Host } from "./host.js";
+import type { Runtime } from "./runtime.js";
 import { FramedMessageReader } from "./reader.js";
 import { ConnectionWaits } from "./waits.js";
 import { BatchingMessageWriter } from "./writer.js";
 
-/** What a session needs: its streams, the host whose registry it serves and how to end it. */
+/** What a session needs: its streams, the runtime whose registry it serves and how to end it. */
 export interface SessionOptions {
   input: Readable;
   output: Writable;
   /** The registry, its clock, journal and metrics; `afterRequest` runs after each request (the deadline timer re-arms). */
-  host: Host;
+  runtime: Runtime;
   framing: Framing | "auto";
   maxMessageBytes: number;
   /** Called once, when the session has decided to end, before it writes what it owes (a socket server bounds that wait from here). */
@@ -46,7 +46,7 @@ export function startSession(options: SessionOptions): Session {
     framing: () => framing,
     onCongestion: (congested) => (congested ? input.pause() : input.resume()),
     onBrokenPipe: () => void end(0, "output closed by the peer"),
-    durability: options.host.durability,
+    durability: options.runtime.durability,
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
@@ -55,8 +55,8 @@ export function startSession(options: SessionOptions): Session {
     onChunkDone: () => writer.flush(),
     log,
   });
-  const { store, metrics } = options.host;
-  if (options.host.timeRequests) reader.onRejected((error) => metrics.error(error.code));
+  const { store, metrics } = options.runtime;
+  if (options.runtime.timeRequests) reader.onRejected((rejected) => metrics.error(rejected.error.code));
   const connection = new ServerConnection(reader, writer, log);
 
   const waits = new ConnectionWaits(store);
@@ -66,20 +66,20 @@ export function startSession(options: SessionOptions): Session {
   };
   const handlers = createHandlers({
     registry: store,
-    clock: options.host.clock,
+    clock: options.runtime.clock,
     waits,
     framing: () => framing,
     subscribeEvents,
     shutdown: () => (shutDown = true),
     metrics: () => metrics.report(),
-    configSources: options.host.configSources,
+    configSources: options.runtime.configSources,
   });
   const dispatch = createDispatcher({
     handlers,
     isShutDown: () => shutDown,
     log,
     actAs: options.actAs,
-    metrics: options.host.timeRequests ? metrics : undefined,
+    metrics: options.runtime.timeRequests ? metrics : undefined,
   });
   connection.onRequest((method, params, token) => {
     const refusal = options.admit?.(method, params);
@@ -90,7 +90,7 @@ export function startSession(options: SessionOptions): Session {
     try {
       return dispatch(method, params, token);
     } finally {
-      options.host.afterRequest();
+      options.runtime.afterRequest();
     }
   });
   connection.onNotification((method) => {

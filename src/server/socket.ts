@@ -3,14 +3,14 @@ import { type Server, type Socket, connect, createServer } from "node:net";
 import { readAuthToken } from "../transport/auth-token.js";
 import { Admission } from "./admission.js";
 import { closeForGood } from "./close-socket.js";
-import type { Framing } from "./framing.js";
-import { type Host, type HostOptions, fatal, log, openHost } from "./host.js";
+import type { Framing } from "../transport/framing.js";
+import { type Runtime, type RuntimeOptions, fatal, log, openRuntime } from "./runtime.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 import { Owners } from "./ownership.js";
 import { type Session, startSession } from "./session.js";
 
 /** Options of the socket server, as the command line gives them. */
-export interface SocketServerOptions extends HostOptions {
+export interface SocketServerOptions extends RuntimeOptions {
   listen: ListenAddress;
   framing: Framing | "auto";
   maxMessageBytes: number;
@@ -36,11 +36,11 @@ export interface SocketServerOptions extends HostOptions {
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
-  const host = await openHost(options, log, fatal);
-  const owners = new Owners(host.store);
+  const runtime = await openRuntime(options, log, fatal);
+  const owners = new Owners(runtime.store);
   const admission = new Admission({ token, maxConnections: options.maxConnections, timeoutMs: options.authTimeoutMs });
   const sessions = new Map<number, Session>();
-  host.metrics.connections = () => admission.servedCount;
+  runtime.metrics.connections = () => admission.servedCount;
   let nextConnection = 0;
 
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -50,7 +50,7 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
     const session = startSession({
       input: socket,
       output: socket,
-      host,
+      runtime,
       framing: options.framing,
       maxMessageBytes: options.maxMessageBytes,
       ending: () => (finish = closeForGood(socket, connectionLog)),
@@ -65,11 +65,11 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
       session.stop("connection closed");
       sessions.delete(id);
       admission.leave(id);
-      closeConnection(host, owners, id, options.keepAgentsOnDisconnect, log);
+      closeConnection(runtime, owners, id, options.keepAgentsOnDisconnect, log);
     });
   });
   await listen(server, options.listen);
-  log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${host.durability === undefined ? "" : " (state journaled)"}`);
+  log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${runtime.durability === undefined ? "" : " (state journaled)"}`);
 
   let stopping = false;
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -79,7 +79,7 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
       log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
       server.close();
       for (const session of sessions.values()) session.stop(signal);
-      const done = () => host.close().then(() => process.exit(0), fatal);
+      const done = () => runtime.close().then(() => process.exit(0), fatal);
       const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
       waitForSessions();
       setTimeout(done, 2000).unref();
@@ -88,10 +88,10 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
 }
 
 /** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */
-function closeConnection(host: Host, owners: Owners, id: number, keep: boolean, log: (line: string) => void): void {
+function closeConnection(runtime: Runtime, owners: Owners, id: number, keep: boolean, log: (line: string) => void): void {
   const agents = owners.disconnect(id);
-  const crashed = keep || agents.length === 0 ? [] : host.store.crashAgents(agents);
-  if (crashed.length > 0) host.afterRequest();
+  const crashed = keep || agents.length === 0 ? [] : runtime.store.crashAgents(agents);
+  if (crashed.length > 0) runtime.afterRequest();
   log(`connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`);
 }
 

@@ -1,11 +1,11 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
-import type { Framing } from "./framing.js";
-import { type HostOptions, fatal, log, openHost } from "./host.js";
+import type { Framing } from "../transport/framing.js";
+import { type RuntimeOptions, fatal, log, openRuntime } from "./runtime.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
-export interface StdioServerOptions extends HostOptions {
+export interface StdioServerOptions extends RuntimeOptions {
   framing: Framing | "auto";
   maxMessageBytes: number;
   clientProcessId?: number;
@@ -18,17 +18,17 @@ export interface StdioServerOptions extends HostOptions {
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
-  const host = await openHost(options, log, fatal);
+  const runtime = await openRuntime(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
-    host.close().then(() => process.exit(code), fatal);
+    runtime.close().then(() => process.exit(code), fatal);
   };
   const session = startSession({
     input: process.stdin,
     output: wire,
-    host,
+    runtime,
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     exit,

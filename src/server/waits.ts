@@ -1,7 +1,7 @@
-import { type CancellationToken, ResponseError } from "vscode-jsonrpc/node";
-import { RpcErrorCodes } from "../../protocol/errors.js";
+import type { CancellationToken } from "vscode-jsonrpc/node";
 import { DomainError } from "../core/errors.js";
 import type { AcquireResult, RegistryStore, WaitOutcome } from "../core/store.js";
+import { requestCancelled } from "./rpc-errors.js";
 
 /**
  * The waits of one connection: each waiting lock_acquire becomes a promise
@@ -30,7 +30,7 @@ export class ConnectionWaits {
         case "timed_out":
           return outcome.result;
         case "cancelled":
-          throw new ResponseError(RpcErrorCodes.RequestCancelled, "lock_acquire: cancelled while waiting", { method: "lock_acquire" });
+          throw requestCancelled("lock_acquire");
         case "agent_gone":
           throw new DomainError("agent_gone", goneMessage(input.agentId, outcome.why));
         case "quota_exceeded":

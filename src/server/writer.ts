@@ -1,7 +1,7 @@
 import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
-import { encodeFrame, type Framing } from "./framing.js";
+import { encodeFrame, type Framing } from "../transport/framing.js";
 import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
@@ -25,13 +25,26 @@ export interface WriterOptions {
 
 /**
  * A vscode-jsonrpc MessageWriter that writes messages in the order it is
- * given them (it never reorders: the connection decides the order) and
- * coalesces them: the replies to one input chunk go out in one `write` when
- * the chunk is done ({@link flush}), anything else on the next turn. With a
- * journal, a message waits until every change made before it was queued is
- * on disk. It honours backpressure (stops writing until 'drain' and asks
- * the reader to pause) and turns EPIPE into a quiet close; errors of
- * reading (a socket is also the input) are the reader's to report.
+ * given them. It decides no order itself: the connection hands it each
+ * reply as soon as it is computed (request order, a waiting lock_acquire's
+ * answer when its wait ends) and each notification as it is sent, and the
+ * writer puts their frames on one queue and never reorders it.
+ *
+ * The queue is written in one `write`, oldest first: when the reader has
+ * handed over every message of an input chunk ({@link flush}), so the
+ * replies to a chunk leave together; at once when FLUSH_BYTES (counted in
+ * characters) are queued; otherwise on the next turn of the event loop (a
+ * reply or event queued outside a chunk). With a journal (`durability`), a frame leaves
+ * only once every change made before it was queued is on disk: a flush
+ * writes the queue up to the first frame still waiting, and the journal's
+ * progress flushes again. While the output is congested nothing is
+ * written and the reader is asked to pause (`onCongestion`), until
+ * 'drain'. A peer that closed its end (EPIPE, a destroyed stream,
+ * ECONNRESET) is reported through `onBrokenPipe` (a quiet end); then, as
+ * after any output error or close, messages are dropped. Other write
+ * errors go to onError; errors of reading (a socket is also the input) are
+ * the reader's to report. {@link drain} resolves once everything queued
+ * has been handed to the output, or the output has closed.
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
   private chunks: string[] = [];

@@ -27,18 +27,6 @@ export interface DurableOptions {
   onFatal(error: Error): void;
 }
 
-/** A registry kept in a state directory. */
-export interface DurableState {
-  store: JournaledStore;
-  journal: Journal;
-  /** What recovery found, for the log. */
-  recovered: { generation: number; entries: number; tornBytes: number };
-  /** The journal's generation and counters since start. */
-  stats(): { generation: number; lines: number; writes: number; fsyncs: number; bytes: number };
-  /** Write what is pending, finish a running compaction, release the directory. */
-  close(): Promise<void>;
-}
-
 /**
  * Open (creating it if needed) a state directory: become its one writer,
  * load the saved snapshot, replay the journals after it, drop a line cut
@@ -55,7 +43,7 @@ export async function openDurableState(options: DurableOptions): Promise<Durable
   const lost = (error: Error) => options.onFatal(new Error(`lost the writer lock of ${options.dir}: ${error.message}`));
   const unlock = await lockStateDir(options.dir, lost);
   try {
-    return new StateDirectory(options, readStateDir(options.dir), unlock).state;
+    return new DurableState(options, readStateDir(options.dir), unlock);
   } catch (error) {
     unlock();
     throw error;
@@ -93,18 +81,27 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   return { registry, entries };
 }
 
-class StateDirectory {
-  readonly state: DurableState;
+/**
+ * Durable state: the registry kept in a state directory, with this process
+ * as the directory's one writer. Every change goes through `store` into the
+ * journal; `state.json` holds the saved state (a snapshot and what the
+ * registry keeps beside it) of the generation the journals continue.
+ */
+export class DurableState {
+  /** The registry, every change journaled before it is made. */
+  readonly store: JournaledStore;
+  /** The journal replies wait for (see Durability). */
+  readonly journal: Journal;
+  /** What recovery found, for the log. */
+  readonly recovered: { generation: number; entries: number; tornBytes: number };
   private generation: number;
   private compacting: Promise<void> | undefined;
   private readonly registry: Registry;
-  private readonly journal: Journal;
-  private readonly store: JournaledStore;
 
   constructor(
     private readonly options: DurableOptions,
     read: StateDirRead,
-    unlock: () => void,
+    private readonly unlock: () => void,
   ) {
     const { dir, log } = options;
     const clock = new PinnedClock(options.registry.now);
@@ -133,18 +130,20 @@ class StateDirectory {
     this.store.configure(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
-    this.state = {
-      store: this.store,
-      journal: this.journal,
-      recovered: { generation: this.generation, entries, tornBytes },
-      stats: () => ({ generation: this.generation, ...this.journal.counts }),
-      close: async () => {
-        for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed()) await this.compacting;
-        await this.journal.close();
-        writeClosedMark(dir, { generation: this.generation, bytes: this.journal.bytes });
-        unlock();
-      },
-    };
+    this.recovered = { generation: this.generation, entries, tornBytes };
+  }
+
+  /** The journal's generation and counters since start. */
+  stats(): { generation: number; lines: number; writes: number; fsyncs: number; bytes: number } {
+    return { generation: this.generation, ...this.journal.counts };
+  }
+
+  /** Write what is pending, finish a running compaction, write `closed.json`, release the directory. */
+  async close(): Promise<void> {
+    for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed()) await this.compacting;
+    await this.journal.close();
+    writeClosedMark(this.options.dir, { generation: this.generation, bytes: this.journal.bytes });
+    this.unlock();
   }
 
   /** What state.json of `generation` holds: `snapshot` and what the registry keeps beside it. */

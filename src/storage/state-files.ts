@@ -7,10 +7,11 @@ import { CLOSED_FILE, type ClosedMark, readClosedMark } from "./closed-mark.js";
 import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
 import { StateFileError } from "./state-error.js";
 
-/** The compacted state file: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
+/** The file of the saved state: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
 export const STATE_FILE = "state.json";
 export const STATE_FORMAT = "harn-registry-state/1";
 
+/** The saved state: what `state.json` holds. */
 export interface SavedState {
   format: typeof STATE_FORMAT;
   generation: number;
@@ -90,17 +91,17 @@ const leftAs = "; the directory was left as it is";
 
 /** The journals from the saved generation on start at it (at 0 without state.json) and have no gap. */
 function checkGenerations(dir: string, saved: SavedState | undefined, generations: number[]): void {
-  const statePath = join(dir, STATE_FILE);
+  const stateFile = join(dir, STATE_FILE);
   const first = generations[0];
   if (saved === undefined && first !== undefined && first > 0) {
     const journal = join(dir, journalFile(first));
     const follows = `follows the snapshot of generation ${first} it held`;
-    throw new StateFileError(`${statePath} is missing: ${journal} ${follows}${leftAs}`);
+    throw new StateFileError(`${stateFile} is missing: ${journal} ${follows}${leftAs}`);
   }
   if (saved !== undefined && first !== saved.generation) {
     const journal = join(dir, journalFile(saved.generation));
     const continues = `is of generation ${saved.generation}, which it continues`;
-    throw new StateFileError(`${journal} is missing: ${statePath} ${continues}${leftAs}`);
+    throw new StateFileError(`${journal} is missing: ${stateFile} ${continues}${leftAs}`);
   }
   generations.forEach((generation, index) => {
     const expected = (first as number) + index;

@@ -1,3 +1,5 @@
+import type { NetConnectOpts } from "node:net";
+
 /** Where a socket server listens: a unix socket path, or a loopback TCP port. */
 export type ListenAddress = { kind: "unix"; path: string } | { kind: "tcp"; host: string; port: number };
 
@@ -18,6 +20,11 @@ export function parseListenAddress(spec: string): ListenAddress | string {
     return { kind: "tcp", host: host === "[::1]" ? "::1" : host, port };
   }
   return `must be unix:PATH or tcp:127.0.0.1:PORT, got ${JSON.stringify(spec)}`;
+}
+
+/** How `net.connect` reaches the server at `address`. */
+export function connectOptions(address: ListenAddress): NetConnectOpts {
+  return address.kind === "unix" ? { path: address.path } : { host: address.host, port: address.port };
 }
 
 /** The address as --listen spells it. */

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CommandName } from "../../bin/flags.js";
 import { renderHelp } from "../../bin/usage.js";
-import { BIN, RawSidecar, req } from "../support/sidecar-process.js";
+import { BIN, RawSidecar } from "../support/sidecar-process.js";
+import { req } from "../support/wire-frames.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
 import { tempDir } from "../support/temp-dir.js";
 

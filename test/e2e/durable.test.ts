@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { type Json, req } from "../support/wire-frames.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const sidecars: RawSidecar[] = [];

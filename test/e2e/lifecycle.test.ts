@@ -2,7 +2,8 @@
 // client process going away, a broken stdout pipe, backpressure, bad flags.
 import { spawn, spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, RawSidecar, req } from "../support/sidecar-process.js";
+import { BIN, RawSidecar } from "../support/sidecar-process.js";
+import { req } from "../support/wire-frames.js";
 
 let sidecar: RawSidecar | undefined;
 afterEach(() => sidecar?.kill());

@@ -4,7 +4,8 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { connectRegistry } from "../../src/client/index.js";
-import { RawSidecar, req } from "../support/sidecar-process.js";
+import { RawSidecar } from "../support/sidecar-process.js";
+import { req } from "../support/wire-frames.js";
 import { RawPeer, SocketClient, SocketServer } from "../support/socket-client.js";
 import { tempDir } from "../support/temp-dir.js";
 

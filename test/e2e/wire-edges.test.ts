@@ -1,9 +1,11 @@
 // Wire edge cases through the built bin, one per fault class the in-process
 // tests (test/server) cover in depth: reply order behind a waiting acquire,
-// numbers and depth, framing detection, exact ids, EOF, exit.
+// numbers and depth, framing detection, exact ids, the registry's flags,
+// EOF, exit.
 import { spawnSync } from "node:child_process";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, RawSidecar, req } from "../support/sidecar-process.js";
+import { BIN, RawSidecar } from "../support/sidecar-process.js";
+import { req } from "../support/wire-frames.js";
 
 let sidecar: RawSidecar | undefined;
 afterEach(() => sidecar?.kill());
@@ -58,6 +60,21 @@ describe("the wire, through the bin", () => {
     const { lines, code } = run('{"jsonrpc":"2.0","id":2,"method":"agent_register"}');
     expect(lines).toEqual(['{"jsonrpc":"2.0","id":2,"result":1}']);
     expect(code).toBe(0);
+  });
+
+  it("hands the registry flags to the session: --lock-ttl-ms, --agent-timeout-ms, --crash-lock-delay-ms, --max-message-bytes", () => {
+    const input = [
+      req(1, "initialize"),
+      req(2, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 }),
+      req(3, "clock_set", { now_ms: 1_001 }),
+      req(4, "lock_try", { agent_id: 2, path: "f" }),
+      req(5, "agent_register", { name: "x".repeat(3000) }),
+    ];
+    const { lines } = run(input.map((m) => `${JSON.stringify(m)}\n`).join(""), ["--lock-ttl-ms=700", "--agent-timeout-ms=1000", "--crash-lock-delay-ms=5000", "--max-message-bytes=2000"]);
+    const replies = lines.map((line) => JSON.parse(line));
+    expect(replies[0].result.config).toEqual({ default_lock_ttl_ms: 700, agent_timeout_ms: 1000 });
+    expect(replies[3]).toMatchObject({ id: 4, result: { locked: false, holder: 1 } });
+    expect(replies[4]).toMatchObject({ id: null, error: { code: -32600 } });
   });
 
   it("runs nothing after exit: agent_register, exit, agent_register, lock_try in one chunk", () => {

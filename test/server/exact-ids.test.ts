@@ -5,7 +5,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseJson } from "../../src/server/lossless-json.js";
 import { RawId, exactId, stringifyMessage } from "../../src/server/request-id.js";
-import { WireSession, frame, settle } from "../support/wire-session.js";
+import { frame, frameBodies } from "../support/wire-frames.js";
+import { WireSession, settle } from "../support/wire-session.js";
 
 /** Numeric id tokens whose value prints back differently, or not at all. */
 const rawTokens = ["-0", "-0.0", "1.0", "1e2", "1E+2", "100e-2", "0.1e1", "1e21", "1e400", "-1e400", "9007199254740993", "-9007199254740993", "18446744073709551615"];
@@ -75,16 +76,16 @@ for (const framing of ["ndjson", "content-length"] as const) {
     it("echoes every id token exactly in results, -32601, -32602 and -32600", async () => {
       const wire = await WireSession.start({ framing });
       const tokens = [...rawTokens, ...plainTokens];
-      wire.send(frame(framing, ...tokens.flatMap(bodies)));
+      wire.sendRaw(frame(framing, ...tokens.flatMap(bodies)));
       const replies = await wire.waitFor(tokens.length * 5, framing);
-      const lines = rawLines(wire.stdout.toString(), framing);
+      const lines = frameBodies(framing, wire.stdout);
       expect(lines.map(rawId)).toEqual(tokens.flatMap((t) => [t, t, t, t, t]));
       expect(replies.map((r) => r.result ?? r.error.code)).toEqual(tokens.flatMap(() => [0, -32601, -32602, -32600, -32600]));
     });
 
     it("echoes a waiting acquire's id exactly and cancels it by the id's value", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(
+      wire.sendRaw(
         frame(
           framing,
           '{"jsonrpc":"2.0","id":1,"method":"agent_register"}',
@@ -95,18 +96,12 @@ for (const framing of ["ndjson", "content-length"] as const) {
         ),
       );
       await wire.waitFor(3, framing);
-      wire.send(frame(framing, '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}', '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}'));
+      wire.sendRaw(frame(framing, '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}', '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}'));
       await wire.waitFor(5, framing);
       await settle();
-      const lines = rawLines(wire.stdout.toString(), framing).slice(3);
+      const lines = frameBodies(framing, wire.stdout).slice(3);
       expect(lines.map(rawId)).toEqual(["1e2", "18446744073709551615"]);
       expect(lines.every((line) => line.includes('"code":-32800'))).toBe(true);
     });
   });
-}
-
-/** Reply texts as written, without framing. */
-function rawLines(out: string, framing: "ndjson" | "content-length"): string[] {
-  if (framing === "ndjson") return out.split("\n").filter(Boolean);
-  return out.split(/Content-Length: \d+\r\n\r\n/).filter(Boolean);
 }

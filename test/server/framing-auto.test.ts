@@ -1,8 +1,9 @@
 // Framing on the wire: byte-order marks in every framing, garbage first
 // lines under --framing=auto, header variants of Content-Length.
 import { describe, expect, it } from "vitest";
-import type { Framing } from "../../src/server/framing.js";
-import { WireSession, frame, request } from "../support/wire-session.js";
+import type { Framing } from "../../src/transport/framing.js";
+import { frame, request } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const BOM = "\uFEFF";
 const seq = (id: number) => request(id, "current_seq");
@@ -16,9 +17,9 @@ describe("a byte-order mark", () => {
   ] as [Framing | "auto", Framing][]) {
     it(`is skipped at the start of the stream and of a message (--framing=${flag}, ${framing})`, async () => {
       const wire = await WireSession.start({ framing: flag });
-      wire.send(`${BOM}${frame(framing, seq(1))}`);
+      wire.sendRaw(`${BOM}${frame(framing, seq(1))}`);
       await wire.waitFor(1, framing);
-      wire.send(framing === "ndjson" ? `${BOM}${seq(2)}\n` : `Content-Length: ${Buffer.byteLength(BOM + seq(2))}\r\n\r\n${BOM}${seq(2)}`);
+      wire.sendRaw(frame(framing, `${BOM}${seq(2)}`));
       expect(await wire.waitFor(2, framing)).toEqual([
         { jsonrpc: "2.0", id: 1, result: 0 },
         { jsonrpc: "2.0", id: 2, result: 0 },
@@ -29,7 +30,7 @@ describe("a byte-order mark", () => {
   for (const framing of ["ndjson", "content-length"] as const) {
     it(`is skipped when it arrives split over chunks (--framing=auto, ${framing})`, async () => {
       const wire = await WireSession.start();
-      for (const byte of Buffer.from(`${BOM}${frame(framing, seq(1))}`)) wire.send(Buffer.from([byte]));
+      for (const byte of Buffer.from(`${BOM}${frame(framing, seq(1))}`)) wire.sendRaw(Buffer.from([byte]));
       expect(await wire.waitFor(1, framing)).toEqual([{ jsonrpc: "2.0", id: 1, result: 0 }]);
     });
   }
@@ -48,7 +49,7 @@ describe("--framing=auto with a first line that is not JSON", () => {
   ] as const) {
     it(`answers ${label} with ${code} and serves the NDJSON after it`, async () => {
       const wire = await WireSession.start();
-      wire.send(Buffer.concat([Buffer.from(first, first.startsWith("\u00ef") ? "latin1" : "utf8"), Buffer.from(`\n${seq(1)}\n`)]));
+      wire.sendRaw(Buffer.concat([Buffer.from(first, first.startsWith("\u00ef") ? "latin1" : "utf8"), Buffer.from(`\n${seq(1)}\n`)]));
       const [error, reply] = await wire.waitFor(2, "ndjson");
       expect(error).toMatchObject({ jsonrpc: "2.0", id: null, error: { code } });
       expect(reply).toEqual({ jsonrpc: "2.0", id: 1, result: 0 });
@@ -66,7 +67,7 @@ describe("Content-Length header variants", () => {
     for (const flag of ["auto", "content-length"] as const) {
       it(`answers messages with ${label} header ends, blank lines between them (--framing=${flag})`, async () => {
         const wire = await WireSession.start({ framing: flag });
-        wire.send(`${header(seq(1).length)}${seq(1)}\r\n${header(seq(2).length)}${seq(2)}\n\n`);
+        wire.sendRaw(`${header(seq(1).length)}${seq(1)}\r\n${header(seq(2).length)}${seq(2)}\n\n`);
         expect(await wire.waitFor(2, "content-length")).toEqual([
           { jsonrpc: "2.0", id: 1, result: 0 },
           { jsonrpc: "2.0", id: 2, result: 0 },

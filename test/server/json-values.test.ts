@@ -2,7 +2,8 @@
 // takes reach validation: a bad value is -32602 with the request's id,
 // never a -32700 that loses it.
 import { describe, expect, it } from "vitest";
-import { WireSession, frame } from "../support/wire-session.js";
+import { frame } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const depth = 10_000;
 const deepArray = `${"[".repeat(depth)}9007199254740993${"]".repeat(depth)}`;
@@ -13,7 +14,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
   describe(`JSON values over ${framing}`, () => {
     it("takes numbers with long fractions and exponents as the numbers they are", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(
+      wire.sendRaw(
         frame(
           framing,
           call(1, "lock_try", '{"agent_id":0.30000000000000004,"path":"a"}'),
@@ -27,12 +28,12 @@ for (const framing of ["ndjson", "content-length"] as const) {
       expect(replies[1]).toEqual({ jsonrpc: "2.0", id: 2, result: { locked: true, holder: 1 } });
       expect(replies[2]).toMatchObject({ id: 3, error: { code: -32602, data: { field: "ttl_ms" } } });
       expect(replies[3]).toMatchObject({ id: 4, error: { code: -32602, data: { field: "size" } } });
-      expect(wire.host.store.listLocks().map((l) => [l.path, l.expires_at_ms])).toEqual([["a", 1500]]);
+      expect(wire.runtime.store.listLocks().map((l) => [l.path, l.expires_at_ms])).toEqual([["a", 1500]]);
     });
 
     it("answers very deep params, with a big integer at the bottom, with -32602 and the id", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(
+      wire.sendRaw(
         frame(
           framing,
           call(1, "status", `{"x":${deepArray}}`),

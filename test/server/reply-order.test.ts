@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Json } from "../support/sidecar-process.js";
+import { type Json, frame, frameBodies, request } from "../support/wire-frames.js";
 import { tempDir } from "../support/temp-dir.js";
-import { WireSession, frame, request, settle } from "../support/wire-session.js";
+import { WireSession, settle } from "../support/wire-session.js";
 
 /** A blocked acquire (agent 2 waits for agent 1's lock on "a"), then one message of every kind of reply. */
 const blocked = [
@@ -39,10 +39,10 @@ for (const framing of ["ndjson", "content-length"] as const) {
       it(`answers everything after a waiting acquire at once and in request order (${chunking})`, async () => {
         const wire = await WireSession.start({ framing, maxMessageBytes: 2000 });
         const bodies = [...blocked, ...afterWait.map(([body]) => body)];
-        if (chunking === "one chunk") wire.send(frame(framing, ...bodies));
+        if (chunking === "one chunk") wire.sendRaw(frame(framing, ...bodies));
         else {
           for (const body of bodies) {
-            wire.send(frame(framing, body));
+            wire.sendRaw(frame(framing, body));
             await settle(1);
           }
         }
@@ -50,7 +50,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
         await settle();
         expect(summary(wire.messages(framing))).toEqual(expected);
         expect(replies.find((m) => m.id === 4)).toBeUndefined();
-        wire.send(frame(framing, request(12, "lock_release", { agent_id: 1, path: "a" })));
+        wire.sendRaw(frame(framing, request(12, "lock_release", { agent_id: 1, path: "a" })));
         const all = await wire.waitFor(expected.length + 2, framing);
         expect(all.slice(expected.length).map((m) => m.id)).toEqual([12, 4]);
         expect(all.at(-1).result).toMatchObject({ granted: true });
@@ -70,9 +70,9 @@ describe("reply order with --state", () => {
         .map((line) => (/"op":"(\w+)"/.exec(line) as RegExpExecArray)[1] as string);
     const seen: { id: Json; ops: string[] }[] = [];
     wire.output.on("data", (chunk: Buffer) => {
-      for (const line of chunk.toString().split("\n").filter(Boolean)) seen.push({ id: JSON.parse(line).id, ops: journalOps() });
+      for (const line of frameBodies("ndjson", chunk)) seen.push({ id: JSON.parse(line).id, ops: journalOps() });
     });
-    wire.send(frame("ndjson", ...blocked, "garbage", request(5, "lock_try", { agent_id: 1, path: "b" }), "[]", request(6, "current_seq")));
+    wire.sendRaw(frame("ndjson", ...blocked, "garbage", request(5, "lock_try", { agent_id: 1, path: "b" }), "[]", request(6, "current_seq")));
     await wire.waitFor(7, "ndjson");
     await settle();
     expect(seen.map((s) => s.id)).toEqual([1, 2, 3, null, 5, null, 6]);

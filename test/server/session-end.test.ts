@@ -3,9 +3,10 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { domainFailure } from "../../src/server/errors.js";
+import { domainFailure } from "../../src/server/rpc-errors.js";
 import { tempDir } from "../support/temp-dir.js";
-import { WireSession, frame, request, settle } from "../support/wire-session.js";
+import { frame, request } from "../support/wire-frames.js";
+import { WireSession, settle } from "../support/wire-session.js";
 
 const exit = '{"jsonrpc":"2.0","method":"exit"}';
 const after = [request(3, "agent_register"), request(4, "lock_try", { agent_id: 1, path: "a" }), "garbage"];
@@ -14,43 +15,43 @@ for (const framing of ["ndjson", "content-length"] as const) {
   describe(`the end of a session over ${framing}`, () => {
     it("runs and answers nothing after exit in the same chunk (exit without shutdown: code 1)", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(frame(framing, request(1, "agent_register"), exit, ...after));
+      wire.sendRaw(frame(framing, request(1, "agent_register"), exit, ...after));
       expect(await wire.exited).toBe(1);
       expect(wire.messages(framing)).toEqual([{ jsonrpc: "2.0", id: 1, result: 1 }]);
-      expect(wire.host.store.listAgents().map((a) => a.id)).toEqual([1]);
-      expect(wire.host.store.listLocks()).toEqual([]);
+      expect(wire.runtime.store.listAgents().map((a) => a.id)).toEqual([1]);
+      expect(wire.runtime.store.listLocks()).toEqual([]);
     });
 
     it("runs and answers nothing after exit following shutdown (code 0), nor in later chunks", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(frame(framing, request(1, "agent_register"), request(2, "shutdown"), exit));
-      wire.send(frame(framing, ...after));
+      wire.sendRaw(frame(framing, request(1, "agent_register"), request(2, "shutdown"), exit));
+      wire.sendRaw(frame(framing, ...after));
       expect(await wire.exited).toBe(0);
       await settle();
       expect(wire.messages(framing).map((m) => m.id)).toEqual([1, 2]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
 
     it("runs and answers nothing after a refused request (a socket's admit), which is answered", async () => {
       let admitted = 0;
       const wire = await WireSession.start({ framing, admit: (method) => (admitted++, domainFailure(method, "unauthorized", "not authenticated")) });
-      wire.send(frame(framing, request(1, "agent_register"), ...after));
+      wire.sendRaw(frame(framing, request(1, "agent_register"), ...after));
       expect(await wire.exited).toBe(0);
       expect(wire.messages(framing)).toMatchObject([{ id: 1, error: { code: 1009 } }]);
       expect(admitted).toBe(1);
-      expect(wire.host.store.listAgents()).toEqual([]);
+      expect(wire.runtime.store.listAgents()).toEqual([]);
     });
 
     it("reads nothing more once stopped (SIGTERM), and answers what came before", async () => {
       const wire = await WireSession.start({ framing });
-      wire.send(frame(framing, request(1, "agent_register")));
+      wire.sendRaw(frame(framing, request(1, "agent_register")));
       await wire.waitFor(1, framing);
       wire.session.stop("SIGTERM");
-      wire.send(frame(framing, ...after));
+      wire.sendRaw(frame(framing, ...after));
       expect(await wire.exited).toBe(0);
       await settle();
       expect(wire.messages(framing).map((m) => m.id)).toEqual([1]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
   });
 }
@@ -59,7 +60,7 @@ describe("the end of a session with --state", () => {
   it("journals what came before exit and nothing after it", async () => {
     const dir = tempDir("harn-end-");
     const wire = await WireSession.start({ framing: "ndjson", statePath: dir });
-    wire.send(frame("ndjson", request(1, "agent_register"), exit, ...after));
+    wire.sendRaw(frame("ndjson", request(1, "agent_register"), exit, ...after));
     expect(await wire.exited).toBe(1);
     const ops = readFileSync(join(dir, "journal.0.ndjson"), "utf8").match(/"op":"\w+"/g);
     expect(ops?.filter((op) => op !== '"op":"configure"' && op !== '"op":"tick"')).toEqual(['"op":"register"']);
@@ -78,7 +79,7 @@ describe("the end of the input", () => {
         { jsonrpc: "2.0", id: 1, result: 0 },
         { jsonrpc: "2.0", id: 2, result: 1 },
       ]);
-      expect(wire.host.store.listAgents()).toHaveLength(1);
+      expect(wire.runtime.store.listAgents()).toHaveLength(1);
     });
 
     it(`answers an incomplete last NDJSON line with -32700 (--framing=${flag})`, async () => {
@@ -86,7 +87,7 @@ describe("the end of the input", () => {
       wire.input.end(`${request(1, "current_seq")}\n${complete.slice(0, -5)}`);
       expect(await wire.exited).toBe(0);
       expect(wire.messages("ndjson")).toMatchObject([{ id: 1, result: 0 }, { id: null, error: { code: -32700 } }]);
-      expect(wire.host.store.listAgents()).toEqual([]);
+      expect(wire.runtime.store.listAgents()).toEqual([]);
     });
   }
 
@@ -115,7 +116,7 @@ describe("the end of the input", () => {
         expect(first).toEqual({ jsonrpc: "2.0", id: 1, result: 0 });
         expect(second).toMatchObject({ id: null, error: { code: -32700 } });
         expect(second.error.message).toMatch(/the input ended (after \d+ of the \d+ body bytes|inside a header block)/);
-        expect(wire.host.store.listAgents()).toEqual([]);
+        expect(wire.runtime.store.listAgents()).toEqual([]);
       }
     });
   }

@@ -4,17 +4,17 @@
 import { Duplex } from "node:stream";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { DEFAULT_LIMITS } from "../../src/core/registry.js";
-import { openHost } from "../../src/server/host.js";
+import { openRuntime } from "../../src/server/runtime.js";
 import { startSession } from "../../src/server/session.js";
 import { settle } from "../support/wire-session.js";
 
 async function socketLike() {
-  const host = await openHost({ clock: "manual", config: {}, crashLockDelayMs: 0, limits: DEFAULT_LIMITS, compactBytes: 1 << 30, timeRequests: true }, () => {}, () => {});
-  onTestFinished(() => host.close());
+  const runtime = await openRuntime({ clock: "manual", config: {}, crashLockDelayMs: 0, limits: DEFAULT_LIMITS, compactBytes: 1 << 30, timeRequests: true }, () => {}, () => {});
+  onTestFinished(() => runtime.close());
   const stream = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
   const logs: string[] = [];
   let exited: number | undefined;
-  startSession({ input: stream, output: stream, host, framing: "ndjson", maxMessageBytes: 1 << 20, exit: (code) => (exited = code), log: (line) => logs.push(line) });
+  startSession({ input: stream, output: stream, runtime, framing: "ndjson", maxMessageBytes: 1 << 20, exit: (code) => (exited = code), log: (line) => logs.push(line) });
   const fail = (code: string, syscall: string) => stream.emit("error", Object.assign(new Error(`${syscall} ${code}`), { code, syscall }));
   return { logs, fail, exited: () => exited };
 }

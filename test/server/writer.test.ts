@@ -3,6 +3,7 @@ import type { Message } from "vscode-jsonrpc/node";
 import { describe, expect, it } from "vitest";
 import type { Durability } from "../../src/storage/journal.js";
 import { BatchingMessageWriter } from "../../src/server/writer.js";
+import { frameBodies } from "../support/wire-frames.js";
 
 /** A Writable that records each write and can be told to report congestion. */
 class RecordingOutput extends Writable {
@@ -64,7 +65,7 @@ describe("BatchingMessageWriter", () => {
     expect(output.writes).toHaveLength(0);
     await turn();
     expect(output.writes).toHaveLength(1);
-    expect(output.writes[0]?.split("\n").filter(Boolean).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(frameBodies("ndjson", Buffer.from(output.writes[0] ?? "")).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
   it("writes at once on flush() (the reader calls it when an input chunk is done)", () => {

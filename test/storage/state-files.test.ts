@@ -12,7 +12,7 @@ import { STATE_FORMAT, readStateDir } from "../../src/storage/state-files.js";
 import { lockStateDir } from "../../src/storage/writer-lock.js";
 import { openState } from "../support/durable.js";
 import { entryJson, journalLines } from "../support/journal-lines.js";
-import type { Json } from "../support/sidecar-process.js";
+import type { Json } from "../support/wire-frames.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const fresh = () => tempDir("harn-state-");

@@ -1,9 +1,11 @@
 // Socket-mode helpers: a server process (waits for its "listening on"
 // line), a raw NDJSON client over a unix socket or TCP, and a raw peer
-// that never reads and never closes unless told to.
+// that never reads and never closes unless told to. Frames are made and
+// split by wire-frames.ts.
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { type Socket, connect } from "node:net";
-import { BIN, type Json, takeFrame } from "./sidecar-process.js";
+import { BIN } from "./sidecar-process.js";
+import { type Json, WirePeer, frame, frameBodies } from "./wire-frames.js";
 
 /** A `harn-registry --listen=...` process. */
 export class SocketServer {
@@ -39,17 +41,15 @@ export class SocketServer {
   }
 }
 
-/** A raw NDJSON client on one connection. */
-export class SocketClient {
+/** A raw NDJSON client on one connection (see WirePeer). */
+export class SocketClient extends WirePeer {
   private readonly socket: Socket;
-  private data = Buffer.alloc(0);
-  private consumed = 0;
   readonly closed: Promise<void>;
-  readonly notifications: Json[] = [];
 
   private constructor(socket: Socket) {
+    super("ndjson");
     this.socket = socket;
-    socket.on("data", (chunk: Buffer) => (this.data = Buffer.concat([this.data, chunk])));
+    socket.on("data", (chunk: Buffer) => this.received(chunk));
     socket.on("error", () => {});
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
   }
@@ -59,30 +59,12 @@ export class SocketClient {
     return new SocketClient(await connectTo(address, false));
   }
 
-  send(message: Json): void {
-    this.socket.write(`${JSON.stringify(message)}\n`);
+  sendRaw(data: string | Buffer): void {
+    this.socket.write(data);
   }
 
-  async call(id: number | string, method: string, params?: Json): Promise<Json> {
-    this.send(params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
-    return this.next();
-  }
-
-  /** The next reply (notifications on the way go to {@link notifications}). */
-  async next(timeoutMs = 10_000): Promise<Json> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const frame = takeFrame("ndjson", this.data, this.consumed);
-      if (frame !== undefined) {
-        this.consumed = frame.end;
-        const message = JSON.parse(frame.body);
-        if ("id" in message) return message;
-        this.notifications.push(message);
-        continue;
-      }
-      if (Date.now() > deadline) throw new Error(`no reply within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+  protected serverLog(): string {
+    return "(the server's log is its process's stderr)";
   }
 
   close(): void {
@@ -111,7 +93,7 @@ export class RawPeer {
 
   /** Write messages as NDJSON, in one write. */
   send(...messages: Json[]): void {
-    this.write(messages.map((message) => `${JSON.stringify(message)}\n`).join(""));
+    this.write(frame("ndjson", ...messages.map((message) => JSON.stringify(message))));
   }
 
   /** Send FIN: nothing more will be written, but the peer stays open and keeps not reading. */
@@ -121,8 +103,8 @@ export class RawPeer {
 
   /** Start reading: the NDJSON messages the server wrote, once it has closed its end. */
   async readToEnd(timeoutMs = 10_000): Promise<Json[]> {
-    let data = "";
-    this.socket.on("data", (chunk: Buffer) => (data += chunk.toString()));
+    let data = Buffer.alloc(0);
+    this.socket.on("data", (chunk: Buffer) => (data = Buffer.concat([data, chunk])));
     // With nothing to read, "end" is emitted as soon as the server's FIN arrives.
     await new Promise<void>((resolve, reject) => {
       if (this.socket.readableEnded) return resolve();
@@ -132,10 +114,7 @@ export class RawPeer {
         resolve();
       });
     });
-    return data
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line));
+    return frameBodies("ndjson", data, true).map((body) => JSON.parse(body));
   }
 
   destroy(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame } from "../../src/server/framing.js";
+import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame, frameAt } from "../../src/transport/framing.js";
 
 function collect(make: (sink: FrameSink) => FrameDecoder) {
   const messages: string[] = [];
@@ -151,5 +151,32 @@ describe("decoders at the end of the input", () => {
     decoder.push(Buffer.from(`${frame}\r\n \n${frame.slice(0, -3)}`));
     decoder.end();
     expect(errors.map((e) => e.oversized)).toEqual([true, true]);
+  });
+});
+
+describe("frameAt (for clients reading replies)", () => {
+  const bodies = ['{"id":1,"s":"é"}', '{"id":2}'];
+
+  for (const framing of ["ndjson", "content-length"] as const) {
+    it(`finds each complete ${framing} frame in turn, and nothing in an incomplete one`, () => {
+      const data = Buffer.from(bodies.map((body) => encodeFrame(framing, body)).join(""));
+      const found: string[] = [];
+      let at = 0;
+      for (let frame = frameAt(data, framing); frame !== undefined; frame = frameAt(data, framing, at)) {
+        found.push(data.toString("utf8", frame.start, frame.end));
+        at = frame.next;
+      }
+      expect(found).toEqual(bodies);
+      expect(at).toBe(data.length);
+      for (let cut = 0; cut < Buffer.byteLength(encodeFrame(framing, bodies[0] as string)); cut++) expect(frameAt(data.subarray(0, cut), framing)).toBeUndefined();
+    });
+  }
+
+  it("reads a Content-Length header block as the decoder does: any case, bare LF, other headers, blank lines before it", () => {
+    const body = '{"id":3}';
+    const data = Buffer.from(`\r\n\ncontent-type: x\ncontent-length:${body.length}\n\n${body}`);
+    const frame = frameAt(data, "content-length");
+    expect(frame && data.toString("utf8", frame.start, frame.end)).toBe(body);
+    expect(frame?.next).toBe(data.length);
   });
 });

@@ -1,14 +1,11 @@
-// Bad input of every kind, over both framings: a clear error, the process
-// alive, and no state changed (the snapshot before equals the one after).
-import { afterEach, describe, expect, it } from "vitest";
-import { type Json, RawSidecar, type WireFraming, req } from "../support/sidecar-process.js";
+// Bad input of every kind, over both framings: a clear error, the session
+// going on, and no state changed (the snapshot before equals the one after).
+import { describe, expect, it } from "vitest";
+import { type Json, type WireFraming, req } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
-let sidecar: RawSidecar;
-afterEach(() => sidecar?.kill());
-
-async function seeded(framing: WireFraming, args: string[] = []): Promise<{ s: RawSidecar; before: Json }> {
-  sidecar = new RawSidecar(framing, ["--clock=manual", ...args]);
-  const s = sidecar;
+async function seeded(framing: WireFraming, maxMessageBytes?: number): Promise<{ s: WireSession; before: Json }> {
+  const s = await WireSession.start({ wire: framing, maxMessageBytes });
   await s.call("a", "agent_register", { name: "one" });
   await s.call("b", "lock_try", { agent_id: 1, path: "src/a.rs" });
   await s.call("c", "version_record", { agent_id: 1, path: "src/a.rs", hash: "5" });
@@ -16,7 +13,7 @@ async function seeded(framing: WireFraming, args: string[] = []): Promise<{ s: R
   return { s, before };
 }
 
-async function expectUnchanged(s: RawSidecar, before: Json): Promise<void> {
+async function expectUnchanged(s: WireSession, before: Json): Promise<void> {
   expect((await s.call("after", "snapshot")).result).toEqual(before);
 }
 
@@ -111,7 +108,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
     });
 
     it("discards a message over --max-message-bytes with an error and stays alive", async () => {
-      const { s, before } = await seeded(framing, ["--max-message-bytes=2000"]);
+      const { s, before } = await seeded(framing, 2000);
       s.send(JSON.stringify(req(1, "agent_register", { name: "x".repeat(5000) })));
       const reply = await s.next();
       expect(reply).toMatchObject({ id: null, error: { code: -32600 } });
@@ -148,7 +145,7 @@ describe("Content-Length framing errors", () => {
   });
 
   it("accepts a Content-Type header and messages split across writes at any byte", async () => {
-    sidecar = new RawSidecar("content-length", ["--framing=content-length"]);
+    const sidecar = await WireSession.start({ framing: "content-length" });
     const body = JSON.stringify(req(1, "current_seq"));
     const frame = Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`);
     for (const byte of frame) {

@@ -1,8 +1,8 @@
 import { type Socket, connect } from "node:net";
-import { readAuthToken } from "../transport/auth-token.js";
-import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
+import { readAuthToken } from "./auth-token.js";
+import { type ListenAddress, connectOptions, formatListenAddress } from "./listen-address.js";
 import { detectFraming } from "./detect-framing.js";
-import { type Framing, encodeFrame, splitFirstFrame } from "./framing.js";
+import { type Framing, encodeFrame, frameAt } from "./framing.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
 
@@ -22,7 +22,7 @@ export interface ConnectOptions {
 export function runConnectBridge(options: ConnectOptions): void {
   const log = (line: string) => process.stderr.write(`harn-registry connect: ${line}\n`);
   const token = options.authTokenFile === undefined ? undefined : readAuthToken(options.authTokenFile);
-  const socket = connect(options.listen.kind === "unix" ? { path: options.listen.path } : { host: options.listen.host, port: options.listen.port });
+  const socket = connect(connectOptions(options.listen));
   socket.once("error", (error) => {
     log(`cannot reach ${formatListenAddress(options.listen)}: ${error.message} (is a server running with --listen=${formatListenAddress(options.listen)}?)`);
     process.exit(1);
@@ -51,15 +51,15 @@ function swallowAuthReply(socket: Socket, framing: Framing, log: (line: string) 
   let buffered = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
-    const split = splitFirstFrame(buffered, framing);
-    if (split === undefined) return;
+    const frame = frameAt(buffered, framing);
+    if (frame === undefined) return;
     socket.off("data", onData);
-    const reply = JSON.parse(split.frame) as { id?: unknown; error?: { message?: string } };
+    const reply = JSON.parse(buffered.toString("utf8", frame.start, frame.end)) as { id?: unknown; error?: { message?: string } };
     if (reply.id !== AUTH_ID || reply.error !== undefined) {
       log(`authentication refused: ${reply.error?.message ?? "unexpected first reply"} (by ${server})`);
       process.exit(1);
     }
-    if (split.rest.length > 0) process.stdout.write(split.rest);
+    if (frame.next < buffered.length) process.stdout.write(buffered.subarray(frame.next));
     socket.pipe(process.stdout);
   };
   socket.on("data", onData);

@@ -2,9 +2,10 @@
 // generated into protocol/schemas/, so the published schemas describe the wire.
 import { readFileSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { methodNames } from "../../protocol/methods.js";
-import { type Json, RawSidecar } from "../support/sidecar-process.js";
+import type { Json } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const ajv = new Ajv2020Module.default({ strict: false });
 const validators = new Map<string, ReturnType<typeof ajv.compile>>();
@@ -52,8 +53,11 @@ const session: [string, Json][] = [
   ["shutdown", {}],
 ];
 
-const sidecar = new RawSidecar("ndjson", ["--clock=manual"]);
-afterAll(() => sidecar.kill());
+let sidecar: WireSession;
+beforeAll(async () => {
+  sidecar = await WireSession.start({ closeAfterTest: false });
+});
+afterAll(() => sidecar.close());
 
 describe("published JSON Schemas match the wire", () => {
   it("the session covers every method", () => {

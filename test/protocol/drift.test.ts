@@ -2,7 +2,7 @@
 // `npm run gen:protocol` makes from protocol/methods.ts today.
 import { readFileSync, readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { renderProtocolFiles } from "../scripts/protocol-files.js";
+import { renderProtocolFiles } from "../../scripts/protocol-files.js";
 
 describe("generated protocol files", () => {
   const files = renderProtocolFiles();

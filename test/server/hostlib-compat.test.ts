@@ -4,7 +4,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Json, RawSidecar } from "../support/sidecar-process.js";
+import type { Json } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const dir = new URL("../fixtures/hostlib-schemas/", import.meta.url);
 const Ajv2020 = Ajv2020Module.default;
@@ -45,11 +46,11 @@ const upstreamRequests: [string, Json][] = [
   ["agent_unregister", { agent_id: 12345 }],
 ];
 
-let sidecar: RawSidecar;
-beforeAll(() => {
-  sidecar = new RawSidecar("ndjson");
+let sidecar: WireSession;
+beforeAll(async () => {
+  sidecar = await WireSession.start({ runtime: { clock: "system" }, closeAfterTest: false });
 });
-afterAll(() => sidecar.kill());
+afterAll(() => sidecar.close());
 
 describe("wire-compatible with harn-hostlib's schemas", () => {
   it("has a fixture for every upstream method we serve", () => {

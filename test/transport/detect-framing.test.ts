@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { detectFraming } from "../../src/server/detect-framing.js";
+import { detectFraming } from "../../src/transport/detect-framing.js";
 
 const prefixes = ["", "\uFEFF", " \r\n\t", "\uFEFF\r\n", "\n\uFEFF \uFEFF"];
 const firstLines: [string, "ndjson" | "content-length"][] = [

@@ -1,16 +1,14 @@
 // Over the wire: paths and method names that are members of Object.prototype
 // are data, counters at 2^53-1 survive snapshot → restore (the lossless
 // reader gives 2^53 as a bigint), and domain errors name the method once.
-import { afterEach, describe, expect, it } from "vitest";
-import { RawSidecar } from "../support/sidecar-process.js";
+import { describe, expect, it } from "vitest";
+import { WireSession } from "../support/wire-session.js";
 
 const MAX = Number.MAX_SAFE_INTEGER;
-let sidecar: RawSidecar;
-afterEach(() => sidecar?.kill());
 
 describe("keys and counters over the wire", () => {
   it("locks and records __proto__, snapshots it and restores it", async () => {
-    sidecar = new RawSidecar("ndjson", ["--clock=manual"]);
+    const sidecar = await WireSession.start();
     expect((await sidecar.call(1, "lock_try", { agent_id: 1, path: "__proto__" })).result).toEqual({ locked: true, holder: 1 });
     expect((await sidecar.call(2, "version_record", { agent_id: 1, path: "__proto__" })).result).toBe(1);
     const snapshot = (await sidecar.call(3, "snapshot")).result;
@@ -22,7 +20,7 @@ describe("keys and counters over the wire", () => {
   });
 
   it("answers a method named like an Object.prototype member as unknown and counts no request for it", async () => {
-    sidecar = new RawSidecar("ndjson");
+    const sidecar = await WireSession.start({ runtime: { clock: "system" } });
     const names = ["__proto__", "toString", "constructor", "hasOwnProperty"];
     for (const [id, method] of names.entries()) expect((await sidecar.call(id, method)).error).toMatchObject({ code: -32601 });
     const metrics = (await sidecar.call("m", "metrics")).result;
@@ -31,7 +29,7 @@ describe("keys and counters over the wire", () => {
   });
 
   it("round-trips a snapshot whose counters are used up, then refuses the next id, naming the method once", async () => {
-    sidecar = new RawSidecar("ndjson", ["--clock=manual"]);
+    const sidecar = await WireSession.start();
     expect((await sidecar.call(1, "agent_register", { name: "last", agent_id: MAX })).result).toBe(MAX);
     const snapshot = (await sidecar.call(2, "snapshot")).result;
     expect(snapshot.agents.next_id).toBe(2 ** 53);
@@ -43,7 +41,7 @@ describe("keys and counters over the wire", () => {
   });
 
   it("names the method once in a stale_fence error", async () => {
-    sidecar = new RawSidecar("ndjson", ["--clock=manual"]);
+    const sidecar = await WireSession.start();
     await sidecar.call(1, "lock_try", { agent_id: 1, path: "a" });
     const refused = (await sidecar.call(2, "version_record", { agent_id: 1, path: "a", fence: 9 })).error;
     expect(refused).toMatchObject({ code: 1005 });

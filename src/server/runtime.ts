@@ -20,7 +20,7 @@ export function fatal(error: Error): void {
 }
 
 /** One setting of the process as the start logs it (a switch given has no value); one with `config` takes its value and source from the registry once it is open. */
-export interface HostSetting {
+export interface RuntimeSetting {
   name: string;
   value?: string | number;
   source: "flag" | "default";
@@ -28,23 +28,28 @@ export interface HostSetting {
 }
 
 /** What every transport shares: the registry, its clock and where it is kept. */
-export interface HostOptions {
+export interface RuntimeOptions {
   clock: "system" | "manual";
-  /** Config given on the command line; it wins over a recovered state's. */
+  /** Config given on the command line; it wins over the config saved in the state directory. */
   config: Partial<RegistryConfig>;
   crashLockDelayMs: number;
   limits: Limits;
-  /** A state directory (--state): journaled, recovered at start. */
+  /** The state directory (--state=DIR): the registry is kept there as durable state, recovered at start. */
   statePath?: string;
   compactBytes: number;
   /** Count and time every request for `metrics` (on unless --no-metrics). */
   timeRequests: boolean;
   /** The settings to log at start, in order (the registry config alone without them). */
-  settings?: readonly HostSetting[];
+  settings?: readonly RuntimeSetting[];
 }
 
-/** The running registry of a process. */
-export interface Host {
+/**
+ * The registry runtime of a process: the registry (in memory, or durable
+ * state in a state directory), its clock, its deadline timer and its
+ * metrics, shared by every session. (Not the README's "host": that is the
+ * process that spawns the sidecar or connects to it.)
+ */
+export interface Runtime {
   store: RegistryStore;
   clock: ServerClock;
   durability?: Durability;
@@ -59,19 +64,20 @@ export interface Host {
 }
 
 /**
- * Build the registry a server serves: in memory, or kept in `statePath`
- * (recovered from its snapshot and journal first; the storage code is
- * loaded only then, to keep the plain start fast), with V8's young
- * generation kept small (see heap-tuning.ts). Throws StateFileError
- * when the state directory is corrupt or held by another process.
+ * Open the runtime a server serves: the registry in memory, or as durable
+ * state in the state directory `statePath` (recovered from its saved state
+ * and journals first; the storage code is loaded only then, to keep the
+ * plain start fast), with V8's young generation kept small (see
+ * heap-tuning.ts). Throws StateFileError when the state directory is
+ * corrupt or held by another process.
  */
-export async function openHost(options: HostOptions, log: (line: string) => void, onFatal: (error: Error) => void): Promise<Host> {
+export async function openRuntime(options: RuntimeOptions, log: (line: string) => void, onFatal: (error: Error) => void): Promise<Runtime> {
   keepYoungGenerationSmall();
   const clock = options.clock === "manual" ? manualClock() : systemClock();
   const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
   let store: RegistryStore;
   let durability: Durability | undefined;
-  let closeState = async () => {};
+  let closeDurable = async () => {};
   let journal: () => JournalStats | null = () => null;
   let kept = false;
   if (options.statePath === undefined) {
@@ -79,14 +85,14 @@ export async function openHost(options: HostOptions, log: (line: string) => void
   } else {
     const { openDurableState } = await import("../storage/durable-state.js");
     const { statePath: dir, compactBytes } = options;
-    const state = await openDurableState({ dir, registry: registryOptions, compactBytes, log, onFatal });
-    const { generation, entries, tornBytes } = state.recovered;
+    const durable = await openDurableState({ dir, registry: registryOptions, compactBytes, log, onFatal });
+    const { generation, entries, tornBytes } = durable.recovered;
     kept = generation > 0 || entries > 0;
     log(`state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`);
-    store = state.store;
-    durability = state.journal;
-    closeState = state.close;
-    journal = state.stats;
+    store = durable.store;
+    durability = durable.journal;
+    closeDurable = () => durable.close();
+    journal = () => durable.stats();
     if (clock.kind === "manual") clock.set(store.now());
     const config = store.config();
     if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value)) store.setConfig(options.config);
@@ -111,7 +117,7 @@ export async function openHost(options: HostOptions, log: (line: string) => void
     afterRequest: () => deadlines?.rearm(),
     close: async () => {
       deadlines?.stop();
-      await closeState();
+      await closeDurable();
     },
   };
 }
@@ -129,8 +135,8 @@ export function configSources(given: Partial<RegistryConfig>, kept: boolean): Co
 }
 
 /** `name=value (source), ...`: the settings, each config one with the registry's value and source. */
-function startLine(settings: readonly HostSetting[] | undefined, config: RegistryConfig, sources: ConfigSources): string {
-  const all = settings ?? CONFIG_KEYS.map((key): HostSetting => ({ name: key, value: config[key], source: "default", config: key }));
+function startLine(settings: readonly RuntimeSetting[] | undefined, config: RegistryConfig, sources: ConfigSources): string {
+  const all = settings ?? CONFIG_KEYS.map((key): RuntimeSetting => ({ name: key, value: config[key], source: "default", config: key }));
   return all
     .map(({ name, value, source, config: key }) => (key !== undefined ? `${name}=${config[key]} (${sources[key]})` : value === undefined ? `${name} (${source})` : `${name}=${value} (${source})`))
     .join(", ");

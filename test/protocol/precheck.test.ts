@@ -3,9 +3,9 @@
 // fast path would never run).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { methods } from "../protocol/methods.js";
-import { precheck } from "../protocol/precheck.js";
-import { SnapshotAgentEntry, SnapshotV1AgentEntry } from "../protocol/snapshot.js";
+import { methods } from "../../protocol/methods.js";
+import { precheck } from "../../protocol/precheck.js";
+import { SnapshotAgentEntry, SnapshotV1AgentEntry } from "../../protocol/snapshot.js";
 
 const path = fc.stringMatching(/^[a-z]{1,3}(\/[a-z]{1,3}){0,3}$/);
 const int = fc.oneof(fc.integer({ min: -5, max: 5 }), fc.maxSafeInteger(), fc.constant(Number.MAX_SAFE_INTEGER));

@@ -1,9 +1,10 @@
-// Garbage of many kinds thrown at the built bin: afterwards it still answers,
+// Garbage of many kinds thrown at a session: afterwards it still answers,
 // and the state is exactly what it was (bad input never changes state).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { methodNames } from "../../protocol/methods.js";
-import { RawSidecar, type WireFraming, req } from "../support/sidecar-process.js";
+import { type WireFraming, req } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
 const unknownMethod = fc.string({ minLength: 1, maxLength: 12 }).filter((m) => !(methodNames as string[]).includes(m) && !m.startsWith("$/"));
@@ -27,7 +28,7 @@ const badBody = fc.oneof(
 );
 
 /** Send a request and read past the error replies to the garbage before it. */
-async function callPast(sidecar: RawSidecar, id: string, method: string): Promise<{ result?: unknown; errors: number }> {
+async function callPast(sidecar: WireSession, id: string, method: string): Promise<{ result?: unknown; errors: number }> {
   sidecar.send(req(id, method));
   let errors = 0;
   for (;;) {
@@ -39,7 +40,7 @@ async function callPast(sidecar: RawSidecar, id: string, method: string): Promis
 }
 
 async function survives(framing: WireFraming, bodies: string[]): Promise<void> {
-  const sidecar = new RawSidecar(framing, ["--clock=manual", "--max-message-bytes=4096"]);
+  const sidecar = await WireSession.start({ wire: framing, maxMessageBytes: 4096, closeAfterTest: false });
   try {
     await sidecar.call("seed", "lock_try", { agent_id: 1, path: "src/a.rs" });
     const before = (await sidecar.call("before", "snapshot")).result;
@@ -47,22 +48,22 @@ async function survives(framing: WireFraming, bodies: string[]): Promise<void> {
     if (framing === "ndjson") sidecar.sendRaw("\n");
     const after = await callPast(sidecar, "after", "snapshot");
     expect(after.result).toEqual(before);
-    expect(sidecar.child.exitCode).toBeNull();
+    expect(sidecar.exitCode).toBeUndefined();
     sidecar.allMessages();
   } finally {
-    sidecar.kill();
+    await sidecar.close();
   }
 }
 
 describe("fuzzed input", () => {
   for (const framing of ["ndjson", "content-length"] as const) {
-    it(`never changes state or stops the process (${framing})`, async () => {
+    it(`never changes state or ends the session (${framing})`, async () => {
       await fc.assert(fc.asyncProperty(fc.array(badBody, { minLength: 1, maxLength: 40, size: "max" }), (bodies) => survives(framing, bodies)), { numRuns: Number(process.env.FUZZ_RUNS ?? 15) });
     });
   }
 
   it("also survives random bytes between Content-Length frames", async () => {
-    const sidecar = new RawSidecar("content-length", ["--framing=content-length", "--clock=manual"]);
+    const sidecar = await WireSession.start({ framing: "content-length", closeAfterTest: false });
     try {
       await sidecar.call(1, "lock_try", { agent_id: 1, path: "f" });
       const before = (await sidecar.call(2, "snapshot")).result;
@@ -70,9 +71,9 @@ describe("fuzzed input", () => {
       const reply = await callPast(sidecar, "3", "snapshot");
       expect(reply.result).toEqual(before);
       expect(reply.errors).toBeGreaterThan(0);
-      expect(sidecar.child.exitCode).toBeNull();
+      expect(sidecar.exitCode).toBeUndefined();
     } finally {
-      sidecar.kill();
+      await sidecar.close();
     }
   });
 });

@@ -1,23 +1,15 @@
 // The metrics method: every counter moves with the requests that should
-// move it, over the real bin.
-import { afterEach, describe, expect, it } from "vitest";
-import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+// move it, through a session in this process.
+import { describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp-dir.js";
+import { type Json, req } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
-const sidecars: RawSidecar[] = [];
-afterEach(() => {
-  for (const sidecar of sidecars.splice(0)) sidecar.kill();
-});
-const start = (args: string[]) => {
-  const sidecar = new RawSidecar("ndjson", args);
-  sidecars.push(sidecar);
-  return sidecar;
-};
-const metricsOf = async (sidecar: RawSidecar): Promise<Json> => (await sidecar.call("m", "metrics")).result;
+const metricsOf = async (sidecar: WireSession): Promise<Json> => (await sidecar.call("m", "metrics")).result;
 
 describe("metrics", () => {
   it("counts requests, errors, locks, waits and agents as they happen", async () => {
-    const sidecar = start(["--clock=manual", "--lock-ttl-ms=1000", "--agent-timeout-ms=5000"]);
+    const sidecar = await WireSession.start({ runtime: { config: { default_lock_ttl_ms: 1000, agent_timeout_ms: 5000 } } });
     const before = await metricsOf(sidecar);
     expect(before).toMatchObject({
       requests: {},
@@ -77,7 +69,7 @@ describe("metrics", () => {
 
   it("counts journal lines, writes and fsyncs with --state", async () => {
     const dir = tempDir("harn-metrics-");
-    const sidecar = start([`--state=${dir}`]);
+    const sidecar = await WireSession.start({ statePath: dir, runtime: { clock: "system" } });
     const before = (await metricsOf(sidecar)).journal;
     for (let i = 0; i < 50; i++) sidecar.send(req(i, "lock_try", { agent_id: 1, path: `p${i}` }));
     for (let i = 0; i < 50; i++) await sidecar.next();

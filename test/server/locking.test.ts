@@ -1,23 +1,18 @@
 // Issue 4 over the wire: waiting and its endings (grant, timeout on both
 // clocks, cancellation, crash, EOF), events over both framings, fences and
-// the crash lock-delay, against the built bin.
+// the crash lock-delay, through a session in this process.
 import { CancellationTokenSource, ResponseError } from "vscode-jsonrpc/node";
-import { afterEach, describe, expect, it } from "vitest";
-import { type Sidecar, spawnSidecar } from "../../src/client/index.js";
-import { type Json, RawSidecar, req } from "../support/sidecar-process.js";
+import { describe, expect, it } from "vitest";
+import { createClient } from "../../src/client/index.js";
+import { type Json, req } from "../support/wire-frames.js";
+import { WireSession } from "../support/wire-session.js";
 
-let raw: RawSidecar | undefined;
-let sidecar: Sidecar | undefined;
-afterEach(() => {
-  raw?.kill();
-  sidecar?.child.kill("SIGKILL");
-  raw = undefined;
-  sidecar = undefined;
-});
+const manual = (config: { agent_timeout_ms?: number } = {}, crashLockDelayMs = 0) => WireSession.start({ runtime: { config, crashLockDelayMs } });
+const system = () => WireSession.start({ runtime: { clock: "system" } });
 
 describe("waiting over the wire", () => {
   it("grants a waiting lock_acquire when the holder releases, in the same stream", async () => {
-    raw = new RawSidecar("ndjson", ["--clock=manual"]);
+    const raw = await manual();
     await raw.call(1, "lock_try", { agent_id: 1, path: "src/a.rs" });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["src/a.rs", "src/b.rs"], wait_ms: 60_000 }));
     expect(await raw.call(3, "lock_info", { path: "src/a.rs" })).toMatchObject({ result: { holders: [{ agent_id: 1 }], waiters: 1 } });
@@ -37,7 +32,7 @@ describe("waiting over the wire", () => {
   });
 
   it("times out deterministically on clock_set with the manual clock", async () => {
-    raw = new RawSidecar("ndjson", ["--clock=manual"]);
+    const raw = await manual();
     await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 10_000 });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 500 }));
     expect((await raw.call(3, "clock_set", { now_ms: 499 })).result).toBe(499);
@@ -49,7 +44,7 @@ describe("waiting over the wire", () => {
   });
 
   it("on the system clock, one timer grants a waiter when the holder's lock expires, with no request in between", async () => {
-    raw = new RawSidecar("ndjson");
+    const raw = await system();
     await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 300 });
     const started = Date.now();
     const reply = await raw.call(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 5_000 });
@@ -59,14 +54,14 @@ describe("waiting over the wire", () => {
   });
 
   it("on the system clock, answers granted: false when wait_ms runs out", async () => {
-    raw = new RawSidecar("ndjson");
+    const raw = await system();
     await raw.call(1, "lock_try", { agent_id: 1, path: "f" });
     const reply = await raw.call(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 200 });
     expect(reply.result).toMatchObject({ granted: false, conflicts: [{ path: "f", holder: 1 }] });
   });
 
   it("answers a waiting agent that crashes with agent_gone (1006)", async () => {
-    raw = new RawSidecar("ndjson", ["--clock=manual", "--agent-timeout-ms=1000"]);
+    const raw = await manual({ agent_timeout_ms: 1000 });
     await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 1_000_000 }));
     await raw.call(3, "clock_set", { now_ms: 900 });
@@ -80,8 +75,8 @@ describe("waiting over the wire", () => {
   });
 
   it("answers $/cancelRequest with -32800 (vscode-jsonrpc client)", async () => {
-    sidecar = spawnSidecar({ args: ["--clock=manual"], stderr: "pipe" });
-    const { client } = sidecar;
+    const wire = await manual();
+    const client = createClient(wire.output, wire.input);
     await client.request("lock_try", { agent_id: 1, path: "f" });
     const source = new CancellationTokenSource();
     const waiting = client.connection.sendRequest("lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 60_000 }, source.token);
@@ -91,21 +86,24 @@ describe("waiting over the wire", () => {
     expect(error).toBeInstanceOf(ResponseError);
     expect(error.code).toBe(-32800);
     expect(await client.request("lock_info", { path: "f" })).toMatchObject({ waiters: 0 });
-    expect(await sidecar.close()).toBe(0);
+    await client.request("shutdown");
+    await client.exit();
+    expect(await wire.exited).toBe(0);
+    client.dispose();
   });
 
   it("on stdin EOF, answers a waiting request as cancelled and exits 0", async () => {
-    raw = new RawSidecar("ndjson");
+    const raw = await system();
     await raw.call(1, "lock_try", { agent_id: 1, path: "f" });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 60_000 }));
-    expect((await raw.endInput()).code).toBe(0);
+    expect(await raw.endInput()).toBe(0);
     expect(raw.allMessages().at(-1)).toMatchObject({ id: 2, error: { code: -32800 } });
   });
 });
 
 describe("fences and lock-delay over the wire", () => {
   it("rejects a write with a stale fence (1005) and records nothing", async () => {
-    raw = new RawSidecar("ndjson", ["--clock=manual"]);
+    const raw = await manual();
     const granted = (await raw.call(1, "lock_acquire", { agent_id: 1, paths: ["src"], ttl_ms: 100 })).result;
     const fence = granted.locks[0].fence;
     expect((await raw.call(2, "version_record", { agent_id: 1, path: "src/a.rs", fence })).result).toBe(1);
@@ -115,7 +113,7 @@ describe("fences and lock-delay over the wire", () => {
   });
 
   it("keeps a crashed holder's path from others for --crash-lock-delay-ms", async () => {
-    raw = new RawSidecar("ndjson", ["--clock=manual", "--agent-timeout-ms=1000", "--crash-lock-delay-ms=5000"]);
+    const raw = await manual({ agent_timeout_ms: 1000 }, 5000);
     await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 });
     await raw.call(2, "clock_set", { now_ms: 1_001 });
     expect((await raw.call(3, "lock_try", { agent_id: 2, path: "f" })).result).toEqual({ locked: false, holder: 1 });
@@ -127,7 +125,7 @@ describe("fences and lock-delay over the wire", () => {
 for (const framing of ["ndjson", "content-length"] as const) {
   describe(`events over ${framing}`, () => {
     it("sends notifications only after subscribing, numbered, and events_since catches up", async () => {
-      raw = new RawSidecar(framing, ["--clock=manual"]);
+      const raw = await WireSession.start({ wire: framing });
       await raw.call(1, "lock_try", { agent_id: 1, path: "before" });
       expect(raw.notifications).toEqual([]);
       expect((await raw.call(2, "initialize", { events: true })).result).toMatchObject({ framing });

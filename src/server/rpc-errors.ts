@@ -1,0 +1,86 @@
+import { ResponseError } from "vscode-jsonrpc/node";
+import type * as z from "zod/mini";
+import { type DomainErrorName, DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
+import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
+import type { RequestId } from "./request-id.js";
+
+/**
+ * Every error the server answers with is made here, one constructor per
+ * kind: the codes come from protocol/errors.ts, and nothing else in
+ * src/server or src/transport builds an error object or picks a code
+ * (test/server/one-error-module.test.ts fails on one that does).
+ */
+
+/** An error a request is answered with; its data names the method (and the field, or the domain error's name). */
+export type RpcFailure = ResponseError<Record<string, unknown>>;
+
+/** An error the transport answers itself, before dispatch (-32700, -32600), and the id it goes to. */
+export interface TransportError {
+  id: RequestId | null;
+  error: { code: number; message: string };
+}
+
+/** -32700: bytes that are not a message (unparseable JSON, a bad header block, a message cut short by the end of the input). */
+export function parseError(problem: string): TransportError {
+  return { id: null, error: { code: RpcErrorCodes.ParseError, message: `Parse error: ${problem}` } };
+}
+
+/** -32600: a message over --max-message-bytes, discarded. */
+export function messageTooLarge(problem: string): TransportError {
+  return { id: null, error: { code: RpcErrorCodes.InvalidRequest, message: `Message too large: ${problem}` } };
+}
+
+/** -32600: a message that is not a JSON-RPC 2.0 request or notification (`id` null when it has no usable id). */
+export function invalidRequest(id: RequestId | null, problem: string): TransportError {
+  return { id, error: { code: RpcErrorCodes.InvalidRequest, message: `Invalid request: ${problem}` } };
+}
+
+/** -32601: no such method. */
+export function methodNotFound(method: string): RpcFailure {
+  return new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
+}
+
+/** -32602 naming the method, the field and what was wrong. */
+export function invalidParams(method: string, field: string, problem: string): RpcFailure {
+  return new ResponseError(RpcErrorCodes.InvalidParams, `${method}: ${field} ${problem}`, { method, field, problem });
+}
+
+/** The first zod issue of a params check as -32602. */
+export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[], params: object): RpcFailure {
+  const { path, problem } = describeIssue(issue, params, `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`);
+  return invalidParams(method, fieldName(path), problem);
+}
+
+/** -32603: a bug. The caller logs the stack (see toResponseError). */
+function internalError(method: string, error: unknown): RpcFailure {
+  return new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`, { method });
+}
+
+/** -32800: a waiting request cancelled ($/cancelRequest, or the session ending). */
+export function requestCancelled(method: string): RpcFailure {
+  return new ResponseError(RpcErrorCodes.RequestCancelled, `${method}: cancelled while waiting`, { method });
+}
+
+/** A domain error (protocol/errors.ts) naming the method. */
+export function domainFailure(method: string, kind: DomainErrorName, message: string): RpcFailure {
+  return new ResponseError(DomainErrors[kind].code, `${method}: ${message}`, { method, error: kind });
+}
+
+/** shutting_down: a request after `shutdown`. */
+export function shuttingDown(method: string): RpcFailure {
+  return domainFailure(method, "shutting_down", "the server is shutting down; send the exit notification");
+}
+
+/** Map anything a handler threw to the error the client gets; an internal error's stack goes to `log`. */
+export function toResponseError(method: string, error: unknown, log: (line: string) => void): RpcFailure {
+  if (error instanceof ResponseError) return error as RpcFailure;
+  if (error instanceof InvalidInputError) return invalidParams(method, error.field, error.problem);
+  if (error instanceof DomainError) return domainFailure(method, error.kind, error.message);
+  log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return internalError(method, error);
+}
+
+/** The code a thrown error is answered with (what metrics count). */
+export function errorCode(error: unknown): number {
+  return error instanceof ResponseError ? error.code : RpcErrorCodes.InternalError;
+}
