@@ -63,7 +63,7 @@ export const FLAGS = [
     values: ["auto", "content-length", "ndjson"],
     applies: SERVER,
     default: "auto",
-    help: "message framing; auto decides from the first line: a Content-Length: or Content-Type: header means Content-Length, anything else NDJSON",
+    help: "message framing; auto decides from the first line: a Content-Length or Content-Type header line means Content-Length, anything else NDJSON",
     more: "(after byte-order marks and blanks; see Framing and transport). Replies use the framing of the request stream.",
   },
   {
