@@ -188,6 +188,8 @@ export class ContentLengthDecoder implements FrameDecoder {
       this.sink.malformed(length, false);
       return true;
     }
+    const junk = junkBeforeHeader(block);
+    if (junk !== undefined) this.sink.malformed(`bytes that are not a header line before a Content-Length header: ${JSON.stringify(junk.slice(0, 80))}`, false);
     if (length > this.maxBytes) {
       this.sink.malformed(`a body of ${length} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`, true);
       const skipped = Math.min(length, this.buffer.length);
@@ -208,6 +210,25 @@ function headerEnd(data: Buffer, from = 0): { block: number; body: number } | un
     if (next === CR && data[at + 2] === NEWLINE) return { block: at, body: at + 3 };
   }
   return undefined;
+}
+
+/** A header line: `Name: value` with a token for a name. */
+const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/;
+
+/**
+ * What a header block holds before its (last) Content-Length header that
+ * is not a header line: bytes a peer sent between frames (a line of JSON,
+ * garbage), which are answered as malformed rather than silently skipped.
+ */
+function junkBeforeHeader(block: string): string | undefined {
+  const at = block.toLowerCase().lastIndexOf(CONTENT_LENGTH_HEADER);
+  const lineStart = block.lastIndexOf("\n", at) + 1;
+  const junk = block
+    .slice(0, lineStart)
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !HEADER_LINE.test(line));
+  if (at > lineStart) junk.push(block.slice(lineStart, at));
+  return junk.length === 0 ? undefined : junk.join("\n");
 }
 
 /** The Content-Length of a header block, or what is wrong with it. */

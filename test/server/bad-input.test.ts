@@ -140,7 +140,22 @@ describe("Content-Length framing errors", () => {
     expect((await s.next()).error.message).toContain('Content-Length must be a non-negative integer, got "abc"');
     const body = JSON.stringify(req(5, "current_seq"));
     s.sendRaw(`garbage before the header Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    expect(await s.next()).toMatchObject({ id: null, error: { code: -32700, message: expect.stringContaining('"garbage before the header "') } });
     expect(await s.next()).toEqual({ jsonrpc: "2.0", id: 5, result: 1 });
+    await expectUnchanged(s, before);
+  });
+
+  it.each([
+    ["a line of JSON between two frames", () => `${JSON.stringify(req(2, "agent_register"))}\n`],
+    ["a line of JSON with CRLF", () => `${JSON.stringify(req(2, "agent_register"))}\r\n`],
+    ["garbage lines", () => "hello\r\nworld\r\n"],
+    ["garbage on the header's own line", () => "oops "],
+  ])("answers bytes that are not a header before a header (%s) with -32700, then the frame, changing nothing", async (_what, junk) => {
+    const { s, before } = await seeded("content-length");
+    const body = JSON.stringify(req(7, "current_seq"));
+    s.sendRaw(`${junk()}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    expect(await s.next()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringContaining("not a header line") } });
+    expect(await s.next()).toEqual({ jsonrpc: "2.0", id: 7, result: 1 });
     await expectUnchanged(s, before);
   });
 

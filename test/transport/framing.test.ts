@@ -63,7 +63,7 @@ describe("ContentLengthDecoder", () => {
       const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
       for (const chunk of chunks) decoder.push(chunk);
       expect(messages).toEqual([body2]);
-      expect(errors.map((e) => e.oversized)).toEqual([false, false]);
+      expect(errors.map((e) => e.oversized)).toEqual([false, false, false]);
     });
   });
 
