@@ -64,3 +64,19 @@ function isCanonical(path: string): boolean {
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Call `visit` with each proper ancestor directory of `path`, from the root down: `a`, `a/b` for `a/b/c`. */
+export function forEachAncestor(path: string, visit: (dir: string) => void): void {
+  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) visit(path.slice(0, slash));
+}
+
+/** True when the two paths are equal or one is an ancestor directory of the other, by whole segments. */
+export function pathsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  return a.length < b.length ? b.startsWith(a) && b.charCodeAt(a.length) === SLASH : a.startsWith(b) && a.charCodeAt(b.length) === SLASH;
+}
+
+/** True when `path` is `dir` or lies below it, by whole segments. */
+export function isWithin(path: string, dir: string): boolean {
+  return path.length >= dir.length && pathsOverlap(path, dir);
+}

@@ -3,8 +3,8 @@ import type { Snapshot } from "../../protocol/snapshot.js";
 import { AGENT_IDS, EVENT_SEQS, FENCES, VERSION_SEQS, WAIT_IDS, checkRoom, editCount, exhaustion } from "./counters.js";
 import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog, type ReleaseReason } from "./events.js";
-import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
-import { compareStrings, normalizePath } from "./paths.js";
+import type { LockMode } from "./lock-table.js";
+import { compareStrings, forEachAncestor, isWithin, normalizePath, pathsOverlap } from "./paths.js";
 import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import { type Agent, type Lock, RegistryState, detachedAgent, locksByPath } from "./state.js";
 import type {
