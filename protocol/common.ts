@@ -24,6 +24,9 @@ export const Count = integer(0, "must be a non-negative integer");
 /** A positive duration in milliseconds. */
 export const Duration = integer(1, "must be a positive integer number of milliseconds");
 
+/** Most paths one lock_acquire, lock_renew or lock_check may name. */
+export const MAX_PATHS_PER_ACQUIRE = 256;
+
 /** A workspace-relative path as sent; the registry normalises it. */
 export const WirePath = z.string({ error: "must be a string" }).check(z.minLength(1, { error: "must not be empty" }));
 

@@ -10,6 +10,7 @@ import {
   HashInput,
   HashOutput,
   LockMode,
+  MAX_PATHS_PER_ACQUIRE,
   Millis,
   RegistryConfig,
   WirePath,
@@ -53,8 +54,8 @@ const Change = z.strictObject({
 
 const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_at_ms: Millis });
 
-const pathCount = "must list 1 to 256 paths";
-const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(256, { error: pathCount }));
+const pathCount = `must list 1 to ${MAX_PATHS_PER_ACQUIRE} paths`;
+const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(MAX_PATHS_PER_ACQUIRE, { error: pathCount }));
 
 const GrantedLock = z.strictObject({ path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis });
 

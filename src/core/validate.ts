@@ -1,4 +1,4 @@
-import { EditOp, HashInput, type LockMode, MAX_ID } from "../../protocol/common.js";
+import { EditOp, HashInput, type LockMode, MAX_ID, MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
 import { InvalidInputError, describeValue } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import type { EditOpName } from "./version-log.js";
@@ -19,6 +19,11 @@ export function checkInteger(value: unknown, field: string, min: number): number
   return value;
 }
 
+/** Throw unless `now + ms` (a deadline `field` asks for) is at most 2^53-1 ms; `what` names it in the message. */
+export function checkDeadline(now: number, ms: number, field: string, what: string): void {
+  if (!Number.isSafeInteger(now + ms)) throw new InvalidInputError(field, `puts ${what} past 2^53-1 ms`);
+}
+
 /** A hash as integer, bigint or decimal string → canonical decimal string of a u64. */
 export function canonicalHash(hash: unknown, field = "hash"): string {
   const parsed = HashInput.safeParse(hash);
@@ -26,10 +31,7 @@ export function canonicalHash(hash: unknown, field = "hash"): string {
   return parsed.data;
 }
 
-/** Most paths one acquire may name. */
-export const MAX_PATHS_PER_ACQUIRE = 256;
-
-/** 1 to 256 paths, normalised, duplicates dropped (first kept). */
+/** 1 to {@link MAX_PATHS_PER_ACQUIRE} paths, normalised, duplicates dropped (first kept). */
 export function checkPaths(paths: unknown): string[] {
   if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
     throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
