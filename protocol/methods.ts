@@ -3,7 +3,10 @@ import {
   AgentId,
   AgentState,
   Count,
+  DEFAULT_EDIT_OP,
+  DEFAULT_LOCK_MODE,
   Duration,
+  EVENTS_KEPT,
   EditOp,
   EditorId,
   Fence,
@@ -13,6 +16,7 @@ import {
   MAX_PATHS_PER_ACQUIRE,
   Millis,
   RegistryConfig,
+  Seq,
   WirePath,
   recordOf,
 } from "./common.js";
@@ -23,6 +27,9 @@ import { Snapshot } from "./snapshot.js";
 export const PROTOCOL_VERSION = "1";
 
 const NoParams = z.strictObject({});
+
+/** `10000` as `10,000`. */
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 const AgentSummary = z.strictObject({
   id: AgentId,
@@ -44,7 +51,7 @@ const AgentDetail = z.strictObject({
 
 const Change = z.strictObject({
   path: z.string(),
-  seq: z.int().check(z.minimum(1)),
+  seq: Seq,
   agent_id: EditorId,
   op: EditOp,
   hash: HashOutput,
@@ -142,12 +149,12 @@ export const methods = {
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
-      op: z._default(EditOp, "write"),
+      op: z._default(EditOp, DEFAULT_EDIT_OP),
       hash: z.optional(HashInput),
       size: z.optional(Count),
       fence: z.optional(Fence),
     }),
-    result: z.int().check(z.minimum(1)),
+    result: Seq,
   },
   changes_since: {
     group: "upstream",
@@ -168,7 +175,7 @@ export const methods = {
     params: z.strictObject({
       agent_id: AgentId,
       paths: Paths,
-      mode: z._default(LockMode, "exclusive"),
+      mode: z._default(LockMode, DEFAULT_LOCK_MODE),
       ttl_ms: z.optional(Duration),
       wait_ms: z._default(Count, 0),
     }),
@@ -204,7 +211,7 @@ export const methods = {
   lock_check: {
     group: "locking",
     description: "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
-    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, "exclusive") }),
+    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, DEFAULT_LOCK_MODE) }),
     result: z.array(Conflict),
   },
   lock_force_release: {
@@ -221,7 +228,7 @@ export const methods = {
   },
   events_since: {
     group: "locking",
-    description: "The events after `seq` that are still kept (the last 10,000), so a client that reconnects can catch up; `oldest_seq` tells whether some were dropped.",
+    description: `The events after \`seq\` that are still kept (the last ${thousands(EVENTS_KEPT)}), so a client that reconnects can catch up; \`oldest_seq\` tells whether some were dropped.`,
     params: z.strictObject({ seq: z._default(Count, 0) }),
     result: z.strictObject({ events: z.array(RegistryEvent), oldest_seq: Count, latest_seq: Count }),
   },

@@ -1,6 +1,7 @@
 import type { LockMode } from "../../protocol/common.js";
 import { type LockClaim, claim, conflicts } from "./conflict-rule.js";
 import { CountTable } from "./count-table.js";
+import { isChild, parentOf } from "./paths.js";
 import type { HeapNode } from "./heap.js";
 import { SlotMap } from "./slot-map.js";
 
@@ -292,26 +293,21 @@ export class LockTable<H extends Holder> {
    */
   private ensureParent(path: string): PathNode<H> | undefined {
     const last = this.lastDir;
-    if (last !== undefined) {
-      const length = last.path.length;
-      if (path.length > length + 1 && path.charCodeAt(length) === 47 && path.indexOf("/", length + 1) === -1 && path.startsWith(last.path)) return last;
-    }
-    const slash = path.lastIndexOf("/");
-    if (slash === -1) return undefined;
-    const dir = this.ensure(path.slice(0, slash));
+    if (last !== undefined && isChild(path, last.path)) return last;
+    const parent = parentOf(path);
+    if (parent === undefined) return undefined;
+    const dir = this.ensure(parent);
     this.lastDir = dir;
     return dir;
   }
 
   /** The entry of `path`, or of its nearest ancestor that has one. */
   private nearest(path: string): Entry<H> | undefined {
-    for (let at = path; ; ) {
+    for (let at: string | undefined = path; at !== undefined; at = parentOf(at)) {
       const entry = this.nodes.get(at);
       if (entry !== undefined) return entry;
-      const slash = at.lastIndexOf("/");
-      if (slash === -1) return undefined;
-      at = at.slice(0, slash);
     }
+    return undefined;
   }
 
   /** Drop a node that holds nothing and has nothing below; true when dropped. */

@@ -76,6 +76,18 @@ export function pathsOverlap(a: string, b: string): boolean {
   return a.length < b.length ? b.startsWith(a) && b.charCodeAt(a.length) === SLASH : a.startsWith(b) && a.charCodeAt(b.length) === SLASH;
 }
 
+/** The directory holding `path` (`a/b` for `a/b/c`), or undefined for a path at the top. */
+export function parentOf(path: string): string | undefined {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? undefined : path.slice(0, slash);
+}
+
+/** True when `path` lies directly in `dir`: one segment below it. */
+export function isChild(path: string, dir: string): boolean {
+  const length = dir.length;
+  return path.length > length + 1 && path.charCodeAt(length) === SLASH && path.indexOf("/", length + 1) === -1 && path.startsWith(dir);
+}
+
 /** True when `path` is `dir` or lies below it, by whole segments. */
 export function isWithin(path: string, dir: string): boolean {
   return path.length >= dir.length && pathsOverlap(path, dir);

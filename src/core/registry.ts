@@ -393,7 +393,7 @@ export class Registry implements RegistryStore {
   nextDeadline(): number | undefined {
     const agent = this.data.silence.peek();
     const next = Math.min(
-      agent === undefined ? Infinity : agent.silenceKey + this.settings.agent_timeout_ms + 1,
+      agent === undefined ? Infinity : crashInstant(agent.silenceKey, this.settings.agent_timeout_ms),
       this.data.expiry.peek()?.expiresAtMs ?? Infinity,
       this.locking.waiters.nextDeadline()?.deadline ?? Infinity,
     );
@@ -512,7 +512,7 @@ export class Registry implements RegistryStore {
       const lock = data.expiry.peek();
       const waiter = locking.waiters.nextDeadline();
       const lockAt = lock !== undefined && lock.expiresAtMs <= now ? lock.expiresAtMs : Infinity;
-      const crashAt = agent === undefined ? Infinity : crashInstant(agent, timeout);
+      const crashAt = agent === undefined ? Infinity : crashInstant(agent.lastSeenMs, timeout);
       const agentAt = crashAt <= now ? crashAt : Infinity;
       const waiterAt = waiter !== undefined && waiter.deadline <= now ? waiter.deadline : Infinity;
       if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) break;
@@ -596,9 +596,9 @@ export class Registry implements RegistryStore {
   }
 }
 
-/** The first millisecond at which `agent` is over its timeout: silent for more than `timeout` ms. */
-function crashInstant(agent: Agent, timeout: number): number {
-  return agent.lastSeenMs + timeout + 1;
+/** The first millisecond at which an agent last seen at `lastSeenMs` is over its timeout: silent for more than `timeout` ms. */
+function crashInstant(lastSeenMs: number, timeout: number): number {
+  return lastSeenMs + timeout + 1;
 }
 
 /** Options of a restore. */

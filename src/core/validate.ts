@@ -1,4 +1,4 @@
-import { EditOp, HashInput, type LockMode, MAX_ID, MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
+import { AGENT_ID_RANGE, DEFAULT_EDIT_OP, DEFAULT_LOCK_MODE, EditOp, HashInput, LockMode, MAX_ID, MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
 import { InvalidInputError, describeValue } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import type { EditOpName } from "./version-log.js";
@@ -6,7 +6,7 @@ import type { EditOpName } from "./version-log.js";
 /** Agent ids are integers from 1 to 2^53-1 (deliberate change: the seed took any u64). */
 export function checkAgentId(id: unknown, field = "agent_id"): number {
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) {
-    throw new InvalidInputError(field, `must be an integer from 1 to 2^53-1, got ${describeValue(id)}`);
+    throw new InvalidInputError(field, `${AGENT_ID_RANGE}, got ${describeValue(id)}`);
   }
   return id;
 }
@@ -40,15 +40,16 @@ export function checkPaths(paths: unknown): string[] {
   return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
 }
 
-/** exclusive (the default) or shared. */
+/** A lock mode; the default when undefined. */
 export function checkMode(mode: unknown): LockMode {
-  if (mode === undefined || mode === "exclusive" || mode === "shared") return mode ?? "exclusive";
-  throw new InvalidInputError("mode", `must be exclusive or shared, got ${JSON.stringify(mode)}`);
+  if (mode === undefined) return DEFAULT_LOCK_MODE;
+  if ((LockMode.options as readonly unknown[]).includes(mode)) return mode as LockMode;
+  throw new InvalidInputError("mode", `must be ${LockMode.options.join(" or ")}, got ${JSON.stringify(mode)}`);
 }
 
-/** One of the version log's operations; write by default. */
+/** One of the version log's operations; the default when undefined. */
 export function checkOp(op: unknown): EditOpName {
-  if (op === undefined) return "write";
+  if (op === undefined) return DEFAULT_EDIT_OP;
   const parsed = EditOp.safeParse(op);
   if (!parsed.success) throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
   return parsed.data;

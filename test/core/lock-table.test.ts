@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type LockClaim, conflicts as conflictRule } from "../../src/core/conflict-rule.js";
 import { type Lock, type LockMode, LockTable } from "../../src/core/lock-table.js";
-import { forEachAncestor, isWithin, pathsOverlap } from "../../src/core/paths.js";
+import { forEachAncestor, isChild, isWithin, parentOf, pathsOverlap } from "../../src/core/paths.js";
 
 interface Holder {
   id: number;
@@ -70,7 +70,7 @@ describe("the conflict rule", () => {
     );
   });
 
-  it("is decided on the paths by whole segments (pathsOverlap, isWithin, forEachAncestor)", () => {
+  it("is decided on the paths by whole segments (pathsOverlap, isWithin, forEachAncestor, parentOf, isChild)", () => {
     fc.assert(
       fc.property(pathArb, pathArb, (a, b) => {
         expect(pathsOverlap(a, b)).toBe(covers(a, b) || covers(b, a));
@@ -79,6 +79,8 @@ describe("the conflict rule", () => {
         forEachAncestor(a, (dir) => ancestors.push(dir));
         const segments = a.split("/");
         expect(ancestors).toEqual(segments.slice(1).map((_, i) => segments.slice(0, i + 1).join("/")));
+        expect(parentOf(a)).toBe(segments.length > 1 ? segments.slice(0, -1).join("/") : undefined);
+        expect(isChild(a, b)).toBe(covers(b, a) && segments.length === segmentsOf(b).length + 1);
       }),
       { numRuns: 2_000 },
     );
