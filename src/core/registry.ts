@@ -84,7 +84,7 @@ export class Registry implements RegistryStore {
     this.clock = options.now;
     this.events = options.events ?? new EventLog();
     this.locking = new Locking({ data: () => this.data, ensureAgent: (id, now) => this.ensureAgent(id, now) }, this.events);
-    this.configure(processOptionsOf(options));
+    this.setProcessOptions(processOptionsOf(options));
     if (options.config) this.setConfig(options.config);
   }
 
@@ -100,8 +100,8 @@ export class Registry implements RegistryStore {
     return { crashLockDelayMs: this.locking.crashLockDelayMs, limits: { ...this.locking.limits } };
   }
 
-  /** Change the process's settings; they apply to later calls (existing locks and agents are kept). */
-  configure(options: ProcessOptions): void {
+  /** Change the process's settings (lock-delay and limits, not the registry's config: see {@link setConfig}); they apply to later calls (existing locks and agents are kept). */
+  setProcessOptions(options: ProcessOptions): void {
     const delay = checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
     const limits = { maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1), maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1) };
     this.locking.crashLockDelayMs = delay;

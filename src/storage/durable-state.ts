@@ -65,7 +65,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   if (start !== undefined) clock.pin(start);
   const registry = new Registry({ ...options, now: clock.now });
   if (read.saved !== undefined) {
-    registry.configure(read.saved.options);
+    registry.setProcessOptions(read.saved.options);
     registry.restore(read.saved.snapshot);
     registry.loadDelayed(read.saved.delayed);
     registry.loadCrashedSinceReap(read.saved.crashedSinceReap ?? []);
@@ -121,7 +121,7 @@ class StateDirectory {
     });
     if (initial !== undefined) replaceFileSync(join(dir, STATE_FILE), JSON.stringify(initial));
     this.store = journaledStore(registry, this.journal, clock);
-    this.store.configure(processOptionsOf(options.registry));
+    this.store.setProcessOptions(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
     this.state = {
