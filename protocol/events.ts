@@ -1,11 +1,11 @@
 import * as z from "zod/mini";
-import { AgentId, Count, Fence, LockMode, Millis } from "./common.js";
+import { AgentId, Count, Fence, LockMode, Millis, NextCounter, Seq } from "./common.js";
 
 /** Why a lock stopped being held. */
 export const ReleaseReason = z.enum(["released", "expired", "crashed", "unregistered", "forced", "replaced"]);
 export type ReleaseReason = z.infer<typeof ReleaseReason>;
 
-const stamp = { event_seq: z.int().check(z.minimum(1)), at_ms: Millis };
+const stamp = { event_seq: Seq, at_ms: Millis };
 
 /** Every event, as a notification's params and in `events_since`; `event_seq` strictly increases. */
 export const events = {
@@ -46,8 +46,8 @@ export const events = {
       agents: Count,
       locks: Count,
       current_seq: Count,
-      next_id: z.int().check(z.minimum(1)),
-      next_fence: z.int().check(z.minimum(1)),
+      next_id: NextCounter,
+      next_fence: NextCounter,
       ...stamp,
     }),
   },

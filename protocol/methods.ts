@@ -3,15 +3,20 @@ import {
   AgentId,
   AgentState,
   Count,
+  DEFAULT_EDIT_OP,
+  DEFAULT_LOCK_MODE,
   Duration,
+  EVENTS_KEPT,
   EditOp,
   EditorId,
   Fence,
   HashInput,
   HashOutput,
   LockMode,
+  MAX_PATHS_PER_ACQUIRE,
   Millis,
   RegistryConfig,
+  Seq,
   WirePath,
   recordOf,
 } from "./common.js";
@@ -22,6 +27,9 @@ import { Snapshot } from "./snapshot.js";
 export const PROTOCOL_VERSION = "1";
 
 const NoParams = z.strictObject({});
+
+/** `10000` as `10,000`. */
+const thousands = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 
 const AgentSummary = z.strictObject({
   id: AgentId,
@@ -43,7 +51,7 @@ const AgentDetail = z.strictObject({
 
 const Change = z.strictObject({
   path: z.string(),
-  seq: z.int().check(z.minimum(1)),
+  seq: Seq,
   agent_id: EditorId,
   op: EditOp,
   hash: HashOutput,
@@ -53,8 +61,8 @@ const Change = z.strictObject({
 
 const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_at_ms: Millis });
 
-const pathCount = "must list 1 to 256 paths";
-const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(256, { error: pathCount }));
+const pathCount = `must list 1 to ${MAX_PATHS_PER_ACQUIRE} paths`;
+const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(MAX_PATHS_PER_ACQUIRE, { error: pathCount }));
 
 const GrantedLock = z.strictObject({ path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis });
 
@@ -150,12 +158,12 @@ export const methods = {
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
-      op: z._default(EditOp, "write"),
+      op: z._default(EditOp, DEFAULT_EDIT_OP),
       hash: z.optional(HashInput),
       size: z.optional(Count),
       fence: z.optional(Fence),
     }),
-    result: z.int().check(z.minimum(1)),
+    result: Seq,
   },
   changes_since: {
     group: "upstream",
@@ -176,7 +184,7 @@ export const methods = {
     params: z.strictObject({
       agent_id: AgentId,
       paths: Paths,
-      mode: z._default(LockMode, "exclusive"),
+      mode: z._default(LockMode, DEFAULT_LOCK_MODE),
       ttl_ms: z.optional(Duration),
       wait_ms: z._default(Count, 0),
     }),
@@ -212,7 +220,7 @@ export const methods = {
   lock_check: {
     group: "locking",
     description: "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
-    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, "exclusive") }),
+    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, DEFAULT_LOCK_MODE) }),
     result: z.array(Conflict),
   },
   lock_force_release: {
@@ -229,7 +237,7 @@ export const methods = {
   },
   events_since: {
     group: "locking",
-    description: "The events after `seq` that are still kept (the last 10,000), so a client that reconnects can catch up; `oldest_seq` tells whether some were dropped.",
+    description: `The events after \`seq\` that are still kept (the last ${thousands(EVENTS_KEPT)}), so a client that reconnects can catch up; \`oldest_seq\` tells whether some were dropped.`,
     params: z.strictObject({ seq: z._default(Count, 0) }),
     result: z.strictObject({ events: z.array(RegistryEvent), oldest_seq: Count, latest_seq: Count }),
   },

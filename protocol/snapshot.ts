@@ -13,6 +13,7 @@ import {
   NextCounter,
   NextCounterInput,
   RegistryConfig,
+  Seq,
   recordOf,
 } from "./common.js";
 
@@ -20,7 +21,7 @@ import {
 export const SNAPSHOT_FORMAT_VERSION = 2;
 
 const historyEntry = <H extends z.ZodMiniType>(hash: H) =>
-  z.strictObject({ seq: z.int().check(z.minimum(1)), agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });
+  z.strictObject({ seq: Seq, agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });
 
 const agentEntry = z.strictObject({
   id: AgentId,

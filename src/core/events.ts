@@ -1,13 +1,11 @@
-import { type LockMode, MAX_ID } from "../../protocol/common.js";
-import type { RegistryEvent, RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
+import { EVENTS_KEPT, type LockMode, MAX_ID } from "../../protocol/common.js";
+import { type RegistryEvent, type RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
 
 export type { RegistryEvent, RegistryEventBody };
 export type { ReleaseReason } from "../../protocol/events.js";
 
-/** How many events `since` can still return. */
-export const EVENTS_KEPT = 10_000;
-
-const REASONS: readonly ReleaseReason[] = ["released", "expired", "crashed", "unregistered", "forced", "replaced"];
+/** Release reasons, as a released lock event keeps them: by index into the protocol's own list. */
+const REASONS = ReleaseReason.options;
 const OTHER = 0;
 const GRANTED = 1;
 const RELEASED = 2;

@@ -1,5 +1,7 @@
 import type { LockMode } from "../../protocol/common.js";
+import { type LockClaim, claim, conflicts } from "./conflict-rule.js";
 import { CountTable } from "./count-table.js";
+import { isChild, parentOf } from "./paths.js";
 import type { HeapNode } from "./heap.js";
 import { SlotMap } from "./slot-map.js";
 
@@ -77,10 +79,10 @@ type Entry<H extends Holder> = Lock<H> | PathNode<H>;
 
 /**
  * Every lock, indexed by path, with per-directory counts of the locks below
- * each directory. Two locks conflict when they have different holders, at
- * least one is exclusive, and their paths are equal or one is an ancestor
- * directory of the other by whole segments (`src` covers `src/a.rs`, not
- * `srcx/a.rs`). A path held by one lock with nothing below it is indexed
+ * each directory, so that the conflict rule (conflict-rule.ts) can be
+ * applied without a scan: a lock on the path or a covering directory is
+ * found by walking up, one below it through the counts, and each is tested
+ * with {@link conflicts}. A path held by one lock with nothing below it is indexed
  * as that lock itself, which points to its directory's node; a node is
  * made for every directory above a lock and for a path that several locks
  * hold. Each node points to its parent's node, so checking a path costs one
@@ -110,11 +112,11 @@ export class LockTable<H extends Holder> {
    * its holder only) and change nothing. One lookup for the path.
    */
   tryAdd(lock: Lock<H>): { holderId: number; path?: string } | undefined {
-    const id = lock.holder.id;
+    const request = claimOf(lock);
     const entry = this.nodes.get(lock.path);
     if (entry === undefined) {
       const dir = this.ensureParent(lock.path);
-      const conflict = this.coveringConflict(dir, id, lock.mode);
+      const conflict = this.covering(dir, request, undefined);
       if (conflict !== undefined) {
         for (let at = dir; at !== undefined && this.prune(at); at = at.parent);
         return { holderId: conflict.holder.id, path: conflict.path };
@@ -123,10 +125,10 @@ export class LockTable<H extends Holder> {
       return undefined;
     }
     const node = entry instanceof PathNode ? entry : this.promote(entry);
-    const conflict = this.coveringConflict(node, id, lock.mode);
+    const conflict = this.covering(node, request, undefined);
     if (conflict !== undefined) return { holderId: conflict.holder.id, path: conflict.path };
-    const below = node.exclusiveBelow?.other(id) ?? (lock.mode === "exclusive" ? node.sharedBelow?.other(id) : undefined);
-    if (below !== undefined) return { holderId: below };
+    const below = claimBelow(node, request);
+    if (below !== undefined) return { holderId: below.holder };
     this.insert(node, lock);
     return undefined;
   }
@@ -176,25 +178,16 @@ export class LockTable<H extends Holder> {
   /**
    * Locks on `path` or a covering directory that conflict with `holderId`
    * taking `path` in `mode`, from `path` up to the root (per node in grant
-   * order). For a shared request at most one lock per node is looked at
-   * (a node with an exclusive lock has no other).
+   * order; see {@link covering}).
    */
   coveringConflicts(holderId: number, path: string, mode: LockMode, out: Lock<H>[] = []): Lock<H>[] {
+    const request = claim(holderId, path, mode);
     let node = this.nearest(path);
     if (node !== undefined && !(node instanceof PathNode)) {
-      if (node.holder.id !== holderId && (mode === "exclusive" || node.mode === "exclusive")) out.push(node);
+      if (conflicts(request, claimOf(node))) out.push(node);
       node = node.dir;
     }
-    for (; node !== undefined; node = node.parent) {
-      const first = node.first;
-      if (first === undefined) continue;
-      if (mode === "shared") {
-        if (first.mode === "exclusive" && first.holder.id !== holderId) out.push(first);
-        continue;
-      }
-      if (first.holder.id !== holderId) out.push(first);
-      for (const lock of node.rest ?? []) if (lock.holder.id !== holderId) out.push(lock);
-    }
+    this.covering(node, request, out);
     return out;
   }
 
@@ -205,11 +198,8 @@ export class LockTable<H extends Holder> {
   conflictBelow(holderId: number, path: string, mode: LockMode): { holderId: number; mode: LockMode } | undefined {
     const node = this.nodes.get(path);
     if (!(node instanceof PathNode)) return undefined;
-    const exclusive = node.exclusiveBelow?.other(holderId);
-    if (exclusive !== undefined) return { holderId: exclusive, mode: "exclusive" };
-    if (mode === "shared") return undefined;
-    const shared = node.sharedBelow?.other(holderId);
-    return shared === undefined ? undefined : { holderId: shared, mode: "shared" };
+    const below = claimBelow(node, claim(holderId, path, mode));
+    return below === undefined ? undefined : { holderId: below.holder, mode: below.mode };
   }
 
   *values(): IterableIterator<Lock<H>> {
@@ -222,11 +212,22 @@ export class LockTable<H extends Holder> {
     }
   }
 
-  /** The first lock on `start` or above it that conflicts with `holderId` taking a lock in `mode`. */
-  private coveringConflict(start: PathNode<H> | undefined, holderId: number, mode: LockMode): Lock<H> | undefined {
+  /**
+   * The locks held on the node `start` and the nodes above it that conflict
+   * with `request`, nearest first and per node in grant order: all of them
+   * into `out`, or without `out` the first one only. For a shared request
+   * only each node's first lock is looked at: while no two locks in the
+   * table conflict, a node whose first lock is shared holds no exclusive
+   * lock of another holder. (A lock left by the crash lock-delay is the
+   * exception: it is exclusive, may come after shared locks on its path,
+   * and a shared request then passes it.)
+   */
+  private covering(start: PathNode<H> | undefined, request: LockClaim, out: Lock<H>[] | undefined): Lock<H> | undefined {
     for (let at = start; at !== undefined; at = at.parent) {
-      for (let other = at.first, i = 0; other !== undefined; other = at.rest?.[i++]) {
-        if (other.holder.id !== holderId && (mode === "exclusive" || other.mode === "exclusive")) return other;
+      for (let other = at.first, i = 0; other !== undefined; other = request.mode === "shared" ? undefined : at.rest?.[i++]) {
+        if (!conflicts(request, claimOf(other))) continue;
+        if (out === undefined) return other;
+        out.push(other);
       }
     }
     return undefined;
@@ -292,26 +293,21 @@ export class LockTable<H extends Holder> {
    */
   private ensureParent(path: string): PathNode<H> | undefined {
     const last = this.lastDir;
-    if (last !== undefined) {
-      const length = last.path.length;
-      if (path.length > length + 1 && path.charCodeAt(length) === 47 && path.indexOf("/", length + 1) === -1 && path.startsWith(last.path)) return last;
-    }
-    const slash = path.lastIndexOf("/");
-    if (slash === -1) return undefined;
-    const dir = this.ensure(path.slice(0, slash));
+    if (last !== undefined && isChild(path, last.path)) return last;
+    const parent = parentOf(path);
+    if (parent === undefined) return undefined;
+    const dir = this.ensure(parent);
     this.lastDir = dir;
     return dir;
   }
 
   /** The entry of `path`, or of its nearest ancestor that has one. */
   private nearest(path: string): Entry<H> | undefined {
-    for (let at = path; ; ) {
+    for (let at: string | undefined = path; at !== undefined; at = parentOf(at)) {
       const entry = this.nodes.get(at);
       if (entry !== undefined) return entry;
-      const slash = at.lastIndexOf("/");
-      if (slash === -1) return undefined;
-      at = at.slice(0, slash);
     }
+    return undefined;
   }
 
   /** Drop a node that holds nothing and has nothing below; true when dropped. */
@@ -325,24 +321,31 @@ export class LockTable<H extends Holder> {
   }
 }
 
+/** A lock as a claim of its holder. */
+function claimOf(lock: Lock): LockClaim {
+  return claim(lock.holder.id, lock.path, lock.mode);
+}
+
+/**
+ * A claim standing for a lock strictly below `node` that conflicts with
+ * `request` (on `node`'s path), from the node's counts: an exclusive one if
+ * any, else a shared one; O(1).
+ */
+function claimBelow<H extends Holder>(node: PathNode<H>, request: LockClaim): LockClaim | undefined {
+  const exclusive = node.exclusiveBelow?.other(request.holder);
+  if (exclusive !== undefined) {
+    const below = claim(exclusive, node.path, "exclusive");
+    if (conflicts(request, below)) return below;
+  }
+  const shared = node.sharedBelow?.other(request.holder);
+  if (shared !== undefined) {
+    const below = claim(shared, node.path, "shared");
+    if (conflicts(request, below)) return below;
+  }
+  return undefined;
+}
+
 function holdersOf<H extends Holder>(node: PathNode<H>): Lock<H>[] {
   if (node.first === undefined) return [];
   return node.rest === undefined ? [node.first] : [node.first, ...node.rest];
-}
-
-/** Call `visit` with each proper ancestor directory of `path`, from the root down: `a`, `a/b` for `a/b/c`. */
-export function forEachAncestor(path: string, visit: (dir: string) => void): void {
-  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) visit(path.slice(0, slash));
-}
-
-/** True when the two paths are equal or one is an ancestor directory of the other, by whole segments. */
-export function pathsOverlap(a: string, b: string): boolean {
-  if (a === b) return true;
-  const [short, long] = a.length < b.length ? [a, b] : [b, a];
-  return long.startsWith(short) && long.charCodeAt(short.length) === 47;
-}
-
-/** True when `path` is `dir` or lies below it, by whole segments. */
-export function isWithin(path: string, dir: string): boolean {
-  return path.length >= dir.length && pathsOverlap(path, dir);
 }

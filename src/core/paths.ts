@@ -70,3 +70,31 @@ function isCanonical(path: string): boolean {
 export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
+
+/** Call `visit` with each proper ancestor directory of `path`, from the root down: `a`, `a/b` for `a/b/c`. */
+export function forEachAncestor(path: string, visit: (dir: string) => void): void {
+  for (let slash = path.indexOf("/"); slash !== -1; slash = path.indexOf("/", slash + 1)) visit(path.slice(0, slash));
+}
+
+/** True when the two paths are equal or one is an ancestor directory of the other, by whole segments. */
+export function pathsOverlap(a: string, b: string): boolean {
+  if (a === b) return true;
+  return a.length < b.length ? b.startsWith(a) && b.charCodeAt(a.length) === SLASH : a.startsWith(b) && a.charCodeAt(b.length) === SLASH;
+}
+
+/** The directory holding `path` (`a/b` for `a/b/c`), or undefined for a path at the top. */
+export function parentOf(path: string): string | undefined {
+  const slash = path.lastIndexOf("/");
+  return slash === -1 ? undefined : path.slice(0, slash);
+}
+
+/** True when `path` lies directly in `dir`: one segment below it. */
+export function isChild(path: string, dir: string): boolean {
+  const length = dir.length;
+  return path.length > length + 1 && path.charCodeAt(length) === SLASH && path.indexOf("/", length + 1) === -1 && path.startsWith(dir);
+}
+
+/** True when `path` is `dir` or lies below it, by whole segments. */
+export function isWithin(path: string, dir: string): boolean {
+  return path.length >= dir.length && pathsOverlap(path, dir);
+}

@@ -1,12 +1,13 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
-import { AGENT_IDS, EVENT_SEQS, FENCES, VERSION_SEQS, WAIT_IDS, checkRoom, editCount, exhaustion } from "./counters.js";
+import { AGENT_IDS, EVENT_SEQS, VERSION_SEQS, checkRoom, editCount } from "./counters.js";
 import { DomainError, InvalidInputError } from "./errors.js";
-import { EventLog, type ReleaseReason } from "./events.js";
-import { type LockMode, forEachAncestor, isWithin, pathsOverlap } from "./lock-table.js";
-import { compareStrings, normalizePath } from "./paths.js";
+import { EventLog } from "./events.js";
+import type { LockMode } from "./lock-table.js";
+import { EVENTS_PER_WAITER, type Limits, Locking, type ProcessOptions, processOptionsOf } from "./locking.js";
+import { compareStrings, isWithin, normalizePath } from "./paths.js";
+import { type Agent, type Lock, RegistryData, defaultAgentName, detachedAgent, locksByPath } from "./registry-data.js";
 import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
-import { type Agent, type Lock, RegistryState, detachedAgent, locksByPath } from "./state.js";
 import type {
   AcquireInput,
   AcquireResult,
@@ -14,7 +15,6 @@ import type {
   AgentStateName,
   AgentSummary,
   Conflict,
-  GrantedLock,
   LockInfo,
   LockView,
   RecordInput,
@@ -24,32 +24,14 @@ import type {
   RestoreSummary,
   TryLockResult,
 } from "./store.js";
-import { MAX_PATHS_PER_ACQUIRE, canonicalHash, checkAgentId, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
+import { canonicalHash, checkAgentId, checkDeadline, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
 import type { Change } from "./version-log.js";
-import { type SavedWaits, type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
+import type { SavedWaits, WaitOutcome } from "./wait-queue.js";
+
+export { DEFAULT_LIMITS, type Limits, type ProcessOptions, processOptionsOf } from "./locking.js";
 
 /** The seed's defaults. */
 export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 };
-
-/** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
-export interface Limits {
-  /** Agent records of any state. */
-  maxAgents: number;
-  maxLocksPerAgent: number;
-}
-
-export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10_000 };
-
-/** Settings of the process rather than of the registry's state. */
-export interface ProcessOptions {
-  crashLockDelayMs: number;
-  limits: Limits;
-}
-
-/** The process settings that `options` ask for, defaults filled in. */
-export function processOptionsOf(options: Pick<RegistryOptions, "crashLockDelayMs" | "limits">): ProcessOptions {
-  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } };
-}
 
 /** Options of a {@link Registry}. */
 export interface RegistryOptions {
@@ -63,15 +45,14 @@ export interface RegistryOptions {
   limits?: Partial<Limits>;
 }
 
-type AcquireWaiter = Waiter<AcquireResult>;
-
-/** The most events a waiter can still cause: its grants (one per path), their releases, and its agent crashing again. */
-const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 1;
-/** The most events one call can add beyond that: an agent registered (and later crashing), or revived, and a waiter or a grant of every path. */
+/** The most events one call can add beyond a waiter's: an agent registered (and later crashing), or revived, and a waiter or a grant of every path. */
 const EVENTS_PER_CALL = EVENTS_PER_WAITER + 2;
 
 /**
- * The in-memory registry: agents, advisory locks and the version log.
+ * The in-memory registry: agents, advisory locks and the version log. Each
+ * operation validates its input, settles time (see {@link settle}) and
+ * makes its change: the lock policy is in locking.ts, the data and its
+ * indexes in registry-data.ts.
  *
  * Deliberate changes from the seed (harn-hostlib 0.7.50 agents.rs):
  * - time-driven state is evaluated eagerly before every operation, in
@@ -83,7 +64,7 @@ const EVENTS_PER_CALL = EVENTS_PER_WAITER + 2;
  * - paths are normalised and ids range-checked (see paths.ts, validate.ts);
  * - lock lookups go through a path index, never a scan of all agents.
  * Beyond the seed: shared/exclusive and directory locks under one conflict
- * rule (lock-table.ts), atomic multi-path acquire, fencing tokens, FIFO
+ * rule (conflict-rule.ts), atomic multi-path acquire, fencing tokens, FIFO
  * waiting without barging, and an event log.
  * Every method validates its input before touching anything.
  */
@@ -93,23 +74,17 @@ export class Registry implements RegistryStore {
   /** Deadlines are applied up to this time; one found due later is applied no earlier (after a restore or a shorter timeout). */
   private settledAt = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
-  private crashLockDelayMs = 0;
-  private limits: Limits = { ...DEFAULT_LIMITS };
-  private state = new RegistryState();
-  private readonly waiters = new WaitQueue<AcquireResult>();
-  /** Something was freed since the waiters were last looked at. */
-  private freed = false;
+  private data = new RegistryData();
+  private readonly locking: Locking;
   /** Agents crashed since the last `reap`, reported by it. */
   private readonly crashedSinceReap = new Set<number>();
-  /** Counters since this registry was made (restores keep them). */
-  private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
-  private readonly releasedFor: Record<ReleaseReason, number> = { released: 0, expired: 0, forced: 0, crashed: 0, unregistered: 0, replaced: 0 };
   readonly events: EventLog;
 
   constructor(options: RegistryOptions) {
     this.clock = options.now;
     this.events = options.events ?? new EventLog();
-    this.configure(processOptionsOf(options));
+    this.locking = new Locking({ data: () => this.data, ensureAgent: (id, now) => this.ensureAgent(id, now) }, this.events);
+    this.setProcessOptions(processOptionsOf(options));
     if (options.config) this.setConfig(options.config);
   }
 
@@ -122,15 +97,15 @@ export class Registry implements RegistryStore {
 
   /** The process's own settings (not part of a snapshot): lock-delay and limits. A journal records them, since a replay depends on them. */
   processOptions(): ProcessOptions {
-    return { crashLockDelayMs: this.crashLockDelayMs, limits: { ...this.limits } };
+    return { crashLockDelayMs: this.locking.crashLockDelayMs, limits: { ...this.locking.limits } };
   }
 
-  /** Change the process's settings; they apply to later calls (existing locks and agents are kept). */
-  configure(options: ProcessOptions): void {
+  /** Change the process's settings (lock-delay and limits, not the registry's config: see {@link setConfig}); they apply to later calls (existing locks and agents are kept). */
+  setProcessOptions(options: ProcessOptions): void {
     const delay = checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
     const limits = { maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1), maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1) };
-    this.crashLockDelayMs = delay;
-    this.limits = limits;
+    this.locking.crashLockDelayMs = delay;
+    this.locking.limits = limits;
   }
 
   config(): RegistryConfig {
@@ -155,7 +130,7 @@ export class Registry implements RegistryStore {
     checkName(name);
     this.checkEventRoom();
     const now = this.settle();
-    const id = this.state.nextId;
+    const id = this.data.nextId;
     checkRoom(AGENT_IDS, id, 1);
     this.install(id, name, now);
     return this.finish(id);
@@ -173,20 +148,18 @@ export class Registry implements RegistryStore {
     checkAgentId(id);
     this.checkEventRoom();
     const now = this.settle();
-    const agent = this.state.agents.get(id);
-    if (agent === undefined) this.install(id, `agent-${id}`, now);
-    else this.state.touch(agent, now);
+    const agent = this.data.agents.get(id);
+    if (agent === undefined) this.install(id, defaultAgentName(id), now);
+    else this.data.touch(agent, now);
   }
 
   unregister(id: number): boolean {
     checkAgentId(id);
     this.checkEventRoom();
     const now = this.settle();
-    const agent = this.state.agents.get(id);
+    const agent = this.data.agents.get(id);
     if (agent === undefined) return false;
-    this.failWaitersOf(id, "unregistered");
-    const released = this.state.removeAgent(agent);
-    this.announceReleases(released, "unregistered", now);
+    const released = this.locking.agentLeaves(agent, "unregistered", now);
     this.events.emit({ type: "agent/unregistered", agent_id: id, released: pathsOf(released) }, now);
     return this.finish(true);
   }
@@ -207,18 +180,12 @@ export class Registry implements RegistryStore {
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult {
     checkAgentId(agentId);
     const key = normalizePath(path);
-    const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    const ttl = this.ttlOf(ttlMs);
     this.checkEventRoom();
     const now = this.settle();
-    if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts a deadline past 2^53-1 ms");
-    const paths = [key];
-    if (this.conflicts(agentId, paths, "exclusive", this.waiters.values(), true).length > 0) {
-      this.counted.refused++;
-      return { locked: false, holder: this.blockingHolder(agentId, key) };
-    }
-    this.checkGrant(agentId, paths);
-    this.grantAll(agentId, paths, "exclusive", ttl, now);
-    return this.finish({ locked: true, holder: agentId });
+    checkDeadline(now, ttl, "ttl_ms", "a deadline");
+    const result = this.locking.tryLock(agentId, key, ttl, now);
+    return result.locked ? this.finish(result) : result;
   }
 
   /**
@@ -232,38 +199,19 @@ export class Registry implements RegistryStore {
     const agentId = checkAgentId(input.agentId);
     const paths = checkPaths(input.paths);
     const mode = checkMode(input.mode);
-    const ttl = input.ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(input.ttlMs, "ttl_ms", 1);
+    const ttlMs = this.ttlOf(input.ttlMs);
     const waitMs = input.waitMs === undefined ? 0 : checkInteger(input.waitMs, "wait_ms", 0);
     this.checkEventRoom();
     const now = this.settle();
-    if (!Number.isSafeInteger(now + ttl) || !Number.isSafeInteger(now + waitMs)) {
-      throw new InvalidInputError(Number.isSafeInteger(now + ttl) ? "wait_ms" : "ttl_ms", "puts a deadline past 2^53-1 ms");
-    }
-    const conflicts = this.conflicts(agentId, paths, mode, this.waiters.values(), false);
-    if (conflicts.length === 0) {
-      this.checkGrant(agentId, paths);
-      return this.finish(this.grantAll(agentId, paths, mode, ttl, now));
-    }
-    if (waitMs === 0 || onWaitDone === undefined) {
-      this.counted.refused++;
-      return { granted: false, locks: [], conflicts };
-    }
-    this.checkGrant(agentId, paths);
-    checkRoom(WAIT_IDS, this.waiters.nextWaitId, 1);
-    this.ensureAgent(agentId, now);
-    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs: ttl, deadline: now + waitMs, done: onWaitDone });
-    this.counted.waitsStarted++;
-    return { waiting: waiter.id };
+    checkDeadline(now, ttlMs, "ttl_ms", "a deadline");
+    checkDeadline(now, waitMs, "wait_ms", "a deadline");
+    const result = this.locking.acquire({ agentId, paths, mode, ttlMs, waitMs }, now, onWaitDone);
+    return "granted" in result && result.granted ? this.finish(result) : result;
   }
 
   /** Stop waiting; the waiter is told `cancelled`. False when it is no longer waiting. */
   cancelWait(waiterId: number): boolean {
-    const waiter = this.waiters.get(waiterId);
-    if (waiter === undefined) return false;
-    this.waiters.remove(waiter);
-    this.counted.waitsCancelled++;
-    waiter.done({ kind: "cancelled" });
-    this.freed = true;
+    if (!this.locking.cancel(waiterId)) return false;
     this.finish(undefined);
     return true;
   }
@@ -272,20 +220,18 @@ export class Registry implements RegistryStore {
     checkAgentId(agentId);
     const key = normalizePath(path);
     const now = this.settle();
-    const lock = this.state.agents.get(agentId)?.locks.get(key);
+    const lock = this.data.agents.get(agentId)?.locks.get(key);
     if (lock === undefined) return false;
-    this.release(lock, "released", now);
+    this.locking.release(lock, "released", now);
     return this.finish(true);
   }
 
   releaseAll(agentId: number): string[] {
     checkAgentId(agentId);
     const now = this.settle();
-    const agent = this.state.agents.get(agentId);
+    const agent = this.data.agents.get(agentId);
     if (agent === undefined) return [];
-    const released = this.state.dropLocks(agent);
-    this.announceReleases(released, "released", now);
-    return this.finish(pathsOf(released));
+    return this.finish(pathsOf(this.locking.releaseAll(agent, now)));
   }
 
   /** An operator's override: every lock exactly on `path` goes, whoever holds it; `note` travels with the events. */
@@ -293,8 +239,7 @@ export class Registry implements RegistryStore {
     const key = normalizePath(path);
     if (note !== undefined && typeof note !== "string") throw new InvalidInputError("reason", "must be a string");
     const now = this.settle();
-    const locks = [...this.state.table.holdersAt(key)];
-    for (const lock of locks) this.release(lock, "forced", now, note);
+    const locks = this.locking.forceRelease(key, note, now);
     return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
   }
 
@@ -302,45 +247,23 @@ export class Registry implements RegistryStore {
   renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult {
     checkAgentId(agentId);
     const wanted = paths === undefined ? undefined : checkPaths(paths);
-    const ttl = ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
+    const ttl = this.ttlOf(ttlMs);
     const now = this.settle();
-    if (!Number.isSafeInteger(now + ttl)) throw new InvalidInputError("ttl_ms", "puts the expiry past 2^53-1 ms");
-    const agent = this.state.agents.get(agentId);
-    const targets = wanted ?? (agent === undefined ? [] : locksByPath(agent).map((lock) => lock.path));
-    const renewed: GrantedLock[] = [];
-    const missing: string[] = [];
-    for (const path of targets) {
-      const lock = agent?.locks.get(path);
-      if (lock === undefined) {
-        missing.push(path);
-        continue;
-      }
-      this.state.setExpiry(lock, now + ttl);
-      renewed.push(granted(lock));
-    }
-    if (agent !== undefined && renewed.length > 0) this.state.touch(agent, now);
-    return { renewed, missing };
+    checkDeadline(now, ttl, "ttl_ms", "the expiry");
+    return this.locking.renew(agentId, wanted, ttl, now);
   }
 
   /** Agent whose lock blocks `path`: a lock on it or a covering directory (exclusive first, else the earliest shared grant), else one below it. */
   lockHolder(path: string): number | null {
     const key = normalizePath(path);
     this.settle();
-    return this.blockingHolder(0, key);
+    return this.locking.blockingHolder(0, key);
   }
 
   lockInfo(path: string): LockInfo | null {
     const key = normalizePath(path);
     this.settle();
-    const holders = this.state.table.holdersAt(key);
-    const waiting = this.waiters.countFor(key);
-    if (holders.length === 0 && waiting === 0) return null;
-    return {
-      path: key,
-      mode: holders[0]?.mode ?? null,
-      holders: holders.map((lock) => ({ agent_id: lock.holder.id, fence: lock.fence, expires_at_ms: lock.expiresAtMs })),
-      waiters: waiting,
-    };
+    return this.locking.info(key);
   }
 
   /** The conflicts an acquire would meet now (queued requests included), changing nothing. */
@@ -349,7 +272,7 @@ export class Registry implements RegistryStore {
     const keys = checkPaths(paths);
     const lockMode = checkMode(mode);
     this.settle();
-    return this.conflicts(id, keys, lockMode, this.waiters.values(), false);
+    return this.locking.check(id, keys, lockMode);
   }
 
   /** Live locks sorted by path; `prefix` keeps a directory and what lies below it, by whole segments. */
@@ -357,10 +280,10 @@ export class Registry implements RegistryStore {
     const agentId = filter.agentId === undefined ? undefined : checkAgentId(filter.agentId);
     const prefix = filter.prefix === undefined ? undefined : normalizePath(filter.prefix, "prefix");
     this.settle();
-    const source = agentId === undefined ? this.state.table.values() : (this.state.agents.get(agentId)?.locks.values() ?? []);
+    const source = agentId === undefined ? this.data.table.values() : (this.data.agents.get(agentId)?.locks.values() ?? []);
     const out: LockView[] = [];
     for (const lock of source) {
-      if (this.state.isDelayed(lock) || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
+      if (this.data.isDelayed(lock) || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
       out.push({ path: lock.path, agent_id: lock.holder.id, expires_at_ms: lock.expiresAtMs });
     }
     return out.sort((a, b) => compareStrings(a.path, b.path) || a.agent_id - b.agent_id);
@@ -370,24 +293,24 @@ export class Registry implements RegistryStore {
   agentState(id: number): AgentStateName | undefined {
     checkAgentId(id);
     this.settle();
-    return this.state.agents.get(id)?.state;
+    return this.data.agents.get(id)?.state;
   }
 
   getAgent(id: number): AgentDetail | null {
     checkAgentId(id);
     this.settle();
-    const agent = this.state.agents.get(id);
+    const agent = this.data.agents.get(id);
     return agent === undefined ? null : detail(agent);
   }
 
   agentDetails(): AgentDetail[] {
     this.settle();
-    return this.state.agentsById().map(detail);
+    return this.data.agentsById().map(detail);
   }
 
   listAgents(): AgentSummary[] {
     this.settle();
-    return this.state.agentsById().map((agent) => ({
+    return this.data.agentsById().map((agent) => ({
       id: agent.id,
       name: agent.name,
       state: agent.state,
@@ -415,7 +338,7 @@ export class Registry implements RegistryStore {
     const now = this.settle();
     const crashed: number[] = [];
     for (const id of ids) {
-      const agent = this.state.agents.get(checkAgentId(id));
+      const agent = this.data.agents.get(checkAgentId(id));
       if (agent?.state !== "active") continue;
       this.crash(agent, now);
       crashed.push(id);
@@ -426,35 +349,12 @@ export class Registry implements RegistryStore {
   /** Counters since start and gauges now (cheap: nothing is scanned). */
   stats(): RegistryStats {
     this.settle();
-    const c = this.counted;
-    const r = this.releasedFor;
-    return {
-      locks: {
-        held: this.state.table.size - this.state.delayed.size,
-        granted: c.granted,
-        refused: c.refused,
-        released: r.released,
-        expired: r.expired,
-        force_released: r.forced,
-        freed_by_crash: r.crashed,
-        freed_by_unregister: r.unregistered + r.replaced,
-      },
-      waits: {
-        waiting: this.waiters.size,
-        started: c.waitsStarted,
-        granted: c.waitsGranted,
-        timed_out: c.waitsTimedOut,
-        cancelled: c.waitsCancelled,
-        ended_by_agent: c.waitsGone,
-        over_quota: c.waitsOverQuota,
-      },
-      agents: { ...this.state.agentsInState },
-    };
+    return { ...this.locking.stats(), agents: { ...this.data.agentsInState } };
   }
 
   /** Locks left by crashed agents for the lock-delay (not part of a snapshot), by path: a journal carries them across a compaction. */
   saveDelayed(): SavedDelayedLock[] {
-    return [...this.state.delayed]
+    return [...this.data.delayed]
       .map((lock) => ({ path: lock.path, agent_id: lock.holder.id, fence: lock.fence, until_ms: lock.expiresAtMs }))
       .sort((a, b) => compareStrings(a.path, b.path));
   }
@@ -462,8 +362,8 @@ export class Registry implements RegistryStore {
   /** Put back locks from {@link saveDelayed} (after a restore of the snapshot taken with them). */
   loadDelayed(saved: readonly SavedDelayedLock[]): void {
     for (const left of saved) {
-      const holder = this.state.agents.get(left.agent_id) ?? detachedAgent(left.agent_id);
-      this.state.leaveDelayed(holder, left.path, left.fence, left.until_ms);
+      const holder = this.data.agents.get(left.agent_id) ?? detachedAgent(left.agent_id);
+      this.data.leaveDelayed(holder, left.path, left.fence, left.until_ms);
     }
   }
 
@@ -479,23 +379,23 @@ export class Registry implements RegistryStore {
 
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
   saveWaits(): SavedWaits {
-    return this.waiters.save();
+    return this.locking.waiters.save();
   }
 
   /** Put waits from {@link saveWaits} back into a registry that has none; `done(id)` gives each its callback. */
   loadWaits(saved: SavedWaits, done: (id: number) => (outcome: WaitOutcome<AcquireResult>) => void): void {
-    if (this.waiters.size > 0) throw new Error("loadWaits: the registry already has waits");
+    if (this.locking.waiters.size > 0) throw new Error("loadWaits: the registry already has waits");
     this.checkEventRoom(this.eventPotential() + saved.waits.length * EVENTS_PER_WAITER);
-    this.waiters.load(saved, done);
+    this.locking.waiters.load(saved, done);
   }
 
   /** When time-driven state next changes (a crash, an expiry, a waiter's deadline), or undefined. */
   nextDeadline(): number | undefined {
-    const agent = this.state.silence.peek();
+    const agent = this.data.silence.peek();
     const next = Math.min(
-      agent === undefined ? Infinity : agent.silenceKey + this.settings.agent_timeout_ms + 1,
-      this.state.expiry.peek()?.expiresAtMs ?? Infinity,
-      this.waiters.nextDeadline()?.deadline ?? Infinity,
+      agent === undefined ? Infinity : crashInstant(agent.silenceKey, this.settings.agent_timeout_ms),
+      this.data.expiry.peek()?.expiresAtMs ?? Infinity,
+      this.locking.waiters.nextDeadline()?.deadline ?? Infinity,
     );
     return next === Infinity ? undefined : next;
   }
@@ -510,12 +410,12 @@ export class Registry implements RegistryStore {
     this.checkEventRoom();
     const now = this.settle();
     if (fence !== undefined) {
-      const problem = this.fenceProblem(agentId, path, fence);
+      const problem = this.locking.fenceProblem(agentId, path, fence);
       if (problem !== undefined) throw new DomainError("stale_fence", `fence ${fence} ${problem}; nothing was recorded`);
     }
-    checkRoom(VERSION_SEQS, this.state.versions.currentSeq + 1, 1);
+    checkRoom(VERSION_SEQS, this.data.versions.currentSeq + 1, 1);
     if (agentId > 0) this.checkEditRoom(agentId);
-    const seq = this.state.versions.record({ path, agent_id: agentId, op, hash, size, timestamp_ms: now });
+    const seq = this.data.versions.record({ path, agent_id: agentId, op, hash, size, timestamp_ms: now });
     if (agentId > 0) this.noteEditAt(agentId, now);
     return seq;
   }
@@ -524,20 +424,20 @@ export class Registry implements RegistryStore {
     checkInteger(seq, "seq", 0);
     if (limit !== undefined) checkInteger(limit, "limit", 1);
     this.settle();
-    return this.state.versions.changesSince(seq, limit);
+    return this.data.versions.changesSince(seq, limit);
   }
 
   currentSeq(): number {
     this.settle();
-    return this.state.versions.currentSeq;
+    return this.data.versions.currentSeq;
   }
 
   snapshot(): Snapshot {
-    return encodeSnapshot(this.state, this.settings, this.settle());
+    return encodeSnapshot(this.data, this.settings, this.settle());
   }
 
   /**
-   * Replace the whole state with a snapshot (ours, whose config is adopted,
+   * Replace the whole registry with a snapshot (ours, whose config is adopted,
    * or the `agents` and `versions` sections of a harn-hostlib one), then
    * reap at the current time (the seed's reap_after_recovery). With
    * `reap: false` the snapshot's active agents count as seen now instead.
@@ -546,7 +446,7 @@ export class Registry implements RegistryStore {
    * events. A bad snapshot throws before anything is replaced.
    */
   restore(snapshot: unknown, options: RestoreOptions = {}): RestoreSummary {
-    return this.replaceState(decodeSnapshot(snapshot, this.state.nextFence), options);
+    return this.replaceData(decodeSnapshot(snapshot, this.data.nextFence), options);
   }
 
   /**
@@ -555,30 +455,27 @@ export class Registry implements RegistryStore {
    * snapshot with every lock's fence and the config it leaves in force
    * (format 1 and harn-hostlib locks get their fresh fences now; a snapshot
    * without config keeps the current one). Restoring that snapshot here and
-   * now builds exactly the state restoring `input` would, so a journal
+   * now builds exactly the registry restoring `input` would, so a journal
    * keeps it instead of the input (which may hold what JSON cannot carry:
    * bigints, deep nesting, in sections restore ignores).
    */
   prepareRestore(input: unknown): PreparedRestore {
-    const decoded = decodeSnapshot(input, this.state.nextFence);
-    return { decoded, snapshot: encodeSnapshot(decoded.state, decoded.config ?? this.settings, this.now()) };
+    const decoded = decodeSnapshot(input, this.data.nextFence);
+    return { decoded, snapshot: encodeSnapshot(decoded.data, decoded.config ?? this.settings, this.now()) };
   }
 
   /** The second half of {@link restore}: put a prepared snapshot in place (once). */
   applyRestore(prepared: PreparedRestore, options: RestoreOptions = {}): RestoreSummary {
-    return this.replaceState(prepared.decoded, options);
+    return this.replaceData(prepared.decoded, options);
   }
 
-  private replaceState(decoded: DecodedSnapshot, options: RestoreOptions): RestoreSummary {
-    this.checkEventRoom(this.eventPotential(decoded.state, 0) + 1);
+  private replaceData(decoded: DecodedSnapshot, options: RestoreOptions): RestoreSummary {
+    this.checkEventRoom(this.eventPotential(decoded.data, 0) + 1);
     const now = this.now();
-    for (const waiter of [...this.waiters.values()]) {
-      this.waiters.remove(waiter);
-      waiter.done({ kind: "agent_gone", why: "restored" });
-    }
-    this.state = decoded.state;
+    this.locking.endWaitsForRestore();
+    this.data = decoded.data;
     this.settledAt = now;
-    const { agents, table, versions, nextId, nextFence } = this.state;
+    const { agents, table, versions, nextId, nextFence } = this.data;
     this.events.emit(
       { type: "registry/restored", agents: agents.size, locks: table.size, current_seq: versions.currentSeq, next_id: nextId, next_fence: nextFence },
       now,
@@ -586,10 +483,10 @@ export class Registry implements RegistryStore {
     this.crashedSinceReap.clear();
     if (decoded.config) this.settings = { ...decoded.config };
     if (options.reap === false) {
-      for (const agent of this.state.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
+      for (const agent of this.data.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
     }
     this.settle();
-    return { agents: this.state.agents.size, locks: this.state.table.size, current_seq: this.state.versions.currentSeq };
+    return { agents: this.data.agents.size, locks: this.data.table.size, current_seq: this.data.versions.currentSeq };
   }
 
   /**
@@ -600,7 +497,7 @@ export class Registry implements RegistryStore {
    * frees are granted at that instant, before any later deadline is looked
    * at. So one jump of the clock ends in the same state as any finer path
    * to the same time. A deadline that was already past when it appeared (a
-   * restored state, a shorter agent timeout) is applied at that moment,
+   * restored registry, a shorter agent timeout) is applied at that moment,
    * never before it. On a tie: lock expiry, then agent timeout, then a
    * waiter's deadline, so that a waiter is granted rather than timed out
    * when its conflict ends at its deadline.
@@ -608,219 +505,66 @@ export class Registry implements RegistryStore {
   private settle(): number {
     const now = this.now();
     const timeout = this.settings.agent_timeout_ms;
-    const state = this.state;
+    const data = this.data;
+    const locking = this.locking;
     for (;;) {
-      const agent = state.nextSilent();
-      const lock = state.expiry.peek();
-      const waiter = this.waiters.nextDeadline();
+      const agent = data.nextSilent();
+      const lock = data.expiry.peek();
+      const waiter = locking.waiters.nextDeadline();
       const lockAt = lock !== undefined && lock.expiresAtMs <= now ? lock.expiresAtMs : Infinity;
-      const crashAt = agent === undefined ? Infinity : crashInstant(agent, timeout);
+      const crashAt = agent === undefined ? Infinity : crashInstant(agent.lastSeenMs, timeout);
       const agentAt = crashAt <= now ? crashAt : Infinity;
       const waiterAt = waiter !== undefined && waiter.deadline <= now ? waiter.deadline : Infinity;
       if (lockAt === Infinity && agentAt === Infinity && waiterAt === Infinity) break;
       const at = Math.max(Math.min(lockAt, agentAt, waiterAt), this.settledAt);
       if (lockAt <= agentAt && lockAt <= waiterAt) {
-        this.release(lock as Lock, "expired", at);
+        locking.release(lock as Lock, "expired", at);
       } else if (agentAt <= waiterAt) {
         this.crash(agent as Agent, at);
-      } else {
-        this.timeOut(waiter as AcquireWaiter);
+      } else if (waiter !== undefined) {
+        locking.timeOut(waiter);
       }
-      if (this.freed) this.pump(at);
+      if (locking.hasFreed) locking.pump(at);
     }
     this.settledAt = now;
     return now;
   }
 
-  /** After a state change: grant whatever waiters can now go, then return `value`. */
+  /** After a change: grant whatever waiters can now go, then return `value`. */
   private finish<T>(value: T): T {
-    if (this.freed) this.pump(this.now());
+    if (this.locking.hasFreed) this.locking.pump(this.now());
     return value;
   }
 
-  /**
-   * Grant waiters, oldest first, whose conflicts are gone and who conflict
-   * with no older waiter still waiting. A grant can free something itself (a
-   * queued downgrade to shared), so passes repeat until one frees nothing.
-   */
-  private pump(now: number): void {
-    while (this.freed) {
-      this.freed = false;
-      if (this.waiters.size === 0) return;
-      const ahead: AcquireWaiter[] = [];
-      for (const waiter of [...this.waiters.values()]) {
-        if (this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, true).length > 0) {
-          ahead.push(waiter);
-          continue;
-        }
-        this.waiters.remove(waiter);
-        const fresh = this.newLockCount(waiter.agentId, waiter.paths);
-        const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
-        const exhausted = overQuota === undefined ? exhaustion(FENCES, this.state.nextFence, fresh) : undefined;
-        if (overQuota !== undefined) {
-          this.counted.waitsOverQuota++;
-          waiter.done({ kind: "quota_exceeded", why: overQuota });
-        } else if (exhausted !== undefined) {
-          this.counted.refused++;
-          waiter.done({ kind: "id_space_exhausted", why: exhausted });
-        } else {
-          this.counted.waitsGranted++;
-          waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
-        }
-      }
-    }
-  }
-
-  private timeOut(waiter: AcquireWaiter): void {
-    this.waiters.remove(waiter);
-    const ahead = [...this.waiters.values()].filter((other) => other.id < waiter.id);
-    const conflicts = this.conflicts(waiter.agentId, waiter.paths, waiter.mode, ahead, false);
-    this.counted.waitsTimedOut++;
-    this.counted.refused++;
-    waiter.done({ kind: "timed_out", result: { granted: false, locks: [], conflicts } });
-    this.freed = true;
-  }
-
-  private grantAll(agentId: number, paths: readonly string[], mode: LockMode, ttl: number, now: number): AcquireResult {
-    const agent = this.ensureAgent(agentId, now);
-    this.state.touch(agent, now);
-    const locks: GrantedLock[] = [];
-    for (const path of paths) {
-      let lock = agent.locks.get(path);
-      if (lock === undefined) {
-        lock = this.state.grant(agent, path, mode, now + ttl);
-        this.counted.granted++;
-      } else {
-        this.state.setExpiry(lock, now + ttl);
-        if (lock.mode === mode) {
-          locks.push(granted(lock));
-          continue;
-        }
-        if (mode === "shared") this.freed = true;
-        this.state.table.setMode(lock, mode);
-      }
-      locks.push(granted(lock));
-      this.events.granted(agentId, path, mode, lock.fence, lock.expiresAtMs, now);
-    }
-    return { granted: true, locks, conflicts: [] };
-  }
-
-  /**
-   * What blocks `holderId` from taking `paths` in `mode`: locks on each path
-   * or a covering directory, one lock below it, and requests queued `ahead`
-   * (no barging), each listed once. With `firstOnly`, stops at the first.
-   */
-  private conflicts(holderId: number, paths: readonly string[], mode: LockMode, ahead: Iterable<AcquireWaiter>, firstOnly: boolean): Conflict[] {
-    const out: Conflict[] = [];
-    const listed = firstOnly ? undefined : new Set<Lock>();
-    const add = (lock: Lock) => {
-      if (listed?.has(lock)) return;
-      out.push(conflict(lock));
-      listed?.add(lock);
-    };
-    const table = this.state.table;
-    for (const path of paths) {
-      for (const lock of table.coveringConflicts(holderId, path, mode)) {
-        add(lock);
-        if (firstOnly) return out;
-      }
-      const below = table.conflictBelow(holderId, path, mode);
-      if (below !== undefined) {
-        add(this.lockBelow(below.holderId, path, below.mode));
-        if (firstOnly) return out;
-      }
-    }
-    for (const waiter of ahead) {
-      if (waiter.agentId === holderId || (mode === "shared" && waiter.mode === "shared")) continue;
-      const path = waiter.paths.find((wanted) => paths.some((mine) => pathsOverlap(mine, wanted)));
-      if (path === undefined) continue;
-      out.push({ path, holder: waiter.agentId, mode: waiter.mode, expires_at_ms: null, queued: true });
-      if (firstOnly) return out;
-    }
-    return out;
-  }
-
-  /** A lock of `holderId` strictly below `dir` in `mode` (the table's counts say one exists). */
-  private lockBelow(holderId: number, dir: string, mode: LockMode): Lock {
-    const below = (lock: Lock) => lock.mode === mode && lock.path !== dir && isWithin(lock.path, dir);
-    const agent = this.state.agents.get(holderId);
-    for (const lock of agent?.locks.values() ?? []) if (below(lock)) return lock;
-    for (const lock of this.state.delayed) if (lock.holder.id === holderId && below(lock)) return lock;
-    throw new Error(`lock table counts a lock of agent ${holderId} below ${dir} that no index holds`);
-  }
-
-  private blockingHolder(holderId: number, path: string): number | null {
-    const covering = this.state.table.coveringConflicts(holderId, path, "exclusive");
-    const exclusive = covering.find((lock) => lock.mode === "exclusive");
-    if (exclusive !== undefined) return exclusive.holder.id;
-    if (covering.length > 0) return covering.reduce((a, b) => (b.fence < a.fence ? b : a)).holder.id;
-    return this.state.table.conflictBelow(holderId, path, "exclusive")?.holderId ?? null;
-  }
-
-  /**
-   * Why `fence` does not authorise `agentId` to write `path`, or undefined
-   * when it does: it must be the fence of a live exclusive lock of the agent
-   * on the path or a directory covering it (a shared lock lets others hold
-   * the same path, so it authorises no write).
-   */
-  private fenceProblem(agentId: number, path: string, fence: number): string | undefined {
-    const locks = this.state.agents.get(agentId)?.locks;
-    let lock = locks?.get(path);
-    if (lock?.fence !== fence) {
-      lock = undefined;
-      forEachAncestor(path, (dir) => {
-        const held = locks?.get(dir);
-        if (held?.fence === fence) lock = held;
-      });
-    }
-    const where = `of agent ${agentId} on ${JSON.stringify(path)} or a directory covering it`;
-    if (lock === undefined) return `is not a live lock ${where}`;
-    if (lock.mode !== "exclusive") {
-      return `is a shared lock ${where}; a fence authorises a write only under an exclusive lock (others may share ${JSON.stringify(lock.path)})`;
-    }
-    return undefined;
-  }
-
-  private release(lock: Lock, reason: ReleaseReason, now: number, note?: string): void {
-    const delayed = this.state.isDelayed(lock);
-    this.state.removeLock(lock);
-    this.freed = true;
-    if (!delayed) this.announceReleases([lock], reason, now, note);
+  /** The TTL a call asks for, or the configured default. */
+  private ttlOf(ttlMs: number | undefined): number {
+    return ttlMs === undefined ? this.settings.default_lock_ttl_ms : checkInteger(ttlMs, "ttl_ms", 1);
   }
 
   private crash(agent: Agent, now: number): void {
-    this.failWaitersOf(agent.id, "crashed");
+    this.locking.failWaitersOf(agent.id, "crashed");
     this.crashedSinceReap.add(agent.id);
-    const released = this.state.crash(agent, this.crashLockDelayMs > 0 ? now + this.crashLockDelayMs : undefined);
-    this.announceReleases(released, "crashed", now);
+    const released = this.locking.agentCrashes(agent, now);
     this.events.emit({ type: "agent/crashed", agent_id: agent.id, released: pathsOf(released) }, now);
   }
 
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
   private install(id: number, name: string, now: number): Agent {
-    const previous = this.state.agents.get(id);
-    if (previous === undefined) this.checkAgentQuota(id);
-    else {
-      this.failWaitersOf(id, "replaced");
-      this.announceReleases(this.state.removeAgent(previous), "replaced", now);
-    }
-    const agent = this.state.addAgent(id, name, "active", now, 0);
+    const previous = this.data.agents.get(id);
+    if (previous === undefined) this.locking.checkAgentQuota(id);
+    else this.locking.agentLeaves(previous, "replaced", now);
+    const agent = this.data.addAgent(id, name, "active", now, 0);
     this.events.emit({ type: "agent/registered", agent_id: id, name }, now);
     return agent;
   }
 
-  /** Throw, before anything changes, when `agentId` taking `paths` would pass a limit (quota_exceeded) or need fences past 2^53-1 (id_space_exhausted). */
-  private checkGrant(agentId: number, paths: readonly string[]): void {
-    if (!this.state.agents.has(agentId)) this.checkAgentQuota(agentId);
-    const fresh = this.newLockCount(agentId, paths);
-    const problem = this.lockQuotaProblem(agentId, fresh);
-    if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
-    checkRoom(FENCES, this.state.nextFence, fresh);
+  private ensureAgent(id: number, now: number): Agent {
+    return this.data.agents.get(id) ?? this.install(id, defaultAgentName(id), now);
   }
 
   /**
    * Throw id_space_exhausted unless the event counter has room for `needed`
-   * events: by default, for every event the state can still emit without
+   * events: by default, for every event the registry can still emit without
    * another call, plus the most one call can add. Calls that can add events
    * (grants, waits, registrations, revivals) check first; then time-driven
    * changes, reads, releases and cancels, which only use up what is
@@ -833,70 +577,28 @@ export class Registry implements RegistryStore {
     }
   }
 
-  /** The events `state` can still emit with no further call: a release per live lock, a crash per active agent, and each waiter's. */
-  private eventPotential(state = this.state, waiters = this.waiters.size): number {
-    return state.table.size - state.delayed.size + state.agentsInState.active + waiters * EVENTS_PER_WAITER;
+  /** The events `data` can still emit with no further call: a release per live lock, a crash per active agent, and each waiter's. */
+  private eventPotential(data = this.data, waiters = this.locking.waiters.size): number {
+    return data.table.size - data.delayed.size + data.agentsInState.active + waiters * EVENTS_PER_WAITER;
   }
 
   /** Throw id_space_exhausted when the agent's edit_count is at 2^53-1. */
   private checkEditRoom(agentId: number): void {
-    const agent = this.state.agents.get(agentId);
+    const agent = this.data.agents.get(agentId);
     if (agent !== undefined) checkRoom(editCount(agentId), agent.editCount + 1, 1);
   }
 
-  /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
-  private checkAgentQuota(id: number): void {
-    const count = this.state.agents.size;
-    if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
-  }
-
-  /** Why `agentId` taking `fresh` new locks would pass --max-locks-per-agent, or undefined. */
-  private lockQuotaProblem(agentId: number, fresh: number): string | undefined {
-    const count = (this.state.agents.get(agentId)?.locks.size ?? 0) + fresh;
-    if (count <= this.limits.maxLocksPerAgent) return undefined;
-    return `agent ${agentId} would hold ${count} locks, past --max-locks-per-agent ${this.limits.maxLocksPerAgent}`;
-  }
-
-  /** How many of `paths` the agent does not hold yet: each would take a new fence. */
-  private newLockCount(agentId: number, paths: readonly string[]): number {
-    const held = this.state.agents.get(agentId)?.locks;
-    if (held === undefined) return paths.length;
-    let count = 0;
-    for (const path of paths) if (!held.has(path)) count++;
-    return count;
-  }
-
-  private ensureAgent(id: number, now: number): Agent {
-    return this.state.agents.get(id) ?? this.install(id, `agent-${id}`, now);
-  }
-
-  private failWaitersOf(agentId: number, why: "crashed" | "unregistered" | "replaced"): void {
-    for (const waiter of [...this.waiters.values()]) {
-      if (waiter.agentId !== agentId) continue;
-      this.waiters.remove(waiter);
-      this.counted.waitsGone++;
-      waiter.done({ kind: "agent_gone", why });
-      this.freed = true;
-    }
-  }
-
-  private announceReleases(locks: Lock[], reason: ReleaseReason, now: number, note?: string): void {
-    if (locks.length > 0) this.freed = true;
-    this.releasedFor[reason] += locks.length;
-    for (const lock of locks) this.events.released(lock.holder.id, lock.path, lock.mode, lock.fence, reason, note, now);
-  }
-
   private noteEditAt(id: number, now: number): void {
-    const agent = this.state.agents.get(id);
+    const agent = this.data.agents.get(id);
     if (agent === undefined) return;
     agent.editCount++;
-    this.state.touch(agent, now);
+    this.data.touch(agent, now);
   }
 }
 
-/** The first millisecond at which `agent` is over its timeout: silent for more than `timeout` ms. */
-function crashInstant(agent: Agent, timeout: number): number {
-  return agent.lastSeenMs + timeout + 1;
+/** The first millisecond at which an agent last seen at `lastSeenMs` is over its timeout: silent for more than `timeout` ms. */
+function crashInstant(lastSeenMs: number, timeout: number): number {
+  return lastSeenMs + timeout + 1;
 }
 
 /** Options of a restore. */
@@ -920,15 +622,7 @@ export interface SavedDelayedLock {
   until_ms: number;
 }
 
-function granted(lock: Lock): GrantedLock {
-  return { path: lock.path, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiresAtMs };
-}
-
-function conflict(lock: Lock): Conflict {
-  return { path: lock.path, holder: lock.holder.id, mode: lock.mode, expires_at_ms: lock.expiresAtMs, queued: false };
-}
-
-/** Paths of locks that `dropLocks` returned (already sorted). */
+/** Paths of released locks (already sorted). */
 function pathsOf(locks: Lock[]): string[] {
   return locks.map((lock) => lock.path);
 }

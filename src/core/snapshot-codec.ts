@@ -15,7 +15,7 @@ import { dictionary } from "./dictionary.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
-import { type Agent, RegistryState, locksByPath } from "./state.js";
+import { type Agent, RegistryData, locksByPath } from "./registry-data.js";
 import type { Change } from "./version-log.js";
 
 /** What every accepted snapshot format decodes to (format 1 and harn-hostlib lack the fence fields). */
@@ -44,9 +44,9 @@ const agentEntryChecks = new Map([
   [2, precheck(SnapshotAgentEntry)],
 ]);
 
-/** A snapshot decoded into a fresh state, and its config when it carried one (harn-hostlib snapshots do not). */
+/** A snapshot decoded into fresh registry data, and its config when it carried one (harn-hostlib snapshots do not). */
 export interface DecodedSnapshot {
-  state: RegistryState;
+  data: RegistryData;
   config?: RegistryConfig;
 }
 
@@ -54,8 +54,8 @@ export interface DecodedSnapshot {
  * Validate a snapshot completely (shape with zod, then the cross-field
  * rules: unique ids, no two conflicting locks under the one conflict rule,
  * fences unique and below `next_fence`, seqs unique and ≤ current_seq) and
- * build a fresh state from it. Throws {@link InvalidInputError} naming the
- * first bad field as `snapshot.<path>`; the running state is untouched.
+ * build fresh registry data from it. Throws {@link InvalidInputError} naming the
+ * first bad field as `snapshot.<path>`; the running registry is untouched.
  * Locks of agents that are not active are dropped; a `next_id` at or below
  * an existing id is raised past it. Format 1 and harn-hostlib snapshots
  * have no modes or fences: their locks are exclusive and get fresh fences
@@ -81,16 +81,16 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     const { path, problem } = describeIssue(parsed.error.issues[0] as z.core.$ZodIssue, input);
     throw new InvalidInputError(fieldName(["snapshot", ...path]), problem);
   }
-  const data = parsed.data as AnySnapshot;
-  if (entriesValid) data.agents.agents = entries as AnySnapshot["agents"]["agents"];
-  const state = new RegistryState();
-  const savedFence = data.agents.next_fence;
-  state.nextFence = Math.max(fenceFloor, savedFence ?? 1);
+  const snapshot = parsed.data as AnySnapshot;
+  if (entriesValid) snapshot.agents.agents = entries as AnySnapshot["agents"]["agents"];
+  const data = new RegistryData();
+  const savedFence = snapshot.agents.next_fence;
+  data.nextFence = Math.max(fenceFloor, savedFence ?? 1);
   const fences: number[] = [];
 
-  data.agents.agents.forEach((entry, index) => {
-    if (state.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
-    const agent = state.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
+  snapshot.agents.agents.forEach((entry, index) => {
+    if (data.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
+    const agent = data.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
     const locked = entry.locked_paths;
     const rawPaths = Object.keys(locked);
     const fenceOf = entry.lock_fences;
@@ -113,17 +113,17 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
         fences.push(fence);
       }
       if (agent.state !== "active") continue;
-      place(state, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", locked[rawPath] as number, fence, index, rawPath);
+      place(data, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", locked[rawPath] as number, fence, index, rawPath);
     }
   });
-  checkFencesUnique(fences, data);
-  state.nextId = Math.max(state.nextId, data.agents.next_id);
+  checkFencesUnique(fences, snapshot);
+  data.nextId = Math.max(data.nextId, snapshot.agents.next_id);
 
-  const currentSeq = data.versions.current_seq;
+  const currentSeq = snapshot.versions.current_seq;
   const seenSeqs = new Set<number>();
   const seenPaths = new Map<string, string>();
   const changes: Change[] = [];
-  const history = data.versions.history;
+  const history = snapshot.versions.history;
   for (const rawPath of Object.keys(history)) {
     const at = `snapshot.versions.history[${JSON.stringify(rawPath)}]`;
     const path = normalizeAt(rawPath, () => at, 0, rawPath);
@@ -137,13 +137,13 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
       changes.push({ path, ...entry });
     });
   }
-  state.versions.load(currentSeq, changes);
-  return data.config === undefined ? { state } : { state, config: data.config };
+  data.versions.load(currentSeq, changes);
+  return snapshot.config === undefined ? { data } : { data, config: snapshot.config };
 }
 
 /** Put one restored lock in place, refusing one that conflicts with a lock already placed. */
 function place(
-  state: RegistryState,
+  data: RegistryData,
   agent: Agent,
   path: string,
   mode: LockMode,
@@ -153,10 +153,10 @@ function place(
   rawPath: string,
 ): void {
   if (agent.locks.has(path)) throw new InvalidInputError(lockField(index, rawPath), `names ${JSON.stringify(path)} again`);
-  if (fence === undefined && roomFrom(state.nextFence) < 1) {
-    throw new InvalidInputError(lockField(index, rawPath), `needs a fresh fence, and every fence up to 2^53-1 is taken (the next would be ${state.nextFence})`);
+  if (fence === undefined && roomFrom(data.nextFence) < 1) {
+    throw new InvalidInputError(lockField(index, rawPath), `needs a fresh fence, and every fence up to 2^53-1 is taken (the next would be ${data.nextFence})`);
   }
-  const conflict = state.place(agent, path, mode, expiry, fence ?? state.nextFence++);
+  const conflict = data.place(agent, path, mode, expiry, fence ?? data.nextFence++);
   if (conflict !== undefined) {
     const where = conflict.path === undefined ? ` below ${JSON.stringify(path)}` : ` on ${JSON.stringify(conflict.path)}`;
     throw new InvalidInputError(lockField(index, rawPath), `conflicts with a lock of agent ${conflict.holderId}${where}`);
@@ -164,15 +164,15 @@ function place(
 }
 
 /**
- * The state as a snapshot: agents by id, so equal states give equal JSON.
+ * The registry data as a snapshot: agents by id, so equal data give equal JSON.
  * The maps keyed by path (`locked_paths`, `lock_fences`,
  * `versions.history`) have no prototype and get their keys in code-unit
  * order; a JS object still lists integer-like keys ("9", "10") first, in
  * numeric order, so whoever serialises the snapshot must write those maps'
  * keys sorted itself to keep that order.
  */
-export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now: number): Snapshot {
-  const agents = state.agentsById().map((agent) => {
+export function encodeSnapshot(data: RegistryData, config: RegistryConfig, now: number): Snapshot {
+  const agents = data.agentsById().map((agent) => {
     const locked_paths = dictionary<number>();
     const lock_fences = dictionary<number>();
     const shared_paths: string[] = [];
@@ -196,8 +196,8 @@ export function encodeSnapshot(state: RegistryState, config: RegistryConfig, now
     format_version: SNAPSHOT_FORMAT_VERSION,
     taken_at_ms: now,
     config: { ...config },
-    agents: { next_id: state.nextId, next_fence: state.nextFence, agents },
-    versions: { current_seq: state.versions.currentSeq, history: state.versions.history() },
+    agents: { next_id: data.nextId, next_fence: data.nextFence, agents },
+    versions: { current_seq: data.versions.currentSeq, history: data.versions.history() },
   };
 }
 
@@ -216,13 +216,13 @@ function fenceField(index: number, rawPath: string): string {
 }
 
 /** Fences are unique: sorted once (not a set of 400,000); a repeat is then found again in order to name where it is. */
-function checkFencesUnique(fences: number[], data: AnySnapshot): void {
+function checkFencesUnique(fences: number[], snapshot: AnySnapshot): void {
   const sorted = Float64Array.from(fences).sort();
   let repeated: number | undefined;
   for (let i = 1; i < sorted.length && repeated === undefined; i++) if (sorted[i] === sorted[i - 1]) repeated = sorted[i];
   if (repeated === undefined) return;
   let seen = false;
-  data.agents.agents.forEach((entry, index) => {
+  snapshot.agents.agents.forEach((entry, index) => {
     const fenceOf = entry.lock_fences ?? dictionary<number>();
     for (const rawPath of Object.keys(fenceOf)) {
       if (fenceOf[rawPath] !== repeated) continue;

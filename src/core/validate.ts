@@ -1,4 +1,4 @@
-import { EditOp, HashInput, type LockMode, MAX_ID } from "../../protocol/common.js";
+import { AGENT_ID_RANGE, DEFAULT_EDIT_OP, DEFAULT_LOCK_MODE, EditOp, HashInput, LockMode, MAX_ID, MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
 import { InvalidInputError, describeValue } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import type { EditOpName } from "./version-log.js";
@@ -6,7 +6,7 @@ import type { EditOpName } from "./version-log.js";
 /** Agent ids are integers from 1 to 2^53-1 (deliberate change: the seed took any u64). */
 export function checkAgentId(id: unknown, field = "agent_id"): number {
   if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 1) {
-    throw new InvalidInputError(field, `must be an integer from 1 to 2^53-1, got ${describeValue(id)}`);
+    throw new InvalidInputError(field, `${AGENT_ID_RANGE}, got ${describeValue(id)}`);
   }
   return id;
 }
@@ -19,6 +19,11 @@ export function checkInteger(value: unknown, field: string, min: number): number
   return value;
 }
 
+/** Throw unless `now + ms` (a deadline `field` asks for) is at most 2^53-1 ms; `what` names it in the message. */
+export function checkDeadline(now: number, ms: number, field: string, what: string): void {
+  if (!Number.isSafeInteger(now + ms)) throw new InvalidInputError(field, `puts ${what} past 2^53-1 ms`);
+}
+
 /** A hash as integer, bigint or decimal string → canonical decimal string of a u64. */
 export function canonicalHash(hash: unknown, field = "hash"): string {
   const parsed = HashInput.safeParse(hash);
@@ -26,10 +31,7 @@ export function canonicalHash(hash: unknown, field = "hash"): string {
   return parsed.data;
 }
 
-/** Most paths one acquire may name. */
-export const MAX_PATHS_PER_ACQUIRE = 256;
-
-/** 1 to 256 paths, normalised, duplicates dropped (first kept). */
+/** 1 to {@link MAX_PATHS_PER_ACQUIRE} paths, normalised, duplicates dropped (first kept). */
 export function checkPaths(paths: unknown): string[] {
   if (!Array.isArray(paths) || paths.length === 0 || paths.length > MAX_PATHS_PER_ACQUIRE) {
     throw new InvalidInputError("paths", `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
@@ -38,15 +40,16 @@ export function checkPaths(paths: unknown): string[] {
   return [...new Set(paths.map((path, index) => normalizePath(path as string, `paths[${index}]`)))];
 }
 
-/** exclusive (the default) or shared. */
+/** A lock mode; the default when undefined. */
 export function checkMode(mode: unknown): LockMode {
-  if (mode === undefined || mode === "exclusive" || mode === "shared") return mode ?? "exclusive";
-  throw new InvalidInputError("mode", `must be exclusive or shared, got ${JSON.stringify(mode)}`);
+  if (mode === undefined) return DEFAULT_LOCK_MODE;
+  if ((LockMode.options as readonly unknown[]).includes(mode)) return mode as LockMode;
+  throw new InvalidInputError("mode", `must be ${LockMode.options.join(" or ")}, got ${JSON.stringify(mode)}`);
 }
 
-/** One of the version log's operations; write by default. */
+/** One of the version log's operations; the default when undefined. */
 export function checkOp(op: unknown): EditOpName {
-  if (op === undefined) return "write";
+  if (op === undefined) return DEFAULT_EDIT_OP;
   const parsed = EditOp.safeParse(op);
   if (!parsed.success) throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
   return parsed.data;

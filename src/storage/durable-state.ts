@@ -58,7 +58,7 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
   const saved = read.saved;
   if (saved !== undefined) {
     try {
-      registry.configure(saved.options);
+      registry.setProcessOptions(saved.options);
       registry.restore(saved.snapshot);
     } catch (error) {
       if (!(error instanceof InvalidInputError)) throw error;
@@ -127,7 +127,7 @@ export class DurableState {
     });
     if (initial !== undefined) replaceFileSync(join(dir, STATE_FILE), JSON.stringify(initial));
     this.store = journaledStore(registry, this.journal, clock);
-    this.store.configure(processOptionsOf(options.registry));
+    this.store.setProcessOptions(processOptionsOf(options.registry));
     for (const wait of registry.saveWaits().waits) this.store.cancelWait(wait.id);
     this.store.tick();
     this.recovered = { generation: this.generation, entries, tornBytes };

@@ -2,7 +2,7 @@ import { DomainError, InvalidInputError } from "../core/errors.js";
 import type { Registry } from "../core/registry.js";
 import type { RecordInput } from "../core/store.js";
 import { canonicalHash } from "../core/validate.js";
-import { JOURNALED_OPS, type JournaledOp, type StoreApi } from "./store-ops.js";
+import { type JournaledOp, type StoreApi, opOfJournalName } from "./store-ops.js";
 
 /** One journal entry: the call `registry[op](...a)` made at time `t` (see STORE_OPS for the contract). */
 export interface Entry {
@@ -47,9 +47,7 @@ export function prepareChange<Op extends JournaledOp>(registry: Registry, op: Op
   return { journaled: args, apply: () => (registry[op] as (...input: unknown[]) => unknown)(...args) };
 }
 
-const known = new Set<string>(JOURNALED_OPS);
-
-/** The entry in a checked line, or a description of what is wrong with it. */
+/** The entry in a checked line (its `op` read by {@link opOfJournalName}), or a description of what is wrong with it. */
 export function parseEntry(json: string): Entry | string {
   let value: unknown;
   try {
@@ -59,8 +57,9 @@ export function parseEntry(json: string): Entry | string {
   }
   const entry = value as Partial<Entry>;
   if (typeof value !== "object" || value === null || !Number.isSafeInteger(entry.t) || !Array.isArray(entry.a)) return "is not a {t, op, a} entry";
-  if (typeof entry.op !== "string" || !known.has(entry.op)) return `names an unknown operation ${JSON.stringify(entry.op)}`;
-  return entry as Entry;
+  const op = typeof entry.op === "string" ? opOfJournalName(entry.op) : undefined;
+  if (op === undefined) return `names an unknown operation ${JSON.stringify(entry.op)}`;
+  return { t: entry.t as number, op, a: entry.a };
 }
 
 const ignoreOutcome = () => {};

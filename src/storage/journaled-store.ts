@@ -2,7 +2,7 @@ import type { Registry } from "../core/registry.js";
 import { prepareChange } from "./entries.js";
 import type { Journal } from "./journal.js";
 import type { PinnedClock } from "./pinned-clock.js";
-import { type JournaledOp, STORE_OPS, type StoreApi } from "./store-ops.js";
+import { type JournaledOp, STORE_OPS, type StoreApi, journalName } from "./store-ops.js";
 
 /** The registry with every state change journaled before it is made; `registry` is the registry underneath. */
 export type JournaledStore = StoreApi & { readonly registry: Registry };
@@ -30,7 +30,7 @@ export function journaledStore(registry: Registry, journal: Journal, clock: Pinn
   const change = (op: JournaledOp, args: unknown[]): unknown =>
     pinned((t) => {
       const prepared = prepareChange(registry, op, args as never);
-      journal.append(JSON.stringify({ t, op, a: prepared.journaled }));
+      journal.append(JSON.stringify({ t, op: journalName(op), a: prepared.journaled }));
       return prepared.apply();
     });
   const store: Record<string, unknown> = { registry };

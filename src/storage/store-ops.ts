@@ -1,8 +1,8 @@
 import type { Registry } from "../core/registry.js";
 import type { RegistryStore } from "../core/store.js";
 
-/** What a journaled store offers: the server's store, and `configure` (the process's lock-delay and limits). */
-export type StoreApi = RegistryStore & Pick<Registry, "configure">;
+/** What a journaled store offers: the server's store, and `setProcessOptions` (the process's lock-delay and limits). */
+export type StoreApi = RegistryStore & Pick<Registry, "setProcessOptions">;
 
 /**
  * How a journaled store treats each member of the store, checked by the
@@ -19,7 +19,8 @@ export type StoreApi = RegistryStore & Pick<Registry, "configure">;
  * The journal entry, one per change, is the contract a replay (and the
  * PostgreSQL log planned later) relies on:
  * - `t`: the time the call ran at, in ms (a safe integer);
- * - `op`: the name of the change, a `change` member below;
+ * - `op`: the name of the change: a `change` member below, under the name
+ *   {@link journalName} gives it;
  * - `a`: the call's arguments in order, as JSON; a missing argument is null.
  *   Three are written in a form that JSON carries and the replay accepts:
  *   `acquire`'s callback as `true` when the caller waits (else false),
@@ -29,7 +30,7 @@ export type StoreApi = RegistryStore & Pick<Registry, "configure">;
  * Replaying the entries in order, each with the clock at its `t`, rebuilds
  * the state exactly. A call that failed when it was made was journaled
  * too, and fails the same way on replay, changing nothing either time.
- * Renaming a change or reordering its arguments breaks every journal
+ * Renaming a change's op or reordering its arguments breaks every journal
  * written before: test/fixtures/journal holds one journal with every change,
  * which must keep replaying to the same state.
  */
@@ -38,7 +39,7 @@ export const STORE_OPS = {
   now: "direct",
   config: "direct",
   nextDeadline: "direct",
-  configure: "change",
+  setProcessOptions: "change",
   setConfig: "change",
   register: "change",
   registerWithId: "change",
@@ -81,8 +82,27 @@ export type ReadOp = OpsOf<"read">;
 /** Passed through. */
 export type DirectOp = OpsOf<"direct">;
 
-/** Every change, as the journal names it. */
+/** Every change (by its member's name). */
 export const JOURNALED_OPS: readonly JournaledOp[] = opsOf("change");
+
+/**
+ * The changes journaled under another name than their member's: the name
+ * the frozen entry format had when the member was renamed. Journals on disk
+ * use these names; every other change is journaled under its member's name.
+ */
+const RENAMED_OPS: { readonly [Op in JournaledOp]?: string } = { setProcessOptions: "configure" };
+
+/** The `op` a change is journaled under. */
+export function journalName(op: JournaledOp): string {
+  return RENAMED_OPS[op] ?? op;
+}
+
+const opsByJournalName = new Map(JOURNALED_OPS.map((op) => [journalName(op), op]));
+
+/** The change a journal's `op` names, or undefined when it names none. */
+export function opOfJournalName(name: string): JournaledOp | undefined {
+  return opsByJournalName.get(name);
+}
 
 function opsOf<Kind extends "change" | "read" | "direct">(kind: Kind): OpsOf<Kind>[] {
   return (Object.keys(STORE_OPS) as StoreOp[]).filter((op): op is OpsOf<Kind> => STORE_OPS[op] === kind);

@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import { Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { type Mode, overlap } from "../support/reference-model.js";
+import { type Step, StepRunner } from "../support/steps.js";
 
 interface Held {
   agent: number;
@@ -26,30 +27,20 @@ interface Queued {
 
 const conflicting = (a: { agent: number; mode: Mode }, b: { agent: number; mode: Mode }) => a.agent !== b.agent && (a.mode === "exclusive" || b.mode === "exclusive");
 
-type Op =
-  | { kind: "acquire"; agent: number; paths: string[]; mode: Mode; ttl: number; wait: number }
-  | { kind: "release"; agent: number; path: string }
-  | { kind: "releaseAll"; agent: number }
-  | { kind: "heartbeat"; agent: number }
-  | { kind: "unregister"; agent: number }
-  | { kind: "force"; path: string }
-  | { kind: "cancel"; index: number }
-  | { kind: "advance"; ms: number };
-
 const agent = fc.integer({ min: 1, max: 6 });
 const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "b/c", "c");
-const op: fc.Arbitrary<Op> = fc.oneof(
+const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant("acquire" as const), agent, paths: fc.array(path, { minLength: 1, maxLength: 3 }), mode: fc.constantFrom<Mode>("exclusive", "shared"), ttl: fc.integer({ min: 1, max: 3_000 }), wait: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_000 })) }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("release" as const), agent, path }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("releaseAll" as const), agent }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), agent }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("unregister" as const), agent }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("force" as const), path }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), index: fc.nat({ max: 5 }) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), nth: fc.nat({ max: 5 }) }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2_500 }) }) },
 );
 
-function check(ops: Op[], sabotage?: (reg: Registry) => void): void {
+function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
   const clock = { now: 0 };
   const reg = new Registry({ now: () => clock.now, config: { agent_timeout_ms: 5_000 } });
   sabotage?.(reg);
@@ -79,7 +70,9 @@ function check(ops: Op[], sabotage?: (reg: Registry) => void): void {
     held.set(key(lock), lock);
   });
 
-  const answer = (entry: Queued) => (outcome: WaitOutcome<AcquireResult>) => {
+  const all: Queued[] = [];
+  const answer = (id: number, outcome: WaitOutcome<AcquireResult>) => {
+    const entry = all.find((each) => each.id === id) as Queued;
     entry.answers++;
     expect(entry.answers, `waiter ${entry.id} answered twice`).toBe(1);
     queued.delete(entry.id);
@@ -91,44 +84,15 @@ function check(ops: Op[], sabotage?: (reg: Registry) => void): void {
     }
   };
 
-  const all: Queued[] = [];
-  for (const step of ops) {
-    switch (step.kind) {
-      case "acquire": {
-        const entry: Queued = { id: 0, agent: step.agent, paths: step.paths, mode: step.mode, answers: 0 };
-        const result = reg.acquire({ agentId: step.agent, paths: step.paths, mode: step.mode, ttlMs: step.ttl, waitMs: step.wait }, answer(entry));
-        if ("waiting" in result) {
-          entry.id = result.waiting;
-          queued.set(entry.id, entry);
-          all.push(entry);
-        }
-        break;
-      }
-      case "release":
-        reg.releaseLock(step.agent, step.path);
-        break;
-      case "releaseAll":
-        reg.releaseAll(step.agent);
-        break;
-      case "heartbeat":
-        reg.heartbeat(step.agent);
-        break;
-      case "unregister":
-        reg.unregister(step.agent);
-        break;
-      case "force":
-        reg.forceRelease(step.path);
-        break;
-      case "cancel": {
-        const target = [...queued.values()][step.index];
-        if (target !== undefined) reg.cancelWait(target.id);
-        break;
-      }
-      case "advance":
-        clock.now += step.ms;
-        reg.tick();
-        break;
+  const runner = new StepRunner(reg, { advance: (ms) => (clock.now += ms), onOutcome: answer });
+  for (const each of steps) {
+    const result = runner.run(each);
+    if (each.kind === "acquire" && "waiting" in (result as object)) {
+      const entry: Queued = { id: (result as { waiting: number }).waiting, agent: each.agent, paths: each.paths, mode: each.mode, answers: 0 };
+      queued.set(entry.id, entry);
+      all.push(entry);
     }
+    if (each.kind === "advance") runner.run({ kind: "tick" });
   }
   clock.now += 1_000_000;
   reg.tick();
@@ -141,16 +105,16 @@ function check(ops: Op[], sabotage?: (reg: Registry) => void): void {
 
 describe("history checker", () => {
   it("finds no overlap of conflicting grants, no fence going back, no waiter answered twice or out of turn", () => {
-    fc.assert(fc.property(fc.array(op, { minLength: 1, maxLength: 3_000, size: "max" }), (ops) => check(ops)), { numRuns: Number(process.env.HISTORY_RUNS ?? 40) });
+    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 3_000, size: "max" }), (steps) => check(steps)), { numRuns: Number(process.env.HISTORY_RUNS ?? 40) });
   });
 
   it("fails on a registry that ignores conflicts (the checker can fail)", () => {
-    const ops: Op[] = [
+    const steps: Step[] = [
       { kind: "acquire", agent: 1, paths: ["a"], mode: "exclusive", ttl: 100, wait: 0 },
       { kind: "acquire", agent: 2, paths: ["a/b"], mode: "shared", ttl: 100, wait: 0 },
     ];
-    expect(() => check(ops)).not.toThrow();
-    const ignoreConflicts = (reg: Registry) => Object.assign(reg, { conflicts: () => [] });
-    expect(() => check(ops, ignoreConflicts)).toThrow(/conflicting grants live together/);
+    expect(() => check(steps)).not.toThrow();
+    const ignoreConflicts = (reg: Registry) => Object.assign((reg as unknown as { locking: object }).locking, { conflictsFor: () => [] });
+    expect(() => check(steps, ignoreConflicts)).toThrow(/conflicting grants live together/);
   });
 });

@@ -9,11 +9,14 @@ import { describe, expect, it } from "vitest";
 import { Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { MAX, type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
+import { type Step, type StepOf, StepRunner } from "../support/steps.js";
 
 interface Real {
   reg: Registry;
   clock: { now: number };
   outcomes: ModelOutcome[];
+  /** Makes every step's calls on `reg`. */
+  runner: StepRunner;
 }
 
 type Cmd = fc.Command<ReferenceModel, Real>;
@@ -51,13 +54,19 @@ function expectValidConflicts(m: ReferenceModel, agent: number, paths: string[],
   }
 }
 
-function recordOutcome(r: Real, id: () => number): (outcome: WaitOutcome<AcquireResult>) => void {
-  return (outcome) => {
-    if (outcome.kind === "granted") r.outcomes.push({ id: id(), kind: "granted", locks: outcome.result.locks });
-    else if (outcome.kind === "agent_gone") r.outcomes.push({ id: id(), kind: `agent_gone:${outcome.why}` });
-    else r.outcomes.push({ id: id(), kind: outcome.kind });
+function recordOutcome(r: { outcomes: ModelOutcome[] }): (id: number, outcome: WaitOutcome<AcquireResult>) => void {
+  return (id, outcome) => {
+    if (outcome.kind === "granted") r.outcomes.push({ id, kind: "granted", locks: outcome.result.locks });
+    else if (outcome.kind === "agent_gone") r.outcomes.push({ id, kind: `agent_gone:${outcome.why}` });
+    else r.outcomes.push({ id, kind: outcome.kind });
   };
 }
+
+/** The step's call on the real registry, through the shared interpreter. */
+const call =
+  <K extends Step["kind"]>(r: Real, step: StepOf<K>) =>
+  () =>
+    r.runner.run(step);
 
 const ids = fc.integer({ min: 1, max: 5 });
 const badIds = fc.constantFrom(0, -3, 1.5, Number.MAX_SAFE_INTEGER + 1);
@@ -77,34 +86,37 @@ const commands = [
   steps.map((dt) =>
     command(`advance(${dt})`, (m, r) => {
       m.now += dt;
-      r.clock.now = m.now;
+      r.runner.run({ kind: "advance", ms: dt });
     }),
   ),
   names.map((name) =>
     command(`register(${JSON.stringify(name)})`, (m, r) => {
+      const register = call(r, { kind: "register", name });
       m.settle();
-      if (m.nextId > MAX) return void expect(() => r.reg.register(name)).toThrow(/^the agent id counter/);
+      if (m.nextId > MAX) return void expect(register).toThrow(/^the agent id counter/);
       const id = m.nextId;
       m.install(id, name);
-      expect(r.reg.register(name)).toBe(id);
+      expect(register()).toBe(id);
     }),
   ),
   fc.tuple(fc.oneof(ids, badIds), names).map(([id, name]) =>
     command(`registerWithId(${id})`, (m, r) => {
-      if (!isId(id)) return void expect(() => r.reg.registerWithId(id, name)).toThrow();
+      const register = call(r, { kind: "registerWithId", id, name });
+      if (!isId(id)) return void expect(register).toThrow();
       m.settle();
       m.install(id, name);
       m.pump();
-      expect(r.reg.registerWithId(id, name)).toBe(id);
+      expect(register()).toBe(id);
     }),
   ),
   fc.oneof(ids, badIds).map((id) =>
     command(`heartbeat(${id})`, (m, r) => {
-      if (!isId(id)) return void expect(() => r.reg.heartbeat(id)).toThrow();
+      const heartbeat = call(r, { kind: "heartbeat", agent: id });
+      if (!isId(id)) return void expect(heartbeat).toThrow();
       m.settle();
       if (m.agents.has(id)) m.touch(id);
       else m.install(id, `agent-${id}`);
-      r.reg.heartbeat(id);
+      heartbeat();
     }),
   ),
   ids.map((id) =>
@@ -113,29 +125,31 @@ const commands = [
       const existed = m.agents.has(id);
       if (existed) m.dropAgent(id, "unregistered");
       m.pump();
-      expect(r.reg.unregister(id)).toBe(existed);
+      expect(r.runner.run({ kind: "unregister", agent: id })).toBe(existed);
     }),
   ),
   ids.map((id) =>
     command(`noteEdit(${id})`, (m, r) => {
+      const noteEdit = call(r, { kind: "noteEdit", agent: id });
       m.settle();
       const agent = m.agents.get(id);
-      if (agent && agent.edits >= MAX) return void expect(() => r.reg.noteEdit(id)).toThrow(/^edit_count of agent/);
+      if (agent && agent.edits >= MAX) return void expect(noteEdit).toThrow(/^edit_count of agent/);
       if (agent) {
         agent.edits++;
         m.touch(id);
       }
-      r.reg.noteEdit(id);
+      noteEdit();
     }),
   ),
   fc.tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), anyPath, ttls).map(([id, path, ttl]) =>
     command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, (m, r) => {
       const key = modelNormalize(path);
-      if (key === null || !isId(id)) return void expect(() => r.reg.tryLock(id, path, ttl)).toThrow();
+      const tryLock = call(r, { kind: "tryLock", agent: id, path, ttl });
+      if (key === null || !isId(id)) return void expect(tryLock).toThrow();
       m.settle();
       const blocked = m.blocked(id, [key], "exclusive", m.waiters);
-      if (!blocked && m.newLocks(id, [key]) > m.fenceRoom()) return void expect(() => r.reg.tryLock(id, path, ttl)).toThrow(/^the fence counter/);
-      const result = r.reg.tryLock(id, path, ttl);
+      if (!blocked && m.newLocks(id, [key]) > m.fenceRoom()) return void expect(tryLock).toThrow(/^the fence counter/);
+      const result = tryLock();
       expect(result.locked).toBe(!blocked);
       if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
       else {
@@ -147,15 +161,14 @@ const commands = [
   fc.tuple(ids, fc.array(anyPath, { minLength: 1, maxLength: 3 }), modes, ttls, waits).map(([id, wanted, mode, ttl, wait]) =>
     command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, (m, r) => {
       const keys = wanted.map(modelNormalize);
-      let waiterId = 0;
-      const call = () => r.reg.acquire({ agentId: id, paths: wanted, mode, ttlMs: ttl, waitMs: wait }, recordOutcome(r, () => waiterId));
-      if (keys.includes(null)) return void expect(call).toThrow();
+      const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl, wait });
+      if (keys.includes(null)) return void expect(acquire).toThrow();
       const unique = [...new Set(keys as string[])];
       m.settle();
       const blocked = m.blocked(id, unique, mode, m.waiters);
-      if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom()) return void expect(call).toThrow(/^the fence counter/);
-      if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(call).toThrow(/^the wait id counter/);
-      const result = call();
+      if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom()) return void expect(acquire).toThrow(/^the fence counter/);
+      if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
+      const result = acquire();
       if (!blocked) {
         expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
         m.pump();
@@ -164,33 +177,35 @@ const commands = [
         const nextWaiter = { id: m.nextWaiterId++, agent: id, paths: unique, mode, ttl: ttl ?? m.ttl, deadline: m.now + wait };
         m.waiters.push(nextWaiter);
         expect(result).toEqual({ waiting: nextWaiter.id });
-        waiterId = nextWaiter.id;
       } else {
         expect("granted" in result && result.granted).toBe(false);
         expectValidConflicts(m, id, unique, mode, (result as AcquireResult).conflicts);
       }
     }),
   ),
-  fc.nat({ max: 4 }).map((index) =>
-    command(`cancel(#${index})`, (m, r) => {
+  fc.nat({ max: 5 }).map((nth) =>
+    command(`cancel(#${nth})`, (m, r) => {
       m.settle();
-      const waiter = m.waiters[index];
-      if (waiter === undefined) return void expect(r.reg.cancelWait(999_999)).toBe(false);
-      m.waiters = m.waiters.filter((w) => w !== waiter);
-      m.outcomes.push({ id: waiter.id, kind: "cancelled" });
-      m.pump();
-      expect(r.reg.cancelWait(waiter.id)).toBe(true);
+      const id = r.runner.cancelTarget(nth);
+      const waiter = m.waiters.find((w) => w.id === id);
+      if (waiter !== undefined) {
+        m.waiters = m.waiters.filter((w) => w !== waiter);
+        m.outcomes.push({ id: waiter.id, kind: "cancelled" });
+        m.pump();
+      }
+      expect(r.runner.run({ kind: "cancel", nth })).toBe(waiter !== undefined);
     }),
   ),
   fc.tuple(ids, anyPath).map(([id, path]) =>
     command(`release(${id}, ${JSON.stringify(path)})`, (m, r) => {
       const key = modelNormalize(path);
-      if (key === null) return void expect(() => r.reg.releaseLock(id, path)).toThrow();
+      const release = call(r, { kind: "release", agent: id, path });
+      if (key === null) return void expect(release).toThrow();
       m.settle();
       const held = m.locks.find((l) => l.agent === id && l.path === key);
       m.locks = m.locks.filter((l) => l !== held);
       m.pump();
-      expect(r.reg.releaseLock(id, path)).toBe(held !== undefined);
+      expect(release()).toBe(held !== undefined);
     }),
   ),
   ids.map((id) =>
@@ -199,7 +214,7 @@ const commands = [
       const mine = m.locks.filter((l) => l.agent === id).map((l) => l.path).sort();
       m.locks = m.locks.filter((l) => l.agent !== id);
       m.pump();
-      expect(r.reg.releaseAll(id)).toEqual(mine);
+      expect(r.runner.run({ kind: "releaseAll", agent: id })).toEqual(mine);
     }),
   ),
   paths.map((path) =>
@@ -209,7 +224,7 @@ const commands = [
       const gone = m.locks.filter((l) => l.path === key).sort((a, b) => a.fence - b.fence);
       m.locks = m.locks.filter((l) => l.path !== key);
       m.pump();
-      expect(r.reg.forceRelease(path)).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
+      expect(r.runner.run({ kind: "force", path })).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
     }),
   ),
   fc.tuple(ids, fc.option(fc.array(paths, { minLength: 1, maxLength: 3 }), { nil: undefined }), ttls).map(([id, wanted, ttl]) =>
@@ -227,22 +242,23 @@ const commands = [
         }
       }
       if (renewed.length > 0) m.touch(id);
-      expect(r.reg.renew(id, wanted, ttl)).toEqual({ renewed, missing });
+      expect(r.runner.run({ kind: "renew", agent: id, paths: wanted, ttl })).toEqual({ renewed, missing });
     }),
   ),
   anyPath.map((path) =>
     command(`holder(${JSON.stringify(path)})`, (m, r) => {
       const key = modelNormalize(path);
-      if (key === null) return void expect(() => r.reg.lockHolder(path)).toThrow();
+      const holder = call(r, { kind: "holder", path });
+      if (key === null) return void expect(holder).toThrow();
       m.settle();
-      expect(m.acceptableHolders(0, key).has(r.reg.lockHolder(path))).toBe(true);
+      expect(m.acceptableHolders(0, key).has(holder())).toBe(true);
     }),
   ),
   fc.tuple(fc.option(ids, { nil: undefined }), fc.array(paths, { minLength: 1, maxLength: 3 }), modes).map(([id, wanted, mode]) =>
     command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
       m.settle();
       const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
-      const conflicts = r.reg.lockCheck(id, wanted, mode);
+      const conflicts = r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
       if (m.blocked(id ?? 0, keys, mode, m.waiters)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
       else expect(conflicts).toEqual([]);
     }),
@@ -251,44 +267,44 @@ const commands = [
     ([id, path, op, hash, size, fence]) =>
       command(`record(${id}, ${JSON.stringify(path)}, ${op}, fence ${fence})`, (m, r) => {
         const key = modelNormalize(path);
-        const input = { path, agentId: id, op: op as "write", hash, size, fence };
-        if (key === null) return void expect(() => r.reg.recordVersion(input)).toThrow();
+        const record = call(r, { kind: "record", agent: id, path, op: op as "write", hash, size, fence });
+        if (key === null) return void expect(record).toThrow();
         m.settle();
         const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && l.mode === "exclusive" && (key === l.path || key.startsWith(`${l.path}/`)));
-        if (!valid) return void expect(() => r.reg.recordVersion(input)).toThrow(/stale|fence/);
-        if (m.seq >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^the version seq counter/);
-        if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^edit_count of agent/);
-        expect(r.reg.recordVersion(input)).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
+        if (!valid) return void expect(record).toThrow(/stale|fence/);
+        if (m.seq >= MAX) return void expect(record).toThrow(/^the version seq counter/);
+        if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(record).toThrow(/^edit_count of agent/);
+        expect(record()).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
       }),
   ),
   fc.tuple(fc.constantFrom("a", "b/c"), fc.integer({ min: 1, max: 260 })).map(([path, count]) =>
     command(`recordBurst(${path}, ${count})`, (m, r) => {
       m.settle();
       for (let i = 0; i < count; i++) {
-        const input = { path, agentId: 1, size: i };
-        if (m.seq >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^the version seq counter/);
-        if ((m.agents.get(1)?.edits ?? 0) >= MAX) return void expect(() => r.reg.recordVersion(input)).toThrow(/^edit_count of agent 1/);
-        expect(r.reg.recordVersion(input)).toBe(m.record(path, 1, "write", "0", i));
+        const record = call(r, { kind: "record", agent: 1, path, size: i });
+        if (m.seq >= MAX) return void expect(record).toThrow(/^the version seq counter/);
+        if ((m.agents.get(1)?.edits ?? 0) >= MAX) return void expect(record).toThrow(/^edit_count of agent 1/);
+        expect(record()).toBe(m.record(path, 1, "write", "0", i));
       }
     }),
   ),
   fc.tuple(fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 600 })), fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined })).map(([seq, limit]) =>
     command(`changesSince(${seq}, ${limit})`, (m, r) => {
       m.settle();
-      expect(r.reg.changesSince(seq, limit)).toEqual(m.changesSince(seq, limit));
+      expect(r.runner.run({ kind: "changesSince", seq, limit })).toEqual(m.changesSince(seq, limit));
     }),
   ),
   fc.constant(
     command("reap()", (m, r) => {
       m.settle();
-      expect(r.reg.reap()).toEqual(m.takeCrashed());
+      expect(r.runner.run({ kind: "reap" })).toEqual(m.takeCrashed());
     }),
   ),
   fc.oneof(fc.constantFrom(1, 100, 1_000, 45_000), fc.integer({ min: 1, max: 60_000 })).map((timeout) =>
     command(`setTimeout(${timeout})`, (m, r) => {
       m.settle();
       m.timeout = timeout;
-      r.reg.setConfig({ agent_timeout_ms: timeout });
+      r.runner.run({ kind: "setTimeout", ms: timeout });
     }),
   ),
   fc.constant(
@@ -300,7 +316,8 @@ const commands = [
       const fresh = new Registry({ now: () => r.clock.now });
       fresh.restore(snapshot);
       expect(fresh.snapshot()).toEqual(snapshot);
-      r.reg.restore(snapshot);
+      r.runner.run({ kind: "restore", format: "2", reap: true });
+      expect(r.reg.snapshot()).toEqual(fresh.snapshot());
       for (const w of m.waiters) m.outcomes.push({ id: w.id, kind: "agent_gone:restored" });
       m.waiters = [];
       m.takeCrashed();
@@ -339,7 +356,8 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
   model.seq = start.seq;
   model.nextWaiterId = start.waitId;
   if (start.edits !== undefined) model.agents.set(1, { name: "a", state: "active", lastSeen: 0, edits: start.edits });
-  return { model, real: { reg, clock, outcomes: [] } };
+  const real: Real = { reg, clock, outcomes: [], runner: new StepRunner(reg, { advance: (ms) => (clock.now += ms), onOutcome: (id, outcome) => recordOutcome(real)(id, outcome) }) };
+  return { model, real };
 }
 
 describe("model-based: core vs reference model", () => {

@@ -9,30 +9,16 @@
 // counters near 2^53-1.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { Snapshot, SnapshotAgent } from "../../protocol/snapshot.js";
+import type { LockMode } from "../../protocol/common.js";
 import { replayStateDir } from "../../src/storage/durable-state.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
 import { openState } from "../support/durable.js";
+import { type RestoreFormat, type Step, StepRunner } from "../support/steps.js";
 import { tempDir } from "../support/temp-dir.js";
 
-type Op =
-  | { kind: "advance"; ms: number }
-  | { kind: "register"; id: number | undefined }
-  | { kind: "heartbeat" | "unregister" | "releaseAll" | "noteEdit"; agent: number }
-  | { kind: "tryLock"; agent: number; path: string; ttl: number | undefined }
-  | { kind: "release"; agent: number; path: string }
-  | { kind: "acquire"; agent: number; paths: string[]; shared: boolean; wait: number }
-  | { kind: "cancel"; nth: number }
-  | { kind: "renew"; agent: number }
-  | { kind: "force"; path: string }
-  | { kind: "record"; agent: number; path: string; fence: number | undefined }
-  | { kind: "crash"; agents: number[] }
-  | { kind: "read"; path: string }
-  | { kind: "tick" }
-  | { kind: "reap" }
-  | { kind: "restore"; format: "2" | "1" | "hostlib"; reap: boolean }
-  | { kind: "flush" };
+/** A step, or waiting for the journal to be written (not a registry call). */
+type Op = Step | { kind: "flush" };
 
 const agent = fc.integer({ min: 1, max: 4 });
 const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "./b//c", "__proto__", "__proto__/x", "toString", "constructor/a");
@@ -47,7 +33,7 @@ function emptySnapshot(counters: { next_id: number; next_fence: number; current_
 }
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
-  fc.record({ kind: fc.constant("register" as const), id: fc.option(agent, { nil: undefined }) }),
+  fc.option(agent, { nil: undefined }).map((id): Op => (id === undefined ? { kind: "register", name: "n" } : { kind: "registerWithId", id, name: `agent ${id}` })),
   fc.record({ kind: fc.constantFrom("heartbeat" as const, "unregister" as const, "releaseAll" as const, "noteEdit" as const), agent }),
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("tryLock" as const), agent, path, ttl: fc.option(fc.integer({ min: 1, max: 6000 }), { nil: undefined }) }) },
   fc.record({ kind: fc.constant("release" as const), agent, path }),
@@ -57,50 +43,25 @@ const op: fc.Arbitrary<Op> = fc.oneof(
       kind: fc.constant("acquire" as const),
       agent,
       paths: fc.uniqueArray(path, { minLength: 1, maxLength: 3 }),
-      shared: fc.boolean(),
+      mode: fc.constantFrom<LockMode>("exclusive", "shared"),
       wait: fc.constantFrom(0, 500, 3000, 20_000),
     }),
   },
   fc.record({ kind: fc.constant("cancel" as const), nth: fc.nat(5) }),
   fc.record({ kind: fc.constant("renew" as const), agent }),
-  fc.record({ kind: fc.constant("force" as const), path }),
-  fc.record({ kind: fc.constant("record" as const), agent: fc.integer({ min: 0, max: 5 }), path, fence: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }),
+  fc.record({ kind: fc.constant("force" as const), path, note: fc.constant("test") }),
+  fc.record({ kind: fc.constant("record" as const), agent: fc.integer({ min: 0, max: 5 }), path, hash: fc.constant("18446744073709551615"), fence: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }),
   fc.record({ kind: fc.constant("crash" as const), agents: fc.uniqueArray(agent, { maxLength: 2 }) }),
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant("read" as const), path }) },
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant("holder" as const), path }) },
   fc.record({ kind: fc.constant("tick" as const) }),
   fc.record({ kind: fc.constant("reap" as const) }),
   fc.record({
     kind: fc.constant("restore" as const),
-    format: fc.constantFrom("2" as const, "1" as const, "hostlib" as const),
+    format: fc.constantFrom<RestoreFormat>("2", "1", "hostlib"),
     reap: fc.boolean(),
   }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
-
-/**
- * A snapshot as another writer would send it: ours or format 1 or
- * harn-hostlib's (no fences), hashes as bigints, a big number in an
- * ignored section.
- */
-function asRestoreInput(snapshot: Snapshot, format: "2" | "1" | "hostlib"): unknown {
-  const history: Record<string, unknown[]> = {};
-  for (const [path, entries] of Object.entries(snapshot.versions.history)) {
-    history[path] = entries.map((entry) => ({ ...entry, hash: BigInt(entry.hash) }));
-  }
-  const versions = { current_seq: snapshot.versions.current_seq, history };
-  if (format === "2") return { ...snapshot, versions };
-  const agents = { next_id: snapshot.agents.next_id, agents: snapshot.agents.agents.map(withoutFences) };
-  if (format === "1") {
-    return { format_version: 1, taken_at_ms: snapshot.taken_at_ms, config: snapshot.config, agents, versions };
-  }
-  return { files: { size: 2n ** 70n }, agents, versions };
-}
-
-/** An agent entry as format 1 has it: no fences, no modes. */
-function withoutFences(agent: SnapshotAgent): Omit<SnapshotAgent, "lock_fences" | "shared_paths"> {
-  const { lock_fences: _fences, shared_paths: _shared, ...entry } = agent;
-  return entry;
-}
 
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
@@ -114,71 +75,11 @@ describe("journal replay", () => {
         const state = await openState(dir, registryOptions(clock), compactBytes);
         const store = state.store;
         if (counters !== undefined) store.restore(emptySnapshot(counters));
-        const waiting: number[] = [];
+        const runner = new StepRunner(store, { advance: (ms) => (now += ms) });
         for (const step of ops) {
           try {
-            switch (step.kind) {
-              case "advance":
-                now += step.ms;
-                break;
-              case "register":
-                if (step.id === undefined) store.register("n");
-                else store.registerWithId(step.id, `agent ${step.id}`);
-                break;
-              case "heartbeat":
-                store.heartbeat(step.agent);
-                break;
-              case "unregister":
-                store.unregister(step.agent);
-                break;
-              case "releaseAll":
-                store.releaseAll(step.agent);
-                break;
-              case "noteEdit":
-                store.noteEdit(step.agent);
-                break;
-              case "tryLock":
-                store.tryLock(step.agent, step.path, step.ttl);
-                break;
-              case "release":
-                store.releaseLock(step.agent, step.path);
-                break;
-              case "acquire": {
-                const result = store.acquire({ agentId: step.agent, paths: step.paths, mode: step.shared ? "shared" : "exclusive", waitMs: step.wait }, () => {});
-                if ("waiting" in result) waiting.push(result.waiting);
-                break;
-              }
-              case "cancel":
-                if (waiting.length > 0) store.cancelWait(waiting[step.nth % waiting.length] as number);
-                break;
-              case "renew":
-                store.renew(step.agent);
-                break;
-              case "force":
-                store.forceRelease(step.path, "test");
-                break;
-              case "record":
-                store.recordVersion({ agentId: step.agent, path: step.path, hash: "18446744073709551615", fence: step.fence });
-                break;
-              case "crash":
-                store.crashAgents(step.agents);
-                break;
-              case "read":
-                store.lockHolder(step.path);
-                break;
-              case "tick":
-                store.tick();
-                break;
-              case "reap":
-                store.reap();
-                break;
-              case "restore":
-                store.restore(asRestoreInput(store.snapshot(), step.format), { reap: step.reap });
-                break;
-              case "flush":
-                await state.journal.flushed();
-                break;
-            }
+            if (step.kind === "flush") await state.journal.flushed();
+            else runner.run(step);
           } catch (error) {
             if (!(error instanceof Error) || !/DomainError|InvalidInputError/.test(error.name)) throw error;
           }

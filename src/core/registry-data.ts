@@ -19,7 +19,7 @@ export interface Agent extends HeapNode {
   readonly locks: AgentLocks<Lock>;
 }
 
-/** A lock in the table, held by an agent (or left behind by a crashed one: see `RegistryState.delayed`). */
+/** A lock in the table, held by an agent (or left behind by a crashed one: see `RegistryData.delayed`). */
 export type Lock = TableLock<Agent>;
 
 /**
@@ -27,7 +27,7 @@ export type Lock = TableLock<Agent>;
  * deadline heaps and the version log. Every mutation goes through a method
  * here so that the indexes never disagree.
  */
-export class RegistryState {
+export class RegistryData {
   nextId = 1;
   /** Next fencing token; strictly increasing, never reused. */
   nextFence = 1;
@@ -166,9 +166,14 @@ function newLock(holder: Agent, path: string, mode: LockMode, fence: number, exp
   return { path, holder, mode, fence, expiresAtMs, heapIndex: -1, dir: undefined };
 }
 
+/** The name of an agent registered by its first use (a heartbeat or lock of an unknown id). */
+export function defaultAgentName(id: number): string {
+  return `agent-${id}`;
+}
+
 /** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */
 export function detachedAgent(id: number): Agent {
-  return { id, name: `agent-${id}`, state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new AgentLocks(), heapIndex: -1 };
+  return { id, name: defaultAgentName(id), state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new AgentLocks(), heapIndex: -1 };
 }
 
 /** An agent's live locks, sorted by path. */
