@@ -212,6 +212,9 @@ function headerEnd(data: Buffer, from = 0): { block: number; body: number } | un
   return undefined;
 }
 
+/** A UTF-8 byte-order mark as a header block reads it (latin1): skipped like a blank. */
+const BOM_LATIN1 = "\u00ef\u00bb\u00bf";
+
 /** A header line: `Name: value` with a token for a name. */
 const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/;
 
@@ -223,11 +226,12 @@ const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/;
 function junkBeforeHeader(block: string): string | undefined {
   const at = block.toLowerCase().lastIndexOf(CONTENT_LENGTH_HEADER);
   const lineStart = block.lastIndexOf("\n", at) + 1;
+  const blank = (text: string) => text.replaceAll(BOM_LATIN1, "").trim() === "";
   const junk = block
     .slice(0, lineStart)
     .split("\n")
-    .filter((line) => line.trim() !== "" && !HEADER_LINE.test(line));
-  if (at > lineStart) junk.push(block.slice(lineStart, at));
+    .filter((line) => !blank(line) && !HEADER_LINE.test(line.replaceAll(BOM_LATIN1, "")));
+  if (at > lineStart && !blank(block.slice(lineStart, at))) junk.push(block.slice(lineStart, at));
   return junk.length === 0 ? undefined : junk.join("\n");
 }
 
