@@ -3,7 +3,7 @@ import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, typ
 import { checkEnvelope } from "./envelope.js";
 import { detectFraming } from "../transport/detect-framing.js";
 import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "../transport/framing.js";
-import { parseJson } from "./lossless-json.js";
+import { parseJson } from "../transport/lossless-json.js";
 import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
 import { isWriteError } from "./writer.js";
 

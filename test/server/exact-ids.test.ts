@@ -3,7 +3,7 @@
 // results and in every kind of error; the common ids come back as they are.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseJson } from "../../src/server/lossless-json.js";
+import { parseJson } from "../../src/transport/lossless-json.js";
 import { RawId, exactId, stringifyMessage } from "../../src/server/request-id.js";
 import { frame, frameBodies } from "../support/wire-frames.js";
 import { WireSession, settle } from "../support/wire-session.js";

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "vitest";
 import { Registry, type RegistryOptions } from "../../src/core/registry.js";
 import type { RegistryStore } from "../../src/core/store.js";
-import { parseJson } from "../../src/server/lossless-json.js";
+import { parseJson } from "../../src/transport/lossless-json.js";
 import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 

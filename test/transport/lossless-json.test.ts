@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { parseJson } from "../../src/server/lossless-json.js";
+import { parseJson } from "../../src/transport/lossless-json.js";
 
 /** Digit runs of every length from `min` to `max` (size "max": fast-check would otherwise keep them short). */
 const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: min, maxLength: max, size: "max" });
