@@ -4,6 +4,7 @@ import { Registry } from "../core/registry.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
 import { readAuthToken } from "../transport/auth-token.js";
+import { parseSnapshotText } from "../storage/snapshot-text.js";
 import { readStateDir } from "../storage/state-files.js";
 import { naming, oneLine } from "./failure.js";
 import { type StatusView, renderStatus, viewOf } from "./status-view.js";
@@ -100,12 +101,12 @@ const isObject = (value: unknown): value is Record<string, unknown> => typeof va
 
 const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`);
 
-/** A snapshot file (ours, a state.json, or harn-hostlib's), as of when it was taken. */
+/** A snapshot file (ours, a state.json, or harn-hostlib's, read losslessly: u64 hashes as bare numbers stay exact), as of when it was taken. */
 function fromFile(file: string): StatusView {
   const text = readFileSync(file, "utf8");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = parseSnapshotText(text);
   } catch (error) {
     throw new Error(`is not JSON: ${oneLine(error)}`);
   }

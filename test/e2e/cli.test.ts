@@ -86,6 +86,18 @@ describe("harn-registry status", () => {
     expect(result.stdout).toMatch(/^ {2}a\.rs {2}exclusive {7}1 {6}1 {2}\d\ds$/m);
   });
 
+  it("reads a harn-hostlib snapshot with u64 hashes written as bare numbers losslessly, as restore does", () => {
+    const dir = tempDir("harn-cli-");
+    const history = { "a.rs": [{ seq: 1, agent_id: 1, timestamp_ms: 5, op: "write", hash: "@14695981039346656037", size: 3 }] };
+    const seen = Date.now();
+    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locked_paths: {} }] }, versions: { current_seq: 1, history } };
+    writeFileSync(join(dir, "hostlib.json"), JSON.stringify(hostlib).replace('"@14695981039346656037"', "14695981039346656037"));
+    const result = run(["status", `--snapshot=${join(dir, "hostlib.json")}`, "--json"]);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).agents).toEqual([{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locks: 0 }]);
+  });
+
   it("prints JSON with --json", async () => {
     const { address } = await populated();
     const view = JSON.parse(run(["status", `--listen=${address}`, "--json"]).stdout);
