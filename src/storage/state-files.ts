@@ -5,7 +5,7 @@ import type { ProcessOptions, SavedDelayedLock } from "../core/registry.js";
 import type { SavedWaits } from "../core/wait-queue.js";
 import { CLOSED_FILE, type ClosedMark, readClosedMark } from "./closed-mark.js";
 import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
-import { exactNumbers, parseSnapshotText } from "./snapshot-text.js";
+import { parseSnapshotText } from "./snapshot-text.js";
 import { StateFileError } from "./state-error.js";
 
 /** The file of the saved state: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
@@ -139,7 +139,7 @@ function checkEnd(dir: string, journals: JournalRead[], closed: ClosedMark | und
   }
 }
 
-/** state.json, read losslessly (see parseSnapshotText): its snapshot goes to restore as it is, the rest gets numbers. */
+/** state.json, read losslessly (see parseSnapshotText). */
 function readSaved(path: string): SavedState | undefined {
   let text: string;
   try {
@@ -166,7 +166,6 @@ function readSaved(path: string): SavedState | undefined {
   ) {
     throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`);
   }
-  for (const key of Object.keys(value)) if (key !== "snapshot") exactNumbers(value[key as keyof SavedState]);
   const crashed = value.crashedSinceReap;
   if (crashed !== undefined && !(Array.isArray(crashed) && crashed.every((id) => Number.isSafeInteger(id) && id > 0))) {
     throw new StateFileError(`${path}: crashedSinceReap is not a list of agent ids; it was left as it is`);

@@ -4,29 +4,37 @@ const nonce = randomBytes(8).toString("hex");
 /** The marker as it appears in JSON text (an escape) and as the parsed string (a real NUL). */
 const markerText = `\\u0000bigint:${nonce}:`;
 const marker = `\u0000bigint:${nonce}:`;
-const maybeBig = /[0-9]{16}/;
+/** A number token of 16 digits or more, where a value can start (text start, after `:`, `,` or `[` and blanks): no such token can be missed, and digits inside strings (a hash as a decimal string) mostly do not match. */
+const maybeBig = /(?:^|[:,[])[ \t\n\r]*-?[0-9]{16}/;
+
+/** Options of {@link parseJson}. */
+export interface ParseOptions {
+  /** Make bigints of only the integers a double would round: 2^53 and -2^53, which it holds exactly, stay numbers (default: every integer beyond 2^53-1 is a bigint). */
+  bigintsOnlyWhenRounded?: boolean;
+}
 
 /**
  * JSON.parse that keeps integers beyond 2^53-1 exact as bigint (a Rust host
  * sends a u64 FNV-1a hash as a bare number); every other number parses as
  * JSON.parse parses it, and any depth of nesting JSON.parse takes is taken.
- * The common case — no run of 16 digits anywhere — is plain JSON.parse.
+ * The common case — no value that starts with 16 digits (a u64 written as
+ * a decimal string does not) — is plain JSON.parse.
  * Otherwise each integer token (no fraction, no exponent) beyond 2^53-1
  * outside a string is wrapped in a marked string, and the marked strings
  * are turned into bigints by a walk without recursion; the marker holds a
  * NUL and a per-process nonce, which no valid message text can produce by
  * accident.
  */
-export function parseJson(text: string): unknown {
+export function parseJson(text: string, options: ParseOptions = {}): unknown {
   if (!maybeBig.test(text)) return JSON.parse(text);
-  const marked = markBigIntegers(text);
+  const marked = markBigIntegers(text, options.bigintsOnlyWhenRounded === true);
   return marked === text ? JSON.parse(text) : restoreBigIntegers(JSON.parse(marked));
 }
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
-/** The text with every integer token beyond 2^53-1 outside strings replaced by a marked string. */
-function markBigIntegers(text: string): string {
+/** The text with every integer token beyond 2^53-1 outside strings (but ±2^53 when `onlyRounded`) replaced by a marked string. */
+function markBigIntegers(text: string, onlyRounded: boolean): string {
   let out = "";
   let copied = 0;
   for (let i = 0; i < text.length; i++) {
@@ -37,7 +45,7 @@ function markBigIntegers(text: string): string {
     }
     if (c !== 45 && !isDigit(c)) continue;
     const end = numberEnd(text, i);
-    if (end - i >= 16 && isBigInteger(text, i, end)) {
+    if (end - i >= 16 && isBigInteger(text, i, end) && !(onlyRounded && isTwoTo53(text, i, end))) {
       out += `${text.slice(copied, i)}"${markerText}${text.slice(i, end)}"`;
       copied = end;
     }
@@ -81,6 +89,12 @@ function isBigInteger(text: string, start: number, end: number): boolean {
   if (digits === end || text.charCodeAt(digits) === 48) return false;
   for (let i = digits; i < end; i++) if (!isDigit(text.charCodeAt(i))) return false;
   return !Number.isSafeInteger(Number(text.slice(start, end)));
+}
+
+/** Whether text[start, end) is 2^53 or -2^53, the integers beyond 2^53-1 that a double holds exactly. */
+function isTwoTo53(text: string, start: number, end: number): boolean {
+  const digits = text.charCodeAt(start) === 45 ? start + 1 : start;
+  return end - digits === 16 && text.startsWith("9007199254740992", digits);
 }
 
 /** Turn the marked strings of a parsed value into bigints, with an explicit stack (any depth). */

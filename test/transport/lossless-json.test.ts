@@ -26,6 +26,9 @@ const placements = (token: string): [string, unknown][] => [
   [token, expected(token)],
   [`{"n":${token},"s":"x"}`, { n: expected(token), s: "x" }],
   [`[${token}, ${token} ,1]`, [expected(token), expected(token), 1]],
+  [` \r\n${token}`, expected(token)],
+  [`{"n": \n\t\r${token}}`, { n: expected(token) }],
+  [`[\n ${token},\t${token}]`, [expected(token), expected(token)]],
   [`{"s":"${token}","t":"a ${token}\\" ${token}"}`, { s: token, t: `a ${token}" ${token}` }],
   [`{"${token}":${token}}`, { [token]: expected(token) }],
 ];
@@ -73,6 +76,25 @@ describe("parseJson", () => {
     const proto = parseJson('{"__proto__":18446744073709551615}') as object;
     expect(Object.getPrototypeOf(proto)).toBe(Object.prototype);
     expect(Object.getOwnPropertyDescriptor(proto, "__proto__")?.value).toBe(18446744073709551615n);
+  });
+
+  it("with bigintsOnlyWhenRounded, keeps 2^53 and -2^53 as numbers (a double holds them exactly) and makes bigints of the integers a double rounds", () => {
+    const options = { bigintsOnlyWhenRounded: true };
+    expect(parseJson('{"next_id":9007199254740992,"n":-9007199254740992}', options)).toEqual({ next_id: 2 ** 53, n: -(2 ** 53) });
+    expect(parseJson("[9007199254740993,-9007199254740993,90071992547409920,18446744073709551615]", options)).toEqual([
+      9007199254740993n,
+      -9007199254740993n,
+      90071992547409920n,
+      18446744073709551615n,
+    ]);
+    expect(parseJson("9007199254740992")).toBe(9007199254740992n);
+    fc.assert(
+      fc.property(numberToken, (token) => {
+        const value = expected(token);
+        const want = typeof value === "bigint" && Number(value) === 2 ** 53 * Math.sign(Number(value)) && BigInt(Number(value)) === value ? Number(value) : value;
+        expect(parseJson(`{"n":${token}}`, options), token).toEqual({ n: want });
+      }),
+    );
   });
 
   it("parses nesting as deep as JSON.parse takes, with a big integer at the bottom", () => {
