@@ -76,25 +76,29 @@ export const SnapshotV1Input = z.strictObject({
 
 /**
  * The `agents` and `versions` sections of harn-hostlib's
- * `.burin/index/snapshot.json`; every other section is ignored. Missing
- * fields take serde's defaults.
+ * `.burin/index/snapshot.json`; every other section is ignored. Both
+ * sections are required (an object that has neither is not a snapshot);
+ * missing fields inside them take serde's defaults.
  */
 export const HostlibSnapshotInput = z.looseObject({
-  agents: z._default(
-    z.looseObject({
+  agents: z.looseObject(
+    {
       next_id: z._default(z.union([z.literal(0), NextCounterInput]), 0),
       agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, () => Object.create(null)) })), []),
-    }),
-    { next_id: 0, agents: [] },
+    },
+    { error: "must be an object" },
   ),
-  versions: z._default(
-    z.looseObject({
+  versions: z.looseObject(
+    {
       current_seq: z._default(Count, 0),
       history: z._default(historyOf(HashInput), () => Object.create(null)),
-    }),
-    () => ({ current_seq: 0, history: Object.create(null) }),
+    },
+    { error: "must be an object" },
   ),
 });
+
+/** The sections every snapshot must carry: ours also `format_version` (and the rest of its fields), harn-hostlib's these two. */
+export const REQUIRED_SNAPSHOT_SECTIONS = ["agents", "versions"] as const;
 
 /** What `restore` accepts: ours (format 1 or 2) when the value has `format_version`, otherwise harn-hostlib's. */
 export type RestoreInput = z.infer<typeof SnapshotInput> | z.infer<typeof SnapshotV1Input> | z.infer<typeof HostlibSnapshotInput>;

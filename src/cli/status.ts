@@ -88,10 +88,11 @@ function watchServer(client: RegistryClient, redraw: () => void): void {
   client.request("events_subscribe").catch(() => {});
 }
 
-/** The state a writer of `dir` holds now, rebuilt from its files without locking them; its config is the directory's unless it holds nothing yet. */
+/** The state a writer of `dir` holds now, rebuilt from its files without locking them; its config is the directory's unless it holds nothing yet. A directory with neither state.json nor a journal (every writer writes state.json at once) is not a state directory. */
 function fromStateDir(dir: string): StatusView {
   const clock = new PinnedClock(Date.now);
   const read = readStateDir(dir);
+  if (read.saved === undefined && read.journals.length === 0) throw new Error("is not a state directory: it holds no state.json and no journal");
   const { registry, entries } = replayStateDir(read, clock, { now: Date.now, limits: VIEW_LIMITS });
   const source = (read.saved?.generation ?? 0) > 0 || entries > 0 ? "state" : "default";
   return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source });

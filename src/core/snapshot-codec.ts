@@ -3,6 +3,7 @@ import type { RegistryConfig } from "../../protocol/common.js";
 import { precheck } from "../../protocol/precheck.js";
 import {
   HostlibSnapshotInput,
+  REQUIRED_SNAPSHOT_SECTIONS,
   SNAPSHOT_FORMAT_VERSION,
   type Snapshot,
   SnapshotAgentEntry,
@@ -51,8 +52,9 @@ export interface DecodedSnapshot {
 }
 
 /**
- * Validate a snapshot completely (shape with zod, then the cross-field
- * rules: unique ids, no two conflicting locks under the one conflict rule,
+ * Validate a snapshot completely (its required sections: every field of
+ * ours, `agents` and `versions` of harn-hostlib's; shape with zod; then the
+ * cross-field rules: unique ids, no two conflicting locks under the one conflict rule,
  * fences unique and below `next_fence`, seqs unique and ≤ current_seq) and
  * build fresh registry data from it. Throws {@link InvalidInputError} naming the
  * first bad field as `snapshot.<path>`; the running registry is untouched.
@@ -72,6 +74,12 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const version = (input as { format_version?: unknown }).format_version;
   const schema = version === undefined ? HostlibSnapshotInput : version === 1 ? SnapshotV1Input : version === 2 ? SnapshotInput : undefined;
   if (schema === undefined) throw new InvalidInputError("snapshot.format_version", `must be 1 or ${SNAPSHOT_FORMAT_VERSION}, got ${JSON.stringify(version)}`);
+  if (version === undefined) {
+    const missing = REQUIRED_SNAPSHOT_SECTIONS.find((section) => !Object.hasOwn(input, section) || (input as Record<string, unknown>)[section] === undefined);
+    if (missing !== undefined) {
+      throw new InvalidInputError(`snapshot.${missing}`, "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections");
+    }
+  }
   const sections = input as { agents?: { agents?: unknown } };
   const entries = sections.agents?.agents;
   const entryCheck = agentEntryChecks.get(version as number);

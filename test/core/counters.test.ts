@@ -174,7 +174,7 @@ describe("counters near 2^53-1", () => {
 
   it.each([
     ["format-1", (agents: Json[]) => ({ ...snapshotAt({ nextId: 2 }, agents), format_version: 1, agents: { next_id: 2, agents } })],
-    ["harn-hostlib", (agents: Json[]) => ({ agents: { next_id: 2, agents } })],
+    ["harn-hostlib", (agents: Json[]) => ({ agents: { next_id: 2, agents }, versions: {} })],
   ])("refuses a %s snapshot whose locks would need fresh fences past the limit, naming the lock", (_format, make) => {
     const reg = restored(snapshotAt({ nextFence: MAX }));
     const before = reg.snapshot();

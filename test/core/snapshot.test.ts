@@ -203,15 +203,39 @@ describe("snapshot codec", () => {
     expect(reg.config()).toEqual({ default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 });
   });
 
-  it("fills serde defaults for a sparse harn-hostlib snapshot", () => {
+  it("fills serde defaults inside the sections of a sparse harn-hostlib snapshot", () => {
     const { reg } = manualRegistry(0);
-    expect(reg.restore({ indexed_files: [] })).toEqual({ agents: 0, locks: 0, current_seq: 0 });
+    expect(reg.restore({ indexed_files: [], agents: {}, versions: {} })).toEqual({ agents: 0, locks: 0, current_seq: 0 });
     expect(reg.register("a")).toBe(1);
+  });
+
+  it("a snapshot must carry its required sections to be restored, and a refused one changes nothing", () => {
+    const { reg } = busyRegistry();
+    const before = JSON.stringify(reg.snapshot());
+    const ours = reg.snapshot();
+    const hostlibHint = "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections";
+    const refused: [unknown, string][] = [
+      [{}, `snapshot.agents ${hostlibHint}`],
+      [{ name: "harn-registry", version: "0.1.0", dependencies: {} }, `snapshot.agents ${hostlibHint}`],
+      [{ agents: {} }, `snapshot.versions ${hostlibHint}`],
+      [{ versions: {} }, `snapshot.agents ${hostlibHint}`],
+      [{ agents: null, versions: {} }, "snapshot.agents must be an object"],
+      [{ agents: {}, versions: [] }, "snapshot.versions must be an object"],
+      [{ format_version: 2 }, "snapshot.taken_at_ms is required"],
+      [{ ...ours, agents: undefined }, "snapshot.agents is required"],
+      [{ format_version: 2, taken_at_ms: 0, config: ours.config, agents: ours.agents }, "snapshot.versions is required"],
+      [{ format_version: 1, taken_at_ms: 0, config: ours.config, versions: ours.versions }, "snapshot.agents is required"],
+    ];
+    for (const [snapshot, message] of refused) {
+      expect(() => reg.restore(snapshot), JSON.stringify(snapshot)).toThrow(message);
+      expect(() => reg.prepareRestore(snapshot)).toThrow(message);
+      expect(JSON.stringify(reg.snapshot())).toBe(before);
+    }
   });
 
   it("rejects a hostlib hash that already lost precision as a JS number", () => {
     const { reg } = manualRegistry(0);
-    const hostlib = { versions: { current_seq: 1, history: { a: [{ seq: 1, agent_id: 0, timestamp_ms: 0, op: "write", hash: 2 ** 64, size: 0 }] } } };
+    const hostlib = { agents: {}, versions: { current_seq: 1, history: { a: [{ seq: 1, agent_id: 0, timestamp_ms: 0, op: "write", hash: 2 ** 64, size: 0 }] } } };
     expect(() => reg.restore(hostlib)).toThrow(/snapshot\.versions\.history\.a\[0\]\.hash must be an unsigned 64-bit integer/);
   });
 });

@@ -80,7 +80,7 @@ describe("harn-registry status", () => {
     expectTables(run(["status", `--snapshot=${join(dir, "snap.json")}`]).stdout);
     writeFileSync(join(dir, "state.json"), JSON.stringify({ format: "harn-registry-state/1", generation: 1, waits: { next_id: 1, waits: [] }, snapshot }));
     expectTables(run(["status", `--snapshot=${join(dir, "state.json")}`]).stdout);
-    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: Date.now(), edit_count: 4, locked_paths: { "a.rs": Date.now() + 60_000 } }] } };
+    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: Date.now(), edit_count: 4, locked_paths: { "a.rs": Date.now() + 60_000 } }] }, versions: {} };
     writeFileSync(join(dir, "hostlib.json"), JSON.stringify(hostlib));
     const result = run(["status", `--snapshot=${join(dir, "hostlib.json")}`]);
     expect(result.stdout).toMatch(/^ {2}a\.rs {2}exclusive {7}1 {6}1 {2}\d\ds$/m);
@@ -248,7 +248,7 @@ describe("the config in force, and where each value came from", () => {
     });
     const dir = tempDir("harn-config-");
     writeFileSync(join(dir, "ours.json"), JSON.stringify(snapshot));
-    writeFileSync(join(dir, "hostlib.json"), JSON.stringify({ agents: { next_id: 1, agents: [] } }));
+    writeFileSync(join(dir, "hostlib.json"), JSON.stringify({ agents: { next_id: 1, agents: [] }, versions: {} }));
     expect(JSON.parse(run(["status", `--snapshot=${join(dir, "ours.json")}`, "--json"]).stdout)).toMatchObject({
       config: { default_lock_ttl_ms: 5000 },
       config_sources: { default_lock_ttl_ms: "snapshot", agent_timeout_ms: "snapshot" },
@@ -267,6 +267,10 @@ describe("every failure of a command: exit 1, one line naming the file or peer a
     ["a snapshot file that is not a valid snapshot", { "v2.json": '{"format_version":2}' }, ["status", "--snapshot=@/v2.json"], /^harn-registry status: \S+\/v2\.json: snapshot\.\S+ .+$/],
     ["a snapshot file that is missing", {}, ["status", "--snapshot=@/missing.json"], /^harn-registry status: \S+\/missing\.json: no such file or directory \(ENOENT\)$/],
     ["a state directory that is missing", {}, ["status", "--state=@/nowhere"], /^harn-registry status: \S+\/nowhere: no such file or directory \(ENOENT\)$/],
+    ["a directory that is not a state directory", { "project/package.json": "{}" }, ["status", "--state=@/project"], /^harn-registry status: \S+\/project: is not a state directory: it holds no state\.json and no journal$/],
+    ["an empty directory (status --state)", { "empty/.keep": "" }, ["status", "--state=@/empty"], /^harn-registry status: \S+\/empty: is not a state directory: it holds no state\.json and no journal$/],
+    ["a package.json given as a snapshot", { "package.json": '{"name":"x","version":"1.0.0"}' }, ["status", "--snapshot=@/package.json"], /^harn-registry status: \S+\/package\.json: snapshot\.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections$/],
+    ["an empty object given as a snapshot", { "empty.json": "{}" }, ["status", "--snapshot=@/empty.json"], /^harn-registry status: \S+\/empty\.json: snapshot\.agents is required: .+$/],
     ["a corrupt state directory (status)", { "s/state.json": "garbage\n" }, ["status", "--state=@/s"], /^harn-registry status: \S+\/s\/state\.json: is not valid JSON .+$/],
     ["a corrupt state directory (server)", { "s/state.json": "garbage\n" }, ["--state=@/s"], /^harn-registry: \S+\/s\/state\.json: is not valid JSON .+$/],
     ["a server that is not there (status)", {}, ["status", "--listen=unix:@/none.sock"], /^harn-registry status: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/],

@@ -107,6 +107,24 @@ describe("every method over NDJSON", () => {
     expect((await sidecar.call(2, "changes_since")).result[0].hash).toBe("12345678901234567890");
   });
 
+  it("restore refuses a snapshot without its required sections, naming the missing one, and nothing changes", async () => {
+    const sidecar = await WireSession.start();
+    await sidecar.call(1, "agent_register", { name: "a" });
+    await sidecar.call(2, "lock_try", { agent_id: 1, path: "kept" });
+    const before = (await sidecar.call(3, "snapshot")).result;
+    const refused: [unknown, string][] = [
+      [{}, "snapshot.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections"],
+      [{ agents: {} }, "snapshot.versions is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections"],
+      [{ ...before, versions: undefined }, "snapshot.versions is required"],
+    ];
+    for (const [index, [snapshot, message]] of refused.entries()) {
+      const reply = await sidecar.call(10 + index, "restore", { snapshot });
+      expect(reply.error).toMatchObject({ code: -32602, message: `restore: ${message}` });
+      expect(sidecar.notifications).toEqual([]);
+    }
+    expect((await sidecar.call(20, "snapshot")).result).toEqual(before);
+  });
+
   it("restore with reap: false keeps restored agents alive", async () => {
     const sidecar = await WireSession.start();
     await sidecar.call(1, "agent_register", { name: "a" });

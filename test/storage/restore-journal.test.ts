@@ -4,6 +4,8 @@
 // JSON-unfriendly input it was given (bare u64 numbers the reader turns into
 // bigints, big numbers or deep nesting in sections restore ignores) and
 // whichever format (ours 1 and 2, harn-hostlib's).
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { Registry, type RegistryOptions } from "../../src/core/registry.js";
 import type { RegistryStore } from "../../src/core/store.js";
@@ -62,7 +64,7 @@ const inputs: [string, string][] = [
     "harn-hostlib with a deeply nested ignored section",
     text({ index: "<nested>", agents: { agents: [one] }, versions: { current_seq: 3, history: { x: [smallHash] } } }),
   ],
-  ["harn-hostlib with nothing but ignored sections", text({ git_head: "abc", files: [{ a: { a: 1 } }] })],
+  ["harn-hostlib with empty agents and versions sections beside ignored ones", text({ git_head: "abc", files: [{ a: { a: 1 } }], agents: {}, versions: {} })],
 ];
 
 const options = (now: () => number): RegistryOptions => ({
@@ -103,4 +105,29 @@ describe("restore with --state", () => {
       await restarted.close();
     },
   );
+});
+
+describe("a refused restore with --state", () => {
+  it.each([
+    ["an empty object", "{}", /^snapshot\.agents is required/],
+    ["an object that is not a snapshot (a package.json)", '{"name":"x","version":"1.0.0","dependencies":{}}', /^snapshot\.agents is required/],
+    ["harn-hostlib's agents without versions", '{"agents":{"next_id":1,"agents":[]}}', /^snapshot\.versions is required/],
+    ["ours without agents", '{"format_version":2,"taken_at_ms":1,"config":{"default_lock_ttl_ms":1,"agent_timeout_ms":1},"versions":{"current_seq":0,"history":{}}}', /^snapshot\.agents is required/],
+  ])("%s: nothing changes, nothing is journaled, and the restart sees the same state", async (_what, input, message) => {
+    const clock = { now: 1_000 };
+    const dir = tempDir("harn-restore-");
+    const durable = await openState(dir, options(() => clock.now));
+    durable.store.tryLock(1, "kept");
+    durable.store.recordVersion({ agentId: 1, path: "kept", hash: BigInt(U64) });
+    await durable.journal.flushed();
+    const files = () => readdirSync(dir).filter((name) => name !== "writer.pid").map((name) => [name, readFileSync(join(dir, name), "utf8")]);
+    const before = { snapshot: JSON.stringify(durable.store.snapshot()), files: files() };
+    expect(() => durable.store.restore(parseJson(input))).toThrow(message);
+    await durable.journal.flushed();
+    expect({ snapshot: JSON.stringify(durable.store.snapshot()), files: files() }).toEqual(before);
+    await durable.close();
+    const restarted = await openState(dir, options(() => clock.now));
+    expect(JSON.stringify(restarted.store.registry.snapshot())).toBe(before.snapshot);
+    await restarted.close();
+  });
 });
