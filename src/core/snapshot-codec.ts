@@ -12,7 +12,7 @@ import {
   SnapshotV1Input,
 } from "../../protocol/snapshot.js";
 import { roomFrom } from "./counters.js";
-import { dictionary } from "./dictionary.js";
+import { dictionary, inCodeUnitOrder, isIndexKey } from "./dictionary.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
@@ -174,17 +174,19 @@ function place(
 /**
  * The registry data as a snapshot: agents by id, so equal data give equal JSON.
  * The maps keyed by path (`locked_paths`, `lock_fences`,
- * `versions.history`) have no prototype and get their keys in code-unit
- * order; a JS object still lists integer-like keys ("9", "10") first, in
- * numeric order, so whoever serialises the snapshot must write those maps'
- * keys sorted itself to keep that order.
+ * `versions.history`) have no prototype and list their keys in code-unit
+ * order, integer-like paths ("9", "10") included (see inCodeUnitOrder), so
+ * JSON.stringify writes the documented order wherever the snapshot goes:
+ * the `snapshot` reply, state.json, a restore's journal entry.
  */
 export function encodeSnapshot(data: RegistryData, config: RegistryConfig, now: number): Snapshot {
   const agents = data.agentsById().map((agent) => {
     const locked_paths = dictionary<number>();
     const lock_fences = dictionary<number>();
     const shared_paths: string[] = [];
+    let hasIndexKey = false;
     for (const lock of locksByPath(agent)) {
+      if (!hasIndexKey && isIndexKey(lock.path)) hasIndexKey = true;
       locked_paths[lock.path] = lock.expiresAtMs;
       lock_fences[lock.path] = lock.fence;
       if (lock.mode === "shared") shared_paths.push(lock.path);
@@ -195,8 +197,8 @@ export function encodeSnapshot(data: RegistryData, config: RegistryConfig, now: 
       state: agent.state,
       last_seen_ms: agent.lastSeenMs,
       edit_count: agent.editCount,
-      locked_paths,
-      lock_fences,
+      locked_paths: inCodeUnitOrder(locked_paths, hasIndexKey),
+      lock_fences: inCodeUnitOrder(lock_fences, hasIndexKey),
       shared_paths,
     };
   });

@@ -2,7 +2,7 @@ import type * as z from "zod/mini";
 import type { EditOp } from "../../protocol/common.js";
 import type { ResultOf } from "../../protocol/methods.js";
 import type { SnapshotEntry } from "../../protocol/snapshot.js";
-import { dictionary } from "./dictionary.js";
+import { dictionary, inCodeUnitOrder, isIndexKey } from "./dictionary.js";
 import { compareStrings } from "./paths.js";
 
 /** Edit operation recorded in the log. */
@@ -57,10 +57,12 @@ export class VersionLog {
     return out;
   }
 
-  /** Per-path history for a snapshot, with no prototype, paths added in code-unit order. */
+  /** Per-path history for a snapshot, with no prototype, its paths listed in code-unit order (see inCodeUnitOrder). */
   history(): Record<string, SnapshotEntry[]> {
     const history = dictionary<SnapshotEntry[]>();
+    let hasIndexKey = false;
     for (const path of [...this.byPath.keys()].sort(compareStrings)) {
+      if (!hasIndexKey && isIndexKey(path)) hasIndexKey = true;
       history[path] = (this.byPath.get(path) as Change[]).map(({ seq, agent_id, timestamp_ms, op, hash, size }) => ({
         seq,
         agent_id,
@@ -70,7 +72,7 @@ export class VersionLog {
         size,
       }));
     }
-    return history;
+    return inCodeUnitOrder(history, hasIndexKey);
   }
 
   /** Replace the whole log. `changes` must have distinct seqs, none above `currentSeq`. */

@@ -1,5 +1,8 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { isIndexKey } from "../../src/core/dictionary.js";
 import { InvalidInputError } from "../../src/core/errors.js";
+import { INDEX_LIKE_PATHS, IN_CODE_UNIT_ORDER, mapsOutOfOrder } from "../support/index-like-paths.js";
 import { manualRegistry } from "../support/manual-registry.js";
 
 function busyRegistry() {
@@ -76,6 +79,51 @@ describe("snapshot codec", () => {
       expect(Object.getPrototypeOf(map)).toBeNull();
       expect(Object.keys(map ?? {})).toEqual(sorted);
     }
+  });
+
+  it("lists integer-like paths in code-unit order too, so JSON.stringify writes the documented order, and snapshot → restore → snapshot stays byte-identical", () => {
+    const { reg } = manualRegistry(0);
+    for (const path of INDEX_LIKE_PATHS) {
+      reg.tryLock(1, path, 60_000 + path.length);
+      reg.recordVersion({ agentId: 1, path });
+    }
+    expect(reg.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 70_000 })).toMatchObject({ granted: true });
+    const snapshot = reg.snapshot();
+    const maps = [...snapshot.agents.agents.flatMap((agent) => [agent.locked_paths, agent.lock_fences]), snapshot.versions.history];
+    for (const map of maps) {
+      expect(Object.getPrototypeOf(map)).toBeNull();
+      expect(Object.keys(map)).toEqual([...Object.keys(map)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    expect(Object.keys(snapshot.versions.history)).toEqual(IN_CODE_UNIT_ORDER);
+    expect(Object.keys(snapshot.agents.agents[1]?.locked_paths ?? {})).toEqual(["20", "3", "b"]);
+    expect(snapshot.agents.agents[1]?.shared_paths).toEqual(["20", "3", "b"]);
+    const text = JSON.stringify(snapshot);
+    expect(mapsOutOfOrder(text, JSON.parse(text))).toEqual([]);
+    expect(text).toContain(`"locked_paths":{"0":60001,"01":60002,"10":60002,"1a":60002,"4294967294":60010,"4294967295":60010,"9":60001,"a":60001}`);
+    const { reg: other } = manualRegistry(0);
+    other.restore(JSON.parse(text));
+    expect(JSON.stringify(other.snapshot())).toBe(text);
+    expect(JSON.stringify(other.prepareRestore(JSON.parse(text)).snapshot)).toBe(text);
+  });
+
+  it("knows the keys a JS object lists first (array indexes) exactly as the engine does", () => {
+    /** Whether the engine lists `key` before a key added earlier. */
+    const listedFirst = (key: string) => {
+      const object = Object.create(null);
+      object["\u0000first"] = 1;
+      object[key] = 1;
+      return key !== "\u0000first" && Object.keys(object)[0] === key;
+    };
+    const near = ["0", "9", "10", "01", "00", "1a", "-1", "1.5", "1e3", " 1", "１", "4294967294", "4294967295", "4294967296", "9999999999", "99999999999", ""];
+    for (const key of near) expect(isIndexKey(key), key).toBe(listedFirst(key));
+    const digits = fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: 1, maxLength: 12 });
+    const around = fc.integer({ min: 4_294_967_200, max: 4_294_967_400 }).map(String);
+    fc.assert(
+      fc.property(fc.oneof(digits, around, fc.string()), (key) => {
+        expect(isIndexKey(key), key).toBe(listedFirst(key));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("round-trips snapshot → restore → snapshot identically, through JSON too", () => {

@@ -9,6 +9,8 @@ import { renderHelp } from "../../bin/usage.js";
 import { BIN, RawSidecar } from "../support/sidecar-process.js";
 import { req } from "../support/wire-frames.js";
 import { SocketClient, SocketServer } from "../support/socket-client.js";
+import { openState } from "../support/durable.js";
+import { INDEX_LIKE_PATHS } from "../support/index-like-paths.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const servers: SocketServer[] = [];
@@ -96,6 +98,21 @@ describe("harn-registry status", () => {
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout).agents).toEqual([{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locks: 0 }]);
+  });
+
+  it("--json lists integer-like paths in code-unit order, from a state directory and from a snapshot file", async () => {
+    const dir = tempDir("harn-cli-");
+    const state = await openState(join(dir, "state"), { now: Date.now });
+    for (const path of INDEX_LIKE_PATHS) state.store.tryLock(1, path, 600_000);
+    state.store.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 600_000 });
+    writeFileSync(join(dir, "snap.json"), JSON.stringify(state.store.snapshot()));
+    await state.close();
+    const order = [...INDEX_LIKE_PATHS, "3", "20", "b"].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const source of [`--state=${join(dir, "state")}`, `--snapshot=${join(dir, "snap.json")}`]) {
+      const result = run(["status", source, "--json"]);
+      expect(result.stderr).toBe("");
+      expect([...result.stdout.matchAll(/"path":("[^"]*")/g)].map((match) => JSON.parse(match[1] as string))).toEqual(order);
+    }
   });
 
   it("prints JSON with --json", async () => {
