@@ -8,14 +8,16 @@ export type StatusConfigSource = ConfigSources[keyof ConfigSources] | "snapshot"
 /** What `status` shows: the config in force, every agent and every lock, as of one moment. */
 export interface StatusView {
   as_of_ms: number;
+  /** Present when `as_of_ms` is a manual clock's time (a --clock=manual server, or a state directory its writer kept on one), not the wall clock's. */
+  clock?: "manual";
   config: RegistryConfig;
   config_sources: Record<keyof RegistryConfig, StatusConfigSource>;
   agents: { id: number; name: string; state: string; last_seen_ms: number; edit_count: number; locks: number }[];
   locks: { path: string; mode: "exclusive" | "shared"; holder: number; fence: number; expires_at_ms: number }[];
 }
 
-/** The view of a format-2 snapshot (agents by id, locks by path then holder); its config came from `source`. */
-export function viewOf(snapshot: Snapshot, sources: StatusView["config_sources"]): StatusView {
+/** The view of a format-2 snapshot (agents by id, locks by path then holder); its config came from `sources`, its time from a `clock` of that kind. */
+export function viewOf(snapshot: Snapshot, sources: StatusView["config_sources"], clock: "system" | "manual" = "system"): StatusView {
   const locks: StatusView["locks"] = [];
   const agents = snapshot.agents.agents.map((agent) => {
     const shared = new Set(agent.shared_paths);
@@ -32,7 +34,8 @@ export function viewOf(snapshot: Snapshot, sources: StatusView["config_sources"]
     return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.last_seen_ms, edit_count: agent.edit_count, locks: paths.length };
   });
   locks.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.holder - b.holder));
-  return { as_of_ms: snapshot.taken_at_ms, config: snapshot.config, config_sources: sources, agents, locks };
+  const time = clock === "manual" ? { as_of_ms: snapshot.taken_at_ms, clock } : { as_of_ms: snapshot.taken_at_ms };
+  return { ...time, config: snapshot.config, config_sources: sources, agents, locks };
 }
 
 const ESC = "\u001b[";
@@ -72,7 +75,8 @@ export function renderStatus(view: StatusView, source: string, colour: boolean):
   const agentRows = view.agents.map((agent) => [String(agent.id), agent.name, agent.state, `${humanDuration(now - agent.last_seen_ms)} ago`, String(agent.edit_count), String(agent.locks)]);
   const lockRows = view.locks.map((lock) => [lock.path, lock.mode, String(lock.holder), String(lock.fence), humanDuration(lock.expires_at_ms - now)]);
   const config = (Object.keys(view.config) as (keyof RegistryConfig)[]).map((key) => `${key}=${view.config[key]} (${view.config_sources[key]})`);
-  const lines = [`${heading("harn-registry status")}  ${source}  as of ${new Date(now).toISOString()}`, `config  ${config.join(", ")}`, "", heading(`Agents (${view.agents.length})`)];
+  const asOf = `as of ${new Date(now).toISOString()}${view.clock === "manual" ? " (manual clock)" : ""}`;
+  const lines = [`${heading("harn-registry status")}  ${source}  ${asOf}`, `config  ${config.join(", ")}`, "", heading(`Agents (${view.agents.length})`)];
   if (agentRows.length === 0) lines.push("  none");
   else {
     const paintAgent = colour ? (row: number, column: number) => (column === 2 ? STATE_COLOURS[view.agents[row]?.state ?? ""] : undefined) : undefined;

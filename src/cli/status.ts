@@ -3,6 +3,7 @@ import { connectRegistry, type RegistryClient } from "../client/index.js";
 import { Registry } from "../core/registry.js";
 import { replayStateDir } from "../storage/durable-state.js";
 import { PinnedClock } from "../storage/pinned-clock.js";
+import { lastWrittenMs, stateClock } from "../storage/state-clock.js";
 import { readAuthToken } from "../transport/auth-token.js";
 import { parseSnapshotText } from "../storage/snapshot-text.js";
 import { readStateDir } from "../storage/state-files.js";
@@ -43,7 +44,7 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     try {
       if (client !== undefined) {
         const [hello, snapshot] = await Promise.all([client.request("initialize"), client.request("snapshot")]);
-        return viewOf(snapshot, hello.config_sources);
+        return viewOf(snapshot, hello.config_sources, hello.clock);
       }
       return source.kind === "state" ? fromStateDir(source.dir) : fromFile(subject);
     } catch (error) {
@@ -88,14 +89,23 @@ function watchServer(client: RegistryClient, redraw: () => void): void {
   client.request("events_subscribe").catch(() => {});
 }
 
-/** The state a writer of `dir` holds now, rebuilt from its files without locking them; its config is the directory's unless it holds nothing yet. A directory with neither state.json nor a journal (every writer writes state.json at once) is not a state directory. */
+/**
+ * The state a writer of `dir` holds now, rebuilt from its files without
+ * locking them, judged at the writer's time (see stateClock: the wall
+ * clock, or where a --clock=manual writer's clock stands); its config is
+ * the directory's unless it holds nothing yet. A directory with neither
+ * state.json nor a journal (every writer writes state.json at once) is not
+ * a state directory.
+ */
 function fromStateDir(dir: string): StatusView {
-  const clock = new PinnedClock(Date.now);
+  const written = lastWrittenMs(dir);
   const read = readStateDir(dir);
   if (read.saved === undefined && read.journals.length === 0) throw new Error("is not a state directory: it holds no state.json and no journal");
-  const { registry, entries } = replayStateDir(read, clock, { now: Date.now, limits: VIEW_LIMITS });
+  const time = stateClock(read, written, Date.now());
+  const now = () => time.nowMs;
+  const { registry, entries } = replayStateDir(read, new PinnedClock(now), { now, limits: VIEW_LIMITS });
   const source = (read.saved?.generation ?? 0) > 0 || entries > 0 ? "state" : "default";
-  return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source });
+  return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source }, time.kind);
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);

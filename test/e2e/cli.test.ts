@@ -115,6 +115,42 @@ describe("harn-registry status", () => {
     }
   });
 
+  it("judges a --clock=manual writer's state directory by the writer's clock, not the wall clock, while it runs and after", async () => {
+    const state = join(tempDir("harn-cli-"), "state");
+    const writer = new RawSidecar("ndjson", [`--state=${state}`, "--clock=manual", "--agent-timeout-ms=45000"]);
+    sidecars.push(writer);
+    await writer.call(1, "clock_set", { now_ms: 1_000 });
+    await writer.call(2, "agent_register", { name: "editor" });
+    await writer.call(3, "lock_acquire", { agent_id: 1, paths: ["src/main.rs"], ttl_ms: 60_000 });
+    await writer.call(4, "clock_set", { now_ms: 30_000 });
+    const view = () => JSON.parse(run(["status", `--state=${state}`, "--json"]).stdout);
+    expect(view()).toMatchObject({
+      as_of_ms: 30_000,
+      clock: "manual",
+      agents: [{ id: 1, state: "active", last_seen_ms: 1_000, locks: 1 }],
+      locks: [{ path: "src/main.rs", holder: 1, expires_at_ms: 61_000 }],
+    });
+    const table = run(["status", `--state=${state}`]).stdout;
+    expect(table.split("\n")[0]).toMatch(/ {2}as of 1970-01-01T00:00:30\.000Z \(manual clock\)$/);
+    expect(table).toMatch(/^ {3}1 {2}editor {2}active {2}29s ago/m);
+    expect(table).toMatch(/^ {2}src\/main\.rs {2}exclusive {7}1 {6}1 {2}31s$/m);
+
+    await writer.call(5, "clock_set", { now_ms: 46_001 });
+    expect((await writer.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed" });
+    expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed", locks: 0 }], locks: [] });
+    expect(await writer.endInput()).toEqual({ code: 0, signal: null });
+    expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed" }] });
+  });
+
+  it("judges a --clock=system writer's state directory by the wall clock", async () => {
+    const { state } = await populated();
+    const before = Date.now();
+    const view = JSON.parse(run(["status", `--state=${state}`, "--json"]).stdout);
+    expect(view.clock).toBeUndefined();
+    expect(view.as_of_ms).toBeGreaterThanOrEqual(before);
+    expect(view.as_of_ms).toBeLessThanOrEqual(Date.now());
+  });
+
   it("prints JSON with --json", async () => {
     const { address } = await populated();
     const view = JSON.parse(run(["status", `--listen=${address}`, "--json"]).stdout);
