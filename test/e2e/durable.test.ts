@@ -191,8 +191,8 @@ describe("restore with --state", () => {
     `{"format_version":2,"taken_at_ms":5,${config},"agents":{"next_id":2,"next_fence":9,"agents":[` +
       `${agent(1, "x", ',"lock_fences":{"x":8},"shared_paths":[]')}]},` +
       `"versions":{"current_seq":1,"history":{"x":[${change}]}}}`,
-    `{"files":{"n":123456789012345678901234567890},"agents":{"agents":[${agent(3, "y")}]}}`,
-    `{"index":${nested},"agents":{"agents":[${agent(4, "z")}]}}`,
+    `{"files":{"n":123456789012345678901234567890},"agents":{"agents":[${agent(3, "y")}]},"versions":{}}`,
+    `{"index":${nested},"agents":{"agents":[${agent(4, "z")}]},"versions":{}}`,
   ];
 
   it("answers as in memory to bare u64s, big numbers, deep nesting in ignored parts; a restart keeps it", async () => {
