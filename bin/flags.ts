@@ -93,7 +93,7 @@ export const FLAGS = [
     default: 0,
     help: "a path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay); a clean release frees at once",
   },
-  { flag: "--max-agents", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxAgents, help: "agent records (any state) kept at most; past it quota_exceeded" },
+  { flag: "--max-agents", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxAgents, help: "agent records kept at most; a new agent past it evicts the crashed record seen longest ago, and only when every record is a live agent is it refused with quota_exceeded" },
   { flag: "--max-locks-per-agent", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxLocksPerAgent, help: "locks one agent holds at most; past it quota_exceeded" },
   { flag: "--max-message-bytes", kind: "integer", arg: "N", applies: SERVER, default: 16 * 1024 * 1024, help: "larger messages are answered with an error and discarded" },
   {

@@ -33,7 +33,7 @@ export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, age
 
 /** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
 export interface Limits {
-  /** Agent records of any state. */
+  /** Agent records of any state; a new agent past it evicts the crashed record seen longest ago, and is refused only when every record is active. */
   maxAgents: number;
   maxLocksPerAgent: number;
 }
@@ -799,8 +799,10 @@ export class Registry implements RegistryStore {
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
   private install(id: number, name: string, now: number): Agent {
     const previous = this.state.agents.get(id);
-    if (previous === undefined) this.checkAgentQuota(id);
-    else {
+    if (previous === undefined) {
+      this.checkAgentQuota(id);
+      if (this.state.agents.size >= this.limits.maxAgents) this.state.removeAgent(this.state.retired.peek() as Agent);
+    } else {
       this.failWaitersOf(id, "replaced");
       this.announceReleases(this.state.removeAgent(previous), "replaced", now);
     }
@@ -844,10 +846,10 @@ export class Registry implements RegistryStore {
     if (agent !== undefined) checkRoom(editCount(agentId), agent.editCount + 1, 1);
   }
 
-  /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
+  /** Throw quota_exceeded when a new agent `id` would pass --max-agents and no crashed record is left to evict for it (see install). */
   private checkAgentQuota(id: number): void {
     const count = this.state.agents.size;
-    if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
+    if (count >= this.limits.maxAgents && this.state.retired.size === 0) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
   }
 
   /** Why `agentId` taking `fresh` new locks would pass --max-locks-per-agent, or undefined. */
