@@ -97,6 +97,15 @@ export const FLAGS = [
   { flag: "--max-locks-per-agent", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxLocksPerAgent, help: "locks one agent holds at most; past it quota_exceeded" },
   { flag: "--max-message-bytes", kind: "integer", arg: "N", applies: SERVER, default: 16 * 1024 * 1024, help: "larger messages are answered with an error and discarded" },
   {
+    flag: "--max-queued-bytes",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: 16 * 1024 * 1024,
+    help: "what one connection may have queued for it while it does not read: past it its event subscription is dropped (an events/dropped notification says from where to catch up), and a peer that leaves more replies than that unread is cut off",
+    more: "(see Framing and transport)",
+  },
+  {
     flag: "--auth-token-file",
     kind: "string",
     arg: "FILE",

@@ -8,6 +8,9 @@ import { startDeadlineTimer } from "./deadline-timer.js";
 import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type JournalStats, ServerMetrics } from "./metrics.js";
 
+/** The signals that stop a server: stop reading, answer what was received, write it, exit 0 (a second one: exit at once). */
+export const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
 /** A server's log line, on stderr (stdout is the wire). */
 export function log(line: string): void {
   process.stderr.write(`harn-registry: ${line}\n`);

@@ -1,20 +1,25 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
 import type { Framing } from "../transport/framing.js";
-import { type RuntimeOptions, fatal, log, openRuntime } from "./runtime.js";
+import { type RuntimeOptions, STOP_SIGNALS, fatal, log, openRuntime } from "./runtime.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
 export interface StdioServerOptions extends RuntimeOptions {
   framing: Framing | "auto";
   maxMessageBytes: number;
+  /** --max-queued-bytes: past it the event subscription is dropped (see startSession). */
+  maxQueuedBytes: number;
   clientProcessId?: number;
 }
 
 /**
- * Serve one session on stdin/stdout until exit, EOF, SIGTERM/SIGINT or the
- * client process going away. With a state directory, everything pending is
- * written before the process exits.
+ * Serve one session on stdin/stdout until exit, EOF, SIGTERM, SIGINT,
+ * SIGHUP or the client process going away. On a signal it stops reading
+ * at once, answers what it received (waiting requests get -32800), writes
+ * it (bounded by the reader's progress) and exits 0; a second signal exits
+ * at once. With a state directory, everything pending is written before
+ * the process exits.
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
@@ -31,11 +36,19 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
     runtime,
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
+    maxQueuedBytes: options.maxQueuedBytes,
     exit,
     log,
   });
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  let signalled = false;
+  for (const signal of STOP_SIGNALS) {
     process.on(signal, () => {
+      if (signalled) {
+        log(`${signal} again: exiting now`);
+        exit(0);
+        return;
+      }
+      signalled = true;
       session.stop(`${signal}: writing what is pending, then exiting`);
     });
   }
