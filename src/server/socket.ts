@@ -4,7 +4,7 @@ import { readAuthToken } from "../transport/auth-token.js";
 import { Admission } from "./admission.js";
 import { closeForGood } from "./close-socket.js";
 import type { Framing } from "../transport/framing.js";
-import { type Runtime, type RuntimeOptions, STOP_SIGNALS as SIGNALS, fatal, log, openRuntime } from "./runtime.js";
+import { type Runtime, type RuntimeOptions, fatal, log, onStopSignals, openRuntime } from "./runtime.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 import { Owners } from "./ownership.js";
 import { type Session, startSession } from "./session.js";
@@ -41,6 +41,8 @@ export interface SocketServerOptions extends RuntimeOptions {
  * once.
  */
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  const stop = onStopSignals();
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
   const runtime = await openRuntime(options, log, fatal);
@@ -94,22 +96,20 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
     exiting = true;
     runtime.close().then(() => process.exit(0), fatal);
   };
-  for (const signal of SIGNALS) {
-    process.on(signal, () => {
-      if (stopping) {
-        log(`${signal} again: exiting now, ${sessions.size} connection(s) cut off`);
-        for (const socket of sockets) socket.destroy();
-        setImmediate(done);
-        return;
-      }
-      stopping = true;
-      log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
-      server.close();
-      for (const session of sessions.values()) session.stop(signal);
-      const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
-      waitForSessions();
-    });
-  }
+  stop((signal, again) => {
+    if (again) {
+      log(`${signal} again: exiting now, ${sessions.size} connection(s) cut off`);
+      for (const socket of sockets) socket.destroy();
+      setImmediate(done);
+      return;
+    }
+    stopping = true;
+    log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
+    server.close();
+    for (const session of sessions.values()) session.stop(signal);
+    const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
+    waitForSessions();
+  });
 }
 
 /** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */

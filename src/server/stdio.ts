@@ -1,7 +1,7 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
 import type { Framing } from "../transport/framing.js";
-import { type RuntimeOptions, STOP_SIGNALS, fatal, log, openRuntime } from "./runtime.js";
+import { type RuntimeOptions, fatal, log, onStopSignals, openRuntime } from "./runtime.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
@@ -23,6 +23,8 @@ export interface StdioServerOptions extends RuntimeOptions {
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  const stop = onStopSignals();
   const runtime = await openRuntime(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
@@ -40,18 +42,12 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
     exit,
     log,
   });
-  let signalled = false;
-  for (const signal of STOP_SIGNALS) {
-    process.on(signal, () => {
-      if (signalled) {
-        log(`${signal} again: exiting now`);
-        exit(0);
-        return;
-      }
-      signalled = true;
-      session.stop(`${signal}: writing what is pending, then exiting`);
-    });
-  }
+  stop((signal, again) => {
+    if (again) {
+      log(`${signal} again: exiting now`);
+      exit(0);
+    } else session.stop(`${signal}: writing what is pending, then exiting`);
+  });
   if (options.clientProcessId !== undefined) watchClient(options.clientProcessId, log, exit);
 }
 

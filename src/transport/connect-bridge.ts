@@ -2,7 +2,15 @@ import { type Socket, connect } from "node:net";
 import { readAuthToken } from "./auth-token.js";
 import { type ListenAddress, connectOptions, formatListenAddress } from "./listen-address.js";
 import { detectFraming } from "./detect-framing.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder, encodeFrame, frameAt } from "./framing.js";
+import {
+  ContentLengthDecoder,
+  type FrameDecoder,
+  type FrameSink,
+  type Framing,
+  NdjsonDecoder,
+  encodeFrame,
+  frameAt,
+} from "./framing.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
 /** Whether an error ends the session it answers: unauthorized (1009), or quota_exceeded (1007) for --max-connections (other quotas refuse one request only). */
@@ -80,35 +88,56 @@ export function runConnectBridge(options: ConnectOptions): void {
     }
     process.stdin.once("data", (first: Buffer) => {
       const framing = detectFraming(first).framing ?? "ndjson";
-      socket.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id: AUTH_ID, method: "initialize", params: { auth_token: token } })));
+      socket.write(
+        encodeFrame(
+          framing,
+          JSON.stringify({ jsonrpc: "2.0", id: AUTH_ID, method: "initialize", params: { auth_token: token } }),
+        ),
+      );
       socket.write(first);
       process.stdin.pipe(socket, { end: false });
-      swallowAuthReply(socket, framing, server, (rest) => {
-        if (rest.length > 0) {
-          fromServer(rest);
-          process.stdout.write(rest);
-        }
-        socket.on("data", fromServer);
-        socket.pipe(process.stdout, { end: false });
-      }, (why) => {
-        socket.removeAllListeners("close");
-        socket.destroy();
-        exit(1, `authentication refused: ${why} (by ${server})`);
-      });
+      swallowAuthReply(
+        socket,
+        framing,
+        server,
+        (rest) => {
+          if (rest.length > 0) {
+            fromServer(rest);
+            process.stdout.write(rest);
+          }
+          socket.on("data", fromServer);
+          socket.pipe(process.stdout, { end: false });
+        },
+        (why) => {
+          socket.removeAllListeners("close");
+          socket.destroy();
+          exit(1, `authentication refused: ${why} (by ${server})`);
+        },
+      );
     });
   });
 }
 
 /** Read the server's first frame (the reply to our initialize): on success hand on what came after it, else say why it failed. */
-function swallowAuthReply(socket: Socket, framing: Framing, server: string, passed: (rest: Buffer) => void, refused: (why: string) => void): void {
+function swallowAuthReply(
+  socket: Socket,
+  framing: Framing,
+  server: string,
+  passed: (rest: Buffer) => void,
+  refused: (why: string) => void,
+): void {
   let buffered = Buffer.alloc(0);
   const onData = (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
     const frame = frameAt(buffered, framing);
     if (frame === undefined) return;
     socket.off("data", onData);
-    const reply = JSON.parse(buffered.toString("utf8", frame.start, frame.end)) as { id?: unknown; error?: { message?: string } };
-    if (reply.id !== AUTH_ID || reply.error !== undefined) refused(reply.error?.message ?? `unexpected first reply from ${server}`);
+    const reply = JSON.parse(buffered.toString("utf8", frame.start, frame.end)) as {
+      id?: unknown;
+      error?: { message?: string };
+    };
+    if (reply.id !== AUTH_ID || reply.error !== undefined)
+      refused(reply.error?.message ?? `unexpected first reply from ${server}`);
     else passed(buffered.subarray(frame.next));
   };
   socket.on("data", onData);
@@ -134,7 +163,10 @@ export class Ledger {
   shutdownSent = false;
   /** The message of the error with which the server refused the session, if it did (see refusesSession). */
   refusal: string | undefined;
-  private readonly host = new SideDecoder({ message: (text) => this.hostMessage(text), malformed: () => this.expect() });
+  private readonly host = new SideDecoder({
+    message: (text) => this.hostMessage(text),
+    malformed: () => this.expect(),
+  });
   private readonly server = new SideDecoder({ message: (text) => this.serverMessage(text), malformed: () => {} });
 
   fromHost(chunk: Buffer): void {
@@ -154,11 +186,19 @@ export class Ledger {
     const unanswered = Math.max(0, this.owed - this.answered);
     if (this.refusal !== undefined) return { code: 1, line: `${server} refused the session: ${this.refusal}` };
     if ((inputEnded || this.exitSent) && unanswered === 0) {
-      return this.exitSent && !this.shutdownSent ? { code: 1, line: "exit without shutdown (the LSP rule: exit code 1)" } : { code: 0 };
+      return this.exitSent && !this.shutdownSent
+        ? { code: 1, line: "exit without shutdown (the LSP rule: exit code 1)" }
+        : { code: 0 };
     }
     const how = failure === undefined ? "closed the connection" : `broke the connection (${failure})`;
-    const what = unanswered > 0 ? `with ${unanswered} request${unanswered === 1 ? "" : "s"} unanswered` : "while the host was still connected";
-    return { code: 1, line: `${server} ${how} ${what}: the server was stopped or killed, or cut this connection off (see its log)` };
+    const what =
+      unanswered > 0
+        ? `with ${unanswered} request${unanswered === 1 ? "" : "s"} unanswered`
+        : "while the host was still connected";
+    return {
+      code: 1,
+      line: `${server} ${how} ${what}: the server was stopped or killed, or cut this connection off (see its log)`,
+    };
   }
 
   private expect(): void {
@@ -221,7 +261,8 @@ class SideDecoder {
         return;
       }
       this.undecided = Buffer.alloc(0);
-      this.decoder = framing === "ndjson" ? new NdjsonDecoder(NO_LIMIT, this.sink) : new ContentLengthDecoder(NO_LIMIT, this.sink);
+      this.decoder =
+        framing === "ndjson" ? new NdjsonDecoder(NO_LIMIT, this.sink) : new ContentLengthDecoder(NO_LIMIT, this.sink);
       chunk = data.subarray(start);
     }
     this.decoder.push(chunk);
