@@ -21,7 +21,7 @@ export interface SessionOptions {
   maxQueuedBytes?: number;
   /** Keep reading while the output is congested (a socket: up to maxQueuedBytes of replies) instead of pausing the input (stdio). */
   readWhileCongested?: boolean;
-  /** Called once, when the session has decided to end, before it writes what it owes (a socket server bounds that wait from here). */
+  /** Called once, when the session has decided to end, before it writes what it owes (a socket server reads and drops its input from here). */
   ending?(): void;
   /**
    * Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown` or a
