@@ -71,7 +71,7 @@ export function runConnectBridge(options: ConnectOptions): void {
     socket.on("error", (error) => (failure = error.message));
     socket.on("close", () => {
       const verdict = ledger.verdict(inputEnded, server, failure);
-      exit(verdict.code, verdict.line);
+      exit(verdict.status, verdict.line);
     });
     process.stdin.on("data", (chunk: Buffer) => ledger.fromHost(chunk));
     process.stdin.on("end", () => {
@@ -182,13 +182,13 @@ export class Ledger {
   }
 
   /** How the bridge ends once the server closed: 0 when the session ended as the host asked with everything answered, else 1 and why. */
-  verdict(inputEnded: boolean, server: string, failure: string | undefined): { code: number; line?: string } {
+  verdict(inputEnded: boolean, server: string, failure: string | undefined): { status: number; line?: string } {
     const unanswered = Math.max(0, this.owed - this.answered);
-    if (this.refusal !== undefined) return { code: 1, line: `${server} refused the session: ${this.refusal}` };
+    if (this.refusal !== undefined) return { status: 1, line: `${server} refused the session: ${this.refusal}` };
     if ((inputEnded || this.exitSent) && unanswered === 0) {
       return this.exitSent && !this.shutdownSent
-        ? { code: 1, line: "exit without shutdown (the LSP rule: exit code 1)" }
-        : { code: 0 };
+        ? { status: 1, line: "exit without shutdown (the LSP rule: exit code 1)" }
+        : { status: 0 };
     }
     const how = failure === undefined ? "closed the connection" : `broke the connection (${failure})`;
     const what =
@@ -196,7 +196,7 @@ export class Ledger {
         ? `with ${unanswered} request${unanswered === 1 ? "" : "s"} unanswered`
         : "while the host was still connected";
     return {
-      code: 1,
+      status: 1,
       line: `${server} ${how} ${what}: the server was stopped or killed, or cut this connection off (see its log)`,
     };
   }
