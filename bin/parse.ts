@@ -170,6 +170,7 @@ function server(given: Given): Command {
     crashLockDelayMs: given.number("--crash-lock-delay-ms"),
     limits: { maxAgents: given.number("--max-agents"), maxLocksPerAgent: given.number("--max-locks-per-agent") },
     maxMessageBytes: given.number("--max-message-bytes"),
+    maxQueuedBytes: given.number("--max-queued-bytes"),
     compactBytes: given.number("--compact-bytes"),
     timeRequests: !given.has("--no-metrics"),
     settings,

@@ -51,6 +51,11 @@ export const events = {
       ...stamp,
     }),
   },
+  "events/dropped": {
+    description:
+      "Not an event (no `event_seq`, never in `events_since`): this connection stopped taking what it was sent while --max-queued-bytes were queued for it, so its subscription was dropped. `latest_seq` is the last event it was sent; none after it will come. To catch up, send `events_subscribe` again (every event after its reply's `latest_seq` comes as a notification) and `events_since {seq: latest_seq}` for the ones in between, while they are kept.",
+    params: z.strictObject({ latest_seq: Count }),
+  },
 } as const;
 
 export const RegistryEvent = z.union([

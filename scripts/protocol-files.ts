@@ -86,7 +86,8 @@ From the client:
 ${notes.join("\n")}
 
 From the server, to a connection that asked (\`initialize {events: true}\` or
-\`events_subscribe\`); the same objects come back from \`events_since\`:
+\`events_subscribe\`); the same objects come back from \`events_since\`, all
+but \`events/dropped\`, which is no event:
 
 | method | params | what it says |
 |---|---|---|

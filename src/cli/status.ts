@@ -82,9 +82,12 @@ export async function runStatus(options: StatusOptions): Promise<void> {
   if (colour) setInterval(redraw, 1000);
 }
 
-/** Redraw on every event; the server going away is a failure (exit 1), named by the client's reason. */
+/** Redraw on every event (each redraw re-reads the whole view, so a dropped subscription is simply taken again); the server going away is a failure (exit 1), named by the client's reason. */
 function watchServer(client: RegistryClient, redraw: () => void): void {
-  client.connection.onNotification(() => redraw());
+  client.connection.onNotification((method: string) => {
+    if (method === "events/dropped") client.request("events_subscribe").catch(() => {});
+    redraw();
+  });
   void client.closed.then((why) => fail(why));
   client.request("events_subscribe").catch(() => {});
 }

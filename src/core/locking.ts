@@ -12,7 +12,7 @@ import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 
 /** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
 export interface Limits {
-  /** Agent records of any state. */
+  /** Agent records of any state; a new agent past it evicts the crashed record seen longest ago, and is refused only when every record is active. */
   maxAgents: number;
   maxLocksPerAgent: number;
 }
@@ -302,10 +302,10 @@ export class Locking {
     return undefined;
   }
 
-  /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
+  /** Throw quota_exceeded when a new agent `id` would pass --max-agents and no crashed record is left to evict for it (see Registry.install). */
   checkAgentQuota(id: number): void {
     const count = this.data.agents.size;
-    if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
+    if (count >= this.limits.maxAgents && this.data.retired.size === 0) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
   }
 
   /** The lock and wait counters since start, and the gauges now. */

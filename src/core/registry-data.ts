@@ -47,6 +47,8 @@ export class RegistryData {
    * once per timeout period.
    */
   readonly silence = new IndexedHeap<Agent>((a, b) => a.silenceKey < b.silenceKey || (a.silenceKey === b.silenceKey && a.id < b.id));
+  /** Agents that are not active (crashed, gone), seen longest ago first (ties: id): past --max-agents the first is evicted. */
+  readonly retired = new IndexedHeap<Agent>((a, b) => a.lastSeenMs < b.lastSeenMs || (a.lastSeenMs === b.lastSeenMs && a.id < b.id));
   /** Every lock in the table, by expiry (ties: grant order). */
   readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
   readonly versions = new VersionLog();
@@ -66,6 +68,7 @@ export class RegistryData {
     this.agents.add(id, agent);
     this.agentsInState[state]++;
     if (state === "active") this.silence.push(agent);
+    else this.retired.push(agent);
     if (id >= this.nextId) this.nextId = id + 1;
     return agent;
   }
@@ -74,6 +77,7 @@ export class RegistryData {
   removeAgent(agent: Agent): Lock[] {
     const dropped = this.dropLocks(agent);
     this.silence.remove(agent);
+    this.retired.remove(agent);
     this.agents.delete(agent.id);
     this.agentsInState[agent.state]--;
     return dropped;
@@ -83,6 +87,7 @@ export class RegistryData {
   touch(agent: Agent, now: number): void {
     agent.lastSeenMs = now;
     if (agent.state === "active") return;
+    this.retired.remove(agent);
     this.agentsInState[agent.state]--;
     this.agentsInState.active++;
     agent.state = "active";
@@ -106,6 +111,7 @@ export class RegistryData {
     this.agentsInState.crashed++;
     agent.state = "crashed";
     this.silence.remove(agent);
+    this.retired.update(agent);
     const dropped = this.dropLocks(agent);
     if (delayUntil !== undefined) for (const lock of dropped) this.leaveDelayed(agent, lock.path, lock.fence, delayUntil);
     return dropped;

@@ -551,8 +551,10 @@ export class Registry implements RegistryStore {
   /** Create or replace an agent record (a re-registered id starts afresh: its locks go, reason "replaced"). */
   private install(id: number, name: string, now: number): Agent {
     const previous = this.data.agents.get(id);
-    if (previous === undefined) this.locking.checkAgentQuota(id);
-    else this.locking.agentLeaves(previous, "replaced", now);
+    if (previous === undefined) {
+      this.locking.checkAgentQuota(id);
+      if (this.data.agents.size >= this.locking.limits.maxAgents) this.data.removeAgent(this.data.retired.peek() as Agent);
+    } else this.locking.agentLeaves(previous, "replaced", now);
     const agent = this.data.addAgent(id, name, "active", now, 0);
     this.events.emit({ type: "agent/registered", agent_id: id, name }, now);
     return agent;

@@ -8,6 +8,33 @@ import { startDeadlineTimer } from "./deadline-timer.js";
 import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type JournalStats, ServerMetrics } from "./metrics.js";
 
+/** The signals that stop a server: stop reading, answer what was received, write it, exit 0 (a second one: exit at once). */
+export const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
+
+/**
+ * Take SIGTERM, SIGINT and SIGHUP now (none of them kills the process any
+ * more); returns the function to call once the server serves, with what
+ * to do on a signal (`again`: a later one). A signal that comes before
+ * that, while the server starts, exits 0 at once: nothing was read yet.
+ */
+export function onStopSignals(): (handle: (signal: NodeJS.Signals, again: boolean) => void) => void {
+  let handler: ((signal: NodeJS.Signals, again: boolean) => void) | undefined;
+  let seen = 0;
+  for (const signal of STOP_SIGNALS) {
+    process.on(signal, () => {
+      seen++;
+      if (handler !== undefined) handler(signal, seen > 1);
+      else {
+        log(`${signal} while starting: exiting`);
+        process.exit(0);
+      }
+    });
+  }
+  return (handle) => {
+    handler = handle;
+  };
+}
+
 /** A server's log line, on stderr (stdout is the wire). */
 export function log(line: string): void {
   process.stderr.write(`harn-registry: ${line}\n`);

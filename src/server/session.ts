@@ -7,7 +7,7 @@ import { createHandlers } from "./handlers.js";
 import type { Runtime } from "./runtime.js";
 import { FramedMessageReader } from "./reader.js";
 import { ConnectionWaits } from "./waits.js";
-import { BatchingMessageWriter } from "./writer.js";
+import { BatchingMessageWriter, FLUSH_BOUND_MS } from "./writer.js";
 
 /** What a session needs: its streams, the runtime whose registry it serves and how to end it. */
 export interface SessionOptions {
@@ -17,10 +17,18 @@ export interface SessionOptions {
   runtime: Runtime;
   framing: Framing | "auto";
   maxMessageBytes: number;
-  /** Called once, when the session has decided to end, before it writes what it owes (a socket server bounds that wait from here). */
+  /** --max-queued-bytes: past it the event subscription is dropped (`events/dropped`), and a peer that leaves more replies than that unread is cut off. */
+  maxQueuedBytes?: number;
+  /** Keep reading while the output is congested (a socket: up to maxQueuedBytes of replies) instead of pausing the input (stdio). */
+  readWhileCongested?: boolean;
+  /** Called once, when the session has decided to end, before it writes what it owes (a socket server reads and drops its input from here). */
   ending?(): void;
-  /** Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown`. */
-  exit(code: number): void;
+  /**
+   * Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown` or a
+   * peer cut off for not reading. `abandoned`: what was owed could not all be written (the output is not
+   * taking it): close at once, do not wait for it.
+   */
+  exit(code: number, abandoned: boolean): void;
   log(line: string): void;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
@@ -33,8 +41,11 @@ export interface SessionOptions {
  * writer (on vscode-jsonrpc's interfaces), every request going through the
  * dispatcher. Ends on the `exit` notification, on input EOF (everything
  * received is answered, its waiting requests cancelled), on a refused
- * request (`admit`) and on a broken output pipe; from that moment nothing
- * more is read, so nothing sent after `exit` runs.
+ * request (`admit`), on a broken output pipe and on a peer that does not
+ * read (more than maxQueuedBytes of replies queued); from that moment
+ * nothing more is read, so nothing sent after `exit` runs. What it
+ * registered (the journal's listener, the event subscription, its waits)
+ * is released when it ends.
  */
 export function startSession(options: SessionOptions): Session {
   const { input, output, log } = options;
@@ -44,9 +55,13 @@ export function startSession(options: SessionOptions): Session {
 
   const writer = new BatchingMessageWriter(output, {
     framing: () => framing,
-    onCongestion: (congested) => (congested ? input.pause() : input.resume()),
+    onCongestion: (congested) => {
+      if (options.readWhileCongested !== true) void (congested ? input.pause() : input.resume());
+    },
     onBrokenPipe: () => void end(0, "output closed by the peer"),
     durability: options.runtime.durability,
+    maxQueuedBytes: options.maxQueuedBytes,
+    onOverflow: (queued) => void end(1, `the peer does not read its replies: ${queued} bytes of them were queued, past --max-queued-bytes ${options.maxQueuedBytes}; cut off`),
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
@@ -62,7 +77,17 @@ export function startSession(options: SessionOptions): Session {
   const waits = new ConnectionWaits(store);
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
-    unsubscribe ??= store.events.subscribe((event) => void connection.sendNotification(event.type, event));
+    unsubscribe ??= store.events.subscribe((event) => {
+      if (writer.backedUp) dropEvents(event.event_seq - 1);
+      else connection.sendNotification(event.type, event);
+    });
+  };
+  /** The peer does not take its events: stop sending them, and say from which one it can catch up (events_since). */
+  const dropEvents = (latestSeq: number) => {
+    unsubscribe?.();
+    unsubscribe = undefined;
+    connection.sendNotification("events/dropped", { latest_seq: latestSeq });
+    log(`events dropped after event_seq ${latestSeq}: the peer did not take them and --max-queued-bytes ${options.maxQueuedBytes} were queued`);
   };
   const handlers = createHandlers({
     registry: store,
@@ -98,7 +123,11 @@ export function startSession(options: SessionOptions): Session {
   });
   connection.onClose(() => void end(0, "input closed"));
 
-  /** Stop reading at once; then cancel this session's waits, let every answer be made, write them all and exit. */
+  /**
+   * Stop reading at once; then cancel this session's waits, let every answer be made, write them all
+   * (a peer that takes none of them for FLUSH_BOUND_MS loses the rest), release what the session
+   * registered and exit.
+   */
   async function end(code: number, why: string): Promise<void> {
     if (ending) return;
     ending = true;
@@ -106,12 +135,15 @@ export function startSession(options: SessionOptions): Session {
     log(`exiting with code ${code}: ${why}`);
     options.ending?.();
     unsubscribe?.();
+    unsubscribe = undefined;
     do {
       waits.cancelAll();
       await new Promise((resolve) => setImmediate(resolve));
     } while (connection.waiting > 0);
-    await writer.drain();
-    options.exit(code);
+    const drained = await writer.drain(FLUSH_BOUND_MS);
+    if (drained === "stalled") log(`the peer did not take its replies within ${FLUSH_BOUND_MS} ms; cut off`);
+    writer.dispose();
+    options.exit(code, drained !== "written");
   }
 
   connection.listen();

@@ -4,7 +4,7 @@ import { readAuthToken } from "../transport/auth-token.js";
 import { Admission } from "./admission.js";
 import { closeForGood } from "./close-socket.js";
 import type { Framing } from "../transport/framing.js";
-import { type Runtime, type RuntimeOptions, fatal, log, openRuntime } from "./runtime.js";
+import { type Runtime, type RuntimeOptions, fatal, log, onStopSignals, openRuntime } from "./runtime.js";
 import { type ListenAddress, formatListenAddress } from "../transport/listen-address.js";
 import { Owners } from "./ownership.js";
 import { type Session, startSession } from "./session.js";
@@ -21,6 +21,8 @@ export interface SocketServerOptions extends RuntimeOptions {
   maxConnections: number;
   /** A connection not admitted (authenticated, given a slot) within this is closed. */
   authTimeoutMs: number;
+  /** --max-queued-bytes: what one connection may have queued for it (see startSession). */
+  maxQueuedBytes: number;
 }
 
 /**
@@ -30,40 +32,57 @@ export interface SocketServerOptions extends RuntimeOptions {
  * as. A connection the server is done with (exit, a refused request, input
  * closed, not admitted in time) is destroyed once its replies are written,
  * whatever the peer does; then its agents crash and their locks are freed,
- * unless --keep-agents-on-disconnect. Runs until SIGTERM/SIGINT, then ends
- * every session, writes what is pending and exits 0.
+ * unless --keep-agents-on-disconnect. Input is read on while a peer does
+ * not take its replies, up to --max-queued-bytes of them, then it is cut
+ * off, so a peer that does not read cannot keep its slot. Runs until
+ * SIGTERM, SIGINT or SIGHUP: then it stops reading every connection at
+ * once, answers what they sent, writes it (each peer bounded by its
+ * progress), removes the socket file and exits 0; a second signal exits at
+ * once.
  */
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  const stop = onStopSignals();
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
   const runtime = await openRuntime(options, log, fatal);
   const owners = new Owners(runtime.store);
   const admission = new Admission({ token, maxConnections: options.maxConnections, timeoutMs: options.authTimeoutMs });
   const sessions = new Map<number, Session>();
+  const sockets = new Set<Socket>();
   runtime.metrics.connections = () => admission.servedCount;
   let nextConnection = 0;
 
+  let stopping = false;
   const server = createServer({ allowHalfOpen: true }, (socket) => {
+    if (stopping) {
+      socket.destroy();
+      return;
+    }
     const id = ++nextConnection;
     const connectionLog = (line: string) => log(`connection ${id}: ${line}`);
-    let finish = () => {};
+    let finish = (_abandoned: boolean) => {};
     const session = startSession({
       input: socket,
       output: socket,
       runtime,
       framing: options.framing,
       maxMessageBytes: options.maxMessageBytes,
-      ending: () => (finish = closeForGood(socket, connectionLog)),
-      exit: () => finish(),
+      maxQueuedBytes: options.maxQueuedBytes,
+      readWhileCongested: true,
+      ending: () => (finish = closeForGood(socket)),
+      exit: (_code, abandoned) => finish(abandoned),
       log: connectionLog,
       actAs: (agentId, call) => owners.actAs(id, agentId, call),
       admit: admission.arrive(id, (why) => session.stop(why)),
     });
     sessions.set(id, session);
+    sockets.add(socket);
     socket.on("error", (error) => connectionLog(error.message));
     socket.on("close", () => {
       session.stop("connection closed");
       sessions.delete(id);
+      sockets.delete(socket);
       admission.leave(id);
       closeConnection(runtime, owners, id, options.keepAgentsOnDisconnect, log);
     });
@@ -71,20 +90,26 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   await listen(server, options.listen);
   log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${runtime.durability === undefined ? "" : " (state journaled)"}`);
 
-  let stopping = false;
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      if (stopping) return;
-      stopping = true;
-      log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
-      server.close();
-      for (const session of sessions.values()) session.stop(signal);
-      const done = () => runtime.close().then(() => process.exit(0), fatal);
-      const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
-      waitForSessions();
-      setTimeout(done, 2000).unref();
-    });
-  }
+  let exiting = false;
+  const done = () => {
+    if (exiting) return;
+    exiting = true;
+    runtime.close().then(() => process.exit(0), fatal);
+  };
+  stop((signal, again) => {
+    if (again) {
+      log(`${signal} again: exiting now, ${sessions.size} connection(s) cut off`);
+      for (const socket of sockets) socket.destroy();
+      setImmediate(done);
+      return;
+    }
+    stopping = true;
+    log(`${signal}: closing ${sessions.size} connection(s), writing what is pending, then exiting`);
+    server.close();
+    for (const session of sessions.values()) session.stop(signal);
+    const waitForSessions = () => (sessions.size === 0 ? done() : setTimeout(waitForSessions, 10));
+    waitForSessions();
+  });
 }
 
 /** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */

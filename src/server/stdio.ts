@@ -1,23 +1,30 @@
 import { Console } from "node:console";
 import { Writable } from "node:stream";
 import type { Framing } from "../transport/framing.js";
-import { type RuntimeOptions, fatal, log, openRuntime } from "./runtime.js";
+import { type RuntimeOptions, fatal, log, onStopSignals, openRuntime } from "./runtime.js";
 import { startSession } from "./session.js";
 
 /** Options of the stdio server, as the command line gives them. */
 export interface StdioServerOptions extends RuntimeOptions {
   framing: Framing | "auto";
   maxMessageBytes: number;
+  /** --max-queued-bytes: past it the event subscription is dropped (see startSession). */
+  maxQueuedBytes: number;
   clientProcessId?: number;
 }
 
 /**
- * Serve one session on stdin/stdout until exit, EOF, SIGTERM/SIGINT or the
- * client process going away. With a state directory, everything pending is
- * written before the process exits.
+ * Serve one session on stdin/stdout until exit, EOF, SIGTERM, SIGINT,
+ * SIGHUP or the client process going away. On a signal it stops reading
+ * at once, answers what it received (waiting requests get -32800), writes
+ * it (bounded by the reader's progress) and exits 0; a second signal exits
+ * at once. With a state directory, everything pending is written before
+ * the process exits.
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  const stop = onStopSignals();
   const runtime = await openRuntime(options, log, fatal);
   let exiting = false;
   const exit = (code: number) => {
@@ -31,14 +38,16 @@ export async function runStdioServer(options: StdioServerOptions): Promise<void>
     runtime,
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
+    maxQueuedBytes: options.maxQueuedBytes,
     exit,
     log,
   });
-  for (const signal of ["SIGTERM", "SIGINT"] as const) {
-    process.on(signal, () => {
-      session.stop(`${signal}: writing what is pending, then exiting`);
-    });
-  }
+  stop((signal, again) => {
+    if (again) {
+      log(`${signal} again: exiting now`);
+      exit(0);
+    } else session.stop(`${signal}: writing what is pending, then exiting`);
+  });
   if (options.clientProcessId !== undefined) watchClient(options.clientProcessId, log, exit);
 }
 

@@ -25,7 +25,7 @@ class RecordingOutput extends Writable {
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 const response = (id: number): Message => ({ jsonrpc: "2.0", id, result: id }) as Message;
 
-function setup(durability?: Durability) {
+function setup(durability?: Durability, maxQueuedBytes?: number) {
   const output = new RecordingOutput();
   const events: string[] = [];
   const writer = new BatchingMessageWriter(output, {
@@ -33,8 +33,29 @@ function setup(durability?: Durability) {
     onCongestion: (congested) => events.push(congested ? "pause" : "resume"),
     onBrokenPipe: () => events.push("broken"),
     durability,
+    maxQueuedBytes,
+    onOverflow: (queued) => events.push(`overflow ${queued}`),
   });
   return { output, writer, events };
+}
+
+/** A Writable that takes a write only when told to ({@link take}), like a peer that reads when it pleases. */
+class SlowOutput extends Writable {
+  writes: string[] = [];
+  private waiting: (() => void)[] = [];
+  constructor() {
+    super({ decodeStrings: false, highWaterMark: 16 * 1024 });
+  }
+  override _write(chunk: unknown, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.writes.push(String(chunk));
+    this.waiting.push(() => callback());
+  }
+  /** Take the writes waiting so far; how many. */
+  take(): number {
+    const taking = this.waiting.splice(0);
+    for (const done of taking) done();
+    return taking.length;
+  }
 }
 
 /** A journal stand-in: each change appended bumps the mark; `sync(n)` makes the first n durable. */
@@ -138,5 +159,88 @@ describe("BatchingMessageWriter", () => {
     void writer.write(response(1));
     await turn();
     expect(output.writes).toEqual([]);
+  });
+
+  it("hands the output a long frame in pieces of at most 64 KiB, never splitting a surrogate pair", async () => {
+    const { output, writer } = setup();
+    const text = `${"x".repeat(65_535)}😀${"é😀".repeat(100_000)}`;
+    void writer.write({ jsonrpc: "2.0", id: 1, result: text } as Message);
+    await turn();
+    expect(output.writes.length).toBeGreaterThan(4);
+    expect(output.writes.every((piece) => piece.length <= 64 * 1024)).toBe(true);
+    expect(output.writes.every((piece) => !/[\ud800-\udbff]$/.test(piece) && !/^[\udc00-\udfff]/.test(piece))).toBe(true);
+    expect(JSON.parse(output.writes.join(""))).toEqual({ jsonrpc: "2.0", id: 1, result: text });
+  });
+
+  it("drain waits for a slow reader as long as it takes something within the bound, and gives up on one that takes nothing", async () => {
+    const output = new SlowOutput();
+    const writer = new BatchingMessageWriter(output, { framing: () => "ndjson", onCongestion: () => {}, onBrokenPipe: () => {} });
+    const big = "y".repeat(40_000);
+    for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
+    const slow = writer.drain(150);
+    // 20 × 40 KB in 64 KiB pieces, one piece taken every 60 ms: ~800 ms in all, far past the bound, never 150 ms without progress.
+    const reader = setInterval(() => output.take(), 60);
+    expect(await slow).toBe("written");
+    clearInterval(reader);
+    expect(output.writes.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+
+    for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
+    const started = performance.now();
+    expect(await writer.drain(150)).toBe("stalled");
+    expect(performance.now() - started).toBeLessThan(1000);
+    void writer.write(response(99));
+    await turn();
+    output.take();
+    expect(output.writes.join("")).not.toContain('"id":99');
+  });
+
+  it("with maxQueuedBytes: backedUp once the congested output holds that much; a reply queued past it ends the writer (onOverflow)", async () => {
+    const { output, writer, events } = setup(undefined, 1000);
+    output.full = true;
+    void writer.write(response(0));
+    await turn();
+    expect(events).toEqual(["pause"]);
+    expect(writer.backedUp).toBe(false);
+    for (let i = 1; i <= 20; i++) void writer.write(response(i));
+    expect(writer.backedUp).toBe(false);
+    for (let i = 0; i < 10; i++) void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+    expect(writer.queuedBytes).toBeGreaterThanOrEqual(1000);
+    expect(writer.backedUp).toBe(true);
+    for (let i = 21; i <= 27; i++) void writer.write(response(i));
+    expect(events).toEqual(["pause"]);
+    void writer.write(response(28));
+    expect(events).toEqual(["pause", expect.stringMatching(/^overflow \d+$/)]);
+    output.full = false;
+    output.emit("drain");
+    void writer.write(response(42));
+    await turn();
+    expect(output.writes).toHaveLength(1);
+  });
+
+  it("notifications do not count toward the replies' bound, and an output that is not congested never overflows", async () => {
+    const { output, writer, events } = setup(undefined, 100);
+    for (let i = 0; i < 50; i++) void writer.write(response(i));
+    expect(events).toEqual([]);
+    await turn();
+    output.full = true;
+    void writer.write(response(50));
+    await turn();
+    for (let i = 0; i < 50; i++) void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+    void writer.write(response(51));
+    expect(events).toEqual(["pause"]);
+    expect(writer.backedUp).toBe(true);
+  });
+
+  it("writes nothing after the output ended, and dispose releases the journal's listener", async () => {
+    const journal = new FakeJournal();
+    const { output, writer } = setup(journal);
+    expect((journal as unknown as { listeners: Set<unknown> }).listeners.size).toBe(1);
+    output.end();
+    void writer.write(response(1));
+    await turn();
+    journal.sync(5);
+    expect(output.writes).toEqual([]);
+    writer.dispose();
+    expect((journal as unknown as { listeners: Set<unknown> }).listeners.size).toBe(0);
   });
 });

@@ -21,6 +21,8 @@ export interface WireSessionOptions {
   /** A --state directory. */
   statePath?: string;
   maxMessageBytes?: number;
+  /** --max-queued-bytes (none by default). */
+  maxQueuedBytes?: number;
   admit?(method: string, params: unknown): RpcFailure | undefined;
   /** Flags of the registry beside the defaults: a manual clock, default config and limits, metrics on. */
   runtime?: Partial<RuntimeOptions>;
@@ -52,6 +54,7 @@ export class WireSession extends WirePeer {
       runtime,
       framing: flag,
       maxMessageBytes: options.maxMessageBytes ?? 1 << 20,
+      maxQueuedBytes: options.maxQueuedBytes,
       exit: (code) => {
         this.exitCode = code;
         this.resolveExit(code);
