@@ -10,6 +10,11 @@ type JsonSchema = Record<string, unknown>;
 
 const SCHEMA_BASE = "https://harn-registry.invalid/protocol/schemas";
 
+/** The schema files' name for a method or notification: `host/call` → `host_call` (a file name has no slash). */
+export function schemaFileBase(name: string): string {
+  return name.replaceAll("/", "_");
+}
+
 /** A zod schema as JSON Schema 2020-12, for requests (input) or responses (output). */
 export function jsonSchemaOf(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
   return z.toJSONSchema(schema, {
@@ -41,14 +46,15 @@ export function renderProtocolFiles(): Map<string, string> {
   for (const [name, spec] of Object.entries(methods) as [string, MethodSpec][]) {
     const request = jsonSchemaOf(spec.params, "input");
     const response = jsonSchemaOf(spec.result, "output");
-    files.set(`protocol/schemas/${name}.request.json`, `${JSON.stringify(withHeader(`${name}.request.json`, `${name} request`, spec.description, request), null, 2)}\n`);
-    files.set(`protocol/schemas/${name}.response.json`, `${JSON.stringify(withHeader(`${name}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
+    const base = schemaFileBase(name);
+    files.set(`protocol/schemas/${base}.request.json`, `${JSON.stringify(withHeader(`${base}.request.json`, `${name} request`, spec.description, request), null, 2)}\n`);
+    files.set(`protocol/schemas/${base}.response.json`, `${JSON.stringify(withHeader(`${base}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
     const actsAs = "actsAsAgent" in spec ? " (acts as agent)" : "";
     rows.push(`| \`${name}\` | ${spec.group}${actsAs} | ${escape(paramsLabel(request))} | ${escape(typeLabel(response))} | ${escape(spec.description)} |`);
   }
   const eventRows: string[] = [];
   for (const [name, spec] of Object.entries(serverNotifications)) {
-    const file = `${name.replace("/", "_")}.notification.json`;
+    const file = `${schemaFileBase(name)}.notification.json`;
     const params = jsonSchemaOf(spec.params, "output");
     files.set(`protocol/schemas/${file}`, `${JSON.stringify(withHeader(file, `${name} notification`, spec.description, params), null, 2)}\n`);
     eventRows.push(`| \`${name}\` | ${escape(paramsLabel(params))} | ${escape(spec.description)} |`);

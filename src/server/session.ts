@@ -60,6 +60,7 @@ export function startSession(options: SessionOptions): Session {
   const connection = new ServerConnection(reader, writer, log);
 
   const waits = new ConnectionWaits(store);
+  const agents = options.runtime.bindings.connect();
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
     unsubscribe ??= store.events.subscribe((event) => void connection.sendNotification(event.type, event));
@@ -73,6 +74,7 @@ export function startSession(options: SessionOptions): Session {
     shutdown: () => (shutDown = true),
     metrics: () => metrics.report(),
     configSources: options.runtime.configSources,
+    agents,
   });
   const dispatch = createDispatcher({
     handlers,
@@ -106,6 +108,7 @@ export function startSession(options: SessionOptions): Session {
     log(`exiting with code ${code}: ${why}`);
     options.ending?.();
     unsubscribe?.();
+    agents.close();
     do {
       waits.cancelAll();
       await new Promise((resolve) => setImmediate(resolve));
