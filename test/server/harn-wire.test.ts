@@ -231,12 +231,12 @@ describe("the envelopes", () => {
       builtin.send(`{"jsonrpc":"2.0","id":${i},"method":"builtin_call","params":{"name":"hostlib_code_index_${method}","args":[${params}]}}`);
       hostCall.send(`{"jsonrpc":"2.0","id":${i},"method":"host/call","params":{"name":"code_index.${method}","args":${params}}}`);
     }
-    const [bareBodies, builtinBodies, hostCallBodies] = await Promise.all(
-      [bare, builtin, hostCall].map(async (s) => {
-        await s.waitFor(calls.length);
-        return frameBodies("ndjson", s.stdout);
-      }),
-    );
+    const bodies = async (s: WireSession) => {
+      await s.waitFor(calls.length);
+      return frameBodies("ndjson", s.stdout);
+    };
+    const [bareBodies, builtinBodies, hostCallBodies] = [await bodies(bare), await bodies(builtin), await bodies(hostCall)];
+    expect(bareBodies).toHaveLength(calls.length);
     expect(bareBodies.every((body) => !body.includes('"error"'))).toBe(true);
     expect(builtinBodies).toEqual(bareBodies);
     expect(hostCallBodies).toEqual(bareBodies);
