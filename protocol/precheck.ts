@@ -80,7 +80,11 @@ export function precheck(schema: z.ZodMiniType): Precheck {
         else return fallback;
       }
       const element = precheck(def.element);
-      return (value) => Array.isArray(value) && value.length >= minLength && value.length <= maxLength && value.every((item) => element(item));
+      return (value) => {
+        if (!Array.isArray(value) || value.length < minLength || value.length > maxLength) return false;
+        for (let i = 0; i < value.length; i++) if (!element(value[i])) return false;
+        return true;
+      };
     }
     case "nullable": {
       if (checks.length > 0 || def.innerType === undefined) return fallback;

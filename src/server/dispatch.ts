@@ -38,14 +38,27 @@ interface Carried {
   builtin: string;
 }
 
-/** Each envelope's names for the methods it carries (`hostlib_code_index_lock_try`, `code_index.lock_try`), and the prefix of those names. */
-const envelopes: Record<EnvelopeName, { prefix: string; names: Map<string, HostCallable> }> = {
-  builtin_call: { prefix: BUILTIN_PREFIX, names: new Map(hostCallableNames.map((name) => [`${BUILTIN_PREFIX}${name}`, name])) },
-  "host/call": { prefix: HOST_CALL_PREFIX, names: new Map(hostCallableNames.map((name) => [`${HOST_CALL_PREFIX}${name}`, name])) },
-};
+/** A method an envelope carries, and harn-hostlib's name for it (`hostlib_code_index_<method>`), which its errors name. */
+interface Target {
+  method: HostCallable;
+  builtin: string;
+}
 
-/** harn-hostlib's name of each method carried: `hostlib_code_index_<method>`. */
-const builtinNames = new Map(hostCallableNames.map((name) => [name, `${BUILTIN_PREFIX}${name}`]));
+/** An envelope: its name, the prefix of the names it carries methods by (`hostlib_code_index_lock_try`, `code_index.lock_try`), those names, and its params' precheck. */
+interface Envelope {
+  name: EnvelopeName;
+  prefix: string;
+  names: Map<string, Target>;
+  precheck: Precheck;
+}
+
+function envelope(name: EnvelopeName, prefix: string): Envelope {
+  const names = new Map(hostCallableNames.map((method): [string, Target] => [`${prefix}${method}`, { method, builtin: `${BUILTIN_PREFIX}${method}` }]));
+  return { name, prefix, names, precheck: prechecks.get(name) as Precheck };
+}
+
+const BUILTIN_CALL = envelope("builtin_call", BUILTIN_PREFIX);
+const HOST_CALL = envelope("host/call", HOST_CALL_PREFIX);
 
 /**
  * Validate a request's params against its method's schema and run its
@@ -75,7 +88,7 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
       if (method === "builtin_call" || method === "host/call") {
         let carried: Carried;
         try {
-          carried = open(method, params);
+          carried = open(method === "builtin_call" ? BUILTIN_CALL : HOST_CALL, params);
         } catch (error) {
           metrics?.request(method);
           throw error;
@@ -113,24 +126,26 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
  * code_index namespace that is not served here is its Unimplemented; any
  * other unknown name, -32601.
  */
-function open(envelope: EnvelopeName, params: unknown): Carried {
-  const { prefix, names } = envelopes[envelope];
+function open({ name: envelope, prefix, names, precheck }: Envelope, params: unknown): Carried {
   const raw = params === undefined ? {} : params;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
     throw asHostlibError(envelope, invalidParams(envelope, "params", `must be an object of named parameters, got ${describeValue(raw)}`));
   }
   const fields = raw as { name?: unknown; args?: unknown; sessionId?: unknown };
-  const method = typeof fields.name === "string" ? names.get(fields.name) : undefined;
-  const builtin = method === undefined ? envelope : (builtinNames.get(method) as string);
-  if (!(prechecks.get(envelope) as Precheck)(raw)) {
+  const target = typeof fields.name === "string" ? names.get(fields.name) : undefined;
+  if (!precheck(raw)) {
     const parsed = methods[envelope].params.safeParse(raw);
-    if (!parsed.success) throw asHostlibError(builtin, fromZodIssue(envelope, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(envelope) ?? [], raw));
+    if (!parsed.success) {
+      const error = fromZodIssue(envelope, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(envelope) ?? [], raw);
+      throw asHostlibError(target?.builtin ?? envelope, error);
+    }
   }
-  const name = fields.name as string;
-  if (method === undefined) {
+  if (target === undefined) {
+    const name = fields.name as string;
     if (name.startsWith(prefix)) throw builtinNotServed(envelope, `${BUILTIN_PREFIX}${name.slice(prefix.length)}`, name);
     throw unknownBuiltin(envelope, name, `${prefix}<method>`);
   }
+  const { method, builtin } = target;
   if (envelope === "builtin_call") return { method, params: (fields.args as unknown[])[0] ?? {}, session: undefined, builtin };
   return { method, params: fields.args ?? {}, session: fields.sessionId as string | undefined, builtin };
 }
