@@ -72,10 +72,14 @@ function renderReadme(rows: string[], eventRows: string[]): string {
 
 JSON-RPC 2.0. Params are one by-name object (omitted means \`{}\`); unknown
 keys are refused with -32602. \`upstream\` methods are wire-compatible with
-harn-hostlib's builtins of the same name. JSON Schemas for every request and
-response are in \`schemas/\`. On a socket server, a method marked "acts as
-agent" makes its agent belong to the connection; another connection acting
-as that agent while it is live gets \`not_owner\`.
+harn-hostlib's builtins of the same name. \`host\` methods are what a Harn
+host forwards for its VM (\`builtin_call\`, \`host/call\`: each carries a call
+of another method, answered exactly as that method answers) and what it
+needs beside (\`host/capabilities\`, \`current_agent_set\`). JSON Schemas for
+every request and response are in \`schemas/\` (\`host/call\` as
+\`host_call\`). On a socket server, a method marked "acts as agent" makes its
+agent belong to the connection, also when an envelope carries it; another
+connection acting as that agent while it is live gets \`not_owner\`.
 
 ## Requests
 
@@ -109,7 +113,14 @@ ${rpc.join("\n")}
 Domain codes (outside -32768..-32000). Every error's \`message\` starts with
 the method name and names the field and the problem; \`data\` carries
 \`method\` and either \`field\` + \`problem\` (-32602) or \`error\` (the
-domain error's name).
+domain error's name). A call carried by \`builtin_call\` or \`host/call\`
+keeps its code, but its \`message\` reads as harn-hostlib's
+(\`hostlib: <builtin>: invalid parameter '<param>': <problem>\`, \`...: missing
+required parameter '<param>'\`, \`hostlib: <builtin> is not implemented yet
+(...)\`, \`hostlib: <builtin>: <message>\`) and \`data\` adds \`kind\`
+(\`invalid_parameter\`, \`missing_parameter\`, \`unimplemented\`, or
+\`backend_error\` for anything else), \`builtin\` and, for a parameter,
+\`param\`.
 
 | code | name | meaning |
 |---|---|---|
