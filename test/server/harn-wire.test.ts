@@ -7,6 +7,7 @@
 // initialize, integer ids, both framings, every request and result held to
 // harn-hostlib's own schemas (test/fixtures/hostlib-schemas). Then the
 // errors as harn-hostlib words them, the bounds, and the slots.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BUILTIN_PREFIX, hostCallableNames, methodNames } from "../../protocol/methods.js";
 import { checkHostlib, hasHostlibSchema } from "../support/hostlib-schemas.js";
@@ -617,5 +618,29 @@ describe("current-agent slots", () => {
     expect(s.runtime.bindings.size).toBe(3);
     expect(await s.endInput()).toBe(0);
     expect(s.runtime.bindings.size).toBe(0);
+  });
+});
+
+describe("any envelope at all", () => {
+  it("is answered with a result or a documented error, never an internal one", async () => {
+    const s = await WireSession.start();
+    const names = fc.oneof(
+      fc.constantFrom(...hostCallableNames.map((m) => `hostlib_code_index_${m}`), ...hostCallableNames.map((m) => `code_index.${m}`), "hostlib_code_index_query", "code_index.query"),
+      fc.string(),
+      fc.jsonValue(),
+    );
+    const params = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.record({ name: names, args: fc.jsonValue({ maxDepth: 3 }), sessionId: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }));
+    let id = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("builtin_call", "host/call"), params, async (method, value) => {
+        const reply = await s.call(++id, method, value);
+        if (reply.error !== undefined) {
+          expect(reply.error.code, JSON.stringify(reply.error)).not.toBe(-32603);
+          if (reply.error.code === -32602) expect(reply.error.data.kind, JSON.stringify(reply.error)).toMatch(/^(invalid|missing)_parameter$/);
+        }
+      }),
+      { numRuns: 300 },
+    );
+    expect(s.logs.filter((line) => line.includes("internal error"))).toEqual([]);
   });
 });
