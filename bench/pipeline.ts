@@ -55,9 +55,11 @@ class ReplyCounter {
 
 /**
  * Send `pairs` lock_try + lock_release pairs (agents and paths cycling over
- * 64), keeping up to `window` requests unanswered; pairs per second.
+ * 64), keeping up to `window` requests unanswered; pairs per second. With
+ * `envelope`, each request goes as a Harn VM's host bridge sends it:
+ * `builtin_call {name: "hostlib_code_index_<method>", args: [params]}`.
  */
-export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: number, window = 256): Promise<number> {
+export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: number, window = 256, envelope?: "builtin_call"): Promise<number> {
   const counter = new ReplyCounter(framing);
   const requests = pairs * 2;
   let sent = 0;
@@ -66,8 +68,11 @@ export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: nu
   for (let k = 0; k < 64; k++) {
     const agent = 1 + (k % 8);
     const path = `bench/p${k}.rs`;
-    bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_try", params: { agent_id: agent, path } }));
-    bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, method: "lock_release", params: { agent_id: agent, path } }));
+    for (const method of ["lock_try", "lock_release"]) {
+      const params = { agent_id: agent, path };
+      const request = envelope === undefined ? { method, params } : { method: envelope, params: { name: `hostlib_code_index_${method}`, args: [params] } };
+      bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, ...request }));
+    }
   }
   const start = process.hrtime.bigint();
   await new Promise<void>((resolve) => {

@@ -1,7 +1,8 @@
 // npm run bench:rpc — issue 6's figures: the real bin in another process
 // against (a) a do-nothing server on stock vscode-jsonrpc and (b) a raw
 // Node echo, measured in the same run: pipelined throughput in both
-// framings, sequential latency, metrics' cost, and throughput and RSS at
+// framings, sequential latency, metrics' cost, the cost of Harn's
+// builtin_call envelope against bare calls, and throughput and RSS at
 // 100,000 agents / 400,000 live locks with snapshot and restore over RPC.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ const PAIRS = 20_000;
 const RUNS = 5;
 const LATENCY_TRIPS = 6_000;
 const LATENCY_ROUNDS = 60;
+const ENVELOPE_RUNS = 11;
 
 /** Pipelined throughput of several servers at once, in alternating rounds (median of RUNS after a warm-up each). */
 async function throughputs(servers: { args: string[]; framing: WireFraming }[]): Promise<number[]> {
@@ -75,6 +77,45 @@ lines.push(
   `| harn-registry | Content-Length | ${fmt(oursCl)} | ${(oursCl / stock).toFixed(2)}× | ${(oursCl / echoCl).toFixed(2)}× |`,
   "",
   `Targets: ≥ 1.0× (a), ≥ 0.5× (b). Metrics left on cost ${(((oursNoMetrics - oursNd) / oursNoMetrics) * 100).toFixed(1)}% of throughput (NDJSON with --no-metrics: ${fmt(oursNoMetrics)} pairs/s).`,
+  "",
+);
+
+/**
+ * A Harn host's envelope against bare calls: the same bin, one process per
+ * framing, bare and builtin_call-wrapped pairs measured alternately on it
+ * (the order switching every round), median of ENVELOPE_RUNS each after a
+ * warm-up of both.
+ */
+async function envelopeCost(framing: WireFraming): Promise<{ bare: number; wrapped: number }> {
+  const wire = spawnWire([BIN]);
+  try {
+    const bare: number[] = [];
+    const wrapped: number[] = [];
+    for (let round = -1; round < ENVELOPE_RUNS; round++) {
+      const order = round % 2 === 0 ? [false, true] : [true, false];
+      for (const wrap of order) {
+        const rate = await pipelinedPairs(wire, framing, PAIRS, 256, wrap ? "builtin_call" : undefined);
+        if (round >= 0) (wrap ? wrapped : bare).push(rate);
+      }
+    }
+    return { bare: percentile(bare, 0.5), wrapped: percentile(wrapped, 0.5) };
+  } finally {
+    wire.close();
+  }
+}
+
+const envelopeNd = await envelopeCost("ndjson");
+const envelopeCl = await envelopeCost("content-length");
+const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) => `${(((bare - wrapped) / bare) * 100).toFixed(1)}%`;
+lines.push(
+  `Harn's envelope: the same pairs, each request sent as a Harn VM's host bridge sends it (\`builtin_call {name: "hostlib_code_index_lock_try", args: [params]}\`), against bare ones on the same process, alternating (the order switching every round), median of ${ENVELOPE_RUNS} runs each after a warm-up.`,
+  "",
+  "| framing | bare pairs/s | builtin_call pairs/s | throughput cost |",
+  "|---|---:|---:|---:|",
+  `| NDJSON | ${fmt(envelopeNd.bare)} | ${fmt(envelopeNd.wrapped)} | ${cost(envelopeNd)} |`,
+  `| Content-Length | ${fmt(envelopeCl.bare)} | ${fmt(envelopeCl.wrapped)} | ${cost(envelopeCl)} |`,
+  "",
+  "Target: < 10% throughput cost.",
   "",
 );
 

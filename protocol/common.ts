@@ -87,6 +87,15 @@ export type RegistryConfig = z.infer<typeof RegistryConfig>;
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
 
+/**
+ * An object of named parameters, checked no further here: the method it is
+ * for checks its members. Validated in place, not copied (its JSON Schema,
+ * given in `meta`, is `{type: "object"}`).
+ */
+export const ParamsObject = z
+  .custom<Record<string, unknown>>(isObject, { error: "must be an object of named parameters" })
+  .check(z.meta({ type: "object" }));
+
 /** The zod record each {@link recordOf} schema stands for: its JSON Schema is that record's. */
 export const recordShapes = new WeakMap<object, z.ZodMiniType>();
 

@@ -15,6 +15,7 @@ import {
   LockMode,
   MAX_PATHS_PER_ACQUIRE,
   Millis,
+  ParamsObject,
   RegistryConfig,
   Seq,
   WirePath,
@@ -61,6 +62,8 @@ const Change = z.strictObject({
 
 const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_at_ms: Millis });
 
+const argsProblem = "must be [], [null] or [params]: a builtin takes one argument, its params object (null for none)";
+
 const pathCount = `must list 1 to ${MAX_PATHS_PER_ACQUIRE} paths`;
 const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(MAX_PATHS_PER_ACQUIRE, { error: pathCount }));
 
@@ -89,7 +92,7 @@ export interface MethodSpec {
   params: z.ZodMiniType;
   result: z.ZodMiniType;
   /** Which table of the README it belongs to. */
-  group: "upstream" | "registry" | "locking" | "session";
+  group: "upstream" | "registry" | "locking" | "session" | "host";
   /**
    * The call acts as the agent in `agent_id` (or, for agent_register without
    * one, as the agent it creates). On a socket server that agent belongs to
@@ -97,6 +100,17 @@ export interface MethodSpec {
    * not_owner.
    */
   actsAsAgent?: true;
+  /**
+   * A Harn host's envelope (builtin_call, host/call): it carries a call of
+   * another method, which is dispatched as if it had come bare.
+   */
+  envelope?: true;
+  /**
+   * Sent bare only, never inside an envelope: the envelopes themselves, and
+   * what belongs to the connection rather than to a script (initialize,
+   * shutdown). host/capabilities lists every other method.
+   */
+  bareOnly?: true;
 }
 
 /**
@@ -176,6 +190,13 @@ export const methods = {
     description: "The last assigned edit seq (0 before any edit).",
     params: NoParams,
     result: Count,
+  },
+  current_agent_id: {
+    group: "upstream",
+    description:
+      "The agent bound to the caller's slot by current_agent_set, or null. A connection has one slot; under host/call each `sessionId` of the connection has its own. Slots are connection state (never journaled, never in a snapshot); a binding ends when its agent crashes or is unregistered, or when a restore leaves it not active.",
+    params: NoParams,
+    result: z.nullable(AgentId),
   },
   lock_acquire: {
     actsAsAgent: true,
@@ -318,6 +339,7 @@ export const methods = {
     result: z.int(),
   },
   initialize: {
+    bareOnly: true,
     group: "session",
     description: "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config with where each value came from (`config_sources`: its flag; without one, the --state directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
     params: z.strictObject({
@@ -337,10 +359,52 @@ export const methods = {
     }),
   },
   shutdown: {
+    bareOnly: true,
     group: "session",
     description: "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 without).",
     params: NoParams,
     result: z.null(),
+  },
+  current_agent_set: {
+    group: "host",
+    description:
+      "Bind the caller's slot (see current_agent_id) to `agent_id`, or unbind it with null, as an embedder's set_current_agent does; returns the previous binding. The agent need not be registered yet. Acts as no agent.",
+    params: z.strictObject({ agent_id: z.nullable(AgentId) }),
+    result: z.nullable(AgentId),
+  },
+  builtin_call: {
+    envelope: true,
+    bareOnly: true,
+    group: "host",
+    description:
+      "A Harn VM's host bridge call, forwarded as it came (only the id rewritten): `name` is `hostlib_code_index_<method>` for a method host/capabilities lists, `args` is [], [null] or [params]. The result is exactly the method's. An error keeps its code, reads as harn-hostlib's (`hostlib: <builtin>: ...`) and adds `kind` (invalid_parameter, missing_parameter, unimplemented, backend_error), `builtin` and `param` to `data`. Ownership and metrics apply to the method carried.",
+    params: z.strictObject({
+      name: z.string({ error: "must be a string" }),
+      args: z
+        .array(z.nullable(ParamsObject), { error: argsProblem })
+        .check(z.maxLength(1, { error: argsProblem })),
+    }),
+    result: z.unknown(),
+  },
+  "host/call": {
+    envelope: true,
+    bareOnly: true,
+    group: "host",
+    description:
+      "An ACP host's host/call, made by a script's `host_call(\"code_index.<method>\", params)`, forwarded as it came: `name` is `code_index.<method>`, `args` the params (null or absent: none). Answered as builtin_call answers; `sessionId` picks the session's own current-agent slot (absent: the connection's).",
+    params: z.strictObject({
+      sessionId: z.optional(z.string({ error: "must be a string" })),
+      name: z.string({ error: "must be a string" }),
+      args: z.optional(z.nullable(ParamsObject)),
+    }),
+    result: z.unknown(),
+  },
+  "host/capabilities": {
+    bareOnly: true,
+    group: "host",
+    description: "What a Harn host may forward: every method builtin_call and host/call carry, as `code_index.<method>` names it.",
+    params: NoParams,
+    result: z.strictObject({ code_index: z.array(z.string()) }),
   },
 } as const satisfies Record<string, MethodSpec>;
 
@@ -364,3 +428,13 @@ export type ResultOf<M extends MethodName> = z.output<Methods[M]["result"]>;
 /** Every method name, in table order. */
 export const methodNames = Object.keys(methods) as MethodName[];
 
+export { BUILTIN_PREFIX, HOST_CALL_PREFIX } from "./host-names.js";
+
+type Flagged<F extends string> = { [M in MethodName]: Methods[M] extends Record<F, true> ? M : never }[MethodName];
+/** builtin_call and host/call. */
+export type EnvelopeName = Flagged<"envelope">;
+/** A method an envelope may carry: every one but the bare-only. */
+export type HostCallable = Exclude<MethodName, Flagged<"bareOnly">>;
+
+/** Every method an envelope may carry, in table order (what host/capabilities lists). */
+export const hostCallableNames = methodNames.filter((name) => !("bareOnly" in methods[name])) as HostCallable[];

@@ -6,7 +6,7 @@ export type Precheck = (value: unknown) => boolean;
 interface Def {
   type: string;
   format?: string;
-  checks?: { _zod: { def: { check: string; value?: unknown; inclusive?: boolean; minimum?: unknown } } }[];
+  checks?: { _zod: { def: { check: string; value?: unknown; inclusive?: boolean; minimum?: unknown; maximum?: unknown } } }[];
   entries?: Record<string, unknown>;
   values?: unknown[];
   element?: z.ZodMiniType;
@@ -45,9 +45,10 @@ export function integerBounds(schema: z.ZodMiniType): { min: number; max: number
  * values fast (a snapshot's 100,000 agent entries: about 10× faster than
  * zod). Derived from the schema itself, never written twice: strict
  * objects, optional keys, safe integers with minimum/maximum checks, plain
- * strings, enums, literals and arrays are checked inline, and so is a
- * custom check whose JSON Schema (its meta) says "object of integers"
- * (integersByPath in common.ts); anything else (other custom checks,
+ * strings, enums, literals, nullables and arrays (with length checks) are
+ * checked inline, and so is a custom check whose JSON Schema (its meta)
+ * says "object of integers" (integersByPath in common.ts) or just
+ * "object" (ParamsObject); anything else (other custom checks,
  * records, transforms) falls back to the schema's own safeParse for that
  * part, counting only when zod gives the very same value back. A property
  * test holds every precheck to its schema. A true answer means zod would accept the value
@@ -85,9 +86,26 @@ export function precheck(schema: z.ZodMiniType): Precheck {
       return checks.length === 0 ? (value) => allowed.has(value) : fallback;
     }
     case "array": {
-      if (checks.length > 0 || def.element === undefined) return fallback;
+      if (def.element === undefined) return fallback;
+      let minLength = 0;
+      let maxLength = Number.POSITIVE_INFINITY;
+      for (const check of checks) {
+        const { check: kind, minimum, maximum } = check._zod.def;
+        if (kind === "min_length" && typeof minimum === "number") minLength = Math.max(minLength, minimum);
+        else if (kind === "max_length" && typeof maximum === "number") maxLength = Math.min(maxLength, maximum);
+        else return fallback;
+      }
       const element = precheck(def.element);
-      return (value) => Array.isArray(value) && value.every((item) => element(item));
+      return (value) => {
+        if (!Array.isArray(value) || value.length < minLength || value.length > maxLength) return false;
+        for (let i = 0; i < value.length; i++) if (!element(value[i])) return false;
+        return true;
+      };
+    }
+    case "nullable": {
+      if (checks.length > 0 || def.innerType === undefined) return fallback;
+      const inner = precheck(def.innerType);
+      return (value) => value === null || inner(value);
     }
     case "object": {
       if (checks.length > 0 || def.shape === undefined || def.catchall === undefined || defOf(def.catchall).type !== "never") return fallback;
@@ -110,6 +128,7 @@ export function precheck(schema: z.ZodMiniType): Precheck {
     }
     case "custom": {
       const meta = z.globalRegistry.get(schema) as { type?: unknown; additionalProperties?: Record<string, unknown> } | undefined;
+      if (meta?.type === "object" && Object.keys(meta).length === 1) return isPlainObject;
       const values = meta?.additionalProperties;
       if (meta?.type !== "object" || values?.type !== "integer" || Object.keys(meta).length !== 2) return fallback;
       if (Object.keys(values).some((key) => !(key === "type" || ((key === "minimum" || key === "maximum") && typeof values[key] === "number")))) return fallback;
@@ -128,4 +147,11 @@ export function precheck(schema: z.ZodMiniType): Precheck {
     default:
       return fallback;
   }
+}
+
+/** A plain object (not an array, no prototype but Object's or none). */
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
 }

@@ -10,6 +10,11 @@ type JsonSchema = Record<string, unknown>;
 
 const SCHEMA_BASE = "https://harn-registry.invalid/protocol/schemas";
 
+/** The schema files' name for a method or notification: `host/call` → `host_call` (a file name has no slash). */
+export function schemaFileBase(name: string): string {
+  return name.replaceAll("/", "_");
+}
+
 /** A zod schema as JSON Schema 2020-12, for requests (input) or responses (output). */
 export function jsonSchemaOf(schema: z.ZodMiniType, io: "input" | "output"): JsonSchema {
   return z.toJSONSchema(schema, {
@@ -41,14 +46,15 @@ export function renderProtocolFiles(): Map<string, string> {
   for (const [name, spec] of Object.entries(methods) as [string, MethodSpec][]) {
     const request = jsonSchemaOf(spec.params, "input");
     const response = jsonSchemaOf(spec.result, "output");
-    files.set(`protocol/schemas/${name}.request.json`, `${JSON.stringify(withHeader(`${name}.request.json`, `${name} request`, spec.description, request), null, 2)}\n`);
-    files.set(`protocol/schemas/${name}.response.json`, `${JSON.stringify(withHeader(`${name}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
+    const base = schemaFileBase(name);
+    files.set(`protocol/schemas/${base}.request.json`, `${JSON.stringify(withHeader(`${base}.request.json`, `${name} request`, spec.description, request), null, 2)}\n`);
+    files.set(`protocol/schemas/${base}.response.json`, `${JSON.stringify(withHeader(`${base}.response.json`, `${name} response`, spec.description, response), null, 2)}\n`);
     const actsAs = "actsAsAgent" in spec ? " (acts as agent)" : "";
     rows.push(`| \`${name}\` | ${spec.group}${actsAs} | ${escape(paramsLabel(request))} | ${escape(typeLabel(response))} | ${escape(spec.description)} |`);
   }
   const eventRows: string[] = [];
   for (const [name, spec] of Object.entries(serverNotifications)) {
-    const file = `${name.replace("/", "_")}.notification.json`;
+    const file = `${schemaFileBase(name)}.notification.json`;
     const params = jsonSchemaOf(spec.params, "output");
     files.set(`protocol/schemas/${file}`, `${JSON.stringify(withHeader(file, `${name} notification`, spec.description, params), null, 2)}\n`);
     eventRows.push(`| \`${name}\` | ${escape(paramsLabel(params))} | ${escape(spec.description)} |`);
@@ -66,10 +72,14 @@ function renderReadme(rows: string[], eventRows: string[]): string {
 
 JSON-RPC 2.0. Params are one by-name object (omitted means \`{}\`); unknown
 keys are refused with -32602. \`upstream\` methods are wire-compatible with
-harn-hostlib's builtins of the same name. JSON Schemas for every request and
-response are in \`schemas/\`. On a socket server, a method marked "acts as
-agent" makes its agent belong to the connection; another connection acting
-as that agent while it is live gets \`not_owner\`.
+harn-hostlib's builtins of the same name. \`host\` methods are what a Harn
+host forwards for its VM (\`builtin_call\`, \`host/call\`: each carries a call
+of another method, answered exactly as that method answers) and what it
+needs beside (\`host/capabilities\`, \`current_agent_set\`). JSON Schemas for
+every request and response are in \`schemas/\` (\`host/call\` as
+\`host_call\`). On a socket server, a method marked "acts as agent" makes its
+agent belong to the connection, also when an envelope carries it; another
+connection acting as that agent while it is live gets \`not_owner\`.
 
 ## Requests
 
@@ -104,7 +114,14 @@ ${rpc.join("\n")}
 Domain codes (outside -32768..-32000). Every error's \`message\` starts with
 the method name and names the field and the problem; \`data\` carries
 \`method\` and either \`field\` + \`problem\` (-32602) or \`error\` (the
-domain error's name).
+domain error's name). A call carried by \`builtin_call\` or \`host/call\`
+keeps its code, but its \`message\` reads as harn-hostlib's
+(\`hostlib: <builtin>: invalid parameter '<param>': <problem>\`, \`...: missing
+required parameter '<param>'\`, \`hostlib: <builtin> is not implemented yet
+(...)\`, \`hostlib: <builtin>: <message>\`) and \`data\` adds \`kind\`
+(\`invalid_parameter\`, \`missing_parameter\`, \`unimplemented\`, or
+\`backend_error\` for anything else), \`builtin\` and, for a parameter,
+\`param\`.
 
 | code | name | meaning |
 |---|---|---|

@@ -1,7 +1,8 @@
 import type { Readable, Writable } from "node:stream";
 import { createMessageConnection, type Disposable, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
 import type { EventName, EventOf } from "../../protocol/events.js";
-import type { MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
+import { BUILTIN_PREFIX, HOST_CALL_PREFIX } from "../../protocol/host-names.js";
+import type { HostCallable, MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
 import { RegistryClosedError } from "./closed-error.js";
 
 /** Params are optional exactly when every field of the method is optional. */
@@ -17,6 +18,20 @@ export type ParamsArg<M extends MethodName> = Record<never, never> extends Param
  */
 export interface RegistryClient {
   request<M extends MethodName>(method: M, ...params: ParamsArg<M>): Promise<ResultOf<M>>;
+  /**
+   * Call `method` as a Harn VM's host bridge does: `builtin_call {name:
+   * "hostlib_code_index_<method>", args: [params]}` (`args: []` without
+   * params). The result is the method's; an error carries harn-hostlib's
+   * wording and `data.kind`, `data.builtin` (and `data.param`).
+   */
+  builtinCall<M extends HostCallable>(method: M, ...params: ParamsArg<M>): Promise<ResultOf<M>>;
+  /**
+   * Call `method` as an ACP host forwards a script's
+   * `host_call("code_index.<method>", params)`: `host/call {sessionId, name:
+   * "code_index.<method>", args: params}`. `sessionId` picks the session's
+   * current-agent slot (undefined: the connection's). Answers as builtinCall.
+   */
+  hostCall<M extends HostCallable>(sessionId: string | undefined, method: M, ...params: ParamsArg<M>): Promise<ResultOf<M>>;
   /** Call `handler` with every event `name` the server sends (after `initialize {events: true}` or `events_subscribe`). */
   onEvent<E extends EventName>(name: E, handler: (event: EventOf<E>) => void): Disposable;
   /** Send the `exit` notification. */
@@ -71,25 +86,34 @@ export function openClient(readable: Readable, writable: Writable, peer = "the s
   if (endOnClose) connection.onClose(() => end(`${peer} closed the connection`));
   connection.onError(([error]) => end(`the connection to ${peer} failed: ${error.message}`));
   connection.listen();
+  const request: RegistryClient["request"] = (method, ...params) =>
+    new Promise((resolve, reject) => {
+      if (closedBecause !== undefined) {
+        reject(new RegistryClosedError(closedBecause, method));
+        return;
+      }
+      pending.set(reject, method);
+      const settle = () => pending.delete(reject);
+      connection.sendRequest(method, jsonSafe(params[0] ?? {})).then(
+        (value) => (settle(), resolve(value as ResultOf<typeof method>)),
+        (error: unknown) => (settle(), reject(error)),
+      );
+    });
   const client: RegistryClient = {
     connection,
     closed,
     get closedBecause() {
       return closedBecause;
     },
-    request: (method, ...params) =>
-      new Promise((resolve, reject) => {
-        if (closedBecause !== undefined) {
-          reject(new RegistryClosedError(closedBecause, method));
-          return;
-        }
-        pending.set(reject, method);
-        const settle = () => pending.delete(reject);
-        connection.sendRequest(method, jsonSafe(params[0] ?? {})).then(
-          (value) => (settle(), resolve(value as ResultOf<typeof method>)),
-          (error: unknown) => (settle(), reject(error)),
-        );
-      }),
+    request,
+    builtinCall: (method, ...params) =>
+      request("builtin_call", { name: `${BUILTIN_PREFIX}${method}`, args: params[0] === undefined ? [] : [jsonSafe(params[0])] }) as Promise<ResultOf<typeof method>>,
+    hostCall: (sessionId, method, ...params) =>
+      request("host/call", {
+        ...(sessionId === undefined ? {} : { sessionId }),
+        name: `${HOST_CALL_PREFIX}${method}`,
+        ...(params[0] === undefined ? {} : { args: jsonSafe(params[0]) }),
+      }) as Promise<ResultOf<typeof method>>,
     onEvent: (name, handler) => connection.onNotification(name, (params: unknown) => handler(params as EventOf<typeof name>)),
     exit: async () => {
       if (closedBecause === undefined) await connection.sendNotification("exit");
@@ -100,7 +124,7 @@ export function openClient(readable: Readable, writable: Writable, peer = "the s
 }
 
 /** bigint (a 64-bit hash) is sent as its decimal string, which the server accepts. */
-function jsonSafe(params: object): object {
+function jsonSafe(params: object): Record<string, unknown> {
   const out: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(params)) out[key] = typeof value === "bigint" ? value.toString() : value;
   return out;

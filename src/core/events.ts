@@ -33,6 +33,7 @@ export class EventLog {
   private readonly refs: (string | RegistryEventBody | undefined)[] = new Array(EVENTS_KEPT);
   private readonly notes = new Map<number, string>();
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
+  private readonly agentEndListeners = new Set<(agentId: number) => void>();
 
   /** The first event_seq this log hands out. */
   private readonly first: number;
@@ -60,6 +61,9 @@ export class EventLog {
     const slot = this.next(atMs, OTHER);
     this.refs[slot] = body;
     this.tell(slot);
+    if (this.agentEndListeners.size > 0 && (body.type === "agent/crashed" || body.type === "agent/unregistered")) {
+      for (const listener of this.agentEndListeners) listener(body.agent_id);
+    }
   }
 
   /** A lock was granted (or changed mode). */
@@ -89,6 +93,18 @@ export class EventLog {
   subscribe(listener: (event: RegistryEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Call `listener` with the id of each agent that crashes or is
+   * unregistered, as the registry emits that event. Unlike `subscribe`, it
+   * makes no event object: it hangs off the two rare agent events only, so
+   * lock events stay allocation-free whoever listens. The listener runs
+   * inside the registry's call and must not call back into it.
+   */
+  onAgentEnd(listener: (agentId: number) => void): () => void {
+    this.agentEndListeners.add(listener);
+    return () => this.agentEndListeners.delete(listener);
   }
 
   private next(atMs: number, kind: number): number {

@@ -1,10 +1,10 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
-import { type MethodName, methods } from "../../protocol/methods.js";
+import { BUILTIN_PREFIX, type EnvelopeName, HOST_CALL_PREFIX, type HostCallable, type MethodName, hostCallableNames, methods } from "../../protocol/methods.js";
 import { type Precheck, precheck } from "../../protocol/precheck.js";
 import { describeValue } from "../core/errors.js";
-import { errorCode, fromZodIssue, invalidParams, methodNotFound, shuttingDown, toResponseError } from "./rpc-errors.js";
-import type { HandlerTable } from "./handlers.js";
+import { asHostlibError, builtinNotServed, errorCode, fromZodIssue, invalidParams, methodNotFound, shuttingDown, toResponseError, unknownBuiltin } from "./rpc-errors.js";
+import type { HandledMethod, HandlerTable } from "./handlers.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** Params that pass a method's precheck (compiled from its zod schema) skip zod: no copy, no allocation. */
@@ -30,47 +30,128 @@ export interface DispatchOptions {
 
 type Dispatch = (method: string, params: unknown, token: CancellationToken) => unknown;
 
+/** A call an envelope carries: the method, its params, the host/call session it came under and the builtin its errors are worded for. */
+interface Carried {
+  method: HostCallable;
+  params: unknown;
+  session: string | undefined;
+  builtin: string;
+}
+
+/** A method an envelope carries, and harn-hostlib's name for it (`hostlib_code_index_<method>`), which its errors name. */
+interface Target {
+  method: HostCallable;
+  builtin: string;
+}
+
+/** An envelope: its name, the prefix of the names it carries methods by (`hostlib_code_index_lock_try`, `code_index.lock_try`), those names, and its params' precheck. */
+interface Envelope {
+  name: EnvelopeName;
+  prefix: string;
+  names: Map<string, Target>;
+  precheck: Precheck;
+}
+
+function envelope(name: EnvelopeName, prefix: string): Envelope {
+  const names = new Map(hostCallableNames.map((method): [string, Target] => [`${prefix}${method}`, { method, builtin: `${BUILTIN_PREFIX}${method}` }]));
+  return { name, prefix, names, precheck: prechecks.get(name) as Precheck };
+}
+
+const BUILTIN_CALL = envelope("builtin_call", BUILTIN_PREFIX);
+const HOST_CALL = envelope("host/call", HOST_CALL_PREFIX);
+
 /**
  * Validate a request's params against its method's schema and run its
  * handler (which may answer later, with a promise). Every failure becomes a
  * ResponseError; nothing is changed by a request that fails validation.
- * With metrics, each request is counted and timed.
+ * A Harn host's envelope (builtin_call, host/call) is opened first and the
+ * method it carries runs exactly as if it had come bare (the same
+ * validation, ownership, handler and result), except that its errors are
+ * worded as harn-hostlib's (see asHostlibError). With metrics, each request
+ * is counted and timed, under the name of the method it runs.
  */
 export function createDispatcher(options: DispatchOptions): Dispatch {
   const handle = createHandle(options);
   const metrics = options.metrics;
-  if (metrics === undefined) return handle;
   const failed = (start: number, error: unknown) => {
-    metrics.took(start);
-    metrics.error(errorCode(error));
+    if (metrics !== undefined) {
+      metrics.took(start);
+      metrics.error(errorCode(error));
+    }
     return error;
   };
   return (method, params, token) => {
-    const start = performance.now();
-    if (Object.hasOwn(methods, method)) metrics.request(method);
+    const start = metrics === undefined ? 0 : performance.now();
+    let builtin: string | undefined;
     try {
-      const result = handle(method, params, token);
+      let result: unknown;
+      if (method === "builtin_call" || method === "host/call") {
+        let carried: Carried;
+        try {
+          carried = open(method === "builtin_call" ? BUILTIN_CALL : HOST_CALL, params);
+        } catch (error) {
+          metrics?.request(method);
+          throw error;
+        }
+        metrics?.request(carried.method);
+        builtin = carried.builtin;
+        result = handle(carried.method, carried.params, token, carried.session);
+      } else {
+        if (metrics !== undefined && Object.hasOwn(methods, method)) metrics.request(method);
+        result = handle(method, params, token, undefined);
+      }
       if (!(result instanceof Promise)) {
-        metrics.took(start);
+        metrics?.took(start);
         return result;
       }
       return result.then(
         (value: unknown) => {
-          metrics.took(start);
+          metrics?.took(start);
           return value;
         },
         (error: unknown) => {
-          throw failed(start, error);
+          throw failed(start, builtin === undefined ? error : asHostlibError(builtin, error));
         },
       );
     } catch (error) {
-      throw failed(start, error);
+      throw failed(start, builtin === undefined ? error : asHostlibError(builtin, error));
     }
   };
 }
 
-function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions): Dispatch {
-  return (method, params, token) => {
+/**
+ * What `envelope` carries, its params checked against the envelope's
+ * schema (a failure is worded as harn-hostlib's, for the builtin named if
+ * it is served, else for the envelope). A `name` in harn-hostlib's
+ * code_index namespace that is not served here is its Unimplemented; any
+ * other unknown name, -32601.
+ */
+function open({ name: envelope, prefix, names, precheck }: Envelope, params: unknown): Carried {
+  const raw = params === undefined ? {} : params;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    throw asHostlibError(envelope, invalidParams(envelope, "params", `must be an object of named parameters, got ${describeValue(raw)}`));
+  }
+  const fields = raw as { name?: unknown; args?: unknown; sessionId?: unknown };
+  const target = typeof fields.name === "string" ? names.get(fields.name) : undefined;
+  if (!precheck(raw)) {
+    const parsed = methods[envelope].params.safeParse(raw);
+    if (!parsed.success) {
+      const error = fromZodIssue(envelope, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(envelope) ?? [], raw);
+      throw asHostlibError(target?.builtin ?? envelope, error);
+    }
+  }
+  if (target === undefined) {
+    const name = fields.name as string;
+    if (name.startsWith(prefix)) throw builtinNotServed(envelope, `${BUILTIN_PREFIX}${name.slice(prefix.length)}`, name);
+    throw unknownBuiltin(envelope, name, `${prefix}<method>`);
+  }
+  const { method, builtin } = target;
+  if (envelope === "builtin_call") return { method, params: (fields.args as unknown[])[0] ?? {}, session: undefined, builtin };
+  return { method, params: fields.args ?? {}, session: fields.sessionId as string | undefined, builtin };
+}
+
+function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions) {
+  return (method: string, params: unknown, token: CancellationToken, session: string | undefined): unknown => {
     if (!Object.hasOwn(methods, method)) {
       throw methodNotFound(method);
     }
@@ -83,7 +164,8 @@ function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions): Di
     const parsed = (prechecks.get(name) as Precheck)(raw) ? { data: raw } : methods[name].params.safeParse(raw);
     if ("success" in parsed && !parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
     try {
-      const run = () => (handlers[name] as (p: unknown, t: CancellationToken) => unknown)(parsed.data, token);
+      const handler = handlers[name as HandledMethod] as (p: unknown, t: CancellationToken, s: string | undefined) => unknown;
+      const run = () => handler(parsed.data, token, session);
       const agentId = (parsed.data as { agent_id?: number }).agent_id;
       const result = actAs === undefined || !("actsAsAgent" in methods[name]) || agentId === 0 ? run() : actAs(agentId ?? "new", run);
       if (result instanceof Promise) {

@@ -1,8 +1,18 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import pkg from "../../package.json" with { type: "json" };
-import { type ConfigSources, type MethodName, PROTOCOL_VERSION, type ResultOf, type ValidParamsOf, methodNames } from "../../protocol/methods.js";
+import {
+  type ConfigSources,
+  type EnvelopeName,
+  type MethodName,
+  PROTOCOL_VERSION,
+  type ResultOf,
+  type ValidParamsOf,
+  hostCallableNames,
+  methodNames,
+} from "../../protocol/methods.js";
 import type { RegistryStore } from "../core/store.js";
 import type { ServerClock } from "./clock.js";
+import type { ConnectionAgents } from "./current-agent.js";
 import type { Framing } from "../transport/framing.js";
 import type { ConnectionWaits } from "./waits.js";
 
@@ -18,13 +28,18 @@ export interface HandlerContext {
   metrics(): ResultOf<"metrics">;
   /** Where each config value in force came from. */
   configSources(): ConfigSources;
+  /** This connection's current-agent slots. */
+  agents: ConnectionAgents;
 }
 
-export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken) => ResultOf<M> | Promise<ResultOf<M>>;
-export type HandlerTable = { [M in MethodName]: Handler<M> };
+/** A method's handler; `session` is the host/call sessionId the call came under (undefined for any other call). */
+export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken, session: string | undefined) => ResultOf<M> | Promise<ResultOf<M>>;
+/** Every method but the envelopes, which the dispatcher opens (see dispatch.ts). */
+export type HandledMethod = Exclude<MethodName, EnvelopeName>;
+export type HandlerTable = { [M in HandledMethod]: Handler<M> };
 
 /** Method name → core call. Params arrive validated by the method's zod schema. */
-export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics, configSources }: HandlerContext): HandlerTable {
+export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics, configSources, agents }: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
     agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
@@ -35,6 +50,7 @@ export function createHandlers({ registry: reg, clock, waits, framing, subscribe
     version_record: (p) => reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size, fence: p.fence }),
     changes_since: (p) => reg.changesSince(p.seq, p.limit),
     current_seq: () => reg.currentSeq(),
+    current_agent_id: (_p, _token, session) => agents.current(session),
     lock_acquire: (p, token) => waits.acquire({ agentId: p.agent_id, paths: p.paths, mode: p.mode, ttlMs: p.ttl_ms, waitMs: p.wait_ms }, token),
     lock_renew: (p) => reg.renew(p.agent_id, p.paths, p.ttl_ms),
     lock_release_all: (p) => ({ released: reg.releaseAll(p.agent_id) }),
@@ -49,7 +65,11 @@ export function createHandlers({ registry: reg, clock, waits, framing, subscribe
     agent_list: () => reg.agentDetails(),
     reap: () => ({ crashed: reg.reap() }),
     snapshot: () => reg.snapshot(),
-    restore: (p) => reg.restore(p.snapshot, { reap: p.reap }),
+    restore: (p) => {
+      const restored = reg.restore(p.snapshot, { reap: p.reap });
+      agents.afterRestore();
+      return restored;
+    },
     metrics: () => metrics(),
     clock_set: (p) => (clock.set(p.now_ms), reg.tick(), p.now_ms),
     initialize: (p) => {
@@ -65,5 +85,7 @@ export function createHandlers({ registry: reg, clock, waits, framing, subscribe
       };
     },
     shutdown: () => (shutdown(), null),
+    current_agent_set: (p, _token, session) => agents.bind(session, p.agent_id),
+    "host/capabilities": () => ({ code_index: [...hostCallableNames] }),
   };
 }

@@ -80,6 +80,53 @@ export function toResponseError(method: string, error: unknown, log: (line: stri
   return internalError(method, error);
 }
 
+/** What a Harn script catches, by harn-hostlib's HostlibError kinds. */
+export type HostlibKind = "invalid_parameter" | "missing_parameter" | "unimplemented" | "backend_error";
+
+/**
+ * -32601 for a builtin_call or host/call whose `name` is in harn-hostlib's
+ * code_index namespace but not served here (`hostlib_code_index_query`):
+ * harn-hostlib's Unimplemented, message and all.
+ */
+export function builtinNotServed(envelope: string, builtin: string, name: string): RpcFailure {
+  const message = `hostlib: ${builtin} is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)`;
+  return new ResponseError(RpcErrorCodes.MethodNotFound, message, { method: envelope, name, kind: "unimplemented" satisfies HostlibKind, builtin });
+}
+
+/** -32601 for a builtin_call or host/call whose `name` is outside harn-hostlib's code_index namespace. */
+export function unknownBuiltin(envelope: string, name: string, form: string): RpcFailure {
+  return new ResponseError(RpcErrorCodes.MethodNotFound, `${envelope}: no builtin ${JSON.stringify(name)} here; this sidecar serves ${form} for each method host/capabilities lists`, {
+    method: envelope,
+    name,
+  });
+}
+
+/**
+ * An error of a call that came in builtin_call or host/call, as
+ * harn-hostlib words it for `builtin`: the code stays, the message reads
+ * `hostlib: <builtin>: ...` (invalid or missing parameter, or the domain
+ * error's own words), and `data` keeps its fields and adds `kind`,
+ * `builtin` and, for a parameter, `param`: what a host rethrows to the
+ * script as the dict {kind, builtin, message} it catches. Anything but a
+ * -32602 or -32601 (domain errors, a cancelled wait, an internal error)
+ * is harn-hostlib's backend_error.
+ */
+export function asHostlibError(builtin: string, error: unknown): RpcFailure {
+  if (!(error instanceof ResponseError)) return error as RpcFailure;
+  const data = (error.data ?? {}) as Record<string, unknown>;
+  if (typeof data.kind === "string") return error as RpcFailure;
+  if (error.code === RpcErrorCodes.InvalidParams && typeof data.field === "string") {
+    const param = data.field;
+    const missing = data.problem === "is required";
+    const message = missing ? `hostlib: ${builtin}: missing required parameter '${param}'` : `hostlib: ${builtin}: invalid parameter '${param}': ${String(data.problem)}`;
+    return new ResponseError(error.code, message, { ...data, kind: (missing ? "missing_parameter" : "invalid_parameter") satisfies HostlibKind, builtin, param });
+  }
+  const kind: HostlibKind = error.code === RpcErrorCodes.MethodNotFound ? "unimplemented" : "backend_error";
+  const prefix = typeof data.method === "string" ? `${data.method}: ` : "";
+  const words = prefix !== "" && error.message.startsWith(prefix) ? error.message.slice(prefix.length) : error.message;
+  return new ResponseError(error.code, `hostlib: ${builtin}: ${words}`, { ...data, kind, builtin });
+}
+
 /** The code a thrown error is answered with (what metrics count). */
 export function errorCode(error: unknown): number {
   return error instanceof ResponseError ? error.code : RpcErrorCodes.InternalError;

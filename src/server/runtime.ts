@@ -4,6 +4,7 @@ import { type Limits, Registry } from "../core/registry.js";
 import type { RegistryStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
 import { type ServerClock, manualClock, systemClock } from "./clock.js";
+import { AgentBindings } from "./current-agent.js";
 import { startDeadlineTimer } from "./deadline-timer.js";
 import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type JournalStats, ServerMetrics } from "./metrics.js";
@@ -82,6 +83,8 @@ export interface Runtime {
   durability?: Durability;
   metrics: ServerMetrics;
   timeRequests: boolean;
+  /** Which agent each connection (and each of its host/call sessions) is bound to: current_agent_id. */
+  bindings: AgentBindings;
   /** Where each config value in force came from (see {@link configSources}). */
   configSources(): ConfigSources;
   /** Call after every request: the deadline timer re-arms. */
@@ -135,6 +138,7 @@ export async function openRuntime(options: RuntimeOptions, log: (line: string) =
     durability,
     metrics: new ServerMetrics(store, journal),
     timeRequests: options.timeRequests,
+    bindings: new AgentBindings(store),
     configSources: () => {
       const now = store.config();
       const sources = { ...started };

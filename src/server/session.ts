@@ -75,6 +75,7 @@ export function startSession(options: SessionOptions): Session {
   const connection = new ServerConnection(reader, writer, log);
 
   const waits = new ConnectionWaits(store);
+  const agents = options.runtime.bindings.connect();
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
     unsubscribe ??= store.events.subscribe((event) => {
@@ -98,6 +99,7 @@ export function startSession(options: SessionOptions): Session {
     shutdown: () => (shutDown = true),
     metrics: () => metrics.report(),
     configSources: options.runtime.configSources,
+    agents,
   });
   const dispatch = createDispatcher({
     handlers,
@@ -136,6 +138,7 @@ export function startSession(options: SessionOptions): Session {
     options.ending?.();
     unsubscribe?.();
     unsubscribe = undefined;
+    agents.close();
     do {
       waits.cancelAll();
       await new Promise((resolve) => setImmediate(resolve));

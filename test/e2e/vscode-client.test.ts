@@ -55,6 +55,11 @@ describe("vscode-jsonrpc client over Content-Length", () => {
     expect(await call("version_record", client.request("version_record", { agent_id: 1, path: "src/a.rs", fence: 1 }))).toBe(1);
     expect(await call("changes_since", client.request("changes_since"))).toHaveLength(1);
     expect(await call("current_seq", client.request("current_seq"))).toBe(1);
+    expect(await call("current_agent_set", client.request("current_agent_set", { agent_id: 1 }))).toBeNull();
+    expect(await call("current_agent_id", client.request("current_agent_id"))).toBe(1);
+    expect(await call("host/capabilities", client.request("host/capabilities"))).toMatchObject({ code_index: expect.arrayContaining(["lock_try", "current_agent_id"]) });
+    expect(await call("builtin_call", client.builtinCall("lock_holder", { path: "src" }))).toBe(1);
+    expect(await call("host/call", client.hostCall("s1", "current_agent_id"))).toBeNull();
     expect(await call("status", client.request("status"))).toMatchObject({ agents: [{ id: 1 }, { id: 2 }] });
     expect(await call("agent_get", client.request("agent_get", { agent_id: 1 }))).toMatchObject({ name: "a" });
     expect(await call("agent_list", client.request("agent_list"))).toHaveLength(2);
@@ -85,6 +90,25 @@ describe("vscode-jsonrpc client over Content-Length", () => {
     expect(error.data).toEqual({ method: "lock_try", field: "agent_id", problem: "is required" });
     const unknown = (await sidecar.client.connection.sendRequest("nope", {}).catch((e: unknown) => e)) as ResponseError;
     expect(unknown.code).toBe(-32601);
+  });
+
+  it("builtinCall and hostCall: typed results as the bare method's, errors as harn-hostlib's", async () => {
+    sidecar = spawnSidecar({ args: ["--clock=manual"], stderr: "pipe" });
+    const { client } = sidecar;
+    expect(await client.builtinCall("agent_register", { name: "vm", agent_id: 3 })).toBe(3);
+    const lock: { locked: boolean; holder: number | null } = await client.builtinCall("lock_try", { agent_id: 3, path: "src/a.rs" });
+    expect(lock).toEqual({ locked: true, holder: 3 });
+    expect(await client.hostCall("s", "version_record", { agent_id: 3, path: "src/a.rs", hash: 18446744073709551615n })).toBe(1);
+    expect(await client.builtinCall("changes_since")).toMatchObject([{ hash: "18446744073709551615" }]);
+    expect(await client.hostCall("s", "current_agent_set", { agent_id: 3 })).toBeNull();
+    expect(await client.hostCall("s", "current_agent_id")).toBe(3);
+    expect(await client.builtinCall("current_agent_id")).toBeNull();
+    const error = (await client.builtinCall("lock_try", { agent_id: 3, path: "" }).catch((e: unknown) => e)) as ResponseError<Record<string, unknown>>;
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.code).toBe(-32602);
+    expect(error.message).toBe("hostlib: hostlib_code_index_lock_try: invalid parameter 'path': must not be empty");
+    expect(error.data).toMatchObject({ kind: "invalid_parameter", builtin: "hostlib_code_index_lock_try", param: "path" });
+    expect(await sidecar.close()).toBe(0);
   });
 
   it("answers a pipelined burst in order, all of it", async () => {

@@ -24,6 +24,27 @@ const badBody = fc.oneof(
     })
     .map((m) => JSON.stringify(m)),
   fc.record({ jsonrpc: fc.constant("2.0"), id: fc.oneof(fc.constant(null), fc.boolean(), fc.object()), method: fc.constant("agent_register") }).map((m) => JSON.stringify(m)),
+  fc
+    .record({
+      jsonrpc: fc.constant("2.0"),
+      id: fc.nat(),
+      method: fc.constantFrom("builtin_call", "host/call"),
+      params: fc.oneof(jsonValue, fc.record({ name: fc.oneof(fc.string(), jsonValue), args: jsonValue, sessionId: jsonValue }, { requiredKeys: [] })),
+    })
+    .map((m) => JSON.stringify(m)),
+  fc
+    .record({
+      method: fc.constantFrom("lock_try", "lock_acquire", "agent_heartbeat", "version_record", "restore", "lock_release", "agent_register"),
+      bad: fc.record({ agent_id: fc.oneof(fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(null)), path: jsonValue, extra: jsonValue }),
+      envelope: fc.boolean(),
+    })
+    .map(({ method, bad, envelope }) =>
+      JSON.stringify(
+        envelope
+          ? req(1, "builtin_call", { name: `hostlib_code_index_${method}`, args: [bad] })
+          : req(1, "host/call", { sessionId: "s", name: `code_index.${method}`, args: bad }),
+      ),
+    ),
   fc.constant('{"jsonrpc":"2.0","id":1,"method":"agent_register","params":{"name":"x"'),
 );
 

@@ -1,26 +1,10 @@
 // Our wire shapes against harn-hostlib's own JSON Schemas (copied from
 // shared/reference/hostlib-schemas into test/fixtures): what an upstream
 // client may send we accept, and what we answer validates upstream.
-import { readFileSync, readdirSync } from "node:fs";
-import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkHostlib as check, hostlibSchemaMethods } from "../support/hostlib-schemas.js";
 import type { Json } from "../support/wire-frames.js";
 import { WireSession } from "../support/wire-session.js";
-
-const dir = new URL("../fixtures/hostlib-schemas/", import.meta.url);
-const Ajv2020 = Ajv2020Module.default;
-const ajv = new Ajv2020({ strict: false });
-const compiled = new Map<string, ReturnType<typeof ajv.compile>>();
-
-/** Validate `value` against one upstream schema file; returns the errors, or null when valid. */
-function check(file: string, value: unknown): string | null {
-  let validate = compiled.get(file);
-  if (validate === undefined) {
-    validate = ajv.compile(JSON.parse(readFileSync(new URL(file, dir), "utf8")));
-    compiled.set(file, validate);
-  }
-  return validate(value) ? null : JSON.stringify(validate.errors);
-}
 
 /** Requests an upstream client may send, each valid under the upstream request schema. */
 const upstreamRequests: [string, Json][] = [
@@ -41,6 +25,7 @@ const upstreamRequests: [string, Json][] = [
   ["changes_since", { seq: 1 }],
   ["changes_since", { seq: 0, limit: 2 }],
   ["current_seq", {}],
+  ["current_agent_id", {}],
   ["status", {}],
   ["agent_unregister", { agent_id: 99 }],
   ["agent_unregister", { agent_id: 12345 }],
@@ -54,7 +39,7 @@ afterAll(() => sidecar.close());
 
 describe("wire-compatible with harn-hostlib's schemas", () => {
   it("has a fixture for every upstream method we serve", () => {
-    const names = new Set(readdirSync(dir).map((f) => f.replace(/\.(request|response)\.json$/, "")));
+    const names = hostlibSchemaMethods();
     for (const [method] of upstreamRequests) expect(names.has(method)).toBe(true);
   });
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import Ajv2020Module from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { methodNames } from "../../protocol/methods.js";
+import { schemaFileBase } from "../../scripts/protocol-files.js";
 import type { Json } from "../support/wire-frames.js";
 import { WireSession } from "../support/wire-session.js";
 
@@ -12,7 +13,7 @@ const validators = new Map<string, ReturnType<typeof ajv.compile>>();
 function check(file: string, value: unknown): string | null {
   let validate = validators.get(file);
   if (validate === undefined) {
-    validate = ajv.compile(JSON.parse(readFileSync(`protocol/schemas/${file}`, "utf8")));
+    validate = ajv.compile(JSON.parse(readFileSync(`protocol/schemas/${schemaFileBase(file)}`, "utf8")));
     validators.set(file, validate);
   }
   return validate(value) ? null : JSON.stringify(validate.errors);
@@ -38,6 +39,11 @@ const session: [string, Json][] = [
   ["version_record", { agent_id: 1, path: "src/a.rs", hash: "99", size: 1 }],
   ["changes_since", { seq: 0 }],
   ["current_seq", {}],
+  ["current_agent_set", { agent_id: 5 }],
+  ["current_agent_id", {}],
+  ["host/capabilities", {}],
+  ["builtin_call", { name: "hostlib_code_index_lock_holder", args: [{ path: "src/a.rs" }] }],
+  ["host/call", { sessionId: "s1", name: "code_index.current_agent_id", args: null }],
   ["agent_get", { agent_id: 1 }],
   ["agent_get", { agent_id: 4 }],
   ["agent_list", {}],
