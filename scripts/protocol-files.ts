@@ -103,7 +103,7 @@ ${rpc.join("\n")}
 Domain codes (outside -32768..-32000). Every error's \`message\` starts with
 the method name and names the field and the problem; \`data\` carries
 \`method\` and either \`field\` + \`problem\` (-32602) or \`error\` (the
-domain error's name).
+domain error's name); a \`deadlock\`'s \`data\` also carries \`cycle\`.
 
 | code | name | meaning |
 |---|---|---|
