@@ -72,7 +72,8 @@ describe("no false alarms", () => {
           if ("waiting" in result) s.waiting = true;
           else s.step++;
         };
-        const busy = () => state.map((s, agent) => agent).filter((agent) => !(state[agent] as { waiting: boolean }).waiting && (state[agent] as { plan: number }).plan < (plans[agent] as unknown[]).length);
+        /** Agents that can take a step: not waiting, plans left. */
+        const busy = () => state.flatMap((s, agent) => (!s.waiting && s.plan < (plans[agent] as unknown[]).length ? [agent] : []));
         for (const pick of schedule) {
           const ready = busy();
           if (ready.length === 0) break;
