@@ -1,5 +1,6 @@
 import type { LockMode } from "./lock-table.js";
 import { parentOf } from "./paths.js";
+import { SlotMap } from "./slot-map.js";
 
 /** What the index needs of a queued request. */
 export interface QueuedRequest {
@@ -83,7 +84,8 @@ export class ScanMarks {
  * stops at the first later one.
  */
 export class WaitIndex<W extends QueuedRequest> {
-  private readonly nodes = new Map<string, QueueNode<W>>();
+  /** A SlotMap: a path is queued for and left again and again (see slot-map.ts). */
+  private readonly nodes = new SlotMap<string, QueueNode<W>>();
 
   /** Index a request (its paths are distinct). */
   add(request: W): void {
@@ -212,7 +214,7 @@ export class WaitIndex<W extends QueuedRequest> {
     const parent = parentPath === undefined ? undefined : this.ensure(parentPath);
     const node = new QueueNode<W>(path, parent);
     if (parent !== undefined) (parent.children ??= new Set()).add(node);
-    this.nodes.set(path, node);
+    this.nodes.add(path, node);
     return node;
   }
 }

@@ -2,6 +2,7 @@ import { MAX_ID } from "../../protocol/common.js";
 import { InvalidInputError } from "./errors.js";
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import type { LockMode } from "./lock-table.js";
+import { SlotMap } from "./slot-map.js";
 import { WaitIndex } from "./wait-index.js";
 
 /** How a wait ended. `result` is what the acquire answers with. */
@@ -40,7 +41,8 @@ export interface SavedWaits {
 export class WaitQueue<R> {
   private readonly byId = new Map<number, Waiter<R>>();
   private readonly deadlines = new IndexedHeap<Waiter<R>>((a, b) => a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id));
-  private readonly agents = new Map<number, Set<Waiter<R>>>();
+  /** A SlotMap: an agent waits and stops waiting again and again (see slot-map.ts). */
+  private readonly agents = new SlotMap<number, Set<Waiter<R>>>();
   /** The waiters by the paths they want. */
   readonly index = new WaitIndex<Waiter<R>>();
   private nextId = 1;
@@ -125,7 +127,7 @@ export class WaitQueue<R> {
     let mine = this.agents.get(entry.agentId);
     if (mine === undefined) {
       mine = new Set();
-      this.agents.set(entry.agentId, mine);
+      this.agents.add(entry.agentId, mine);
     }
     mine.add(entry);
   }
