@@ -81,7 +81,7 @@ export class Locking {
   private nextPass: Set<AcquireWaiter> | undefined;
   private pumpingAt = 0;
   /** Counters since this registry was made (restores keep them). */
-  private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0, deadlocks: 0 };
+  private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
   private readonly releasedFor = Object.fromEntries(ReleaseReason.options.map((reason) => [reason, 0])) as Record<ReleaseReason, number>;
 
   constructor(
@@ -119,12 +119,13 @@ export class Locking {
    */
   acquire(request: LockRequest, now: number, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
-    const conflicts = this.conflictsFor(agentId, paths, mode, ALL, false);
+    const waits = waitMs > 0 && onWaitDone !== undefined;
+    const conflicts = this.conflictsFor(agentId, paths, mode, ALL, waits);
     if (conflicts.length === 0) {
       this.checkGrant(agentId, paths);
       return this.grantAll(agentId, paths, mode, ttlMs, now);
     }
-    if (waitMs === 0 || onWaitDone === undefined) {
+    if (!waits) {
       this.counted.refused++;
       return { granted: false, locks: [], conflicts };
     }
@@ -133,12 +134,11 @@ export class Locking {
     const cycle = findCycle(this.data, this.waiters, agentId, paths, mode);
     if (cycle !== undefined) {
       this.counted.refused++;
-      this.counted.deadlocks++;
       this.events.emit({ type: "lock/deadlock", agent_id: agentId, paths: [...paths], mode, cycle }, now);
       throw new DomainError("deadlock", `waiting would close a cycle of waits: ${describeCycle(cycle)}; refused, nothing changed`, { cycle });
     }
     this.host.ensureAgent(agentId, now);
-    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone });
+    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone as (outcome: WaitOutcome<AcquireResult>) => void });
     this.counted.waitsStarted++;
     return { waiting: waiter.id };
   }
