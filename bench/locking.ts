@@ -58,14 +58,19 @@ function waitingTable(waiting: number): Registry {
   return reg;
 }
 
-/** The three figures at one size, ns per call: a wait started and cancelled, a wait refused as a deadlock, an acquire + release_all beside the waiters. */
-function waitFigures(waiting: number): [number, number, number] {
+/** The figures at one size, ns per call: a wait started and cancelled (on a different waiter's path each call, then on one), a wait refused as a deadlock, an acquire + release beside the waiters. */
+function waitFigures(waiting: number): number[] {
   const reg = waitingTable(waiting);
   // A probe agent holding a lock of its own queues behind w_k for q/k/f.rs: the
   // search looks at h_k and w_k (who waits for h_k) and finds no cycle.
   reg.tryLock(PROBE, "probe/own.rs");
   const waits = medianNsPerCall(2_000, 21, (i) => {
     const queued = reg.acquire({ agentId: PROBE, paths: [`q/${i % waiting}/f.rs`], waitMs: 3_600_000 }, () => {});
+    if (!("waiting" in queued)) throw new Error("the probe did not wait");
+    reg.cancelWait(queued.waiting);
+  });
+  const hot = medianNsPerCall(2_000, 21, () => {
+    const queued = reg.acquire({ agentId: PROBE, paths: ["q/7/f.rs"], waitMs: 3_600_000 }, () => {});
     if (!("waiting" in queued)) throw new Error("the probe did not wait");
     reg.cancelWait(queued.waiting);
   });
@@ -89,14 +94,19 @@ function waitFigures(waiting: number): [number, number, number] {
   });
   if (reg.stats().waits.waiting !== waiting) throw new Error("the waiters changed");
   waitsRefused += refused;
-  return [waits, deadlocks, beside];
+  return [waits, hot, deadlocks, beside];
 }
 let waitsRefused = 0;
 
 const waitRows: string[] = [];
 const few = waitFigures(10);
 const many = waitFigures(10_000);
-const labels = ["acquire that waits + cancel", "acquire refused as a deadlock (2-agent cycle)", "acquire + release of a free path beside them"];
+const labels = [
+  "acquire that waits + cancel, a different waiter's path each call",
+  "same, one waiter's path every call",
+  "acquire refused as a deadlock (2-agent cycle), a different one each call",
+  "acquire + release of a free path beside them",
+];
 for (let k = 0; k < labels.length; k++) {
   const a = few[k] as number;
   const b = many[k] as number;
