@@ -2,6 +2,8 @@
 // paths at depth 6 with 100,000 live locks beside an empty table (in
 // process), and the hand-over latency from a release to the next waiter's
 // grant over RPC with the built bin, beside a plain round trip in the same run.
+// Deadlock detection's figures: acquires with 10 and with 10,000 agents
+// waiting (in process), which must cost the same.
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
@@ -35,6 +37,80 @@ for (const width of [1, 16]) {
   const empty = acquireRelease(table(0), width);
   const full = acquireRelease(table(100_000), width);
   rows.push(`| ${width} | ${fmtUs(empty)} | ${fmtUs(full)} | ${(full / empty).toFixed(2)}× |`);
+}
+
+/**
+ * `waiting` agents waiting: holder h_i (id i) holds `q/i/f.rs`; waiter w_i
+ * (id WAITER + i) holds `own/i.rs` and waits for `q/i/f.rs`. Nothing
+ * expires (the clock stands still).
+ */
+const WAITER = 1_000_000;
+const PROBE = 3_000_000;
+function waitingTable(waiting: number): Registry {
+  const reg = new Registry({ now: () => NOW, config: { default_lock_ttl_ms: 3_600_000, agent_timeout_ms: 3_600_000 } });
+  for (let i = 0; i < waiting; i++) {
+    reg.tryLock(1 + i, `q/${i}/f.rs`);
+    reg.tryLock(WAITER + i, `own/${i}.rs`);
+    const queued = reg.acquire({ agentId: WAITER + i, paths: [`q/${i}/f.rs`], waitMs: 3_600_000 }, () => {});
+    if (!("waiting" in queued)) throw new Error("the waiter did not wait");
+  }
+  if (reg.stats().waits.waiting !== waiting) throw new Error("not every waiter waits");
+  return reg;
+}
+
+/** The figures at one size, ns per call: a wait started and cancelled (on a different waiter's path each call, then on one), a wait refused as a deadlock, an acquire + release beside the waiters. */
+function waitFigures(waiting: number): number[] {
+  const reg = waitingTable(waiting);
+  // A probe agent holding a lock of its own queues behind w_k for q/k/f.rs: the
+  // search looks at h_k and w_k (who waits for h_k) and finds no cycle.
+  reg.tryLock(PROBE, "probe/own.rs");
+  const waits = medianNsPerCall(2_000, 21, (i) => {
+    const queued = reg.acquire({ agentId: PROBE, paths: [`q/${i % waiting}/f.rs`], waitMs: 3_600_000 }, () => {});
+    if (!("waiting" in queued)) throw new Error("the probe did not wait");
+    reg.cancelWait(queued.waiting);
+  });
+  const hot = medianNsPerCall(2_000, 21, () => {
+    const queued = reg.acquire({ agentId: PROBE, paths: ["q/7/f.rs"], waitMs: 3_600_000 }, () => {});
+    if (!("waiting" in queued)) throw new Error("the probe did not wait");
+    reg.cancelWait(queued.waiting);
+  });
+  // h_k asks for own/k.rs, held by w_k, who waits for h_k: refused at once.
+  let refused = 0;
+  const deadlocks = medianNsPerCall(2_000, 21, (i) => {
+    const k = i % waiting;
+    try {
+      const queued = reg.acquire({ agentId: 1 + k, paths: [`own/${k}.rs`], waitMs: 3_600_000 }, () => {});
+      if ("waiting" in queued) reg.cancelWait(queued.waiting); // before deadlock detection: it waited
+    } catch (error) {
+      if ((error as { kind?: string }).kind !== "deadlock") throw error;
+      refused++;
+    }
+  });
+  // An acquire and release of a path nobody waits for, beside the waiters.
+  const beside = medianNsPerCall(2_000, 21, (i) => {
+    const result = reg.acquire({ agentId: PROBE, paths: [`free/a${i & 63}/b/c/d/f.rs`] });
+    if (!("granted" in result && result.granted)) throw new Error("not granted");
+    reg.releaseLock(PROBE, `free/a${i & 63}/b/c/d/f.rs`);
+  });
+  if (reg.stats().waits.waiting !== waiting) throw new Error("the waiters changed");
+  waitsRefused += refused;
+  return [waits, hot, deadlocks, beside];
+}
+let waitsRefused = 0;
+
+const waitRows: string[] = [];
+const few = waitFigures(10);
+const many = waitFigures(10_000);
+const labels = [
+  "acquire that waits + cancel, a different waiter's path each call",
+  "same, one waiter's path every call",
+  "acquire refused as a deadlock (2-agent cycle), a different one each call",
+  "acquire + release of a free path beside them",
+];
+for (let k = 0; k < labels.length; k++) {
+  const a = few[k] as number;
+  const b = many[k] as number;
+  waitRows.push(`| ${labels[k]} | ${fmtUs(a)} | ${fmtUs(b)} | ${(b / a).toFixed(2)}× |`);
 }
 
 const BIN = fileURLToPath(new URL("../../bin/harn-registry", import.meta.url));
@@ -89,6 +165,13 @@ console.log(
     "| paths per acquire | empty table | 100,000 live locks | ratio (target ≤ 1.5×) |",
     "|---:|---:|---:|---:|",
     ...rows,
+    "",
+    "With agents waiting (in process, median of 21 batches of 2,000; each waiter holds a lock and waits for another agent's):",
+    "",
+    "| call | 10 waiting agents | 10,000 waiting agents | ratio (target ≤ 1.5×) |",
+    "|---|---:|---:|---:|",
+    ...waitRows,
+    waitsRefused === 0 ? "(no acquire was refused as a deadlock: this build has no deadlock detection; those waits were queued and cancelled)" : "",
     "",
     `Hand-over over stdio (NDJSON, built bin, ${ROUNDS} rounds): from sending lock_release to receiving the waiter's grant,`,
     "beside a plain current_seq round trip measured in the same rounds:",

@@ -51,6 +51,11 @@ export const DomainErrors = {
     code: 1009,
     description: "on a TCP connection the first request must be initialize with the server's auth_token; the connection is closed",
   },
+  deadlock: {
+    code: 1010,
+    description:
+      "a lock_acquire that would wait was refused at once: waiting would close a cycle of waits (each agent in it waits for a lock or an earlier queued request of the next). `data.cycle` lists the waits from the requester round to it, each {agent_id, path, waits_for}; nothing changed: the requester keeps its locks and the others keep waiting",
+  },
 } as const;
 
 /** Name of a documented domain error. */

@@ -7,6 +7,10 @@ export type ReleaseReason = z.infer<typeof ReleaseReason>;
 
 const stamp = { event_seq: Seq, at_ms: Millis };
 
+/** One wait of a deadlock cycle: `agent_id` waits for `waits_for` because of its request for `path`. */
+export const DeadlockEdge = z.strictObject({ agent_id: AgentId, path: z.string(), waits_for: AgentId });
+export type DeadlockEdge = z.infer<typeof DeadlockEdge>;
+
 /** Every event, as a notification's params and in `events_since`; `event_seq` strictly increases. */
 export const events = {
   "lock/granted": {
@@ -23,6 +27,18 @@ export const events = {
       fence: Fence,
       reason: ReleaseReason,
       note: z.optional(z.string()),
+      ...stamp,
+    }),
+  },
+  "lock/deadlock": {
+    description:
+      "A lock_acquire that would have waited was refused with `deadlock` (1010): waiting would have closed a cycle of waits. `agent_id`, `paths` and `mode` are the refused request; `cycle` lists the waits from the requester round to it, each `{agent_id, path, waits_for}`: `agent_id` waits for `waits_for` because of its request for `path`. Nothing changed.",
+    params: z.strictObject({
+      type: z.literal("lock/deadlock"),
+      agent_id: AgentId,
+      paths: z.array(z.string()),
+      mode: LockMode,
+      cycle: z.array(DeadlockEdge),
       ...stamp,
     }),
   },
@@ -61,6 +77,7 @@ export const events = {
 export const RegistryEvent = z.union([
   events["lock/granted"].params,
   events["lock/released"].params,
+  events["lock/deadlock"].params,
   events["agent/registered"].params,
   events["agent/crashed"].params,
   events["agent/unregistered"].params,

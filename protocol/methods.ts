@@ -201,7 +201,7 @@ export const methods = {
   lock_acquire: {
     actsAsAgent: true,
     group: "locking",
-    description: "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone.",
+    description: "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone. A request that would wait is refused at once with deadlock (1010, the cycle in `data.cycle`) when waiting would close a cycle of waits; nothing changes.",
     params: z.strictObject({
       agent_id: AgentId,
       paths: Paths,

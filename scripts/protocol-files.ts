@@ -114,8 +114,8 @@ ${rpc.join("\n")}
 Domain codes (outside -32768..-32000). Every error's \`message\` starts with
 the method name and names the field and the problem; \`data\` carries
 \`method\` and either \`field\` + \`problem\` (-32602) or \`error\` (the
-domain error's name). A call carried by \`builtin_call\` or \`host/call\`
-keeps its code, but its \`message\` reads as harn-hostlib's
+domain error's name; a \`deadlock\`'s \`data\` also carries \`cycle\`).
+A call carried by \`builtin_call\` or \`host/call\` keeps its code, but its \`message\` reads as harn-hostlib's
 (\`hostlib: <builtin>: invalid parameter '<param>': <problem>\`, \`...: missing
 required parameter '<param>'\`, \`hostlib: <builtin> is not implemented yet
 (...)\`, \`hostlib: <builtin>: <message>\`) and \`data\` adds \`kind\`

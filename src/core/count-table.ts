@@ -51,6 +51,15 @@ export class CountTable {
     else this.removeAt(slot);
   }
 
+  /** Call `visit` with every id that has a count. */
+  forEach(visit: (id: number) => void): void {
+    const pairs = this.pairs;
+    for (let at = 0; at < pairs.length; at += 2) {
+      const held = pairs[at] as number;
+      if (held !== 0) visit(held);
+    }
+  }
+
   /** Some id other than `id` with a count, if there is one. */
   other(id: number): number | undefined {
     const pairs = this.pairs;

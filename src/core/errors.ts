@@ -12,11 +12,12 @@ export class InvalidInputError extends Error {
   }
 }
 
-/** A documented domain error (see protocol/errors.ts). Nothing was changed. */
+/** A documented domain error (see protocol/errors.ts). Nothing was changed. `data` goes into the error's data beside `method` and `error` (a deadlock's `cycle`). */
 export class DomainError extends Error {
   constructor(
     readonly kind: DomainErrorName,
     message: string,
+    readonly data?: Readonly<Record<string, unknown>>,
   ) {
     super(message);
     this.name = "DomainError";

@@ -50,6 +50,13 @@ class HolderCounts {
     }
   }
 
+  /** Call `visit` with every holder that has a lock counted here. */
+  forEach(visit: (holderId: number) => void): void {
+    if (this.total === 0) return;
+    if (this.many !== undefined) this.many.forEach(visit);
+    else visit(this.soleId);
+  }
+
   /** Some holder other than `holderId` with a lock counted here. */
   other(holderId: number): number | undefined {
     if (this.total === 0) return undefined;
@@ -200,6 +207,21 @@ export class LockTable<H extends Holder> {
     if (!(node instanceof PathNode)) return undefined;
     const below = claimBelow(node, claim(holderId, path, mode));
     return below === undefined ? undefined : { holderId: below.holder, mode: below.mode };
+  }
+
+  /**
+   * Call `visit` with every holder other than `holderId` that has a lock
+   * strictly below `path` conflicting with `mode` (a holder with locks in
+   * both modes may be visited twice); O(holders below), from the counts.
+   */
+  forEachHolderBelow(holderId: number, path: string, mode: LockMode, visit: (holderId: number) => void): void {
+    const node = this.nodes.get(path);
+    if (!(node instanceof PathNode)) return;
+    const other = (id: number) => {
+      if (id !== holderId) visit(id);
+    };
+    node.exclusiveBelow?.forEach(other);
+    if (mode === "exclusive") node.sharedBelow?.forEach(other);
   }
 
   *values(): IterableIterator<Lock<H>> {

@@ -8,7 +8,9 @@ import type { LockMode } from "./lock-table.js";
 import { forEachAncestor, isWithin } from "./paths.js";
 import { type Agent, type Lock, type RegistryData, locksByPath } from "./registry-data.js";
 import type { AcquireResult, Conflict, GrantedLock, LockInfo, RegistryStats, RenewResult, TryLockResult } from "./store.js";
+import { ALL, type IdRange, aheadOf, behind } from "./wait-index.js";
 import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
+import { describeCycle, findCycle } from "./waits-for.js";
 
 /** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
 export interface Limits {
@@ -54,19 +56,30 @@ export interface LockingHost {
 
 /**
  * The lock policy: who blocks whom (the conflict rule of conflict-rule.ts,
- * applied through the lock table and to queued requests), grants, releases,
- * the FIFO wait queue and its pump, time-outs, the blocking holder, fences,
- * the crash lock-delay and the quotas. The registry (registry.ts) validates
+ * applied through the lock table and, through the wait index, to queued
+ * requests), grants, releases, the FIFO wait queue and its pump, deadlock
+ * refusal (waits-for.ts), time-outs, the blocking holder, fences, the
+ * crash lock-delay and the quotas. The registry (registry.ts) validates
  * each call's input and settles time, then delegates here; this module
  * changes the registry's data only through {@link RegistryData}'s methods.
+ *
+ * The pump looks only at candidates: the waiters that something freed
+ * since they were last found blocked (a lock they conflicted with went or
+ * became shared, a request queued ahead of them that they conflicted with
+ * went). Every other waiter is still blocked by what blocked it, so
+ * granting the candidates in queue order grants exactly what a pass over
+ * the whole queue would.
  */
 export class Locking {
   /** A path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay). */
   crashLockDelayMs = 0;
   limits: Limits = { ...DEFAULT_LIMITS };
   readonly waiters = new WaitQueue<AcquireResult>();
-  /** Something was freed since the waiters were last looked at. */
-  private freed = false;
+  /** Waiters something freed since they were last looked at, for this pass of the pump (see {@link pump}). */
+  private readonly candidates = new WaiterHeap();
+  /** While the pump looks at waiter n: candidates at or before n, for its next pass. */
+  private nextPass: Set<AcquireWaiter> | undefined;
+  private pumpingAt = 0;
   /** Counters since this registry was made (restores keep them). */
   private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
   private readonly releasedFor = Object.fromEntries(ReleaseReason.options.map((reason) => [reason, 0])) as Record<ReleaseReason, number>;
@@ -82,13 +95,13 @@ export class Locking {
 
   /** Something was freed since the waiters were last looked at: {@link pump} may grant some. */
   get hasFreed(): boolean {
-    return this.freed;
+    return this.candidates.size > 0;
   }
 
   /** The single-path exclusive acquire that never waits (the seed's try_lock). */
   tryLock(agentId: number, path: string, ttlMs: number, now: number): TryLockResult {
     const paths = [path];
-    if (this.conflictsFor(agentId, paths, "exclusive", this.waiters.values(), true).length > 0) {
+    if (this.conflictsFor(agentId, paths, "exclusive", ALL, true).length > 0) {
       this.counted.refused++;
       return { locked: false, holder: this.blockingHolder(agentId, path) };
     }
@@ -97,22 +110,35 @@ export class Locking {
     return { locked: true, holder: agentId };
   }
 
-  /** Grant every path or none; with `waitMs > 0` and `onWaitDone`, queue a request that cannot be granted now. */
+  /**
+   * Grant every path or none; with `waitMs > 0` and `onWaitDone`, queue a
+   * request that cannot be granted now, unless waiting would close a cycle
+   * of waits: then throw `deadlock` with the cycle (and tell subscribers),
+   * changing nothing else. Only a new wait adds waits-for edges (see
+   * README, Locking), so this check keeps the queue free of cycles.
+   */
   acquire(request: LockRequest, now: number, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
-    const conflicts = this.conflictsFor(agentId, paths, mode, this.waiters.values(), false);
+    const waits = waitMs > 0 && onWaitDone !== undefined;
+    const conflicts = this.conflictsFor(agentId, paths, mode, ALL, waits);
     if (conflicts.length === 0) {
       this.checkGrant(agentId, paths);
       return this.grantAll(agentId, paths, mode, ttlMs, now);
     }
-    if (waitMs === 0 || onWaitDone === undefined) {
+    if (!waits) {
       this.counted.refused++;
       return { granted: false, locks: [], conflicts };
     }
     this.checkGrant(agentId, paths);
     checkRoom(WAIT_IDS, this.waiters.nextWaitId, 1);
+    const cycle = findCycle(this.data, this.waiters, agentId, paths, mode);
+    if (cycle !== undefined) {
+      this.counted.refused++;
+      this.events.emit({ type: "lock/deadlock", agent_id: agentId, paths: [...paths], mode, cycle }, now);
+      throw new DomainError("deadlock", `waiting would close a cycle of waits: ${describeCycle(cycle)}; refused, nothing changed`, { cycle });
+    }
     this.host.ensureAgent(agentId, now);
-    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone });
+    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone as (outcome: WaitOutcome<AcquireResult>) => void });
     this.counted.waitsStarted++;
     return { waiting: waiter.id };
   }
@@ -121,10 +147,9 @@ export class Locking {
   cancel(waiterId: number): boolean {
     const waiter = this.waiters.get(waiterId);
     if (waiter === undefined) return false;
-    this.waiters.remove(waiter);
+    this.removeWaiter(waiter);
     this.counted.waitsCancelled++;
     waiter.done({ kind: "cancelled" });
-    this.freed = true;
     return true;
   }
 
@@ -151,8 +176,8 @@ export class Locking {
   release(lock: Lock, reason: ReleaseReason, now: number, note?: string): void {
     const delayed = this.data.isDelayed(lock);
     this.data.removeLock(lock);
-    this.freed = true;
-    if (!delayed) this.announceReleases([lock], reason, now, note);
+    if (delayed) this.lockGone(lock.holder.id, lock.path, lock.mode);
+    else this.announceReleases([lock], reason, now, note);
   }
 
   /** Release every lock of `agent`; returns them, sorted by path. */
@@ -186,12 +211,12 @@ export class Locking {
 
   /** End the waits of `agentId` with agent_gone. */
   failWaitersOf(agentId: number, why: "crashed" | "unregistered" | "replaced"): void {
-    for (const waiter of [...this.waiters.values()]) {
-      if (waiter.agentId !== agentId) continue;
-      this.waiters.remove(waiter);
+    const mine = this.waiters.of(agentId);
+    if (mine === undefined) return;
+    for (const waiter of [...mine]) {
+      this.removeWaiter(waiter);
       this.counted.waitsGone++;
       waiter.done({ kind: "agent_gone", why });
-      this.freed = true;
     }
   }
 
@@ -201,55 +226,46 @@ export class Locking {
       this.waiters.remove(waiter);
       waiter.done({ kind: "agent_gone", why: "restored" });
     }
+    this.candidates.clear();
   }
 
   /** A waiter's deadline passed: it is answered with the conflicts that kept it waiting. */
   timeOut(waiter: AcquireWaiter): void {
-    this.waiters.remove(waiter);
-    const ahead = [...this.waiters.values()].filter((other) => other.id < waiter.id);
-    const conflicts = this.conflictsFor(waiter.agentId, waiter.paths, waiter.mode, ahead, false);
+    this.removeWaiter(waiter);
+    const conflicts = this.conflictsFor(waiter.agentId, waiter.paths, waiter.mode, aheadOf(waiter.id), false);
     this.counted.waitsTimedOut++;
     this.counted.refused++;
     waiter.done({ kind: "timed_out", result: { granted: false, locks: [], conflicts } });
-    this.freed = true;
   }
 
   /**
    * Grant waiters, oldest first, whose conflicts are gone and who conflict
-   * with no older waiter still waiting. A grant can free something itself (a
-   * queued downgrade to shared), so passes repeat until one frees nothing.
+   * with no older waiter still waiting: the candidates (see the class
+   * comment), in queue order. A grant frees the waiters behind it that
+   * conflicted with it, which this pass looks at in turn; a grant can also
+   * free something itself (a queued downgrade to shared), and the waiters
+   * it frees at or before the one granted are looked at in a next pass, as
+   * a pass over the whole queue would (passes repeat until one frees nothing).
    */
   pump(now: number): void {
-    while (this.freed) {
-      this.freed = false;
-      if (this.waiters.size === 0) return;
-      const ahead: AcquireWaiter[] = [];
-      for (const waiter of [...this.waiters.values()]) {
-        if (this.conflictsFor(waiter.agentId, waiter.paths, waiter.mode, ahead, true).length > 0) {
-          ahead.push(waiter);
-          continue;
+    while (this.candidates.size > 0) {
+      const nextPass = new Set<AcquireWaiter>();
+      this.nextPass = nextPass;
+      try {
+        for (let waiter = this.candidates.pop(); waiter !== undefined; waiter = this.candidates.pop()) {
+          if (this.waiters.has(waiter)) this.tryGrant(waiter, now);
         }
-        this.waiters.remove(waiter);
-        const fresh = this.newLockCount(waiter.agentId, waiter.paths);
-        const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
-        const exhausted = overQuota === undefined ? exhaustion(FENCES, this.data.nextFence, fresh) : undefined;
-        if (overQuota !== undefined) {
-          this.counted.waitsOverQuota++;
-          waiter.done({ kind: "quota_exceeded", why: overQuota });
-        } else if (exhausted !== undefined) {
-          this.counted.refused++;
-          waiter.done({ kind: "id_space_exhausted", why: exhausted });
-        } else {
-          this.counted.waitsGranted++;
-          waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
-        }
+      } finally {
+        this.nextPass = undefined;
+        this.pumpingAt = 0;
       }
+      for (const waiter of nextPass) this.candidates.push(waiter);
     }
   }
 
   /** The conflicts an acquire would meet now (queued requests included), changing nothing. */
   check(holderId: number, paths: readonly string[], mode: LockMode): Conflict[] {
-    return this.conflictsFor(holderId, paths, mode, this.waiters.values(), false);
+    return this.conflictsFor(holderId, paths, mode, ALL, false);
   }
 
   /** Who holds exactly `path`, and how many requests wait for it; null when nobody does either. */
@@ -335,6 +351,43 @@ export class Locking {
     };
   }
 
+  /** Grant `waiter` (or end it over quota or fences) unless a lock or an earlier waiter still blocks it. */
+  private tryGrant(waiter: AcquireWaiter, now: number): void {
+    this.pumpingAt = waiter.id;
+    if (this.conflictsFor(waiter.agentId, waiter.paths, waiter.mode, aheadOf(waiter.id), true).length > 0) return;
+    this.removeWaiter(waiter);
+    const fresh = this.newLockCount(waiter.agentId, waiter.paths);
+    const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
+    const exhausted = overQuota === undefined ? exhaustion(FENCES, this.data.nextFence, fresh) : undefined;
+    if (overQuota !== undefined) {
+      this.counted.waitsOverQuota++;
+      waiter.done({ kind: "quota_exceeded", why: overQuota });
+    } else if (exhausted !== undefined) {
+      this.counted.refused++;
+      waiter.done({ kind: "id_space_exhausted", why: exhausted });
+    } else {
+      this.counted.waitsGranted++;
+      waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+    }
+  }
+
+  /** `waiter` stops waiting: the waiters behind it that conflicted with it become candidates. */
+  private removeWaiter(waiter: AcquireWaiter): void {
+    this.waiters.remove(waiter);
+    for (const path of waiter.paths) this.waiters.index.forEachConflict(waiter.agentId, path, waiter.mode, behind(waiter.id), this.addCandidate, CUT);
+  }
+
+  /** A lock of `holderId` on `path` in `mode` went (or became shared): the waiters that conflicted with it become candidates. */
+  private lockGone(holderId: number, path: string, mode: LockMode): void {
+    this.waiters.index.forEachConflict(holderId, path, mode, ALL, this.addCandidate, CUT);
+  }
+
+  /** A candidate for the pump: for this pass unless the pump is already past it. */
+  private readonly addCandidate = (waiter: AcquireWaiter): void => {
+    if (this.nextPass !== undefined && waiter.id <= this.pumpingAt) this.nextPass.add(waiter);
+    else this.candidates.push(waiter);
+  };
+
   private grantAll(agentId: number, paths: readonly string[], mode: LockMode, ttl: number, now: number): AcquireResult {
     const agent = this.host.ensureAgent(agentId, now);
     this.data.touch(agent, now);
@@ -350,7 +403,7 @@ export class Locking {
           locks.push(granted(lock));
           continue;
         }
-        if (mode === "shared") this.freed = true;
+        if (mode === "shared") this.lockGone(agentId, path, "exclusive");
         this.data.table.setMode(lock, mode);
       }
       locks.push(granted(lock));
@@ -361,10 +414,12 @@ export class Locking {
 
   /**
    * What blocks `holderId` from taking `paths` in `mode`: locks on each path
-   * or a covering directory, one lock below it, and requests queued `ahead`
-   * (no barging), each listed once. With `firstOnly`, stops at the first.
+   * or a covering directory, one lock below it, and the requests queued in
+   * `queued` (no barging; found through the wait index), each listed once,
+   * a queued request in queue order with the first of its paths that
+   * conflicts. With `firstOnly`, stops at the first.
    */
-  private conflictsFor(holderId: number, paths: readonly string[], mode: LockMode, ahead: Iterable<AcquireWaiter>, firstOnly: boolean): Conflict[] {
+  private conflictsFor(holderId: number, paths: readonly string[], mode: LockMode, queued: IdRange, firstOnly: boolean): Conflict[] {
     const out: Conflict[] = [];
     const listed = firstOnly ? undefined : new Set<Lock>();
     const add = (lock: Lock) => {
@@ -384,13 +439,18 @@ export class Locking {
         if (firstOnly) return out;
       }
     }
-    let wanted: LockClaim[] | undefined;
-    for (const waiter of ahead) {
-      wanted ??= paths.map((path) => claim(holderId, path, mode));
-      const path = queuedConflict(wanted, waiter);
-      if (path === undefined) continue;
-      out.push({ path, holder: waiter.agentId, mode: waiter.mode, expires_at_ms: null, queued: true });
-      if (firstOnly) return out;
+    if (this.waiters.size === 0) return out;
+    const index = this.waiters.index;
+    const found = new Set<AcquireWaiter>();
+    const note = (waiter: AcquireWaiter) => {
+      found.add(waiter);
+      return firstOnly;
+    };
+    for (const path of paths) if (index.forEachConflict(holderId, path, mode, queued, note)) break;
+    if (found.size === 0) return out;
+    const wanted = paths.map((path) => claim(holderId, path, mode));
+    for (const waiter of [...found].sort((a, b) => a.id - b.id)) {
+      out.push({ path: queuedConflict(wanted, waiter) as string, holder: waiter.agentId, mode: waiter.mode, expires_at_ms: null, queued: true });
     }
     return out;
   }
@@ -430,7 +490,7 @@ export class Locking {
   }
 
   private announceReleases(locks: Lock[], reason: ReleaseReason, now: number, note?: string): void {
-    if (locks.length > 0) this.freed = true;
+    for (const lock of locks) this.lockGone(lock.holder.id, lock.path, lock.mode);
     this.releasedFor[reason] += locks.length;
     for (const lock of locks) this.events.released(lock.holder.id, lock.path, lock.mode, lock.fence, reason, note, now);
   }
@@ -442,6 +502,66 @@ function queuedConflict(wanted: readonly LockClaim[], waiter: AcquireWaiter): st
     const queued = claim(waiter.agentId, path, waiter.mode);
     return wanted.some((request) => conflicts(request, queued));
   });
+}
+
+/** Candidates are looked for with the blocked cut (see WaitIndex.forEachConflict). */
+const CUT = { blockedCut: true };
+
+/**
+ * Waiters by id, the smallest first: a binary heap that takes each waiter
+ * once (pushing one already in it does nothing). A waiter that stops
+ * waiting is left in it; the pump skips it.
+ */
+class WaiterHeap {
+  private readonly items: AcquireWaiter[] = [];
+  private readonly members = new Set<AcquireWaiter>();
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(waiter: AcquireWaiter): void {
+    if (this.members.has(waiter)) return;
+    this.members.add(waiter);
+    const items = this.items;
+    let at = items.length;
+    items.push(waiter);
+    while (at > 0) {
+      const up = (at - 1) >> 1;
+      const parent = items[up] as AcquireWaiter;
+      if (parent.id <= waiter.id) break;
+      items[at] = parent;
+      at = up;
+    }
+    items[at] = waiter;
+  }
+
+  pop(): AcquireWaiter | undefined {
+    const items = this.items;
+    const top = items[0];
+    if (top === undefined) return undefined;
+    this.members.delete(top);
+    const last = items.pop() as AcquireWaiter;
+    if (items.length > 0) {
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        if (left >= items.length) break;
+        const right = left + 1;
+        const child = right < items.length && (items[right] as AcquireWaiter).id < (items[left] as AcquireWaiter).id ? right : left;
+        if ((items[child] as AcquireWaiter).id >= last.id) break;
+        items[at] = items[child] as AcquireWaiter;
+        at = child;
+      }
+      items[at] = last;
+    }
+    return top;
+  }
+
+  clear(): void {
+    this.items.length = 0;
+    this.members.clear();
+  }
 }
 
 /** A lock as an acquire or renew reports it. */

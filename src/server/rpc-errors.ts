@@ -61,9 +61,9 @@ export function requestCancelled(method: string): RpcFailure {
   return new ResponseError(RpcErrorCodes.RequestCancelled, `${method}: cancelled while waiting`, { method });
 }
 
-/** A domain error (protocol/errors.ts) naming the method. */
-export function domainFailure(method: string, kind: DomainErrorName, message: string): RpcFailure {
-  return new ResponseError(DomainErrors[kind].code, `${method}: ${message}`, { method, error: kind });
+/** A domain error (protocol/errors.ts) naming the method; `data` goes beside `method` and `error` (a deadlock's `cycle`). */
+export function domainFailure(method: string, kind: DomainErrorName, message: string, data?: Readonly<Record<string, unknown>>): RpcFailure {
+  return new ResponseError(DomainErrors[kind].code, `${method}: ${message}`, { method, error: kind, ...data });
 }
 
 /** shutting_down: a request after `shutdown`. */
@@ -75,7 +75,7 @@ export function shuttingDown(method: string): RpcFailure {
 export function toResponseError(method: string, error: unknown, log: (line: string) => void): RpcFailure {
   if (error instanceof ResponseError) return error as RpcFailure;
   if (error instanceof InvalidInputError) return invalidParams(method, error.field, error.problem);
-  if (error instanceof DomainError) return domainFailure(method, error.kind, error.message);
+  if (error instanceof DomainError) return domainFailure(method, error.kind, error.message, error.data);
   log(`internal error in ${method}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return internalError(method, error);
 }

@@ -1,11 +1,15 @@
 // Model-based test: random timed histories run against the real core and
 // the reference model; every result, every wait outcome and the full state
-// are compared after each command. Paths and names include members of
+// are compared after each command. A waiting acquire is refused as a
+// deadlock exactly when the model's brute-force waits-for graph says it
+// would close a cycle, with a cycle the model confirms, and no cycle of
+// waiting agents is ever left in the queue. Paths and names include members of
 // Object.prototype, and a run may start with its counters (ids, fences,
 // seqs, wait ids, an agent's edit_count) near 2^53-1, where calls that need
 // one more value are refused with nothing changed.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { DomainError } from "../../src/core/errors.js";
 import { Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { MAX, type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
@@ -31,12 +35,26 @@ function command(label: string, run: (m: ReferenceModel, r: Real) => void): Cmd 
       expect(r.reg.listLocks()).toEqual(m.locksView());
       expect(r.reg.currentSeq()).toBe(m.seq);
       expect(r.outcomes).toEqual(m.outcomes);
+      expect(m.agentOnCycle(), "a cycle of waiting agents is left in the queue").toBeUndefined();
     },
     toString: () => label,
   };
 }
 
 const isId = (id: number) => Number.isSafeInteger(id) && id >= 1;
+
+/** What `call` throws (undefined when it returns). */
+function thrown(call: () => unknown): unknown {
+  try {
+    call();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** Deadlock refusals across all runs: the generator must reach them. */
+const seen = { deadlocks: 0 };
 
 /** Each conflict the core reports must be one the model knows of. */
 function expectValidConflicts(m: ReferenceModel, agent: number, paths: string[], mode: Mode, conflicts: AcquireResult["conflicts"]): void {
@@ -168,6 +186,15 @@ const commands = [
       const blocked = m.blocked(id, unique, mode, m.waiters);
       if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom()) return void expect(acquire).toThrow(/^the fence counter/);
       if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
+      if (blocked && wait > 0 && m.wouldDeadlock(id, unique, mode)) {
+        const error = thrown(acquire);
+        expect(error).toBeInstanceOf(DomainError);
+        expect((error as DomainError).kind).toBe("deadlock");
+        const cycle = (error as DomainError).data?.cycle as { agent_id: number; path: string; waits_for: number }[];
+        expect(m.cycleProblem(id, unique, mode, cycle)).toBeUndefined();
+        seen.deadlocks++;
+        return;
+      }
       const result = acquire();
       if (!blocked) {
         expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
@@ -325,6 +352,32 @@ const commands = [
   ),
 ];
 
+/** Acquires that hold and wait on few paths (directories and files, both modes) with long waits, so that cycles form. */
+const dense = fc.constantFrom("a", "a/b", "a/c", "b", "c");
+const waitHeavy = [
+  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.uniqueArray(dense, { minLength: 1, maxLength: 2 }), modes).map(([id, wanted, mode]) =>
+    command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+      m.settle();
+      const blocked = m.blocked(id, wanted, mode, m.waiters);
+      const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl: 1_000_000, wait: 1_000_000 });
+      if (!blocked) {
+        expect(acquire()).toEqual({ granted: true, locks: m.grantAll(id, wanted, mode, 1_000_000), conflicts: [] });
+        m.pump();
+      } else if (m.wouldDeadlock(id, wanted, mode)) {
+        const error = thrown(acquire) as DomainError;
+        expect(error?.kind).toBe("deadlock");
+        expect(m.cycleProblem(id, wanted, mode, error.data?.cycle as { agent_id: number; path: string; waits_for: number }[])).toBeUndefined();
+        seen.deadlocks++;
+      } else {
+        if (!m.agents.has(id)) m.install(id, `agent-${id}`);
+        const waiter = { id: m.nextWaiterId++, agent: id, paths: wanted, mode, ttl: 1_000_000, deadline: m.now + 1_000_000 };
+        m.waiters.push(waiter);
+        expect(acquire()).toEqual({ waiting: waiter.id });
+      }
+    }),
+  ),
+];
+
 /** Where a run's counters start: mostly at the beginning, sometimes within a few values of 2^53-1 (a "next" counter may be 2^53: all used). */
 const near = (start: number, last: number) => fc.oneof({ weight: 2, arbitrary: fc.constant(start) }, fc.constantFrom(last - 3, last - 1, last));
 const starts = fc.record({
@@ -368,5 +421,16 @@ describe("model-based: core vs reference model", () => {
       }),
       { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     );
+  });
+
+  it("refuses a wait as a deadlock exactly when the brute-force waits-for graph finds a cycle, on histories dense in waits", () => {
+    const before = seen.deadlocks;
+    fc.assert(
+      fc.property(fc.commands([...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy], { maxCommands: 120, size: "max" }), (cmds) => {
+        fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
+      }),
+      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
+    );
+    expect(seen.deadlocks - before, "the histories reach deadlock refusals").toBeGreaterThan(0);
   });
 });

@@ -78,6 +78,81 @@ export class ReferenceModel {
     return paths.some((p) => this.lockConflicts(agent, p, mode).length > 0) || this.waiterConflicts(agent, paths, mode, ahead).length > 0;
   }
 
+  /**
+   * Whom a request of `agent` for `paths` in `mode`, queued behind the
+   * requests in `ahead`, waits for: each agent holding a lock that
+   * conflicts with one of its paths, or with a request in `ahead` that
+   * conflicts with one; with the path of the request that makes it wait.
+   */
+  waitsFor(agent: number, paths: string[], mode: Mode, ahead: ModelWaiter[]): { path: string; to: number }[] {
+    const out: { path: string; to: number }[] = [];
+    for (const path of paths) {
+      for (const lock of this.lockConflicts(agent, path, mode)) out.push({ path, to: lock.agent });
+      for (const queued of this.waiterConflicts(agent, [path], mode, ahead)) out.push({ path, to: queued.agent });
+    }
+    return out;
+  }
+
+  /** The waits-for graph of the queue now, by brute force: every waiter's edges. */
+  waitEdges(): { from: number; path: string; to: number }[] {
+    return this.waiters.flatMap((w) =>
+      this.waitsFor(
+        w.agent,
+        w.paths,
+        w.mode,
+        this.waiters.filter((v) => v.id < w.id),
+      ).map((edge) => ({ from: w.agent, ...edge })),
+    );
+  }
+
+  /** Agents reachable from `start` along the waits-for graph (`start` included). */
+  reachable(start: number[], edges = this.waitEdges()): Set<number> {
+    const seen = new Set(start);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const edge of edges) {
+        if (seen.has(edge.from) && !seen.has(edge.to)) {
+          seen.add(edge.to);
+          grew = true;
+        }
+      }
+    }
+    return seen;
+  }
+
+  /** An agent on a cycle of waits in the queue now, if any. */
+  agentOnCycle(): number | undefined {
+    const edges = this.waitEdges();
+    return [...new Set(edges.map((e) => e.from))].find((agent) =>
+      this.reachable(
+        edges.filter((e) => e.from === agent).map((e) => e.to),
+        edges,
+      ).has(agent),
+    );
+  }
+
+  /** True when a new request of `agent` that waits would close a cycle: an agent it would wait for reaches it. */
+  wouldDeadlock(agent: number, paths: string[], mode: Mode): boolean {
+    const targets = this.waitsFor(agent, paths, mode, this.waiters).map((edge) => edge.to);
+    return targets.length > 0 && this.reachable(targets).has(agent);
+  }
+
+  /** Why `cycle` is not a cycle of waits that a new request of `agent` would close, or undefined when it is one. */
+  cycleProblem(agent: number, paths: string[], mode: Mode, cycle: { agent_id: number; path: string; waits_for: number }[]): string | undefined {
+    const edges = this.waitEdges();
+    for (const [at, edge] of cycle.entries()) {
+      const from = at === 0 ? agent : (cycle[at - 1] as { waits_for: number }).waits_for;
+      if (edge.agent_id !== from) return `edge ${at} starts at ${edge.agent_id}, not ${from}`;
+      const valid =
+        at === 0
+          ? paths.includes(edge.path) && this.waitsFor(agent, [edge.path], mode, this.waiters).some((e) => e.to === edge.waits_for)
+          : edges.some((e) => e.from === edge.agent_id && e.path === edge.path && e.to === edge.waits_for);
+      if (!valid) return `edge ${at} (${JSON.stringify(edge)}) is not a wait`;
+    }
+    if (cycle.at(-1)?.waits_for !== agent) return "the cycle does not come back to the requester";
+    return undefined;
+  }
+
   /** Holders a refused exclusive request on `path` may be told about; null when only queued requests block it. */
   acceptableHolders(agent: number, path: string): Set<number | null> {
     const conflicts = this.lockConflicts(agent, path, "exclusive");
