@@ -19,19 +19,28 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10_000 };
 
-/** Settings of the process rather than of the registry's data: lock-delay and limits. */
+/**
+ * The rules this version applies, numbered so that a journal replays each
+ * change under the rules it was made under. 2: a waiting acquire registers
+ * its agent only when it is granted (1: when it started to wait).
+ */
+export const RULES = 2;
+
+/** Settings of the process rather than of the registry's data: lock-delay, limits and rules. */
 export interface ProcessOptions {
   crashLockDelayMs: number;
   limits: Limits;
+  /** {@link RULES}; absent (1) in the journals and state files of versions before rules were numbered. */
+  rules?: number;
 }
 
-/** The process settings that `options` ask for, defaults filled in. */
+/** The process settings that `options` ask for, defaults filled in (the current rules). */
 export function processOptionsOf(options: { crashLockDelayMs?: number; limits?: Partial<Limits> }): ProcessOptions {
-  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits }, rules: RULES };
 }
 
-/** The most events a waiter can still cause: its grants (one per path), their releases, and its agent crashing again. */
-export const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 1;
+/** The most events a waiter can still cause: its agent registered at the grant (when it has no record), its grants (one per path), their releases, and its agent crashing again. */
+export const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 2;
 
 /** An acquire, validated: what {@link Locking.acquire} grants or queues. */
 export interface LockRequest {
@@ -64,6 +73,7 @@ export class Locking {
   /** A path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay). */
   crashLockDelayMs = 0;
   limits: Limits = { ...DEFAULT_LIMITS };
+  rules = RULES;
   readonly waiters = new WaitQueue<AcquireResult>();
   /** Something was freed since the waiters were last looked at. */
   private freed = false;
@@ -97,7 +107,11 @@ export class Locking {
     return { locked: true, holder: agentId };
   }
 
-  /** Grant every path or none; with `waitMs > 0` and `onWaitDone`, queue a request that cannot be granted now. */
+  /**
+   * Grant every path or none; with `waitMs > 0` and `onWaitDone`, queue a
+   * request that cannot be granted now. An agent without a record gets one
+   * only when it is granted: a wait that ends ungranted changes nothing.
+   */
   acquire(request: LockRequest, now: number, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
     const conflicts = this.conflictsFor(agentId, paths, mode, this.waiters.values(), false);
@@ -111,7 +125,7 @@ export class Locking {
     }
     this.checkGrant(agentId, paths);
     checkRoom(WAIT_IDS, this.waiters.nextWaitId, 1);
-    this.host.ensureAgent(agentId, now);
+    if (this.rules < 2) this.host.ensureAgent(agentId, now);
     const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone });
     this.counted.waitsStarted++;
     return { waiting: waiter.id };
@@ -231,7 +245,7 @@ export class Locking {
         }
         this.waiters.remove(waiter);
         const fresh = this.newLockCount(waiter.agentId, waiter.paths);
-        const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
+        const overQuota = this.agentQuotaProblem(waiter.agentId) ?? this.lockQuotaProblem(waiter.agentId, fresh);
         const exhausted = overQuota === undefined ? exhaustion(FENCES, this.data.nextFence, fresh) : undefined;
         if (overQuota !== undefined) {
           this.counted.waitsOverQuota++;
@@ -304,8 +318,15 @@ export class Locking {
 
   /** Throw quota_exceeded when a new agent `id` would pass --max-agents. */
   checkAgentQuota(id: number): void {
+    const problem = this.agentQuotaProblem(id);
+    if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
+  }
+
+  /** Why a record for `agentId` would pass --max-agents (none when it has one), or undefined: checked again when a waiter without a record is granted. */
+  private agentQuotaProblem(agentId: number): string | undefined {
     const count = this.data.agents.size;
-    if (count >= this.limits.maxAgents) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
+    if (this.data.agents.has(agentId) || count < this.limits.maxAgents) return undefined;
+    return `agent ${agentId} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`;
   }
 
   /** The lock and wait counters since start, and the gauges now. */

@@ -222,6 +222,7 @@ describe("waiting", () => {
     reg.tryLock(1, "f", 1_000_000);
     const crashing = outcomes();
     const leaving = outcomes();
+    reg.heartbeat(2);
     reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000_000 }, crashing.done);
     reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, leaving.done);
     reg.unregister(3);
@@ -241,6 +242,67 @@ describe("waiting", () => {
     expect(reg.cancelWait(waiting)).toBe(true);
     expect(reg.cancelWait(waiting)).toBe(false);
     expect(w.seen).toEqual([{ kind: "cancelled" }]);
+  });
+
+  it("registers an unknown agent when it grants (lock_acquire too; a waiting one when its wait is granted). A refused lock changes nothing, nor does a wait that ends ungranted.", () => {
+    const { reg, clock } = manualRegistry();
+    reg.tryLock(1, "f", 1_000_000);
+    const types = () => reg.events.since(0).map((event) => `${event.type}:${"agent_id" in event ? event.agent_id : ""}`);
+    const before = { snapshot: reg.snapshot(), events: types() };
+    const timing = outcomes();
+    const cancelled = outcomes();
+    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, timing.done);
+    const { waiting } = reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, cancelled.done) as { waiting: number };
+    expect(reg.getAgent(2)).toBeNull();
+    expect(reg.getAgent(3)).toBeNull();
+    expect(reg.listAgents().map((agent) => agent.id)).toEqual([1]);
+    clock.now = 1_000;
+    reg.tick();
+    expect(timing.seen).toMatchObject([{ kind: "timed_out", result: { granted: false } }]);
+    reg.cancelWait(waiting);
+    expect(cancelled.seen).toEqual([{ kind: "cancelled" }]);
+    expect(reg.snapshot()).toEqual({ ...before.snapshot, taken_at_ms: 1_000 });
+    expect(types()).toEqual(before.events);
+
+    const granted = outcomes();
+    reg.acquire({ agentId: 4, paths: ["f"], mode: "shared", ttlMs: 500, waitMs: 1_000_000 }, granted.done);
+    clock.now = 2_000;
+    reg.releaseLock(1, "f");
+    expect(granted.seen).toMatchObject([{ kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "shared", expires_at_ms: 2_500 }] } }]);
+    expect(reg.getAgent(4)).toMatchObject({ name: "agent-4", state: "active", last_seen_ms: 2_000 });
+    expect(types().slice(before.events.length)).toEqual(["lock/released:1", "agent/registered:4", "lock/granted:4"]);
+    expect(reg.events.since(0).find((event) => event.type === "agent/registered" && event.agent_id === 4)?.at_ms).toBe(2_000);
+  });
+
+  it("a waiter whose agent has no record cannot crash: its wait ends at its deadline, past the agent timeout", () => {
+    const { reg, clock } = manualRegistry();
+    reg.tryLock(1, "f", 1_000_000);
+    const w = outcomes();
+    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 100_000 }, w.done);
+    clock.now = 40_000;
+    reg.heartbeat(1);
+    clock.now = 45_001;
+    reg.tick();
+    expect(w.seen).toEqual([]);
+    clock.now = 80_000;
+    reg.heartbeat(1);
+    clock.now = 100_000;
+    reg.tick();
+    expect(w.seen).toMatchObject([{ kind: "timed_out" }]);
+    expect(reg.getAgent(2)).toBeNull();
+    expect(reg.reap()).toEqual([]);
+  });
+
+  it("unregistering an agent that only waits (no record yet) ends its wait with agent_gone and changes nothing else", () => {
+    const { reg } = manualRegistry();
+    reg.tryLock(1, "f");
+    const w = outcomes();
+    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, w.done);
+    const latest = reg.events.latestSeq;
+    expect(reg.unregister(2)).toBe(false);
+    expect(w.seen).toEqual([{ kind: "agent_gone", why: "unregistered" }]);
+    expect(reg.events.latestSeq).toBe(latest);
+    expect(reg.lockInfo("f")).toMatchObject({ waiters: 0 });
   });
 });
 

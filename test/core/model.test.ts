@@ -124,6 +124,7 @@ const commands = [
       m.settle();
       const existed = m.agents.has(id);
       if (existed) m.dropAgent(id, "unregistered");
+      else m.failWaiters(id, "unregistered");
       m.pump();
       expect(r.runner.run({ kind: "unregister", agent: id })).toBe(existed);
     }),
@@ -173,7 +174,6 @@ const commands = [
         expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
         m.pump();
       } else if (wait > 0) {
-        if (!m.agents.has(id)) m.install(id, `agent-${id}`);
         const nextWaiter = { id: m.nextWaiterId++, agent: id, paths: unique, mode, ttl: ttl ?? m.ttl, deadline: m.now + wait };
         m.waiters.push(nextWaiter);
         expect(result).toEqual({ waiting: nextWaiter.id });

@@ -7,10 +7,14 @@
 // snapshot, same pending waits, same agents for the next reap. Paths
 // include members of Object.prototype, and a run may start with its
 // counters near 2^53-1.
+import { cpSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { LockMode } from "../../protocol/common.js";
 import { replayStateDir } from "../../src/storage/durable-state.js";
+import { RULES } from "../../src/core/registry.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
 import { openState } from "../support/durable.js";
@@ -191,6 +195,30 @@ describe("journal replay", () => {
     now = 6_000;
     expect(second.store.tryLock(4, "b")).toEqual({ locked: true, holder: 4 });
     await second.close();
+  });
+
+  it("replays a journal written before rules were numbered under its rules (a waiting acquire registered its agent at once), and what a newer process appends under the current rules", async () => {
+    const dir = tempDir("harn-replay-");
+    cpSync(fileURLToPath(new URL("../fixtures/journal/every-op", import.meta.url)), dir, { recursive: true });
+    const now = 6_000;
+    const state = await openState(dir, { now: () => now });
+    // Agent 23 waited, was cancelled and never granted: under rules 1 it was registered all the same.
+    expect(state.store.getAgent(23)).toMatchObject({ name: "agent-23", locks: [] });
+    state.store.tryLock(1, "x");
+    state.store.acquire({ agentId: 30, paths: ["x"], waitMs: 60_000 }, () => {});
+    expect(state.store.getAgent(30)).toBeNull();
+    await state.close();
+    const configures = readFileSync(join(dir, "journal.0.ndjson"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"op":"configure"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf(" ") + 1)).a[0].rules);
+    expect(configures).toEqual([undefined, RULES]);
+    const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), { now: () => now }).registry;
+    expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
+    expect(replayed.saveWaits()).toEqual(state.store.registry.saveWaits());
+    expect(replayed.getAgent(23)).not.toBeNull();
+    expect(replayed.getAgent(30)).toBeNull();
+    expect(replayed.processOptions().rules).toBe(RULES);
   });
 
   it("journals reap: after a restart it reports the agents crashed since the last one, across compaction", async () => {
