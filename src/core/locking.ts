@@ -22,7 +22,8 @@ export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10
 /**
  * The rules this version applies, numbered so that a journal replays each
  * change under the rules it was made under. 2: a waiting acquire registers
- * its agent only when it is granted (1: when it started to wait).
+ * its agent only when it is granted (1: when it started to wait), and a
+ * renew never shortens a lock (1: it set the expiry to now + ttl).
  */
 export const RULES = 2;
 
@@ -142,7 +143,7 @@ export class Locking {
     return true;
   }
 
-  /** Extend the agent's locks on `paths` (all of them when undefined) to `now + ttlMs`; the others are missing. */
+  /** Extend the agent's locks on `paths` (all of them when undefined) to expire no earlier than `now + ttlMs` (never sooner than they did); the others are missing. */
   renew(agentId: number, paths: readonly string[] | undefined, ttlMs: number, now: number): RenewResult {
     const agent = this.data.agents.get(agentId);
     const targets = paths ?? (agent === undefined ? [] : locksByPath(agent).map((lock) => lock.path));
@@ -154,7 +155,7 @@ export class Locking {
         missing.push(path);
         continue;
       }
-      this.data.setExpiry(lock, now + ttlMs);
+      if (this.rules < 2 || lock.expiresAtMs < now + ttlMs) this.data.setExpiry(lock, now + ttlMs);
       renewed.push(granted(lock));
     }
     if (agent !== undefined && renewed.length > 0) this.data.touch(agent, now);

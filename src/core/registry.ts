@@ -255,7 +255,7 @@ export class Registry implements RegistryStore {
     return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
   }
 
-  /** Extend the agent's locks (all of them when `paths` is omitted); expired or unknown ones are reported missing. */
+  /** Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttlMs` from now, never shortening one; expired or unknown ones are reported missing. */
   renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult {
     checkAgentId(agentId);
     const wanted = paths === undefined ? undefined : checkPaths(paths);

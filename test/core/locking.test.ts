@@ -2,7 +2,7 @@
 // fences, waiting, lock-delay, events, and the operator methods.
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/core/errors.js";
-import { Registry } from "../../src/core/registry.js";
+import { RULES, Registry } from "../../src/core/registry.js";
 import type { RegistryEvent } from "../../src/core/events.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { manualRegistry } from "../support/manual-registry.js";
@@ -339,6 +339,37 @@ describe("operator and bulk methods", () => {
     clock.now = 200;
     expect(reg.renew(1)).toEqual({ renewed: [{ path: "a", mode: "exclusive", fence: 1, expires_at_ms: 30_200 }], missing: [] });
     expect(reg.renew(1, ["b"])).toEqual({ renewed: [], missing: ["b"] });
+  });
+
+  it("renew extends to expire no earlier than ttl_ms from now. A renew never shortens a lock: one that already expires later keeps its expiry", () => {
+    const { reg, clock } = manualRegistry();
+    reg.acquire({ agentId: 1, paths: ["long", "short"], ttlMs: 30_000 });
+    reg.acquire({ agentId: 1, paths: ["short"], ttlMs: 200 });
+    clock.now = 100;
+    expect(reg.renew(1, ["long"], 100)).toEqual({ renewed: [{ path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }], missing: [] });
+    expect(reg.renew(1, undefined, 1_000)).toEqual({
+      renewed: [
+        { path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 },
+        { path: "short", mode: "exclusive", fence: 2, expires_at_ms: 1_100 },
+      ],
+      missing: [],
+    });
+    expect(reg.getAgent(1)?.last_seen_ms).toBe(100);
+    clock.now = 1_100;
+    expect(reg.listLocks().map((lock) => lock.path)).toEqual(["long"]);
+    clock.now = 29_999;
+    expect(reg.lockInfo("long")?.holders).toEqual([{ agent_id: 1, fence: 1, expires_at_ms: 30_000 }]);
+  });
+
+  it("under rules 1 (journals written before rules were numbered) a renew set the expiry to now + ttl_ms, shortening, and a wait registered its agent at once", () => {
+    const { reg } = manualRegistry();
+    reg.setProcessOptions({ ...reg.processOptions(), rules: undefined });
+    expect(reg.processOptions().rules).toBe(1);
+    reg.acquire({ agentId: 1, paths: ["long"], ttlMs: 30_000 });
+    expect(reg.renew(1, ["long"], 100).renewed).toMatchObject([{ path: "long", expires_at_ms: 100 }]);
+    reg.acquire({ agentId: 2, paths: ["long"], waitMs: 10 }, () => {});
+    expect(reg.agentState(2)).toBe("active");
+    expect(() => reg.setProcessOptions({ ...reg.processOptions(), rules: RULES + 1 })).toThrow(/^rules must be at most/);
   });
 
   it("releases all of an agent's locks, and force-releases a path whoever holds it", () => {

@@ -237,7 +237,7 @@ const commands = [
         const lock = m.locks.find((l) => l.agent === id && l.path === key);
         if (lock === undefined) missing.push(key);
         else {
-          lock.expiry = m.now + (ttl ?? m.ttl);
+          lock.expiry = Math.max(lock.expiry, m.now + (ttl ?? m.ttl));
           renewed.push({ path: key, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiry });
         }
       }
