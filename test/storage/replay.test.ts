@@ -70,7 +70,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
 describe("journal replay", () => {
-  it("rebuilds exactly the live registry, across compactions and pending waits", async () => {
+  it("rebuilds exactly the live registry, across compactions and pending waits, its events under the same numbers", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), start, async (ops, compactBytes, moving, counters) => {
         const dir = tempDir("harn-replay-");
@@ -94,6 +94,10 @@ describe("journal replay", () => {
         expect(replayed.saveWaits()).toEqual(live.saveWaits());
         expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
         expect(replayed.snapshot()).toEqual(live.snapshot());
+        // The same events under the same numbers: those since the last compaction, re-made by the replay.
+        expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
+        expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
+        expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
       }),
       { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
     );
