@@ -347,10 +347,11 @@ export class Registry implements RegistryStore {
 
   /** Crash these agents now, as a timeout would (their connection closed); returns those that were active. */
   crashAgents(ids: readonly number[]): number[] {
+    checkAgentIds(ids);
     const now = this.settle();
     const crashed: number[] = [];
     for (const id of ids) {
-      const agent = this.data.agents.get(checkAgentId(id));
+      const agent = this.data.agents.get(id);
       if (agent?.state !== "active") continue;
       this.crash(agent, now);
       crashed.push(id);
@@ -386,7 +387,8 @@ export class Registry implements RegistryStore {
 
   /** Put back agents from {@link saveCrashedSinceReap} (after a restore of the snapshot taken with them). */
   loadCrashedSinceReap(ids: readonly number[]): void {
-    for (const id of ids) this.crashedSinceReap.add(checkAgentId(id));
+    checkAgentIds(ids);
+    for (const id of ids) this.crashedSinceReap.add(id);
   }
 
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
@@ -632,6 +634,12 @@ export interface SavedDelayedLock {
   agent_id: number;
   fence: number;
   until_ms: number;
+}
+
+/** Check every id of a list before any is used, so that a bad one late in the list changes nothing. */
+function checkAgentIds(ids: readonly number[]): void {
+  if (!Array.isArray(ids)) throw new InvalidInputError("agent_ids", "must be a list of agent ids");
+  ids.forEach((id, index) => checkAgentId(id, `agent_ids[${index}]`));
 }
 
 /** Paths of released locks (already sorted). */
