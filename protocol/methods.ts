@@ -214,7 +214,8 @@ export const methods = {
   lock_renew: {
     actsAsAgent: true,
     group: "locking",
-    description: "Extend the agent's locks (all of them when `paths` is omitted) by `ttl_ms` from now; an expired lock is not revived, it is reported missing.",
+    description:
+      "Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttl_ms` (default: the lock TTL) from now. A renew never shortens a lock: one that already expires later keeps its expiry (release it to free it sooner). An expired lock is not revived, it is reported missing.",
     params: z.strictObject({ agent_id: AgentId, paths: z.optional(Paths), ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ renewed: z.array(GrantedLock), missing: z.array(z.string()) }),
   },

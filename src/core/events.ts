@@ -35,12 +35,25 @@ export class EventLog {
   private readonly listeners = new Set<(event: RegistryEvent) => void>();
   private readonly agentEndListeners = new Set<(agentId: number) => void>();
 
-  /** The first event_seq this log hands out. */
-  private readonly first: number;
+  /** The first event_seq this log hands out (or handed out since {@link continueAfter}). */
+  private first: number;
 
   /** Numbering continues after `seq` (0: the first event is 1). */
   constructor(private seq = 0) {
     this.first = seq + 1;
+  }
+
+  /**
+   * Forget every kept event and number the next one `latest + 1`: for
+   * loading saved state, whose own loading is no event (a state directory
+   * keeps the number of its last event beside its snapshot, so that an
+   * event_seq names one event across restarts and compactions).
+   */
+  continueAfter(latest: number): void {
+    if (!Number.isSafeInteger(latest) || latest < 0) throw new Error(`continueAfter: ${latest} is not an event_seq`);
+    this.seq = latest;
+    this.first = latest + 1;
+    this.notes.clear();
   }
 
   get latestSeq(): number {

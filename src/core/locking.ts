@@ -21,19 +21,29 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = { maxAgents: 100_000, maxLocksPerAgent: 10_000 };
 
-/** Settings of the process rather than of the registry's data: lock-delay and limits. */
+/**
+ * The rules this version applies, numbered so that a journal replays each
+ * change under the rules it was made under. 2: a waiting acquire registers
+ * its agent only when it is granted (1: when it started to wait), and a
+ * renew never shortens a lock (1: it set the expiry to now + ttl).
+ */
+export const RULES = 2;
+
+/** Settings of the process rather than of the registry's data: lock-delay, limits and rules. */
 export interface ProcessOptions {
   crashLockDelayMs: number;
   limits: Limits;
+  /** {@link RULES}; absent (1) in the journals and state files of versions before rules were numbered. */
+  rules?: number;
 }
 
-/** The process settings that `options` ask for, defaults filled in. */
+/** The process settings that `options` ask for, defaults filled in (the current rules). */
 export function processOptionsOf(options: { crashLockDelayMs?: number; limits?: Partial<Limits> }): ProcessOptions {
-  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits } };
+  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits }, rules: RULES };
 }
 
-/** The most events a waiter can still cause: its grants (one per path), their releases, and its agent crashing again. */
-export const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 1;
+/** The most events a waiter can still cause: its agent registered at the grant (when it has no record), its grants (one per path), their releases, and its agent crashing again. */
+export const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 2;
 
 /** An acquire, validated: what {@link Locking.acquire} grants or queues. */
 export interface LockRequest {
@@ -74,6 +84,7 @@ export class Locking {
   /** A path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay). */
   crashLockDelayMs = 0;
   limits: Limits = { ...DEFAULT_LIMITS };
+  rules = RULES;
   readonly waiters = new WaitQueue<AcquireResult>();
   /** Waiters something freed since they were last looked at, for this pass of the pump (see {@link pump}). */
   private readonly candidates = new WaiterHeap();
@@ -115,7 +126,9 @@ export class Locking {
    * request that cannot be granted now, unless waiting would close a cycle
    * of waits: then throw `deadlock` with the cycle (and tell subscribers),
    * changing nothing else. Only a new wait adds waits-for edges (see
-   * README, Locking), so this check keeps the queue free of cycles.
+   * README, Locking), so this check keeps the queue free of cycles. An
+   * agent without a record gets one only when it is granted: a wait that
+   * ends ungranted changes nothing.
    */
   acquire(request: LockRequest, now: number, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
@@ -137,7 +150,7 @@ export class Locking {
       this.events.emit({ type: "lock/deadlock", agent_id: agentId, paths: [...paths], mode, cycle }, now);
       throw new DomainError("deadlock", `waiting would close a cycle of waits: ${describeCycle(cycle)}; refused, nothing changed`, { cycle });
     }
-    this.host.ensureAgent(agentId, now);
+    if (this.rules < 2) this.host.ensureAgent(agentId, now);
     const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone as (outcome: WaitOutcome<AcquireResult>) => void });
     this.counted.waitsStarted++;
     return { waiting: waiter.id };
@@ -153,7 +166,7 @@ export class Locking {
     return true;
   }
 
-  /** Extend the agent's locks on `paths` (all of them when undefined) to `now + ttlMs`; the others are missing. */
+  /** Extend the agent's locks on `paths` (all of them when undefined) to expire no earlier than `now + ttlMs` (never sooner than they did); the others are missing. */
   renew(agentId: number, paths: readonly string[] | undefined, ttlMs: number, now: number): RenewResult {
     const agent = this.data.agents.get(agentId);
     const targets = paths ?? (agent === undefined ? [] : locksByPath(agent).map((lock) => lock.path));
@@ -165,7 +178,7 @@ export class Locking {
         missing.push(path);
         continue;
       }
-      this.data.setExpiry(lock, now + ttlMs);
+      if (this.rules < 2 || lock.expiresAtMs < now + ttlMs) this.data.setExpiry(lock, now + ttlMs);
       renewed.push(granted(lock));
     }
     if (agent !== undefined && renewed.length > 0) this.data.touch(agent, now);
@@ -320,8 +333,15 @@ export class Locking {
 
   /** Throw quota_exceeded when a new agent `id` would pass --max-agents and no crashed record is left to evict for it (see Registry.install). */
   checkAgentQuota(id: number): void {
+    const problem = this.agentQuotaProblem(id);
+    if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
+  }
+
+  /** Why a record for `agentId` would pass --max-agents (none when it has one), or undefined: checked again when a waiter without a record is granted. */
+  private agentQuotaProblem(agentId: number): string | undefined {
     const count = this.data.agents.size;
-    if (count >= this.limits.maxAgents && this.data.retired.size === 0) throw new DomainError("quota_exceeded", `agent ${id} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`);
+    if (this.data.agents.has(agentId) || count < this.limits.maxAgents || this.data.retired.size > 0) return undefined;
+    return `agent ${agentId} would be agent number ${count + 1}, past --max-agents ${this.limits.maxAgents}`;
   }
 
   /** The lock and wait counters since start, and the gauges now. */
@@ -357,7 +377,7 @@ export class Locking {
     if (this.conflictsFor(waiter.agentId, waiter.paths, waiter.mode, aheadOf(waiter.id), true).length > 0) return;
     this.removeWaiter(waiter);
     const fresh = this.newLockCount(waiter.agentId, waiter.paths);
-    const overQuota = this.lockQuotaProblem(waiter.agentId, fresh);
+    const overQuota = this.agentQuotaProblem(waiter.agentId) ?? this.lockQuotaProblem(waiter.agentId, fresh);
     const exhausted = overQuota === undefined ? exhaustion(FENCES, this.data.nextFence, fresh) : undefined;
     if (overQuota !== undefined) {
       this.counted.waitsOverQuota++;

@@ -4,7 +4,7 @@ import { AGENT_IDS, EVENT_SEQS, VERSION_SEQS, checkRoom, editCount } from "./cou
 import { DomainError, InvalidInputError } from "./errors.js";
 import { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
-import { EVENTS_PER_WAITER, type Limits, Locking, type ProcessOptions, processOptionsOf } from "./locking.js";
+import { EVENTS_PER_WAITER, type Limits, Locking, type ProcessOptions, RULES, processOptionsOf } from "./locking.js";
 import { compareStrings, isWithin, normalizePath } from "./paths.js";
 import { type Agent, type Lock, RegistryData, defaultAgentName, detachedAgent, locksByPath } from "./registry-data.js";
 import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
@@ -28,7 +28,7 @@ import { canonicalHash, checkAgentId, checkDeadline, checkInteger, checkMode, ch
 import type { Change } from "./version-log.js";
 import type { SavedWaits, WaitOutcome } from "./wait-queue.js";
 
-export { DEFAULT_LIMITS, type Limits, type ProcessOptions, processOptionsOf } from "./locking.js";
+export { DEFAULT_LIMITS, type Limits, type ProcessOptions, RULES, processOptionsOf } from "./locking.js";
 
 /** The seed's defaults. */
 export const DEFAULT_CONFIG: RegistryConfig = { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 };
@@ -95,17 +95,25 @@ export class Registry implements RegistryStore {
     return this.lastNow;
   }
 
-  /** The process's own settings (not part of a snapshot): lock-delay and limits. A journal records them, since a replay depends on them. */
+  /** The process's own settings (not part of a snapshot): lock-delay, limits and rules. A journal records them, since a replay depends on them. */
   processOptions(): ProcessOptions {
-    return { crashLockDelayMs: this.locking.crashLockDelayMs, limits: { ...this.locking.limits } };
+    return { crashLockDelayMs: this.locking.crashLockDelayMs, limits: { ...this.locking.limits }, rules: this.locking.rules };
   }
 
-  /** Change the process's settings (lock-delay and limits, not the registry's config: see {@link setConfig}); they apply to later calls (existing locks and agents are kept). */
+  /**
+   * Change the process's settings (lock-delay, limits and rules, not the
+   * registry's config: see {@link setConfig}); they apply to later calls
+   * (existing locks and agents are kept). Without `rules`, the rules of the
+   * versions that did not number them (1): what their journals replay under.
+   */
   setProcessOptions(options: ProcessOptions): void {
     const delay = checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
     const limits = { maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1), maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1) };
+    const rules = options.rules === undefined ? 1 : checkInteger(options.rules, "rules", 1);
+    if (rules > RULES) throw new InvalidInputError("rules", `must be at most ${RULES} (the rules of this version), got ${rules}`);
     this.locking.crashLockDelayMs = delay;
     this.locking.limits = limits;
+    this.locking.rules = rules;
   }
 
   config(): RegistryConfig {
@@ -158,7 +166,11 @@ export class Registry implements RegistryStore {
     this.checkEventRoom();
     const now = this.settle();
     const agent = this.data.agents.get(id);
-    if (agent === undefined) return false;
+    if (agent === undefined) {
+      // Its waits, if any: an agent that only waits has no record until it is granted.
+      this.locking.failWaitersOf(id, "unregistered");
+      return this.finish(false);
+    }
     const released = this.locking.agentLeaves(agent, "unregistered", now);
     this.events.emit({ type: "agent/unregistered", agent_id: id, released: pathsOf(released) }, now);
     return this.finish(true);
@@ -243,7 +255,7 @@ export class Registry implements RegistryStore {
     return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
   }
 
-  /** Extend the agent's locks (all of them when `paths` is omitted); expired or unknown ones are reported missing. */
+  /** Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttlMs` from now, never shortening one; expired or unknown ones are reported missing. */
   renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult {
     checkAgentId(agentId);
     const wanted = paths === undefined ? undefined : checkPaths(paths);
@@ -335,10 +347,11 @@ export class Registry implements RegistryStore {
 
   /** Crash these agents now, as a timeout would (their connection closed); returns those that were active. */
   crashAgents(ids: readonly number[]): number[] {
+    checkAgentIds(ids);
     const now = this.settle();
     const crashed: number[] = [];
     for (const id of ids) {
-      const agent = this.data.agents.get(checkAgentId(id));
+      const agent = this.data.agents.get(id);
       if (agent?.state !== "active") continue;
       this.crash(agent, now);
       crashed.push(id);
@@ -374,7 +387,8 @@ export class Registry implements RegistryStore {
 
   /** Put back agents from {@link saveCrashedSinceReap} (after a restore of the snapshot taken with them). */
   loadCrashedSinceReap(ids: readonly number[]): void {
-    for (const id of ids) this.crashedSinceReap.add(checkAgentId(id));
+    checkAgentIds(ids);
+    for (const id of ids) this.crashedSinceReap.add(id);
   }
 
   /** Pending waits without their callbacks, and the next wait id (a journal carries them across a compaction). */
@@ -622,6 +636,12 @@ export interface SavedDelayedLock {
   agent_id: number;
   fence: number;
   until_ms: number;
+}
+
+/** Check every id of a list before any is used, so that a bad one late in the list changes nothing. */
+function checkAgentIds(ids: readonly number[]): void {
+  if (!Array.isArray(ids)) throw new InvalidInputError("agent_ids", "must be a list of agent ids");
+  ids.forEach((id, index) => checkAgentId(id, `agent_ids[${index}]`));
 }
 
 /** Paths of released locks (already sorted). */

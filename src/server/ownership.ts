@@ -7,6 +7,9 @@ import type { RegistryStore } from "../core/store.js";
  * heartbeat, locked...) while it was live; another connection acting as it
  * meanwhile gets not_owner. A crashed or unknown agent can be taken by any
  * connection. Agents restored from disk belong to nobody until one acts.
+ * A waiting lock_acquire whose agent has no record leaves it unowned (and
+ * unknown) while it waits; its grant registers the agent and makes it
+ * belong to the waiting connection, as the connection that last acted as it.
  */
 export class Owners {
   private readonly ownerOf = new Map<number, number>();
@@ -25,6 +28,13 @@ export class Owners {
     const result = call();
     const id = agentId !== "new" ? agentId : typeof result === "number" ? result : undefined;
     if (id !== undefined) this.update(connection, id);
+    if (id !== undefined && result instanceof Promise) {
+      // A waiting lock_acquire acts as its agent again when it is granted, which registers an agent that had no record.
+      return result.then((value: unknown) => {
+        if (isGrant(value)) this.update(connection, id);
+        return value;
+      }) as T;
+    }
     return result;
   }
 
@@ -49,4 +59,9 @@ export class Owners {
     if (mine === undefined) this.agentsOf.set(connection, (mine = new Set()));
     mine.add(agentId);
   }
+}
+
+/** A granted lock_acquire's result. */
+function isGrant(value: unknown): boolean {
+  return typeof value === "object" && value !== null && (value as { granted?: unknown }).granted === true;
 }

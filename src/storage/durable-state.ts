@@ -50,7 +50,13 @@ export async function openDurableState(options: DurableOptions): Promise<Durable
   }
 }
 
-/** Replay a state directory's files into a fresh registry without touching them (also for read-only views). */
+/**
+ * Replay a state directory's files into a fresh registry without touching
+ * them (also for read-only views). The events are numbered as they were
+ * when they happened: after the saved state's last event, each journal
+ * entry makes the events it made then, so the registry's event log holds
+ * the events since the snapshot, under their own numbers.
+ */
 export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: RegistryOptions): { registry: Registry; entries: number } {
   const start = read.saved?.snapshot.taken_at_ms ?? read.journals[0]?.entries[0]?.t;
   if (start !== undefined) clock.pin(start);
@@ -67,6 +73,8 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
     registry.loadDelayed(saved.delayed);
     registry.loadCrashedSinceReap(saved.crashedSinceReap ?? []);
     registry.loadWaits(saved.waits, () => () => {});
+    // Loading the snapshot is no event (its registry/restored is dropped): the journal's events follow the saved one's number.
+    registry.events.continueAfter(saved.lastEventSeq ?? 0);
   }
   clock.unpin();
   let entries = 0;
@@ -156,6 +164,7 @@ export class DurableState {
       waits: registry.saveWaits(),
       delayed: registry.saveDelayed(),
       crashedSinceReap: registry.saveCrashedSinceReap(),
+      lastEventSeq: registry.events.latestSeq,
       snapshot,
     };
   }

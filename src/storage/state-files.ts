@@ -23,6 +23,8 @@ export interface SavedState {
   delayed: SavedDelayedLock[];
   /** The agents the next `reap` reports (absent from files written before it was kept). */
   crashedSinceReap?: number[];
+  /** The event_seq of the last event before the snapshot: the journal's events are numbered after it (absent from files written before it was kept: 0). */
+  lastEventSeq?: number;
   snapshot: Snapshot;
 }
 
@@ -169,6 +171,10 @@ function readSaved(path: string): SavedState | undefined {
   const crashed = value.crashedSinceReap;
   if (crashed !== undefined && !(Array.isArray(crashed) && crashed.every((id) => Number.isSafeInteger(id) && id > 0))) {
     throw new StateFileError(`${path}: crashedSinceReap is not a list of agent ids; it was left as it is`);
+  }
+  const lastEventSeq = value.lastEventSeq;
+  if (lastEventSeq !== undefined && !(Number.isSafeInteger(lastEventSeq) && lastEventSeq >= 0)) {
+    throw new StateFileError(`${path}: lastEventSeq is not an event_seq (an integer from 0 to 2^53-1); it was left as it is`);
   }
   return value as SavedState;
 }

@@ -32,7 +32,10 @@ export type StoreApi = RegistryStore & Pick<Registry, "setProcessOptions">;
  * too, and fails the same way on replay, changing nothing either time.
  * Renaming a change's op or reordering its arguments breaks every journal
  * written before: test/fixtures/journal holds one journal with every change,
- * which must keep replaying to the same state.
+ * which must keep replaying to the same state. So must a change of what a
+ * call does: the rules are numbered (`rules` in `configure`'s process
+ * options, absent before they were), and each entry replays under the
+ * rules in force when it was made.
  */
 export const STORE_OPS = {
   events: "direct",

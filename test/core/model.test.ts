@@ -142,6 +142,7 @@ const commands = [
       m.settle();
       const existed = m.agents.has(id);
       if (existed) m.dropAgent(id, "unregistered");
+      else m.failWaiters(id, "unregistered");
       m.pump();
       expect(r.runner.run({ kind: "unregister", agent: id })).toBe(existed);
     }),
@@ -200,7 +201,6 @@ const commands = [
         expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
         m.pump();
       } else if (wait > 0) {
-        if (!m.agents.has(id)) m.install(id, `agent-${id}`);
         const nextWaiter = { id: m.nextWaiterId++, agent: id, paths: unique, mode, ttl: ttl ?? m.ttl, deadline: m.now + wait };
         m.waiters.push(nextWaiter);
         expect(result).toEqual({ waiting: nextWaiter.id });
@@ -264,7 +264,7 @@ const commands = [
         const lock = m.locks.find((l) => l.agent === id && l.path === key);
         if (lock === undefined) missing.push(key);
         else {
-          lock.expiry = m.now + (ttl ?? m.ttl);
+          lock.expiry = Math.max(lock.expiry, m.now + (ttl ?? m.ttl));
           renewed.push({ path: key, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiry });
         }
       }

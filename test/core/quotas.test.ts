@@ -63,6 +63,18 @@ describe("quotas", () => {
     expect(seen).toEqual([{ kind: "quota_exceeded", why: "agent 2 would hold 3 locks, past --max-locks-per-agent 2" }]);
     expect(reg.lockHolder("x")).toBeNull();
   });
+
+  it("ends a waiter whose agent has no record with quota_exceeded when its grant would pass maxAgents (the record comes at the grant)", () => {
+    const { reg } = limited(2, 10);
+    reg.tryLock(1, "x");
+    const seen: WaitOutcome<AcquireResult>[] = [];
+    expect(reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome))).toEqual({ waiting: 1 });
+    reg.registerWithId(3, "third");
+    reg.releaseLock(1, "x");
+    expect(seen).toEqual([{ kind: "quota_exceeded", why: "agent 2 would be agent number 3, past --max-agents 2" }]);
+    expect(reg.getAgent(2)).toBeNull();
+    expect(reg.lockHolder("x")).toBeNull();
+  });
 });
 
 describe("crashed records past maxAgents", () => {

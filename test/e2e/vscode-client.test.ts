@@ -51,7 +51,7 @@ describe("vscode-jsonrpc client over Content-Length", () => {
     expect(await call("lock_info", client.request("lock_info", { path: "docs" }))).toMatchObject({ mode: "shared", waiters: 0 });
     expect(await call("lock_holder", client.request("lock_holder", { path: "src" }))).toBe(1);
     expect(await call("lock_list", client.request("lock_list"))).toHaveLength(2);
-    expect(await call("lock_renew", client.request("lock_renew", { agent_id: 1, ttl_ms: 99 }))).toMatchObject({ renewed: [{ path: "src/a.rs", expires_at_ms: 99 }] });
+    expect(await call("lock_renew", client.request("lock_renew", { agent_id: 1, ttl_ms: 99 }))).toMatchObject({ renewed: [{ path: "src/a.rs", expires_at_ms: 30_000 }] }); // never shortened
     expect(await call("version_record", client.request("version_record", { agent_id: 1, path: "src/a.rs", fence: 1 }))).toBe(1);
     expect(await call("changes_since", client.request("changes_since"))).toHaveLength(1);
     expect(await call("current_seq", client.request("current_seq"))).toBe(1);

@@ -63,6 +63,7 @@ describe("waiting over the wire", () => {
   it("answers a waiting agent that crashes with agent_gone (1006)", async () => {
     const raw = await manual({ agent_timeout_ms: 1000 });
     await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 });
+    await raw.call(6, "agent_heartbeat", { agent_id: 2 });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 1_000_000 }));
     await raw.call(3, "clock_set", { now_ms: 900 });
     await raw.call(4, "agent_heartbeat", { agent_id: 1 });

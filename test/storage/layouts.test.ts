@@ -68,7 +68,9 @@ async function recovered(layout: Layout) {
   now = END;
   const state = await openState(directory(layout), options());
   const registry = state.store.registry;
-  const held = { snapshot: registry.snapshot(), crashedSinceReap: registry.saveCrashedSinceReap() };
+  // The events since the compaction's snapshot, under the same numbers whichever files the recovery replayed.
+  const events = registry.events.since(JSON.parse(f.s1.toString()).lastEventSeq);
+  const held = { snapshot: registry.snapshot(), crashedSinceReap: registry.saveCrashedSinceReap(), latestEvent: registry.events.latestSeq, events };
   await state.close();
   return held;
 }

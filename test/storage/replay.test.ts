@@ -7,10 +7,14 @@
 // snapshot, same pending waits, same agents for the next reap. Paths
 // include members of Object.prototype, and a run may start with its
 // counters near 2^53-1.
+import { cpSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { LockMode } from "../../protocol/common.js";
 import { replayStateDir } from "../../src/storage/durable-state.js";
+import { RULES } from "../../src/core/registry.js";
 import { PinnedClock } from "../../src/storage/pinned-clock.js";
 import { readStateDir } from "../../src/storage/state-files.js";
 import { openState } from "../support/durable.js";
@@ -66,7 +70,7 @@ const op: fc.Arbitrary<Op> = fc.oneof(
 const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
 
 describe("journal replay", () => {
-  it("rebuilds exactly the live registry, across compactions and pending waits", async () => {
+  it("rebuilds exactly the live registry, across compactions and pending waits, its events under the same numbers", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), start, async (ops, compactBytes, moving, counters) => {
         const dir = tempDir("harn-replay-");
@@ -90,6 +94,10 @@ describe("journal replay", () => {
         expect(replayed.saveWaits()).toEqual(live.saveWaits());
         expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
         expect(replayed.snapshot()).toEqual(live.snapshot());
+        // The same events under the same numbers: those since the last compaction, re-made by the replay.
+        expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
+        expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
+        expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
       }),
       { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
     );
@@ -191,6 +199,30 @@ describe("journal replay", () => {
     now = 6_000;
     expect(second.store.tryLock(4, "b")).toEqual({ locked: true, holder: 4 });
     await second.close();
+  });
+
+  it("replays a journal written before rules were numbered under its rules (a waiting acquire registered its agent at once), and what a newer process appends under the current rules", async () => {
+    const dir = tempDir("harn-replay-");
+    cpSync(fileURLToPath(new URL("../fixtures/journal/every-op", import.meta.url)), dir, { recursive: true });
+    const now = 6_000;
+    const state = await openState(dir, { now: () => now });
+    // Agent 23 waited, was cancelled and never granted: under rules 1 it was registered all the same.
+    expect(state.store.getAgent(23)).toMatchObject({ name: "agent-23", locks: [] });
+    state.store.tryLock(1, "x");
+    state.store.acquire({ agentId: 30, paths: ["x"], waitMs: 60_000 }, () => {});
+    expect(state.store.getAgent(30)).toBeNull();
+    await state.close();
+    const configures = readFileSync(join(dir, "journal.0.ndjson"), "utf8")
+      .split("\n")
+      .filter((line) => line.includes('"op":"configure"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf(" ") + 1)).a[0].rules);
+    expect(configures).toEqual([undefined, RULES]);
+    const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), { now: () => now }).registry;
+    expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
+    expect(replayed.saveWaits()).toEqual(state.store.registry.saveWaits());
+    expect(replayed.getAgent(23)).not.toBeNull();
+    expect(replayed.getAgent(30)).toBeNull();
+    expect(replayed.processOptions().rules).toBe(RULES);
   });
 
   it("journals reap: after a restart it reports the agents crashed since the last one, across compaction", async () => {
