@@ -369,7 +369,6 @@ const waitHeavy = [
         expect(m.cycleProblem(id, wanted, mode, error.data?.cycle as { agent_id: number; path: string; waits_for: number }[])).toBeUndefined();
         seen.deadlocks++;
       } else {
-        if (!m.agents.has(id)) m.install(id, `agent-${id}`);
         const waiter = { id: m.nextWaiterId++, agent: id, paths: wanted, mode, ttl: 1_000_000, deadline: m.now + 1_000_000 };
         m.waiters.push(waiter);
         expect(acquire()).toEqual({ waiting: waiter.id });
