@@ -15,12 +15,19 @@ const common = {
   packages: "bundle",
   minify: true,
   legalComments: "none",
-  banner: { js: 'import { createRequire as __harnCreateRequire } from "node:module"; const require = __harnCreateRequire(import.meta.url);' },
+  banner: {
+    js: 'import { createRequire as __harnCreateRequire } from "node:module"; const require = __harnCreateRequire(import.meta.url);',
+  },
   logLevel: "warning",
 };
 
 rmSync("dist/chunks", { recursive: true, force: true });
-await build({ ...common, entryPoints: { "harn-registry": "bin/main.ts" }, splitting: true, chunkNames: "chunks/[name]-[hash]" });
+await build({
+  ...common,
+  entryPoints: { "harn-registry": "bin/main.ts" },
+  splitting: true,
+  chunkNames: "chunks/[name]-[hash]",
+});
 await build({
   ...common,
   entryPoints: {

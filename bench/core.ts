@@ -44,7 +44,8 @@ const baseHeap = settledHeap();
 const agentsOnly = new Registry({ now: () => NOW, config: { agent_timeout_ms: 3_600_000 } });
 for (let a = 1; a <= 100_000; a++) agentsOnly.registerWithId(a, `agent-${a}`);
 const withAgents = settledHeap();
-for (let a = 1; a <= 100_000; a++) for (let k = 0; k < LOCKS_PER_AGENT; k++) agentsOnly.tryLock(a, lockPath(a, k), 3_600_000);
+for (let a = 1; a <= 100_000; a++)
+  for (let k = 0; k < LOCKS_PER_AGENT; k++) agentsOnly.tryLock(a, lockPath(a, k), 3_600_000);
 const withLocks = settledHeap();
 const bytesPerAgent = (withAgents - baseHeap) / 100_000;
 const bytesPerLock = (withLocks - withAgents) / 400_000;
@@ -93,11 +94,14 @@ const lines = [
   `Machine: ${machineLine()}`,
   "",
   "Each cell is the median of 21 batches of 20,000 calls (seed algorithm: 7 batches of up to 20,000, fewer at large sizes).",
-  "\"random agent\" picks a different agent on every call (cache-hostile); \"hot agent\" repeats one agent among all of them.",
+  '"random agent" picks a different agent on every call (cache-hostile); "hot agent" repeats one agent among all of them.',
   "",
   "| agents (4 locks each) | tryLock+releaseLock, ours, hot agent | same, ours, random agent | same, seed algorithm, random agent | lockHolder, ours, random path | lockHolder, seed algorithm | floor: bare Map.get, same paths |",
   "|---:|---:|---:|---:|---:|---:|---:|",
-  ...rows.map((r) => `| ${r.agents.toLocaleString("en")} | ${fmtUs(r.oursHotPair)} | ${fmtUs(r.oursPair)} | ${fmtUs(r.seedPair)} | ${fmtUs(r.oursHolder)} | ${fmtUs(r.seedHolder)} | ${fmtUs(r.mapFloor)} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.agents.toLocaleString("en")} | ${fmtUs(r.oursHotPair)} | ${fmtUs(r.oursPair)} | ${fmtUs(r.seedPair)} | ${fmtUs(r.oursHolder)} | ${fmtUs(r.seedHolder)} | ${fmtUs(r.mapFloor)} |`,
+  ),
   "",
   `Flatness, 100,000 vs 10 agents (target ≤ 1.5×): tryLock+releaseLock hot agent ${flatHot.toFixed(2)}×, random agent ${flat.toFixed(2)}×; lockHolder random path ${flatHolder.toFixed(2)}×, against ${((rows[2] as Row).mapFloor / (rows[0] as Row).mapFloor).toFixed(2)}× for a bare Map.get on the same paths (the memory floor).`,
   `Memory (JS heap and array buffers): ${Math.round(bytesPerAgent)} bytes per agent, ${Math.round(bytesPerLock)} bytes per lock (100,000 agents, 400,000 locks).`,

@@ -47,7 +47,8 @@ const socketState = await rateOf(() => socketWire(unixDurable.path));
 unixDurable.stop();
 rmSync(scratch, { recursive: true, force: true });
 
-const row = (name: string, rate: number) => `| ${name} | ${Math.round(rate).toLocaleString("en")} | ${(rate / memory).toFixed(2)}× |`;
+const row = (name: string, rate: number) =>
+  `| ${name} | ${Math.round(rate).toLocaleString("en")} | ${(rate / memory).toFixed(2)}× |`;
 console.log(
   [
     `Machine: ${machineLine()}`,

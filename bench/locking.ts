@@ -20,7 +20,9 @@ function table(liveLocks: number): Registry {
 }
 
 function acquireRelease(reg: Registry, width: number): number {
-  const batches = Array.from({ length: 64 }, (_, b) => Array.from({ length: width }, (_, k) => `new/a${b}/b/c/d/f${k}.rs`));
+  const batches = Array.from({ length: 64 }, (_, b) =>
+    Array.from({ length: width }, (_, k) => `new/a${b}/b/c/d/f${k}.rs`),
+  );
   let sink = 0;
   const ns = medianNsPerCall(5_000, 21, (i) => {
     const paths = batches[i & 63] as string[];
@@ -58,7 +60,10 @@ function waitingTable(waiting: number): Registry {
   return reg;
 }
 
-/** The figures at one size, ns per call: a wait started and cancelled (on a different waiter's path each call, then on one), a wait refused as a deadlock, an acquire + release beside the waiters. */
+/**
+ * The figures at one size, ns per call: a wait started and cancelled (on a different waiter's path each call, then on
+ * one), a wait refused as a deadlock, an acquire + release beside the waiters.
+ */
 function waitFigures(waiting: number): number[] {
   const reg = waitingTable(waiting);
   // A probe agent holding a lock of its own queues behind w_k for q/k/f.rs: the
@@ -129,7 +134,8 @@ function send(method: string, params: object): { id: number; reply: Promise<stri
   child.stdin.write(`${JSON.stringify({ jsonrpc: "2.0", id, method, params })}\n`);
   return { id, reply };
 }
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
+const percentile = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] as number;
 
 const ROUNDS = 500;
 const handOver: number[] = [];
@@ -171,7 +177,9 @@ console.log(
     "| call | 10 waiting agents | 10,000 waiting agents | ratio (target ≤ 1.5×) |",
     "|---|---:|---:|---:|",
     ...waitRows,
-    waitsRefused === 0 ? "(no acquire was refused as a deadlock: this build has no deadlock detection; those waits were queued and cancelled)" : "",
+    waitsRefused === 0
+      ? "(no acquire was refused as a deadlock: this build has no deadlock detection; those waits were queued and cancelled)"
+      : "",
     "",
     `Hand-over over stdio (NDJSON, built bin, ${ROUNDS} rounds): from sending lock_release to receiving the waiter's grant,`,
     "beside a plain current_seq round trip measured in the same rounds:",

@@ -31,7 +31,10 @@ export async function socketWire(path: string): Promise<Wire> {
   return { input: socket, output: socket, close: () => socket.destroy() };
 }
 
-/** Counts complete replies in a byte stream of either framing, without decoding them (the client must not be the bottleneck). */
+/**
+ * Counts complete replies in a byte stream of either framing, without decoding them (the client must not be the
+ * bottleneck).
+ */
 class ReplyCounter {
   count = 0;
   private pending: Buffer = Buffer.alloc(0);
@@ -59,7 +62,13 @@ class ReplyCounter {
  * `envelope`, each request goes as a Harn VM's host bridge sends it:
  * `builtin_call {name: "hostlib_code_index_<method>", args: [params]}`.
  */
-export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: number, window = 256, envelope?: "builtin_call"): Promise<number> {
+export async function pipelinedPairs(
+  wire: Wire,
+  framing: WireFraming,
+  pairs: number,
+  window = 256,
+  envelope?: "builtin_call",
+): Promise<number> {
   const counter = new ReplyCounter(framing);
   const requests = pairs * 2;
   let sent = 0;
@@ -70,7 +79,10 @@ export async function pipelinedPairs(wire: Wire, framing: WireFraming, pairs: nu
     const path = `bench/p${k}.rs`;
     for (const method of ["lock_try", "lock_release"]) {
       const params = { agent_id: agent, path };
-      const request = envelope === undefined ? { method, params } : { method: envelope, params: { name: `hostlib_code_index_${method}`, args: [params] } };
+      const request =
+        envelope === undefined
+          ? { method, params }
+          : { method: envelope, params: { name: `hostlib_code_index_${method}`, args: [params] } };
       bodies.push(JSON.stringify({ jsonrpc: "2.0", id: 0, ...request }));
     }
   }
@@ -107,7 +119,12 @@ export async function roundTrips(wire: Wire, framing: WireFraming, count: number
     id++;
     const method = id % 2 === 0 ? "lock_release" : "lock_try";
     started = process.hrtime.bigint();
-    wire.input.write(encodeFrame(framing, JSON.stringify({ jsonrpc: "2.0", id, method, params: { agent_id: 1, path: "bench/latency.rs" } })));
+    wire.input.write(
+      encodeFrame(
+        framing,
+        JSON.stringify({ jsonrpc: "2.0", id, method, params: { agent_id: 1, path: "bench/latency.rs" } }),
+      ),
+    );
   };
   await new Promise<void>((resolve) => {
     wire.output.on("data", (chunk: Buffer) => {

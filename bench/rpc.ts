@@ -7,7 +7,15 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { machineLine } from "./measure.js";
-import { type Wire, type WireFraming, percentile, pipelinedPairs, roundTrips, spawnWire, timedCall } from "./pipeline.js";
+import {
+  type Wire,
+  type WireFraming,
+  percentile,
+  pipelinedPairs,
+  roundTrips,
+  spawnWire,
+  timedCall,
+} from "./pipeline.js";
 
 const BIN = fileURLToPath(new URL("../../bin/harn-registry", import.meta.url));
 const STOCK = fileURLToPath(new URL("./baselines/stock-server.js", import.meta.url));
@@ -35,16 +43,24 @@ async function throughputs(servers: { args: string[]; framing: WireFraming }[]):
   }
 }
 
-/** Sequential round trips against several servers at once, in short rounds whose order rotates, so that all see the same machine state and none always goes first. */
+/**
+ * Sequential round trips against several servers at once, in short rounds whose order rotates, so that all see the same
+ * machine state and none always goes first.
+ */
 async function latencies(servers: { args: string[]; framing: WireFraming }[]): Promise<{ p50: number; p99: number }[]> {
   const wires = servers.map(({ args }) => spawnWire(args));
   try {
-    for (const [index, wire] of wires.entries()) await roundTrips(wire, (servers[index] as { framing: WireFraming }).framing, 500);
+    for (const [index, wire] of wires.entries())
+      await roundTrips(wire, (servers[index] as { framing: WireFraming }).framing, 500);
     const times: number[][] = servers.map(() => []);
     for (let round = 0; round < LATENCY_ROUNDS; round++) {
       for (let turn = 0; turn < wires.length; turn++) {
         const index = (round + turn) % wires.length;
-        const trips = await roundTrips(wires[index] as Wire, (servers[index] as { framing: WireFraming }).framing, LATENCY_TRIPS / LATENCY_ROUNDS);
+        const trips = await roundTrips(
+          wires[index] as Wire,
+          (servers[index] as { framing: WireFraming }).framing,
+          LATENCY_TRIPS / LATENCY_ROUNDS,
+        );
         (times[index] as number[]).push(...trips);
       }
     }
@@ -106,7 +122,8 @@ async function envelopeCost(framing: WireFraming): Promise<{ bare: number; wrapp
 
 const envelopeNd = await envelopeCost("ndjson");
 const envelopeCl = await envelopeCost("content-length");
-const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) => `${(((bare - wrapped) / bare) * 100).toFixed(1)}%`;
+const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) =>
+  `${(((bare - wrapped) / bare) * 100).toFixed(1)}%`;
 lines.push(
   `Harn's envelope: the same pairs, each request sent as a Harn VM's host bridge sends it (\`builtin_call {name: "hostlib_code_index_lock_try", args: [params]}\`), against bare ones on the same process, alternating (the order switching every round), median of ${ENVELOPE_RUNS} runs each after a warm-up.`,
   "",
@@ -155,7 +172,9 @@ async function load(wire: Wire, agents: number): Promise<number> {
       while (sent < agents && sent - replies < 512) {
         const agent = ++sent;
         const paths = [0, 1, 2, 3].map((k) => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`);
-        batch.push(`{"jsonrpc":"2.0","id":${agent},"method":"lock_acquire","params":{"agent_id":${agent},"paths":${JSON.stringify(paths)}}}\n`);
+        batch.push(
+          `{"jsonrpc":"2.0","id":${agent},"method":"lock_acquire","params":{"agent_id":${agent},"paths":${JSON.stringify(paths)}}}\n`,
+        );
       }
       if (batch.length > 0) wire.input.write(batch.join(""));
     };

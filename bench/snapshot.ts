@@ -7,7 +7,10 @@ import { lockPath, timeMs } from "./measure.js";
 const NOW = 1_000_000;
 const RUNS = 7;
 
-const registry = new Registry({ now: () => NOW, config: { default_lock_ttl_ms: 3_600_000, agent_timeout_ms: 3_600_000 } });
+const registry = new Registry({
+  now: () => NOW,
+  config: { default_lock_ttl_ms: 3_600_000, agent_timeout_ms: 3_600_000 },
+});
 for (let a = 1; a <= 100_000; a++) {
   registry.registerWithId(a, `agent-${a}`);
   for (let k = 0; k < 4; k++) registry.tryLock(a, lockPath(a, k));

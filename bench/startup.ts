@@ -61,6 +61,7 @@ function loadedAtStart(file: string, seen = new Set<string>()): number {
   seen.add(file);
   const text = readFileSync(file, "utf8");
   let bytes = statSync(file).size;
-  for (const match of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.js)"/g)) bytes += loadedAtStart(join(dirname(file), match[1] as string), seen);
+  for (const match of text.matchAll(/(?:from|import)\s*"(\.{1,2}\/[^"]+\.js)"/g))
+    bytes += loadedAtStart(join(dirname(file), match[1] as string), seen);
   return bytes;
 }

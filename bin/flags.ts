@@ -10,7 +10,10 @@ export type Mode = "stdio" | "socket" | "connect" | "status" | "demo";
 
 export interface FlagSpec {
   readonly flag: `--${string}`;
-  /** boolean: a switch, no value; integer: digits, at least `min` (1 unless said); enum: one of `values`; address: unix:PATH or tcp:HOST:PORT. */
+  /**
+   * boolean: a switch, no value; integer: digits, at least `min` (1 unless said); enum: one of `values`; address:
+   * unix:PATH or tcp:HOST:PORT.
+   */
   readonly kind: "boolean" | "integer" | "string" | "enum" | "address";
   readonly applies: readonly Mode[];
   /** One plain-text description, for --help and the README. */
@@ -37,7 +40,13 @@ const SERVER = ["stdio", "socket"] as const;
 export const MODES = ["stdio", "socket", "connect", "status", "demo"] as const;
 
 export const FLAGS = [
-  { flag: "--stdio", kind: "boolean", applies: ["stdio"], without: "on without --listen", help: "serve one client on stdin/stdout" },
+  {
+    flag: "--stdio",
+    kind: "boolean",
+    applies: ["stdio"],
+    without: "on without --listen",
+    help: "serve one client on stdin/stdout",
+  },
   {
     flag: "--listen",
     kind: "address",
@@ -56,7 +65,14 @@ export const FLAGS = [
     help: "keep the state in DIR: every change is journaled and fsynced before its reply, and recovered at start",
     more: "(see Durable state); without it nothing touches the disk",
   },
-  { flag: "--compact-bytes", kind: "integer", arg: "N", applies: SERVER, default: 64 * 1024 * 1024, help: "with --state: write a new snapshot and start a new journal once the journal passes N bytes" },
+  {
+    flag: "--compact-bytes",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: 64 * 1024 * 1024,
+    help: "with --state: write a new snapshot and start a new journal once the journal passes N bytes",
+  },
   {
     flag: "--framing",
     kind: "enum",
@@ -74,7 +90,15 @@ export const FLAGS = [
     default: "system",
     help: "time source; manual starts at 0 and moves only by the clock_set method (deterministic replays and tests)",
   },
-  { flag: "--lock-ttl-ms", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_CONFIG.default_lock_ttl_ms, config: "default_lock_ttl_ms", help: "default lock TTL in ms" },
+  {
+    flag: "--lock-ttl-ms",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: DEFAULT_CONFIG.default_lock_ttl_ms,
+    config: "default_lock_ttl_ms",
+    help: "default lock TTL in ms",
+  },
   {
     flag: "--agent-timeout-ms",
     kind: "integer",
@@ -93,9 +117,30 @@ export const FLAGS = [
     default: 0,
     help: "a path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay); a clean release frees at once",
   },
-  { flag: "--max-agents", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxAgents, help: "agent records kept at most; a new agent past it evicts the crashed record seen longest ago, and only when every record is a live agent is it refused with quota_exceeded" },
-  { flag: "--max-locks-per-agent", kind: "integer", arg: "N", applies: SERVER, default: DEFAULT_LIMITS.maxLocksPerAgent, help: "locks one agent holds at most; past it quota_exceeded" },
-  { flag: "--max-message-bytes", kind: "integer", arg: "N", applies: SERVER, default: 16 * 1024 * 1024, help: "larger messages are answered with an error and discarded" },
+  {
+    flag: "--max-agents",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: DEFAULT_LIMITS.maxAgents,
+    help: "agent records kept at most; a new agent past it evicts the crashed record seen longest ago, and only when every record is a live agent is it refused with quota_exceeded",
+  },
+  {
+    flag: "--max-locks-per-agent",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: DEFAULT_LIMITS.maxLocksPerAgent,
+    help: "locks one agent holds at most; past it quota_exceeded",
+  },
+  {
+    flag: "--max-message-bytes",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: 16 * 1024 * 1024,
+    help: "larger messages are answered with an error and discarded",
+  },
   {
     flag: "--max-queued-bytes",
     kind: "integer",
@@ -144,8 +189,21 @@ export const FLAGS = [
     without: "off: counted and timed",
     help: "do not count and time requests (the metrics method still reports the registry's counters; this exists to measure what timing costs)",
   },
-  { flag: "--clientProcessId", kind: "integer", arg: "PID", applies: ["stdio"], without: "none", help: "exit when process PID is gone (LSP convention)" },
-  { flag: "--listen", kind: "address", arg: "ADDR", applies: ["connect", "status"], help: "a running server: unix:PATH or tcp:127.0.0.1:PORT" },
+  {
+    flag: "--clientProcessId",
+    kind: "integer",
+    arg: "PID",
+    applies: ["stdio"],
+    without: "none",
+    help: "exit when process PID is gone (LSP convention)",
+  },
+  {
+    flag: "--listen",
+    kind: "address",
+    arg: "ADDR",
+    applies: ["connect", "status"],
+    help: "a running server: unix:PATH or tcp:127.0.0.1:PORT",
+  },
   {
     flag: "--auth-token-file",
     kind: "string",
@@ -155,8 +213,20 @@ export const FLAGS = [
     without: "none",
     help: "the server's token (TCP servers), sent as initialize {auth_token}",
   },
-  { flag: "--state", kind: "string", arg: "DIR", applies: ["status"], help: "a --state directory, read without taking its lock" },
-  { flag: "--snapshot", kind: "string", arg: "FILE", applies: ["status"], help: "a snapshot file: ours, a state.json, or harn-hostlib's snapshot.json" },
+  {
+    flag: "--state",
+    kind: "string",
+    arg: "DIR",
+    applies: ["status"],
+    help: "a --state directory, read without taking its lock",
+  },
+  {
+    flag: "--snapshot",
+    kind: "string",
+    arg: "FILE",
+    applies: ["status"],
+    help: "a snapshot file: ours, a state.json, or harn-hostlib's snapshot.json",
+  },
   { flag: "--json", kind: "boolean", applies: ["status"], without: "tables", help: "print JSON instead of tables" },
   {
     flag: "--watch",
@@ -191,7 +261,8 @@ export const COMMANDS = {
     word: "connect",
     modes: ["connect"],
     oneOf: { flags: ["--listen"], required: true },
-    about: "Bridge stdin/stdout to a running harn-registry server, so a host that can only spawn a child joins a shared registry.",
+    about:
+      "Bridge stdin/stdout to a running harn-registry server, so a host that can only spawn a child joins a shared registry.",
   },
   status: {
     word: "status",

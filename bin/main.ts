@@ -20,8 +20,15 @@ else if ("version" in command) process.stdout.write(`${pkg.version}\n`);
 else if ("error" in command) {
   process.stderr.write(`harn-registry: ${command.error}\n`);
   process.exitCode = 2;
-} else if ("connect" in command) subcommand("connect", () => import("../src/transport/connect-bridge.js").then(({ runConnectBridge }) => runConnectBridge(command.connect)));
-else if ("status" in command) subcommand("status", () => import("../src/cli/status.js").then(({ runStatus }) => runStatus(command.status)));
+} else if ("connect" in command)
+  subcommand("connect", () =>
+    import("../src/transport/connect-bridge.js").then(({ runConnectBridge }) => runConnectBridge(command.connect)),
+  );
+else if ("status" in command)
+  subcommand("status", () => import("../src/cli/status.js").then(({ runStatus }) => runStatus(command.status)));
 else if ("demo" in command) subcommand("demo", () => import("../src/cli/demo.js").then(({ runDemo }) => runDemo()));
-else if ("socket" in command) import("../src/server/socket.js").then(({ runSocketServer }) => runSocketServer(command.socket)).catch(failing("harn-registry"));
+else if ("socket" in command)
+  import("../src/server/socket.js")
+    .then(({ runSocketServer }) => runSocketServer(command.socket))
+    .catch(failing("harn-registry"));
 else runStdioServer(command.stdio).catch(failing("harn-registry"));

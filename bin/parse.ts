@@ -65,7 +65,12 @@ export function parseArgs(argv: readonly string[]): Command {
     case "serve":
       return server(scanned);
     case "connect":
-      return { connect: { listen: scanned.address("--listen") as ListenAddress, ...optional("authTokenFile", scanned.string("--auth-token-file")) } };
+      return {
+        connect: {
+          listen: scanned.address("--listen") as ListenAddress,
+          ...optional("authTokenFile", scanned.string("--auth-token-file")),
+        },
+      };
     case "status":
       return status(scanned);
     case "demo":
@@ -73,8 +78,15 @@ export function parseArgs(argv: readonly string[]): Command {
   }
 }
 
-/** `--flag=value`, `--flag value` and bare switches, each value checked by its kind; unknown flags and stray words are errors. */
-function scan(argv: readonly string[], rows: readonly FlagSpec[], see: string): Given | "--help" | "--version" | string {
+/**
+ * `--flag=value`, `--flag value` and bare switches, each value checked by its kind; unknown flags and stray words are
+ * errors.
+ */
+function scan(
+  argv: readonly string[],
+  rows: readonly FlagSpec[],
+  see: string,
+): Given | "--help" | "--version" | string {
   const values = new Map<string, { spec: FlagSpec; value: Value }>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -107,10 +119,14 @@ function valueOf(spec: FlagSpec, raw: string): Value | { problem: string } {
     case "integer": {
       const min = spec.min ?? 1;
       const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
-      return Number.isSafeInteger(n) && n >= min ? n : { problem: `must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${JSON.stringify(raw)}` };
+      return Number.isSafeInteger(n) && n >= min
+        ? n
+        : { problem: `must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${JSON.stringify(raw)}` };
     }
     case "enum":
-      return spec.values?.includes(raw) === true ? raw : { problem: `must be ${either(spec.values ?? [])}, got ${JSON.stringify(raw)}` };
+      return spec.values?.includes(raw) === true
+        ? raw
+        : { problem: `must be ${either(spec.values ?? [])}, got ${JSON.stringify(raw)}` };
     case "address": {
       const address = parseListenAddress(raw);
       return typeof address === "string" ? { problem: address } : address;
@@ -131,8 +147,14 @@ function checkCombination(name: CommandName, given: Given, see: string): string 
   if (oneOf !== undefined) {
     const chosen = oneOf.flags.filter((flag) => given.has(flag));
     const only = flagsOf(name).find((spec) => spec.flag === oneOf.flags[0]);
-    const needs = oneOf.flags.length === 1 && only !== undefined ? `${name} needs ${flagLabel(only)}` : `${name} needs exactly one of ${either(oneOf.flags)}`;
-    if (chosen.length > 1) return oneOf.required ? `${needs}, got ${chosen.join(" and ")} (${see})` : `${chosen.join(" and ")} exclude each other; pick one`;
+    const needs =
+      oneOf.flags.length === 1 && only !== undefined
+        ? `${name} needs ${flagLabel(only)}`
+        : `${name} needs exactly one of ${either(oneOf.flags)}`;
+    if (chosen.length > 1)
+      return oneOf.required
+        ? `${needs}, got ${chosen.join(" and ")} (${see})`
+        : `${chosen.join(" and ")} exclude each other; pick one`;
     if (chosen.length === 0 && oneOf.required) return `${needs} (${see})`;
   }
   for (const [flag, { spec }] of given.values) {
@@ -141,12 +163,17 @@ function checkCombination(name: CommandName, given: Given, see: string): string 
   if (name === "serve") {
     const mode = given.has("--listen") ? "socket" : "stdio";
     for (const [flag, { spec }] of given.values) {
-      if (!spec.applies.includes(mode)) return mode === "stdio" ? `${flag} needs --listen (it applies to socket connections)` : `${flag} applies to --stdio only`;
+      if (!spec.applies.includes(mode))
+        return mode === "stdio"
+          ? `${flag} needs --listen (it applies to socket connections)`
+          : `${flag} applies to --stdio only`;
     }
     const listen = given.address("--listen");
-    if (listen?.kind === "tcp" && !given.has("--auth-token-file")) return "--listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)";
+    if (listen?.kind === "tcp" && !given.has("--auth-token-file"))
+      return "--listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)";
   }
-  if (name === "status" && given.has("--watch") && given.has("--snapshot")) return `--watch needs --listen or --state (a snapshot file does not change; ${see})`;
+  if (name === "status" && given.has("--watch") && given.has("--snapshot"))
+    return `--watch needs --listen or --state (a snapshot file does not change; ${see})`;
   return undefined;
 }
 
@@ -157,12 +184,21 @@ function server(given: Given): Command {
   for (const spec of flagsOf("serve")) {
     const flag = spec.flag as FlagName;
     if (!spec.applies.includes(mode)) continue;
-    if (spec.default !== undefined) settings.push({ name: flag.slice(2), value: given.get(flag), source: given.has(flag) ? "flag" : "default", ...optional("config", spec.config) });
-    else if (spec.kind === "boolean" && flag !== "--stdio" && given.has(flag)) settings.push({ name: flag.slice(2), source: "flag" });
+    if (spec.default !== undefined)
+      settings.push({
+        name: flag.slice(2),
+        value: given.get(flag),
+        source: given.has(flag) ? "flag" : "default",
+        ...optional("config", spec.config),
+      });
+    else if (spec.kind === "boolean" && flag !== "--stdio" && given.has(flag))
+      settings.push({ name: flag.slice(2), source: "flag" });
   }
   // The registry config first: the values a --state directory can keep.
   settings.sort((a, b) => Number(b.config !== undefined) - Number(a.config !== undefined));
-  const config = Object.fromEntries(settings.filter((s) => s.config !== undefined && s.source === "flag").map((s) => [s.config, s.value]));
+  const config = Object.fromEntries(
+    settings.filter((s) => s.config !== undefined && s.source === "flag").map((s) => [s.config, s.value]),
+  );
   const host = {
     framing: given.get("--framing") as StdioServerOptions["framing"],
     clock: given.get("--clock") as StdioServerOptions["clock"],
@@ -198,7 +234,12 @@ function status(given: Given): Command {
   let source: StatusSource;
   if (state !== undefined) source = { kind: "state", dir: state };
   else if (snapshot !== undefined) source = { kind: "snapshot", file: snapshot };
-  else source = { kind: "listen", address: formatListenAddress(given.address("--listen") as ListenAddress), ...optional("authTokenFile", given.string("--auth-token-file")) };
+  else
+    source = {
+      kind: "listen",
+      address: formatListenAddress(given.address("--listen") as ListenAddress),
+      ...optional("authTokenFile", given.string("--auth-token-file")),
+    };
   return { status: { source, json: given.has("--json"), watch: given.has("--watch") } };
 }
 

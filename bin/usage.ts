@@ -85,21 +85,31 @@ function wrap(text: string, firstWidth: number, indent: number): string[] {
 /** `stdio only: ` or `socket only: ` for a server flag of one mode that is not how the mode is chosen. */
 function modeNote(name: CommandName, spec: FlagSpec): string {
   const { modes, oneOf } = commandOf(name);
-  if (modes.length < 2 || oneOf?.flags.includes(spec.flag as FlagName) === true || modes.every((mode) => spec.applies.includes(mode))) return "";
+  if (
+    modes.length < 2 ||
+    oneOf?.flags.includes(spec.flag as FlagName) === true ||
+    modes.every((mode) => spec.applies.includes(mode))
+  )
+    return "";
   return `${spec.applies.filter((mode) => modes.includes(mode)).join(", ")} only: `;
 }
 
 /** `harn-registry [COMMAND] --help`. */
 export function renderHelp(name: CommandName): string {
-  const usage = (name === "serve" ? NAMES : [name]).flatMap((each, index) => synopsis(each, each === "serve", index === 0 ? "Usage: " : "       "));
+  const usage = (name === "serve" ? NAMES : [name]).flatMap((each, index) =>
+    synopsis(each, each === "serve", index === 0 ? "Usage: " : "       "),
+  );
   const about = wrap(COMMANDS[name].about, WIDTH, 0);
   const options = flagsOf(name).flatMap((spec) => {
     const label = `  ${flagLabel(spec)}`;
     const fallback = defaultOf(spec);
     const text = `${modeNote(name, spec)}${spec.help}${fallback === undefined ? "" : ` [${fallback}]`}`;
     const indent = " ".repeat(LABEL_WIDTH + 2);
-    if (label.length > LABEL_WIDTH) return [label, ...wrap(text, WIDTH - indent.length, indent.length).map((line) => indent + line)];
-    return wrap(text, WIDTH - indent.length, indent.length).map((line, index) => (index === 0 ? label.padEnd(LABEL_WIDTH + 2) : indent) + line);
+    if (label.length > LABEL_WIDTH)
+      return [label, ...wrap(text, WIDTH - indent.length, indent.length).map((line) => indent + line)];
+    return wrap(text, WIDTH - indent.length, indent.length).map(
+      (line, index) => (index === 0 ? label.padEnd(LABEL_WIDTH + 2) : indent) + line,
+    );
   });
   return [...usage, "", ...about, "", "Options (defaults in brackets):", ...options].join("\n");
 }

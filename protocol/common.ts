@@ -55,13 +55,18 @@ export const AgentState = z.enum(agentStates, { error: `must be one of ${agentSt
 
 const hashRange = "must be an unsigned 64-bit integer (0 to 18446744073709551615), as an integer or a decimal string";
 
-/** An FNV-1a hash as received: integer (bigint when over 2^53) or decimal string. Output is its canonical decimal string. */
+/**
+ * An FNV-1a hash as received: integer (bigint when over 2^53) or decimal string. Output is its canonical decimal
+ * string.
+ */
 export const HashInput = z.pipe(
   z.union(
     [
       z.string({ error: hashRange }).check(z.regex(/^[0-9]{1,20}$/, { error: hashRange })),
       z.int({ error: hashRange }).check(z.minimum(0, { error: hashRange })),
-      z.bigint({ error: hashRange }).check(z.minimum(0n, { error: hashRange }), z.maximum(MAX_U64, { error: hashRange })),
+      z
+        .bigint({ error: hashRange })
+        .check(z.minimum(0n, { error: hashRange }), z.maximum(MAX_U64, { error: hashRange })),
     ],
     { error: hashRange },
   ),
@@ -76,7 +81,9 @@ export const HashInput = z.pipe(
 );
 
 /** A hash as the sidecar sends it: canonical decimal string. */
-export const HashOutput = z.string().check(z.regex(/^(0|[1-9][0-9]{0,19})$/), z.describe("FNV-1a 64-bit content hash, decimal-encoded."));
+export const HashOutput = z
+  .string()
+  .check(z.regex(/^(0|[1-9][0-9]{0,19})$/), z.describe("FNV-1a 64-bit content hash, decimal-encoded."));
 
 /** Registry configuration. */
 export const RegistryConfig = z.strictObject({
@@ -85,7 +92,8 @@ export const RegistryConfig = z.strictObject({
 });
 export type RegistryConfig = z.infer<typeof RegistryConfig>;
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 /**
  * An object of named parameters, checked no further here: the method it is
@@ -114,7 +122,8 @@ export function recordOf<T extends z.ZodMiniType>(value: T, error = "must be an 
       for (const key of Object.keys(input)) {
         const parsed = value.safeParse(input[key]);
         if (!parsed.success) {
-          for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, path: [key, ...issue.path] } as z.core.$ZodRawIssue);
+          for (const issue of parsed.error.issues)
+            ctx.issues.push({ ...issue, path: [key, ...issue.path] } as z.core.$ZodRawIssue);
           return z.NEVER;
         }
         out[key] = parsed.data;
@@ -169,13 +178,26 @@ export const DEFAULT_LOCK_MODE: LockMode = "exclusive";
 
 const nextMessage = "must be an integer from 1 to 2^53";
 
-/** One past the largest value a counter has handed out (`next_id`, `next_fence`): 1 to 2^53, where 2^53 means every value up to 2^53-1 is used. */
+/**
+ * One past the largest value a counter has handed out (`next_id`, `next_fence`): 1 to 2^53, where 2^53 means every
+ * value up to 2^53-1 is used.
+ */
 export const NextCounter = z
   .number({ error: nextMessage })
-  .check(z.minimum(1, { error: nextMessage }), z.maximum(MAX_ID + 1, { error: nextMessage }), z.multipleOf(1, { error: nextMessage }));
+  .check(
+    z.minimum(1, { error: nextMessage }),
+    z.maximum(MAX_ID + 1, { error: nextMessage }),
+    z.multipleOf(1, { error: nextMessage }),
+  );
 
 /** {@link NextCounter} as a restore reads it: the lossless JSON reader gives 2^53 as a bigint. */
 export const NextCounterInput = z.union(
-  [NextCounter, z.pipe(z.bigint().check(z.minimum(1n), z.maximum(BigInt(MAX_ID) + 1n)), z.transform((n) => Number(n)))],
+  [
+    NextCounter,
+    z.pipe(
+      z.bigint().check(z.minimum(1n), z.maximum(BigInt(MAX_ID) + 1n)),
+      z.transform((n) => Number(n)),
+    ),
+  ],
   { error: nextMessage },
 );

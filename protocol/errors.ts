@@ -33,23 +33,28 @@ export const DomainErrors = {
   },
   stale_fence: {
     code: 1005,
-    description: "version_record with a fence that is not a live exclusive lock of the agent on the path or a covering directory (the lock expired or was lost, or it is shared and so authorises no write); nothing was recorded",
+    description:
+      "version_record with a fence that is not a live exclusive lock of the agent on the path or a covering directory (the lock expired or was lost, or it is shared and so authorises no write); nothing was recorded",
   },
   agent_gone: {
     code: 1006,
-    description: "a waiting lock_acquire ended because its agent crashed, was unregistered or re-registered, or a restore replaced the whole state",
+    description:
+      "a waiting lock_acquire ended because its agent crashed, was unregistered or re-registered, or a restore replaced the whole state",
   },
   quota_exceeded: {
     code: 1007,
-    description: "the request would pass a limit (--max-agents, --max-locks-per-agent, --max-connections); nothing was changed",
+    description:
+      "the request would pass a limit (--max-agents, --max-locks-per-agent, --max-connections); nothing was changed",
   },
   not_owner: {
     code: 1008,
-    description: "the agent is live and belongs to another connection; only that connection may heartbeat, lock, release, record edits for or unregister it (once it has crashed, anyone may register it again)",
+    description:
+      "the agent is live and belongs to another connection; only that connection may heartbeat, lock, release, record edits for or unregister it (once it has crashed, anyone may register it again)",
   },
   unauthorized: {
     code: 1009,
-    description: "on a TCP connection the first request must be initialize with the server's auth_token; the connection is closed",
+    description:
+      "on a TCP connection the first request must be initialize with the server's auth_token; the connection is closed",
   },
   deadlock: {
     code: 1010,

@@ -15,10 +15,19 @@ export type DeadlockEdge = z.infer<typeof DeadlockEdge>;
 export const events = {
   "lock/granted": {
     description: "A lock was granted (or changed mode); `fence` is its fencing token.",
-    params: z.strictObject({ type: z.literal("lock/granted"), agent_id: AgentId, path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis, ...stamp }),
+    params: z.strictObject({
+      type: z.literal("lock/granted"),
+      agent_id: AgentId,
+      path: z.string(),
+      mode: LockMode,
+      fence: Fence,
+      expires_at_ms: Millis,
+      ...stamp,
+    }),
   },
   "lock/released": {
-    description: "A lock stopped being held, and why: released, expired, crashed, unregistered, forced (with the operator's `note`) or replaced (its agent re-registered).",
+    description:
+      "A lock stopped being held, and why: released, expired, crashed, unregistered, forced (with the operator's `note`) or replaced (its agent re-registered).",
     params: z.strictObject({
       type: z.literal("lock/released"),
       agent_id: AgentId,
@@ -48,11 +57,21 @@ export const events = {
   },
   "agent/crashed": {
     description: "An agent was silent past agent_timeout_ms; `released` lists the paths it lost.",
-    params: z.strictObject({ type: z.literal("agent/crashed"), agent_id: AgentId, released: z.array(z.string()), ...stamp }),
+    params: z.strictObject({
+      type: z.literal("agent/crashed"),
+      agent_id: AgentId,
+      released: z.array(z.string()),
+      ...stamp,
+    }),
   },
   "agent/unregistered": {
     description: "An agent was unregistered; `released` lists the paths it held.",
-    params: z.strictObject({ type: z.literal("agent/unregistered"), agent_id: AgentId, released: z.array(z.string()), ...stamp }),
+    params: z.strictObject({
+      type: z.literal("agent/unregistered"),
+      agent_id: AgentId,
+      released: z.array(z.string()),
+      ...stamp,
+    }),
   },
   "registry/restored": {
     description:
@@ -86,7 +105,11 @@ export const RegistryEvent = z.union([
 export type RegistryEvent = z.infer<typeof RegistryEvent>;
 
 /** An event before it is numbered and stamped. */
-export type RegistryEventBody = RegistryEvent extends infer E ? (E extends RegistryEvent ? Omit<E, "event_seq" | "at_ms"> : never) : never;
+export type RegistryEventBody = RegistryEvent extends infer E
+  ? E extends RegistryEvent
+    ? Omit<E, "event_seq" | "at_ms">
+    : never
+  : never;
 
 /** Name of an event (the notification's method). */
 export type EventName = keyof typeof events;

@@ -65,7 +65,9 @@ const LockView = z.strictObject({ path: z.string(), agent_id: AgentId, expires_a
 const argsProblem = "must be [], [null] or [params]: a builtin takes one argument, its params object (null for none)";
 
 const pathCount = `must list 1 to ${MAX_PATHS_PER_ACQUIRE} paths`;
-const Paths = z.array(WirePath, { error: pathCount }).check(z.minLength(1, { error: pathCount }), z.maxLength(MAX_PATHS_PER_ACQUIRE, { error: pathCount }));
+const Paths = z
+  .array(WirePath, { error: pathCount })
+  .check(z.minLength(1, { error: pathCount }), z.maxLength(MAX_PATHS_PER_ACQUIRE, { error: pathCount }));
 
 const GrantedLock = z.strictObject({ path: z.string(), mode: LockMode, fence: Fence, expires_at_ms: Millis });
 
@@ -121,14 +123,19 @@ export const methods = {
   agent_register: {
     actsAsAgent: true,
     group: "upstream",
-    description: "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
-    params: z.strictObject({ name: z._default(z.string({ error: "must be a string" }), "agent"), agent_id: z.optional(AgentId) }),
+    description:
+      "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
+    params: z.strictObject({
+      name: z._default(z.string({ error: "must be a string" }), "agent"),
+      agent_id: z.optional(AgentId),
+    }),
     result: AgentId,
   },
   agent_heartbeat: {
     actsAsAgent: true,
     group: "upstream",
-    description: "Refresh an agent's last_seen_ms; registers an unknown id as `agent-<id>` and revives a crashed agent.",
+    description:
+      "Refresh an agent's last_seen_ms; registers an unknown id as `agent-<id>` and revives a crashed agent.",
     params: z.strictObject({ agent_id: AgentId }),
     result: z.literal(true),
   },
@@ -142,7 +149,8 @@ export const methods = {
   lock_try: {
     actsAsAgent: true,
     group: "upstream",
-    description: "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
+    description:
+      "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
     params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ locked: z.boolean(), holder: z.nullable(AgentId) }),
   },
@@ -155,7 +163,8 @@ export const methods = {
   },
   status: {
     group: "upstream",
-    description: "harn-hostlib's status shape: every agent with its lock count. This sidecar indexes no files, so file_count and last_indexed_at_ms are 0 and git_head is null.",
+    description:
+      "harn-hostlib's status shape: every agent with its lock count. This sidecar indexes no files, so file_count and last_indexed_at_ms are 0 and git_head is null.",
     params: NoParams,
     result: z.strictObject({
       file_count: z.literal(0),
@@ -168,7 +177,8 @@ export const methods = {
   version_record: {
     actsAsAgent: true,
     group: "upstream",
-    description: "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live exclusive lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
+    description:
+      "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live exclusive lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
@@ -182,7 +192,12 @@ export const methods = {
   changes_since: {
     group: "upstream",
     description: "Changes with seq greater than `seq`, ascending; `limit` keeps the most recent ones.",
-    params: z.strictObject({ seq: z._default(Count, 0), limit: z.optional(z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" }))) }),
+    params: z.strictObject({
+      seq: z._default(Count, 0),
+      limit: z.optional(
+        z.int({ error: "must be a positive integer" }).check(z.minimum(1, { error: "must be a positive integer" })),
+      ),
+    }),
     result: z.array(Change),
   },
   current_seq: {
@@ -201,7 +216,8 @@ export const methods = {
   lock_acquire: {
     actsAsAgent: true,
     group: "locking",
-    description: "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone. A request that would wait is refused at once with deadlock (1010, the cycle in `data.cycle`) when waiting would close a cycle of waits; nothing changes.",
+    description:
+      "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone. A request that would wait is refused at once with deadlock (1010, the cycle in `data.cycle`) when waiting would close a cycle of waits; nothing changes.",
     params: z.strictObject({
       agent_id: AgentId,
       paths: Paths,
@@ -228,7 +244,8 @@ export const methods = {
   },
   lock_info: {
     group: "locking",
-    description: "Who holds exactly `path` (in grant order) and how many queued requests want it, or null when nobody does.",
+    description:
+      "Who holds exactly `path` (in grant order) and how many queued requests want it, or null when nobody does.",
     params: z.strictObject({ path: WirePath }),
     result: z.nullable(
       z.strictObject({
@@ -241,19 +258,26 @@ export const methods = {
   },
   lock_check: {
     group: "locking",
-    description: "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
-    params: z.strictObject({ agent_id: z.optional(AgentId), paths: Paths, mode: z._default(LockMode, DEFAULT_LOCK_MODE) }),
+    description:
+      "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
+    params: z.strictObject({
+      agent_id: z.optional(AgentId),
+      paths: Paths,
+      mode: z._default(LockMode, DEFAULT_LOCK_MODE),
+    }),
     result: z.array(Conflict),
   },
   lock_force_release: {
     group: "locking",
-    description: "An operator's override: release every lock exactly on `path`, whoever holds it; `reason` goes into the lock/released events.",
+    description:
+      "An operator's override: release every lock exactly on `path`, whoever holds it; `reason` goes into the lock/released events.",
     params: z.strictObject({ path: WirePath, reason: z.optional(z.string({ error: "must be a string" })) }),
     result: z.strictObject({ released: z.array(z.strictObject({ path: z.string(), agent_id: AgentId })) }),
   },
   events_subscribe: {
     group: "locking",
-    description: "Send this connection every event from now on as a notification (also asked for by initialize {events: true}).",
+    description:
+      "Send this connection every event from now on as a notification (also asked for by initialize {events: true}).",
     params: NoParams,
     result: z.strictObject({ latest_seq: Count }),
   },
@@ -265,13 +289,15 @@ export const methods = {
   },
   lock_holder: {
     group: "registry",
-    description: "The agent whose lock blocks `path`: one on it or a covering directory (an exclusive one, else the earliest shared grant), else one below it; or null.",
+    description:
+      "The agent whose lock blocks `path`: one on it or a covering directory (an exclusive one, else the earliest shared grant), else one below it; or null.",
     params: z.strictObject({ path: WirePath }),
     result: z.nullable(AgentId),
   },
   lock_list: {
     group: "registry",
-    description: "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` matches `src/a.rs`, not `srcx`).",
+    description:
+      "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` matches `src/a.rs`, not `srcx`).",
     params: z.strictObject({ agent_id: z.optional(AgentId), prefix: z.optional(WirePath) }),
     result: z.array(LockView),
   },
@@ -289,19 +315,22 @@ export const methods = {
   },
   reap: {
     group: "registry",
-    description: "Evaluate time-driven state now and list the agents crashed since the previous reap (every request evaluates time first, and so does the deadline timer, so crashes never wait for reap).",
+    description:
+      "Evaluate time-driven state now and list the agents crashed since the previous reap (every request evaluates time first, and so does the deadline timer, so crashes never wait for reap).",
     params: NoParams,
     result: z.strictObject({ crashed: z.array(AgentId) }),
   },
   snapshot: {
     group: "registry",
-    description: "The whole state as a snapshot (format_version 2: locks with their fences, shared paths and the fence counter).",
+    description:
+      "The whole state as a snapshot (format_version 2: locks with their fences, shared paths and the fence counter).",
     params: NoParams,
     result: Snapshot,
   },
   restore: {
     group: "registry",
-    description: "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
+    description:
+      "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
     params: z.strictObject({
       snapshot: recordOf(z.unknown(), "must be an object"),
       reap: z._default(z.boolean({ error: "must be true or false" }), true),
@@ -310,7 +339,8 @@ export const methods = {
   },
   metrics: {
     group: "session",
-    description: "Counters since start, server-wide: requests per method, errors per code, request latency in the server (µs; a waiting lock_acquire counts its wait), locks and waits by outcome, agents by state, journal writes and fsyncs (null without --state), uptime.",
+    description:
+      "Counters since start, server-wide: requests per method, errors per code, request latency in the server (µs; a waiting lock_acquire counts its wait), locks and waits by outcome, agents by state, journal writes and fsyncs (null without --state), uptime.",
     params: NoParams,
     result: z.strictObject({
       uptime_ms: Count,
@@ -327,22 +357,37 @@ export const methods = {
         freed_by_crash: Count,
         freed_by_unregister: Count,
       }),
-      waits: z.strictObject({ waiting: Count, started: Count, granted: Count, timed_out: Count, cancelled: Count, ended_by_agent: Count, over_quota: Count }),
+      waits: z.strictObject({
+        waiting: Count,
+        started: Count,
+        granted: Count,
+        timed_out: Count,
+        cancelled: Count,
+        ended_by_agent: Count,
+        over_quota: Count,
+      }),
       agents: z.strictObject({ active: Count, crashed: Count, gone: Count }),
       connections: Count,
-      journal: z.nullable(z.strictObject({ generation: Count, lines: Count, writes: Count, fsyncs: Count, bytes: Count })),
+      journal: z.nullable(
+        z.strictObject({ generation: Count, lines: Count, writes: Count, fsyncs: Count, bytes: Count }),
+      ),
     }),
   },
   clock_set: {
     group: "session",
     description: "Move the manual clock (`--clock=manual`) to `now_ms`; it never moves backwards.",
-    params: z.strictObject({ now_ms: z.int({ error: "must be a non-negative integer" }).check(z.minimum(0, { error: "must be a non-negative integer" })) }),
+    params: z.strictObject({
+      now_ms: z
+        .int({ error: "must be a non-negative integer" })
+        .check(z.minimum(0, { error: "must be a non-negative integer" })),
+    }),
     result: z.int(),
   },
   initialize: {
     bareOnly: true,
     group: "session",
-    description: "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config with where each value came from (`config_sources`: its flag; without one, the --state directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
+    description:
+      "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config with where each value came from (`config_sources`: its flag; without one, the --state directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
     params: z.strictObject({
       client_name: z.optional(z.string()),
       protocol_version: z.optional(z.string()),
@@ -362,7 +407,8 @@ export const methods = {
   shutdown: {
     bareOnly: true,
     group: "session",
-    description: "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 without).",
+    description:
+      "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 without).",
     params: NoParams,
     result: z.null(),
   },
@@ -381,9 +427,7 @@ export const methods = {
       "A Harn VM's host bridge call, forwarded as it came (only the id rewritten): `name` is `hostlib_code_index_<method>` for a method host/capabilities lists, `args` is [], [null] or [params]. The result is exactly the method's. An error keeps its code, reads as harn-hostlib's (`hostlib: <builtin>: ...`) and adds `kind` (invalid_parameter, missing_parameter, unimplemented, backend_error), `builtin` and `param` to `data`. Ownership and metrics apply to the method carried.",
     params: z.strictObject({
       name: z.string({ error: "must be a string" }),
-      args: z
-        .array(z.nullable(ParamsObject), { error: argsProblem })
-        .check(z.maxLength(1, { error: argsProblem })),
+      args: z.array(z.nullable(ParamsObject), { error: argsProblem }).check(z.maxLength(1, { error: argsProblem })),
     }),
     result: z.unknown(),
   },
@@ -403,7 +447,8 @@ export const methods = {
   "host/capabilities": {
     bareOnly: true,
     group: "host",
-    description: "What a Harn host may forward: every method builtin_call and host/call carry, as `code_index.<method>` names it.",
+    description:
+      "What a Harn host may forward: every method builtin_call and host/call carry, as `code_index.<method>` names it.",
     params: NoParams,
     result: z.strictObject({ code_index: z.array(z.string()) }),
   },

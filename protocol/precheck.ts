@@ -6,7 +6,9 @@ export type Precheck = (value: unknown) => boolean;
 interface Def {
   type: string;
   format?: string;
-  checks?: { _zod: { def: { check: string; value?: unknown; inclusive?: boolean; minimum?: unknown; maximum?: unknown } } }[];
+  checks?: {
+    _zod: { def: { check: string; value?: unknown; inclusive?: boolean; minimum?: unknown; maximum?: unknown } };
+  }[];
   entries?: Record<string, unknown>;
   values?: unknown[];
   element?: z.ZodMiniType;
@@ -17,7 +19,10 @@ interface Def {
 
 const defOf = (schema: z.ZodMiniType): Def => (schema as unknown as { _zod: { def: Def } })._zod.def;
 
-/** The range of a safe-integer schema (`z.int()` with inclusive minimum/maximum checks), or undefined for any other schema. */
+/**
+ * The range of a safe-integer schema (`z.int()` with inclusive minimum/maximum checks), or undefined for any other
+ * schema.
+ */
 function safeIntegerRange(schema: z.ZodMiniType): { min: number; max: number } | undefined {
   const def = defOf(schema);
   if (def.type !== "number" || def.format !== "safeint") return undefined;
@@ -33,7 +38,10 @@ function safeIntegerRange(schema: z.ZodMiniType): { min: number; max: number } |
   return { min, max };
 }
 
-/** The range of an integer schema (`z.int()`, optionally with inclusive minimum and maximum), read from the schema itself. */
+/**
+ * The range of an integer schema (`z.int()`, optionally with inclusive minimum and maximum), read from the schema
+ * itself.
+ */
 export function integerBounds(schema: z.ZodMiniType): { min: number; max: number } {
   const range = safeIntegerRange(schema);
   if (range === undefined) throw new Error("integerBounds: not an integer schema with inclusive bounds");
@@ -108,11 +116,21 @@ export function precheck(schema: z.ZodMiniType): Precheck {
       return (value) => value === null || inner(value);
     }
     case "object": {
-      if (checks.length > 0 || def.shape === undefined || def.catchall === undefined || defOf(def.catchall).type !== "never") return fallback;
+      if (
+        checks.length > 0 ||
+        def.shape === undefined ||
+        def.catchall === undefined ||
+        defOf(def.catchall).type !== "never"
+      )
+        return fallback;
       const fields = Object.entries(def.shape).map(([key, field]) => {
         const fieldDef = defOf(field);
         const optional = fieldDef.type === "optional";
-        return { key, optional, check: precheck(optional && fieldDef.innerType !== undefined ? fieldDef.innerType : field) };
+        return {
+          key,
+          optional,
+          check: precheck(optional && fieldDef.innerType !== undefined ? fieldDef.innerType : field),
+        };
       });
       const known = new Set(Object.keys(def.shape));
       return (value) => {
@@ -127,11 +145,18 @@ export function precheck(schema: z.ZodMiniType): Precheck {
       };
     }
     case "custom": {
-      const meta = z.globalRegistry.get(schema) as { type?: unknown; additionalProperties?: Record<string, unknown> } | undefined;
+      const meta = z.globalRegistry.get(schema) as
+        | { type?: unknown; additionalProperties?: Record<string, unknown> }
+        | undefined;
       if (meta?.type === "object" && Object.keys(meta).length === 1) return isPlainObject;
       const values = meta?.additionalProperties;
       if (meta?.type !== "object" || values?.type !== "integer" || Object.keys(meta).length !== 2) return fallback;
-      if (Object.keys(values).some((key) => !(key === "type" || ((key === "minimum" || key === "maximum") && typeof values[key] === "number")))) return fallback;
+      if (
+        Object.keys(values).some(
+          (key) => !(key === "type" || ((key === "minimum" || key === "maximum") && typeof values[key] === "number")),
+        )
+      )
+        return fallback;
       const min = (values.minimum as number | undefined) ?? Number.MIN_SAFE_INTEGER;
       const max = (values.maximum as number | undefined) ?? Number.MAX_SAFE_INTEGER;
       return (value) => {

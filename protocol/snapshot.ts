@@ -37,12 +37,17 @@ const agentEntry = z.strictObject({
  * `locked_paths`) and `shared_paths` (those held in shared mode; the others
  * are exclusive).
  */
-const agentEntryV2 = z.extend(agentEntry, { lock_fences: FencesByPath, shared_paths: z.array(z.string({ error: "must be a string" })) });
+const agentEntryV2 = z.extend(agentEntry, {
+  lock_fences: FencesByPath,
+  shared_paths: z.array(z.string({ error: "must be a string" })),
+});
 
 /** Each path's last changes, keyed by path. */
-const historyOf = <H extends z.ZodMiniType>(hash: H) => recordOf(z.array(historyEntry(hash)), "must be an object mapping each path to its changes");
+const historyOf = <H extends z.ZodMiniType>(hash: H) =>
+  recordOf(z.array(historyEntry(hash)), "must be an object mapping each path to its changes");
 
-const versionsOf = <H extends z.ZodMiniType>(hash: H) => z.strictObject({ current_seq: Count, history: historyOf(hash) });
+const versionsOf = <H extends z.ZodMiniType>(hash: H) =>
+  z.strictObject({ current_seq: Count, history: historyOf(hash) });
 
 /** A snapshot as the sidecar writes it. */
 export const Snapshot = z.strictObject({
@@ -84,7 +89,15 @@ export const HostlibSnapshotInput = z.looseObject({
   agents: z.looseObject(
     {
       next_id: z._default(z.union([z.literal(0), NextCounterInput]), 0),
-      agents: z._default(z.array(z.extend(agentEntry, { edit_count: z._default(Count, 0), locked_paths: z._default(MillisByPath, () => Object.create(null)) })), []),
+      agents: z._default(
+        z.array(
+          z.extend(agentEntry, {
+            edit_count: z._default(Count, 0),
+            locked_paths: z._default(MillisByPath, () => Object.create(null)),
+          }),
+        ),
+        [],
+      ),
     },
     { error: "must be an object" },
   ),
@@ -97,8 +110,14 @@ export const HostlibSnapshotInput = z.looseObject({
   ),
 });
 
-/** The sections every snapshot must carry: ours also `format_version` (and the rest of its fields), harn-hostlib's these two. */
+/**
+ * The sections every snapshot must carry: ours also `format_version` (and the rest of its fields), harn-hostlib's these
+ * two.
+ */
 export const REQUIRED_SNAPSHOT_SECTIONS = ["agents", "versions"] as const;
 
 /** What `restore` accepts: ours (format 1 or 2) when the value has `format_version`, otherwise harn-hostlib's. */
-export type RestoreInput = z.infer<typeof SnapshotInput> | z.infer<typeof SnapshotV1Input> | z.infer<typeof HostlibSnapshotInput>;
+export type RestoreInput =
+  | z.infer<typeof SnapshotInput>
+  | z.infer<typeof SnapshotV1Input>
+  | z.infer<typeof HostlibSnapshotInput>;

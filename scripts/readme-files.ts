@@ -14,7 +14,8 @@ export function renderReadme(readme: string): string {
   let out = readme;
   for (const [name, render] of Object.entries(README_BLOCKS)) {
     const block = new RegExp(`(<!-- gen:readme ${name} -->\\n)[\\s\\S]*?(<!-- /gen:readme ${name} -->)`);
-    if (!block.test(out)) throw new Error(`README.md has no <!-- gen:readme ${name} --> ... <!-- /gen:readme ${name} --> block`);
+    if (!block.test(out))
+      throw new Error(`README.md has no <!-- gen:readme ${name} --> ... <!-- /gen:readme ${name} --> block`);
     out = out.replace(block, (_whole, open: string, close: string) => `${open}${render()}\n${close}`);
   }
   return out;

@@ -19,7 +19,8 @@ function namesAfter(lead: string, end: string): string[] {
 
 describe("README.md", () => {
   it.each(Object.keys(README_BLOCKS))("its generated %s block is up to date (run npm run gen:readme)", (name) => {
-    const block = (text: string) => text.slice(text.indexOf(`<!-- gen:readme ${name} -->`), text.indexOf(`<!-- /gen:readme ${name} -->`));
+    const block = (text: string) =>
+      text.slice(text.indexOf(`<!-- gen:readme ${name} -->`), text.indexOf(`<!-- /gen:readme ${name} -->`));
     expect(block(readme)).toBe(block(renderReadme(readme)));
   });
 
@@ -38,8 +39,11 @@ describe("README.md", () => {
     expect(served).toEqual(upstream);
     expect(served).toContain("current_agent_id");
     const notServed = namesAfter("Not served: its code\nindex builtins", "(this sidecar indexes");
-    for (const name of notServed) expect(methodNames, `${name} is served now: move it to the served list`).not.toContain(name);
-    const fixtures = new Set(readdirSync("test/fixtures/hostlib-schemas").map((file) => file.replace(/\.(request|response)\.json$/, "")));
+    for (const name of notServed)
+      expect(methodNames, `${name} is served now: move it to the served list`).not.toContain(name);
+    const fixtures = new Set(
+      readdirSync("test/fixtures/hostlib-schemas").map((file) => file.replace(/\.(request|response)\.json$/, "")),
+    );
     for (const name of fixtures) expect([...served, ...notServed], `harn-hostlib's ${name}`).toContain(name);
   });
 });

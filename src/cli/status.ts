@@ -11,7 +11,10 @@ import { naming, oneLine } from "./failure.js";
 import { type StatusView, renderStatus, viewOf } from "./status-view.js";
 
 /** Where `status` reads the registry from. */
-export type StatusSource = { kind: "listen"; address: string; authTokenFile?: string } | { kind: "state"; dir: string } | { kind: "snapshot"; file: string };
+export type StatusSource =
+  | { kind: "listen"; address: string; authTokenFile?: string }
+  | { kind: "state"; dir: string }
+  | { kind: "snapshot"; file: string };
 
 /** Options of `harn-registry status`. */
 export interface StatusOptions {
@@ -35,11 +38,18 @@ export async function runStatus(options: StatusOptions): Promise<void> {
   const subject = source.kind === "listen" ? source.address : source.kind === "state" ? source.dir : source.file;
   const client =
     source.kind === "listen"
-      ? await connectRegistry(source.address, { authToken: source.authTokenFile === undefined ? undefined : readAuthToken(source.authTokenFile) }).catch((error: unknown) => {
+      ? await connectRegistry(source.address, {
+          authToken: source.authTokenFile === undefined ? undefined : readAuthToken(source.authTokenFile),
+        }).catch((error: unknown) => {
           throw naming(subject, error);
         })
       : undefined;
-  const label = source.kind === "listen" ? source.address : source.kind === "state" ? `state ${source.dir}` : `snapshot ${source.file}`;
+  const label =
+    source.kind === "listen"
+      ? source.address
+      : source.kind === "state"
+        ? `state ${source.dir}`
+        : `snapshot ${source.file}`;
   const load = async (): Promise<StatusView> => {
     try {
       if (client !== undefined) {
@@ -78,11 +88,15 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     }, 50);
   };
   if (client !== undefined) watchServer(client, redraw);
-  else if (source.kind === "state") watchDirectory(source.dir, redraw).on("error", (error) => fail(naming(source.dir, error)));
+  else if (source.kind === "state")
+    watchDirectory(source.dir, redraw).on("error", (error) => fail(naming(source.dir, error)));
   if (colour) setInterval(redraw, 1000);
 }
 
-/** Redraw on every event (each redraw re-reads the whole view, so a dropped subscription is simply taken again); the server going away is a failure (exit 1), named by the client's reason. */
+/**
+ * Redraw on every event (each redraw re-reads the whole view, so a dropped subscription is simply taken again); the
+ * server going away is a failure (exit 1), named by the client's reason.
+ */
 function watchServer(client: RegistryClient, redraw: () => void): void {
   client.connection.onNotification((method: string) => {
     if (method === "events/dropped") client.request("events_subscribe").catch(() => {});
@@ -103,7 +117,8 @@ function watchServer(client: RegistryClient, redraw: () => void): void {
 function fromStateDir(dir: string): StatusView {
   const written = lastWrittenMs(dir);
   const read = readStateDir(dir);
-  if (read.saved === undefined && read.journals.length === 0) throw new Error("is not a state directory: it holds no state.json and no journal");
+  if (read.saved === undefined && read.journals.length === 0)
+    throw new Error("is not a state directory: it holds no state.json and no journal");
   const time = stateClock(read, written, Date.now());
   const now = () => time.nowMs;
   const { registry, entries } = replayStateDir(read, new PinnedClock(now), { now, limits: VIEW_LIMITS });
@@ -111,11 +126,15 @@ function fromStateDir(dir: string): StatusView {
   return viewOf(registry.snapshot(), { default_lock_ttl_ms: source, agent_timeout_ms: source }, time.kind);
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> => typeof value === "object" && value !== null && !Array.isArray(value);
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
 
 const kindOf = (value: unknown) => (value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`);
 
-/** A snapshot file (ours, a state.json, or harn-hostlib's, read losslessly: u64 hashes as bare numbers stay exact), as of when it was taken. */
+/**
+ * A snapshot file (ours, a state.json, or harn-hostlib's, read losslessly: u64 hashes as bare numbers stay exact), as
+ * of when it was taken.
+ */
 function fromFile(file: string): StatusView {
   const text = readFileSync(file, "utf8");
   let parsed: unknown;
@@ -125,7 +144,8 @@ function fromFile(file: string): StatusView {
     throw new Error(`is not JSON: ${oneLine(error)}`);
   }
   if (!isObject(parsed)) throw new Error(`is not a snapshot: it holds ${kindOf(parsed)}, not an object`);
-  if ("snapshot" in parsed && !isObject(parsed.snapshot)) throw new Error(`is not a snapshot: its "snapshot" holds ${kindOf(parsed.snapshot)}, not an object`);
+  if ("snapshot" in parsed && !isObject(parsed.snapshot))
+    throw new Error(`is not a snapshot: its "snapshot" holds ${kindOf(parsed.snapshot)}, not an object`);
   const snapshot = isObject(parsed.snapshot) ? parsed.snapshot : parsed;
   const at = typeof snapshot.taken_at_ms === "number" ? snapshot.taken_at_ms : Date.now();
   const registry = new Registry({ now: () => at, limits: VIEW_LIMITS });

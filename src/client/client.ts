@@ -1,12 +1,19 @@
 import type { Readable, Writable } from "node:stream";
-import { createMessageConnection, type Disposable, type MessageConnection, StreamMessageReader, StreamMessageWriter } from "vscode-jsonrpc/node";
+import {
+  createMessageConnection,
+  type Disposable,
+  type MessageConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+} from "vscode-jsonrpc/node";
 import type { EventName, EventOf } from "../../protocol/events.js";
 import { BUILTIN_PREFIX, HOST_CALL_PREFIX } from "../../protocol/host-names.js";
 import type { HostCallable, MethodName, ParamsOf, ResultOf } from "../../protocol/methods.js";
 import { RegistryClosedError } from "./closed-error.js";
 
 /** Params are optional exactly when every field of the method is optional. */
-export type ParamsArg<M extends MethodName> = Record<never, never> extends ParamsOf<M> ? [params?: ParamsOf<M>] : [params: ParamsOf<M>];
+export type ParamsArg<M extends MethodName> =
+  Record<never, never> extends ParamsOf<M> ? [params?: ParamsOf<M>] : [params: ParamsOf<M>];
 
 /**
  * A typed harn-registry client; method names, params, results and events
@@ -31,8 +38,14 @@ export interface RegistryClient {
    * "code_index.<method>", args: params}`. `sessionId` picks the session's
    * current-agent slot (undefined: the connection's). Answers as builtinCall.
    */
-  hostCall<M extends HostCallable>(sessionId: string | undefined, method: M, ...params: ParamsArg<M>): Promise<ResultOf<M>>;
-  /** Call `handler` with every event `name` the server sends (after `initialize {events: true}` or `events_subscribe`). */
+  hostCall<M extends HostCallable>(
+    sessionId: string | undefined,
+    method: M,
+    ...params: ParamsArg<M>
+  ): Promise<ResultOf<M>>;
+  /**
+   * Call `handler` with every event `name` the server sends (after `initialize {events: true}` or `events_subscribe`).
+   */
   onEvent<E extends EventName>(name: E, handler: (event: EventOf<E>) => void): Disposable;
   /** Send the `exit` notification. */
   exit(): Promise<void>;
@@ -46,10 +59,16 @@ export interface RegistryClient {
   dispose(): void;
 }
 
-/** What ends a client made by {@link openClient}: the caller reports deaths it can see (a child's exit, a socket's close). */
+/**
+ * What ends a client made by {@link openClient}: the caller reports deaths it can see (a child's exit, a socket's
+ * close).
+ */
 export interface ClientControl {
   client: RegistryClient;
-  /** End the client because of `why`: every pending and later request rejects with it. Idempotent: the first reason stays. */
+  /**
+   * End the client because of `why`: every pending and later request rejects with it. Idempotent: the first reason
+   * stays.
+   */
   end(why: string): void;
 }
 
@@ -68,7 +87,12 @@ export function createClient(readable: Readable, writable: Writable): RegistryCl
  * of the input also ends the client; a caller that learns more from another
  * source (a child's exit status) turns it off and calls `end` itself.
  */
-export function openClient(readable: Readable, writable: Writable, peer = "the server", endOnClose = true): ClientControl {
+export function openClient(
+  readable: Readable,
+  writable: Writable,
+  peer = "the server",
+  endOnClose = true,
+): ClientControl {
   const connection = createMessageConnection(new StreamMessageReader(readable), new StreamMessageWriter(writable));
   /** Each pending request's reject, with its method. */
   const pending = new Map<(error: Error) => void, string>();
@@ -107,14 +131,18 @@ export function openClient(readable: Readable, writable: Writable, peer = "the s
     },
     request,
     builtinCall: (method, ...params) =>
-      request("builtin_call", { name: `${BUILTIN_PREFIX}${method}`, args: params[0] === undefined ? [] : [jsonSafe(params[0])] }) as Promise<ResultOf<typeof method>>,
+      request("builtin_call", {
+        name: `${BUILTIN_PREFIX}${method}`,
+        args: params[0] === undefined ? [] : [jsonSafe(params[0])],
+      }) as Promise<ResultOf<typeof method>>,
     hostCall: (sessionId, method, ...params) =>
       request("host/call", {
         ...(sessionId === undefined ? {} : { sessionId }),
         name: `${HOST_CALL_PREFIX}${method}`,
         ...(params[0] === undefined ? {} : { args: jsonSafe(params[0]) }),
       }) as Promise<ResultOf<typeof method>>,
-    onEvent: (name, handler) => connection.onNotification(name, (params: unknown) => handler(params as EventOf<typeof name>)),
+    onEvent: (name, handler) =>
+      connection.onNotification(name, (params: unknown) => handler(params as EventOf<typeof name>)),
     exit: async () => {
       if (closedBecause === undefined) await connection.sendNotification("exit");
     },

@@ -49,7 +49,10 @@ export function spawnSidecar(options: SpawnOptions = {}): Sidecar {
   let closing: Promise<number | null> | undefined;
   const close = async () => {
     if (client.closedBecause === undefined) {
-      await client.request("shutdown").then(() => client.exit(), () => {});
+      await client.request("shutdown").then(
+        () => client.exit(),
+        () => {},
+      );
     }
     const code = await exited;
     client.dispose();

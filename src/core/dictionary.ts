@@ -9,7 +9,10 @@ export function dictionary<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
 
-/** Whether `key` is an array index ("0" to "4294967294", no leading zero): a JS object lists such keys before all others, in numeric order. */
+/**
+ * Whether `key` is an array index ("0" to "4294967294", no leading zero): a JS object lists such keys before all
+ * others, in numeric order.
+ */
 export function isIndexKey(key: string): boolean {
   const first = key.charCodeAt(0);
   if (!(first >= 48 && first <= 57) || key.length > 10) return false;

@@ -12,7 +12,10 @@ export class InvalidInputError extends Error {
   }
 }
 
-/** A documented domain error (see protocol/errors.ts). Nothing was changed. `data` goes into the error's data beside `method` and `error` (a deadlock's `cycle`). */
+/**
+ * A documented domain error (see protocol/errors.ts). Nothing was changed. `data` goes into the error's data beside
+ * `method` and `error` (a deadlock's `cycle`).
+ */
 export class DomainError extends Error {
   constructor(
     readonly kind: DomainErrorName,
@@ -41,12 +44,17 @@ export function fieldName(path: readonly PropertyKey[]): string {
  * presence is looked up in `input`), the unknown key for a strict object
  * (described by `unknownKey` when given).
  */
-export function describeIssue(issue: z.core.$ZodIssue, input: unknown, unknownKey?: string): { path: PropertyKey[]; problem: string } {
+export function describeIssue(
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  unknownKey?: string,
+): { path: PropertyKey[]; problem: string } {
   if (issue.code === "unrecognized_keys") {
     const where = issue.path.length === 0 ? "" : ` of ${fieldName(issue.path)}`;
     return { path: [...issue.path, issue.keys[0] as string], problem: unknownKey ?? `is not a known field${where}` };
   }
-  if (issue.code === "invalid_type" && !isPresent(input, issue.path)) return { path: issue.path, problem: "is required" };
+  if (issue.code === "invalid_type" && !isPresent(input, issue.path))
+    return { path: issue.path, problem: "is required" };
   return { path: issue.path, problem: issue.message.replace(/^Invalid (input|option): /, "must be valid: ") };
 }
 

@@ -88,7 +88,15 @@ export class EventLog {
   }
 
   /** A lock stopped being held. */
-  released(agentId: number, path: string, mode: LockMode, fence: number, reason: ReleaseReason, note: string | undefined, atMs: number): void {
+  released(
+    agentId: number,
+    path: string,
+    mode: LockMode,
+    fence: number,
+    reason: ReleaseReason,
+    note: string | undefined,
+    atMs: number,
+  ): void {
     const slot = this.next(atMs, RELEASED);
     this.lockColumns(slot, agentId, path, mode, fence);
     this.detail[slot] = REASONS.indexOf(reason);
@@ -99,7 +107,8 @@ export class EventLog {
   /** Kept events with `event_seq > since`, oldest first. */
   since(since: number): RegistryEvent[] {
     const out: RegistryEvent[] = [];
-    for (let seq = Math.max(since + 1, this.oldestSeq); seq <= this.seq; seq++) out.push(this.read(seq % EVENTS_KEPT, seq));
+    for (let seq = Math.max(since + 1, this.oldestSeq); seq <= this.seq; seq++)
+      out.push(this.read(seq % EVENTS_KEPT, seq));
     return out;
   }
 
@@ -121,7 +130,8 @@ export class EventLog {
   }
 
   private next(atMs: number, kind: number): number {
-    if (this.seq === MAX_ID) throw new Error("event_seq would pass 2^53-1: the registry let a call start without room for its events");
+    if (this.seq === MAX_ID)
+      throw new Error("event_seq would pass 2^53-1: the registry let a call start without room for its events");
     const seq = ++this.seq;
     const slot = seq % EVENTS_KEPT;
     if (this.notes.size > 0) this.notes.delete(seq - EVENTS_KEPT);
@@ -151,7 +161,17 @@ export class EventLog {
     const path = this.refs[slot] as string;
     const mode: LockMode = this.shared[slot] === 1 ? "shared" : "exclusive";
     const fence = this.fence[slot] as number;
-    if (kind === GRANTED) return { type: "lock/granted", agent_id, path, mode, fence, expires_at_ms: this.detail[slot] as number, event_seq: seq, at_ms };
+    if (kind === GRANTED)
+      return {
+        type: "lock/granted",
+        agent_id,
+        path,
+        mode,
+        fence,
+        expires_at_ms: this.detail[slot] as number,
+        event_seq: seq,
+        at_ms,
+      };
     const reason = REASONS[this.detail[slot] as number] as ReleaseReason;
     const note = this.notes.get(seq);
     const released = { type: "lock/released", agent_id, path, mode, fence, reason, event_seq: seq, at_ms } as const;

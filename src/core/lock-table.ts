@@ -244,9 +244,17 @@ export class LockTable<H extends Holder> {
    * exception: it is exclusive, may come after shared locks on its path,
    * and a shared request then passes it.)
    */
-  private covering(start: PathNode<H> | undefined, request: LockClaim, out: Lock<H>[] | undefined): Lock<H> | undefined {
+  private covering(
+    start: PathNode<H> | undefined,
+    request: LockClaim,
+    out: Lock<H>[] | undefined,
+  ): Lock<H> | undefined {
     for (let at = start; at !== undefined; at = at.parent) {
-      for (let other = at.first, i = 0; other !== undefined; other = request.mode === "shared" ? undefined : at.rest?.[i++]) {
+      for (
+        let other = at.first, i = 0;
+        other !== undefined;
+        other = request.mode === "shared" ? undefined : at.rest?.[i++]
+      ) {
         if (!conflicts(request, claimOf(other))) continue;
         if (out === undefined) return other;
         out.push(other);

@@ -7,14 +7,25 @@ import type { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
 import { forEachAncestor, isWithin } from "./paths.js";
 import { type Agent, type Lock, type RegistryData, locksByPath } from "./registry-data.js";
-import type { AcquireResult, Conflict, GrantedLock, LockInfo, RegistryStats, RenewResult, TryLockResult } from "./store.js";
+import type {
+  AcquireResult,
+  Conflict,
+  GrantedLock,
+  LockInfo,
+  RegistryStats,
+  RenewResult,
+  TryLockResult,
+} from "./store.js";
 import { ALL, type IdRange, aheadOf, behind } from "./wait-index.js";
 import { type WaitOutcome, WaitQueue, type Waiter } from "./wait-queue.js";
 import { describeCycle, findCycle } from "./waits-for.js";
 
 /** Limits that keep one runaway host from exhausting the others' memory; past them: quota_exceeded, nothing changed. */
 export interface Limits {
-  /** Agent records of any state; a new agent past it evicts the crashed record seen longest ago, and is refused only when every record is active. */
+  /**
+   * Agent records of any state; a new agent past it evicts the crashed record seen longest ago, and is refused only
+   * when every record is active.
+   */
   maxAgents: number;
   maxLocksPerAgent: number;
 }
@@ -39,10 +50,17 @@ export interface ProcessOptions {
 
 /** The process settings that `options` ask for, defaults filled in (the current rules). */
 export function processOptionsOf(options: { crashLockDelayMs?: number; limits?: Partial<Limits> }): ProcessOptions {
-  return { crashLockDelayMs: options.crashLockDelayMs ?? 0, limits: { ...DEFAULT_LIMITS, ...options.limits }, rules: RULES };
+  return {
+    crashLockDelayMs: options.crashLockDelayMs ?? 0,
+    limits: { ...DEFAULT_LIMITS, ...options.limits },
+    rules: RULES,
+  };
 }
 
-/** The most events a waiter can still cause: its agent registered at the grant (when it has no record), its grants (one per path), their releases, and its agent crashing again. */
+/**
+ * The most events a waiter can still cause: its agent registered at the grant (when it has no record), its grants (one
+ * per path), their releases, and its agent crashing again.
+ */
 export const EVENTS_PER_WAITER = 2 * MAX_PATHS_PER_ACQUIRE + 2;
 
 /** An acquire, validated: what {@link Locking.acquire} grants or queues. */
@@ -92,8 +110,20 @@ export class Locking {
   private nextPass: Set<AcquireWaiter> | undefined;
   private pumpingAt = 0;
   /** Counters since this registry was made (restores keep them). */
-  private readonly counted = { granted: 0, refused: 0, waitsStarted: 0, waitsGranted: 0, waitsTimedOut: 0, waitsCancelled: 0, waitsGone: 0, waitsOverQuota: 0 };
-  private readonly releasedFor = Object.fromEntries(ReleaseReason.options.map((reason) => [reason, 0])) as Record<ReleaseReason, number>;
+  private readonly counted = {
+    granted: 0,
+    refused: 0,
+    waitsStarted: 0,
+    waitsGranted: 0,
+    waitsTimedOut: 0,
+    waitsCancelled: 0,
+    waitsGone: 0,
+    waitsOverQuota: 0,
+  };
+  private readonly releasedFor = Object.fromEntries(ReleaseReason.options.map((reason) => [reason, 0])) as Record<
+    ReleaseReason,
+    number
+  >;
 
   constructor(
     private readonly host: LockingHost,
@@ -130,7 +160,11 @@ export class Locking {
    * agent without a record gets one only when it is granted: a wait that
    * ends ungranted changes nothing.
    */
-  acquire(request: LockRequest, now: number, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
+  acquire(
+    request: LockRequest,
+    now: number,
+    onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void,
+  ): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
     const waits = waitMs > 0 && onWaitDone !== undefined;
     const conflicts = this.conflictsFor(agentId, paths, mode, ALL, waits);
@@ -148,10 +182,21 @@ export class Locking {
     if (cycle !== undefined) {
       this.counted.refused++;
       this.events.emit({ type: "lock/deadlock", agent_id: agentId, paths: [...paths], mode, cycle }, now);
-      throw new DomainError("deadlock", `waiting would close a cycle of waits: ${describeCycle(cycle)}; refused, nothing changed`, { cycle });
+      throw new DomainError(
+        "deadlock",
+        `waiting would close a cycle of waits: ${describeCycle(cycle)}; refused, nothing changed`,
+        { cycle },
+      );
     }
     if (this.rules < 2) this.host.ensureAgent(agentId, now);
-    const waiter = this.waiters.add({ agentId, paths, mode, ttlMs, deadline: now + waitMs, done: onWaitDone as (outcome: WaitOutcome<AcquireResult>) => void });
+    const waiter = this.waiters.add({
+      agentId,
+      paths,
+      mode,
+      ttlMs,
+      deadline: now + waitMs,
+      done: onWaitDone as (outcome: WaitOutcome<AcquireResult>) => void,
+    });
     this.counted.waitsStarted++;
     return { waiting: waiter.id };
   }
@@ -166,7 +211,10 @@ export class Locking {
     return true;
   }
 
-  /** Extend the agent's locks on `paths` (all of them when undefined) to expire no earlier than `now + ttlMs` (never sooner than they did); the others are missing. */
+  /**
+   * Extend the agent's locks on `paths` (all of them when undefined) to expire no earlier than `now + ttlMs` (never
+   * sooner than they did); the others are missing.
+   */
   renew(agentId: number, paths: readonly string[] | undefined, ttlMs: number, now: number): RenewResult {
     const agent = this.data.agents.get(agentId);
     const targets = paths ?? (agent === undefined ? [] : locksByPath(agent).map((lock) => lock.path));
@@ -207,7 +255,9 @@ export class Locking {
     return locks;
   }
 
-  /** `agent`'s record goes (unregistered, or replaced by a new registration): its waits end and its locks are released. */
+  /**
+   * `agent`'s record goes (unregistered, or replaced by a new registration): its waits end and its locks are released.
+   */
   agentLeaves(agent: Agent, why: "unregistered" | "replaced", now: number): Lock[] {
     this.failWaitersOf(agent.id, why);
     const released = this.data.removeAgent(agent);
@@ -215,7 +265,10 @@ export class Locking {
     return released;
   }
 
-  /** `agent` crashes: its locks are released, or left for the lock-delay. (Its waits were ended first: {@link failWaitersOf}.) */
+  /**
+   * `agent` crashes: its locks are released, or left for the lock-delay. (Its waits were ended first: {@link
+   * failWaitersOf}.)
+   */
   agentCrashes(agent: Agent, now: number): Lock[] {
     const released = this.data.crash(agent, this.crashLockDelayMs > 0 ? now + this.crashLockDelayMs : undefined);
     this.announceReleases(released, "crashed", now);
@@ -233,7 +286,10 @@ export class Locking {
     }
   }
 
-  /** End every wait because a restore replaced the whole registry (not counted: the waits are not ended by their agents). */
+  /**
+   * End every wait because a restore replaced the whole registry (not counted: the waits are not ended by their
+   * agents).
+   */
   endWaitsForRestore(): void {
     for (const waiter of [...this.waiters.values()]) {
       this.waiters.remove(waiter);
@@ -289,7 +345,11 @@ export class Locking {
     return {
       path,
       mode: holders[0]?.mode ?? null,
-      holders: holders.map((lock) => ({ agent_id: lock.holder.id, fence: lock.fence, expires_at_ms: lock.expiresAtMs })),
+      holders: holders.map((lock) => ({
+        agent_id: lock.holder.id,
+        fence: lock.fence,
+        expires_at_ms: lock.expiresAtMs,
+      })),
       waiters: waiting,
     };
   }
@@ -331,13 +391,19 @@ export class Locking {
     return undefined;
   }
 
-  /** Throw quota_exceeded when a new agent `id` would pass --max-agents and no crashed record is left to evict for it (see Registry.install). */
+  /**
+   * Throw quota_exceeded when a new agent `id` would pass --max-agents and no crashed record is left to evict for it
+   * (see Registry.install).
+   */
   checkAgentQuota(id: number): void {
     const problem = this.agentQuotaProblem(id);
     if (problem !== undefined) throw new DomainError("quota_exceeded", problem);
   }
 
-  /** Why a record for `agentId` would pass --max-agents (none when it has one), or undefined: checked again when a waiter without a record is granted. */
+  /**
+   * Why a record for `agentId` would pass --max-agents (none when it has one), or undefined: checked again when a
+   * waiter without a record is granted.
+   */
   private agentQuotaProblem(agentId: number): string | undefined {
     const count = this.data.agents.size;
     if (this.data.agents.has(agentId) || count < this.limits.maxAgents || this.data.retired.size > 0) return undefined;
@@ -387,17 +453,24 @@ export class Locking {
       waiter.done({ kind: "id_space_exhausted", why: exhausted });
     } else {
       this.counted.waitsGranted++;
-      waiter.done({ kind: "granted", result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now) });
+      waiter.done({
+        kind: "granted",
+        result: this.grantAll(waiter.agentId, waiter.paths, waiter.mode, waiter.ttlMs, now),
+      });
     }
   }
 
   /** `waiter` stops waiting: the waiters behind it that conflicted with it become candidates. */
   private removeWaiter(waiter: AcquireWaiter): void {
     this.waiters.remove(waiter);
-    for (const path of waiter.paths) this.waiters.index.forEachConflict(waiter.agentId, path, waiter.mode, behind(waiter.id), this.addCandidate, CUT);
+    for (const path of waiter.paths)
+      this.waiters.index.forEachConflict(waiter.agentId, path, waiter.mode, behind(waiter.id), this.addCandidate, CUT);
   }
 
-  /** A lock of `holderId` on `path` in `mode` went (or became shared): the waiters that conflicted with it become candidates. */
+  /**
+   * A lock of `holderId` on `path` in `mode` went (or became shared): the waiters that conflicted with it become
+   * candidates.
+   */
   private lockGone(holderId: number, path: string, mode: LockMode): void {
     this.waiters.index.forEachConflict(holderId, path, mode, ALL, this.addCandidate, CUT);
   }
@@ -439,7 +512,13 @@ export class Locking {
    * a queued request in queue order with the first of its paths that
    * conflicts. With `firstOnly`, stops at the first.
    */
-  private conflictsFor(holderId: number, paths: readonly string[], mode: LockMode, queued: IdRange, firstOnly: boolean): Conflict[] {
+  private conflictsFor(
+    holderId: number,
+    paths: readonly string[],
+    mode: LockMode,
+    queued: IdRange,
+    firstOnly: boolean,
+  ): Conflict[] {
     const out: Conflict[] = [];
     const listed = firstOnly ? undefined : new Set<Lock>();
     const add = (lock: Lock) => {
@@ -470,7 +549,13 @@ export class Locking {
     if (found.size === 0) return out;
     const wanted = paths.map((path) => claim(holderId, path, mode));
     for (const waiter of [...found].sort((a, b) => a.id - b.id)) {
-      out.push({ path: queuedConflict(wanted, waiter) as string, holder: waiter.agentId, mode: waiter.mode, expires_at_ms: null, queued: true });
+      out.push({
+        path: queuedConflict(wanted, waiter) as string,
+        holder: waiter.agentId,
+        mode: waiter.mode,
+        expires_at_ms: null,
+        queued: true,
+      });
     }
     return out;
   }
@@ -484,7 +569,10 @@ export class Locking {
     throw new Error(`lock table counts a lock of agent ${holderId} below ${dir} that no index holds`);
   }
 
-  /** Throw, before anything changes, when `agentId` taking `paths` would pass a limit (quota_exceeded) or need fences past 2^53-1 (id_space_exhausted). */
+  /**
+   * Throw, before anything changes, when `agentId` taking `paths` would pass a limit (quota_exceeded) or need fences
+   * past 2^53-1 (id_space_exhausted).
+   */
   private checkGrant(agentId: number, paths: readonly string[]): void {
     if (!this.data.agents.has(agentId)) this.checkAgentQuota(agentId);
     const fresh = this.newLockCount(agentId, paths);
@@ -568,7 +656,8 @@ class WaiterHeap {
         const left = 2 * at + 1;
         if (left >= items.length) break;
         const right = left + 1;
-        const child = right < items.length && (items[right] as AcquireWaiter).id < (items[left] as AcquireWaiter).id ? right : left;
+        const child =
+          right < items.length && (items[right] as AcquireWaiter).id < (items[left] as AcquireWaiter).id ? right : left;
         if ((items[child] as AcquireWaiter).id >= last.id) break;
         items[at] = items[child] as AcquireWaiter;
         at = child;

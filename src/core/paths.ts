@@ -7,7 +7,9 @@ const SLASH = 47;
 const BACKSLASH = 92;
 const DOT = 46;
 const COLON = 58;
-/** A Windows drive letter at the start (`C:x`, `c:/x`): absolute there, so refused here, before and after normalising. */
+/**
+ * A Windows drive letter at the start (`C:x`, `c:/x`): absolute there, so refused here, before and after normalising.
+ */
 const DRIVE = /^[A-Za-z]:/;
 
 /**
@@ -26,7 +28,10 @@ export function normalizePath(path: string, field = "path"): string {
   if (path.includes("\0")) throw new InvalidInputError(field, "must not contain NUL bytes");
   const slashed = path.replaceAll("\\", "/");
   if (slashed.startsWith("/") || DRIVE.test(slashed)) {
-    throw new InvalidInputError(field, `must be relative to the workspace root, got absolute path ${JSON.stringify(path)}`);
+    throw new InvalidInputError(
+      field,
+      `must be relative to the workspace root, got absolute path ${JSON.stringify(path)}`,
+    );
   }
   const kept: string[] = [];
   for (const segment of slashed.split("/")) {
@@ -40,10 +45,14 @@ export function normalizePath(path: string, field = "path"): string {
     }
     kept.push(segment);
   }
-  if (kept.length === 0) throw new InvalidInputError(field, `names the workspace root itself, not a file: ${JSON.stringify(path)}`);
+  if (kept.length === 0)
+    throw new InvalidInputError(field, `names the workspace root itself, not a file: ${JSON.stringify(path)}`);
   const normal = kept.join("/");
   if (DRIVE.test(normal)) {
-    throw new InvalidInputError(field, `must be relative to the workspace root, got ${JSON.stringify(path)}, which names a drive (${JSON.stringify(normal)})`);
+    throw new InvalidInputError(
+      field,
+      `must be relative to the workspace root, got ${JSON.stringify(path)}, which names a drive (${JSON.stringify(normal)})`,
+    );
   }
   return normal;
 }
@@ -58,7 +67,10 @@ function isCanonical(path: string): boolean {
     if (c !== SLASH) continue;
     const length = i - segmentStart;
     if (length === 0) return false;
-    if (path.charCodeAt(segmentStart) === DOT && (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === DOT))) {
+    if (
+      path.charCodeAt(segmentStart) === DOT &&
+      (length === 1 || (length === 2 && path.charCodeAt(segmentStart + 1) === DOT))
+    ) {
       return false;
     }
     segmentStart = i + 1;
@@ -79,7 +91,9 @@ export function forEachAncestor(path: string, visit: (dir: string) => void): voi
 /** True when the two paths are equal or one is an ancestor directory of the other, by whole segments. */
 export function pathsOverlap(a: string, b: string): boolean {
   if (a === b) return true;
-  return a.length < b.length ? b.startsWith(a) && b.charCodeAt(a.length) === SLASH : a.startsWith(b) && a.charCodeAt(b.length) === SLASH;
+  return a.length < b.length
+    ? b.startsWith(a) && b.charCodeAt(a.length) === SLASH
+    : a.startsWith(b) && a.charCodeAt(b.length) === SLASH;
 }
 
 /** The directory holding `path` (`a/b` for `a/b/c`), or undefined for a path at the top. */
@@ -91,7 +105,12 @@ export function parentOf(path: string): string | undefined {
 /** True when `path` lies directly in `dir`: one segment below it. */
 export function isChild(path: string, dir: string): boolean {
   const length = dir.length;
-  return path.length > length + 1 && path.charCodeAt(length) === SLASH && path.indexOf("/", length + 1) === -1 && path.startsWith(dir);
+  return (
+    path.length > length + 1 &&
+    path.charCodeAt(length) === SLASH &&
+    path.indexOf("/", length + 1) === -1 &&
+    path.startsWith(dir)
+  );
 }
 
 /** True when `path` is `dir` or lies below it, by whole segments. */

@@ -46,11 +46,20 @@ export class RegistryData {
    * the top, so a heartbeat costs O(1) and each agent is re-keyed at most
    * once per timeout period.
    */
-  readonly silence = new IndexedHeap<Agent>((a, b) => a.silenceKey < b.silenceKey || (a.silenceKey === b.silenceKey && a.id < b.id));
-  /** Agents that are not active (crashed, gone), seen longest ago first (ties: id): past --max-agents the first is evicted. */
-  readonly retired = new IndexedHeap<Agent>((a, b) => a.lastSeenMs < b.lastSeenMs || (a.lastSeenMs === b.lastSeenMs && a.id < b.id));
+  readonly silence = new IndexedHeap<Agent>(
+    (a, b) => a.silenceKey < b.silenceKey || (a.silenceKey === b.silenceKey && a.id < b.id),
+  );
+  /**
+   * Agents that are not active (crashed, gone), seen longest ago first (ties: id): past --max-agents the first is
+   * evicted.
+   */
+  readonly retired = new IndexedHeap<Agent>(
+    (a, b) => a.lastSeenMs < b.lastSeenMs || (a.lastSeenMs === b.lastSeenMs && a.id < b.id),
+  );
   /** Every lock in the table, by expiry (ties: grant order). */
-  readonly expiry = new IndexedHeap<Lock>((a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence));
+  readonly expiry = new IndexedHeap<Lock>(
+    (a, b) => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.fence < b.fence),
+  );
   readonly versions = new VersionLog();
   /** Agent records per state, kept as states change (active ones are also the silence heap). */
   readonly agentsInState: Record<AgentStateName, number> = { active: 0, crashed: 0, gone: 0 };
@@ -64,7 +73,16 @@ export class RegistryData {
 
   /** Add a record for an id that has none (the caller has checked). */
   addAgent(id: number, name: string, state: AgentStateName, lastSeenMs: number, editCount: number): Agent {
-    const agent: Agent = { id, name, state, lastSeenMs, silenceKey: lastSeenMs, editCount, locks: new AgentLocks(), heapIndex: -1 };
+    const agent: Agent = {
+      id,
+      name,
+      state,
+      lastSeenMs,
+      silenceKey: lastSeenMs,
+      editCount,
+      locks: new AgentLocks(),
+      heapIndex: -1,
+    };
     this.agents.add(id, agent);
     this.agentsInState[state]++;
     if (state === "active") this.silence.push(agent);
@@ -113,7 +131,8 @@ export class RegistryData {
     this.silence.remove(agent);
     this.retired.update(agent);
     const dropped = this.dropLocks(agent);
-    if (delayUntil !== undefined) for (const lock of dropped) this.leaveDelayed(agent, lock.path, lock.fence, delayUntil);
+    if (delayUntil !== undefined)
+      for (const lock of dropped) this.leaveDelayed(agent, lock.path, lock.fence, delayUntil);
     return dropped;
   }
 
@@ -135,7 +154,13 @@ export class RegistryData {
   }
 
   /** Put a restored lock in place unless it conflicts with one already placed; returns the conflict, if any. */
-  place(holder: Agent, path: string, mode: LockMode, expiresAtMs: number, fence: number): { holderId: number; path?: string } | undefined {
+  place(
+    holder: Agent,
+    path: string,
+    mode: LockMode,
+    expiresAtMs: number,
+    fence: number,
+  ): { holderId: number; path?: string } | undefined {
     const lock = newLock(holder, path, mode, fence, expiresAtMs);
     const conflict = this.table.tryAdd(lock);
     if (conflict !== undefined) return conflict;
@@ -179,7 +204,16 @@ export function defaultAgentName(id: number): string {
 
 /** The holder of a delayed lock whose agent has since been unregistered: a crashed record in no index. */
 export function detachedAgent(id: number): Agent {
-  return { id, name: defaultAgentName(id), state: "crashed", lastSeenMs: 0, silenceKey: 0, editCount: 0, locks: new AgentLocks(), heapIndex: -1 };
+  return {
+    id,
+    name: defaultAgentName(id),
+    state: "crashed",
+    lastSeenMs: 0,
+    silenceKey: 0,
+    editCount: 0,
+    locks: new AgentLocks(),
+    heapIndex: -1,
+  };
 }
 
 /** An agent's live locks, sorted by path. */

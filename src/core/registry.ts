@@ -24,7 +24,16 @@ import type {
   RestoreSummary,
   TryLockResult,
 } from "./store.js";
-import { canonicalHash, checkAgentId, checkDeadline, checkInteger, checkMode, checkName, checkOp, checkPaths } from "./validate.js";
+import {
+  canonicalHash,
+  checkAgentId,
+  checkDeadline,
+  checkInteger,
+  checkMode,
+  checkName,
+  checkOp,
+  checkPaths,
+} from "./validate.js";
 import type { Change } from "./version-log.js";
 import type { SavedWaits, WaitOutcome } from "./wait-queue.js";
 
@@ -45,7 +54,10 @@ export interface RegistryOptions {
   limits?: Partial<Limits>;
 }
 
-/** The most events one call can add beyond a waiter's: an agent registered (and later crashing), or revived, and a waiter or a grant of every path. */
+/**
+ * The most events one call can add beyond a waiter's: an agent registered (and later crashing), or revived, and a
+ * waiter or a grant of every path.
+ */
 const EVENTS_PER_CALL = EVENTS_PER_WAITER + 2;
 
 /**
@@ -71,7 +83,10 @@ const EVENTS_PER_CALL = EVENTS_PER_WAITER + 2;
 export class Registry implements RegistryStore {
   private readonly clock: () => number;
   private lastNow = Number.MIN_SAFE_INTEGER;
-  /** Deadlines are applied up to this time; one found due later is applied no earlier (after a restore or a shorter timeout). */
+  /**
+   * Deadlines are applied up to this time; one found due later is applied no earlier (after a restore or a shorter
+   * timeout).
+   */
   private settledAt = Number.MIN_SAFE_INTEGER;
   private settings: RegistryConfig = { ...DEFAULT_CONFIG };
   private data = new RegistryData();
@@ -83,7 +98,10 @@ export class Registry implements RegistryStore {
   constructor(options: RegistryOptions) {
     this.clock = options.now;
     this.events = options.events ?? new EventLog();
-    this.locking = new Locking({ data: () => this.data, ensureAgent: (id, now) => this.ensureAgent(id, now) }, this.events);
+    this.locking = new Locking(
+      { data: () => this.data, ensureAgent: (id, now) => this.ensureAgent(id, now) },
+      this.events,
+    );
     this.setProcessOptions(processOptionsOf(options));
     if (options.config) this.setConfig(options.config);
   }
@@ -95,9 +113,16 @@ export class Registry implements RegistryStore {
     return this.lastNow;
   }
 
-  /** The process's own settings (not part of a snapshot): lock-delay, limits and rules. A journal records them, since a replay depends on them. */
+  /**
+   * The process's own settings (not part of a snapshot): lock-delay, limits and rules. A journal records them, since a
+   * replay depends on them.
+   */
   processOptions(): ProcessOptions {
-    return { crashLockDelayMs: this.locking.crashLockDelayMs, limits: { ...this.locking.limits }, rules: this.locking.rules };
+    return {
+      crashLockDelayMs: this.locking.crashLockDelayMs,
+      limits: { ...this.locking.limits },
+      rules: this.locking.rules,
+    };
   }
 
   /**
@@ -108,9 +133,13 @@ export class Registry implements RegistryStore {
    */
   setProcessOptions(options: ProcessOptions): void {
     const delay = checkInteger(options.crashLockDelayMs, "crash_lock_delay_ms", 0);
-    const limits = { maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1), maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1) };
+    const limits = {
+      maxAgents: checkInteger(options.limits.maxAgents, "max_agents", 1),
+      maxLocksPerAgent: checkInteger(options.limits.maxLocksPerAgent, "max_locks_per_agent", 1),
+    };
     const rules = options.rules === undefined ? 1 : checkInteger(options.rules, "rules", 1);
-    if (rules > RULES) throw new InvalidInputError("rules", `must be at most ${RULES} (the rules of this version), got ${rules}`);
+    if (rules > RULES)
+      throw new InvalidInputError("rules", `must be at most ${RULES} (the rules of this version), got ${rules}`);
     this.locking.crashLockDelayMs = delay;
     this.locking.limits = limits;
     this.locking.rules = rules;
@@ -207,7 +236,10 @@ export class Registry implements RegistryStore {
    * that cannot be granted now joins the FIFO queue and `{waiting: id}` is
    * returned; `onWaitDone` is called exactly once later.
    */
-  acquire(input: AcquireInput, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number } {
+  acquire(
+    input: AcquireInput,
+    onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void,
+  ): AcquireResult | { waiting: number } {
     const agentId = checkAgentId(input.agentId);
     const paths = checkPaths(input.paths);
     const mode = checkMode(input.mode);
@@ -255,7 +287,10 @@ export class Registry implements RegistryStore {
     return this.finish(locks.map((lock) => ({ path: lock.path, agent_id: lock.holder.id })));
   }
 
-  /** Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttlMs` from now, never shortening one; expired or unknown ones are reported missing. */
+  /**
+   * Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttlMs` from now, never
+   * shortening one; expired or unknown ones are reported missing.
+   */
   renew(agentId: number, paths?: string[], ttlMs?: number): RenewResult {
     checkAgentId(agentId);
     const wanted = paths === undefined ? undefined : checkPaths(paths);
@@ -265,7 +300,10 @@ export class Registry implements RegistryStore {
     return this.locking.renew(agentId, wanted, ttl, now);
   }
 
-  /** Agent whose lock blocks `path`: a lock on it or a covering directory (exclusive first, else the earliest shared grant), else one below it. */
+  /**
+   * Agent whose lock blocks `path`: a lock on it or a covering directory (exclusive first, else the earliest shared
+   * grant), else one below it.
+   */
   lockHolder(path: string): number | null {
     const key = normalizePath(path);
     this.settle();
@@ -292,7 +330,8 @@ export class Registry implements RegistryStore {
     const agentId = filter.agentId === undefined ? undefined : checkAgentId(filter.agentId);
     const prefix = filter.prefix === undefined ? undefined : normalizePath(filter.prefix, "prefix");
     this.settle();
-    const source = agentId === undefined ? this.data.table.values() : (this.data.agents.get(agentId)?.locks.values() ?? []);
+    const source =
+      agentId === undefined ? this.data.table.values() : (this.data.agents.get(agentId)?.locks.values() ?? []);
     const out: LockView[] = [];
     for (const lock of source) {
       if (this.data.isDelayed(lock) || (prefix !== undefined && !isWithin(lock.path, prefix))) continue;
@@ -332,7 +371,10 @@ export class Registry implements RegistryStore {
     }));
   }
 
-  /** Evaluate time-driven state now; returns the agents crashed since the previous `reap` (every operation evaluates time, so crashes are found without it). */
+  /**
+   * Evaluate time-driven state now; returns the agents crashed since the previous `reap` (every operation evaluates
+   * time, so crashes are found without it).
+   */
   reap(): number[] {
     this.settle();
     const crashed = this.saveCrashedSinceReap();
@@ -365,7 +407,10 @@ export class Registry implements RegistryStore {
     return { ...this.locking.stats(), agents: { ...this.data.agentsInState } };
   }
 
-  /** Locks left by crashed agents for the lock-delay (not part of a snapshot), by path: a journal carries them across a compaction. */
+  /**
+   * Locks left by crashed agents for the lock-delay (not part of a snapshot), by path: a journal carries them across a
+   * compaction.
+   */
   saveDelayed(): SavedDelayedLock[] {
     return [...this.data.delayed]
       .map((lock) => ({ path: lock.path, agent_id: lock.holder.id, fence: lock.fence, until_ms: lock.expiresAtMs }))
@@ -425,7 +470,8 @@ export class Registry implements RegistryStore {
     const now = this.settle();
     if (fence !== undefined) {
       const problem = this.locking.fenceProblem(agentId, path, fence);
-      if (problem !== undefined) throw new DomainError("stale_fence", `fence ${fence} ${problem}; nothing was recorded`);
+      if (problem !== undefined)
+        throw new DomainError("stale_fence", `fence ${fence} ${problem}; nothing was recorded`);
     }
     checkRoom(VERSION_SEQS, this.data.versions.currentSeq + 1, 1);
     if (agentId > 0) this.checkEditRoom(agentId);
@@ -491,13 +537,21 @@ export class Registry implements RegistryStore {
     this.settledAt = now;
     const { agents, table, versions, nextId, nextFence } = this.data;
     this.events.emit(
-      { type: "registry/restored", agents: agents.size, locks: table.size, current_seq: versions.currentSeq, next_id: nextId, next_fence: nextFence },
+      {
+        type: "registry/restored",
+        agents: agents.size,
+        locks: table.size,
+        current_seq: versions.currentSeq,
+        next_id: nextId,
+        next_fence: nextFence,
+      },
       now,
     );
     this.crashedSinceReap.clear();
     if (decoded.config) this.settings = { ...decoded.config };
     if (options.reap === false) {
-      for (const agent of this.data.agents.values()) if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
+      for (const agent of this.data.agents.values())
+        if (agent.state === "active" && agent.lastSeenMs < now) agent.lastSeenMs = now;
     }
     this.settle();
     return { agents: this.data.agents.size, locks: this.data.table.size, current_seq: this.data.versions.currentSeq };
@@ -567,7 +621,8 @@ export class Registry implements RegistryStore {
     const previous = this.data.agents.get(id);
     if (previous === undefined) {
       this.locking.checkAgentQuota(id);
-      if (this.data.agents.size >= this.locking.limits.maxAgents) this.data.removeAgent(this.data.retired.peek() as Agent);
+      if (this.data.agents.size >= this.locking.limits.maxAgents)
+        this.data.removeAgent(this.data.retired.peek() as Agent);
     } else this.locking.agentLeaves(previous, "replaced", now);
     const agent = this.data.addAgent(id, name, "active", now, 0);
     this.events.emit({ type: "agent/registered", agent_id: id, name }, now);
@@ -589,11 +644,17 @@ export class Registry implements RegistryStore {
   private checkEventRoom(needed = this.eventPotential() + EVENTS_PER_CALL): void {
     const room = this.events.room;
     if (room < needed) {
-      throw new DomainError("id_space_exhausted", `${EVENT_SEQS} is exhausted: ${room} numbers are left and this call could need ${needed}; nothing was changed`);
+      throw new DomainError(
+        "id_space_exhausted",
+        `${EVENT_SEQS} is exhausted: ${room} numbers are left and this call could need ${needed}; nothing was changed`,
+      );
     }
   }
 
-  /** The events `data` can still emit with no further call: a release per live lock, a crash per active agent, and each waiter's. */
+  /**
+   * The events `data` can still emit with no further call: a release per live lock, a crash per active agent, and each
+   * waiter's.
+   */
   private eventPotential(data = this.data, waiters = this.locking.waiters.size): number {
     return data.table.size - data.delayed.size + data.agentsInState.active + waiters * EVENTS_PER_WAITER;
   }
@@ -612,7 +673,10 @@ export class Registry implements RegistryStore {
   }
 }
 
-/** The first millisecond at which an agent last seen at `lastSeenMs` is over its timeout: silent for more than `timeout` ms. */
+/**
+ * The first millisecond at which an agent last seen at `lastSeenMs` is over its timeout: silent for more than `timeout`
+ * ms.
+ */
 function crashInstant(lastSeenMs: number, timeout: number): number {
   return lastSeenMs + timeout + 1;
 }
@@ -651,5 +715,12 @@ function pathsOf(locks: Lock[]): string[] {
 
 function detail(agent: Agent): AgentDetail {
   const locks = locksByPath(agent).map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }));
-  return { id: agent.id, name: agent.name, state: agent.state, last_seen_ms: agent.lastSeenMs, edit_count: agent.editCount, locks };
+  return {
+    id: agent.id,
+    name: agent.name,
+    state: agent.state,
+    last_seen_ms: agent.lastSeenMs,
+    edit_count: agent.editCount,
+    locks,
+  };
 }

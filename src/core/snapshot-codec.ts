@@ -39,7 +39,10 @@ interface AnySnapshot {
   versions: { current_seq: number; history: Record<string, Omit<Change, "path">[]> };
 }
 
-/** Agent entries are checked by predicates compiled from their schemas (about 10× faster than zod on 100,000 entries); zod runs on the rest, and on the entries only to name a bad one. */
+/**
+ * Agent entries are checked by predicates compiled from their schemas (about 10× faster than zod on 100,000 entries);
+ * zod runs on the rest, and on the entries only to name a bad one.
+ */
 const agentEntryChecks = new Map([
   [1, precheck(SnapshotV1AgentEntry)],
   [2, precheck(SnapshotAgentEntry)],
@@ -72,12 +75,28 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     throw new InvalidInputError("snapshot", "must be an object");
   }
   const version = (input as { format_version?: unknown }).format_version;
-  const schema = version === undefined ? HostlibSnapshotInput : version === 1 ? SnapshotV1Input : version === 2 ? SnapshotInput : undefined;
-  if (schema === undefined) throw new InvalidInputError("snapshot.format_version", `must be 1 or ${SNAPSHOT_FORMAT_VERSION}, got ${JSON.stringify(version)}`);
+  const schema =
+    version === undefined
+      ? HostlibSnapshotInput
+      : version === 1
+        ? SnapshotV1Input
+        : version === 2
+          ? SnapshotInput
+          : undefined;
+  if (schema === undefined)
+    throw new InvalidInputError(
+      "snapshot.format_version",
+      `must be 1 or ${SNAPSHOT_FORMAT_VERSION}, got ${JSON.stringify(version)}`,
+    );
   if (version === undefined) {
-    const missing = REQUIRED_SNAPSHOT_SECTIONS.find((section) => !Object.hasOwn(input, section) || (input as Record<string, unknown>)[section] === undefined);
+    const missing = REQUIRED_SNAPSHOT_SECTIONS.find(
+      (section) => !Object.hasOwn(input, section) || (input as Record<string, unknown>)[section] === undefined,
+    );
     if (missing !== undefined) {
-      throw new InvalidInputError(`snapshot.${missing}`, "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections");
+      throw new InvalidInputError(
+        `snapshot.${missing}`,
+        "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections",
+      );
     }
   }
   const sections = input as { agents?: { agents?: unknown } };
@@ -97,31 +116,55 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   const fences: number[] = [];
 
   snapshot.agents.agents.forEach((entry, index) => {
-    if (data.agents.has(entry.id)) throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
+    if (data.agents.has(entry.id))
+      throw new InvalidInputError(`snapshot.agents.agents[${index}].id`, `repeats agent id ${entry.id}`);
     const agent = data.addAgent(entry.id, entry.name, entry.state, entry.last_seen_ms, entry.edit_count);
     const locked = entry.locked_paths;
     const rawPaths = Object.keys(locked);
     const fenceOf = entry.lock_fences;
     if (fenceOf !== undefined) {
       const fencePaths = Object.keys(fenceOf);
-      const extra = fencePaths.length === rawPaths.length ? undefined : fencePaths.find((rawPath) => !Object.hasOwn(locked, rawPath));
-      if (extra !== undefined) throw new InvalidInputError(fenceField(index, extra), "names a path missing from locked_paths");
+      const extra =
+        fencePaths.length === rawPaths.length
+          ? undefined
+          : fencePaths.find((rawPath) => !Object.hasOwn(locked, rawPath));
+      if (extra !== undefined)
+        throw new InvalidInputError(fenceField(index, extra), "names a path missing from locked_paths");
     }
-    const shared = entry.shared_paths !== undefined && entry.shared_paths.length > 0 ? new Set(entry.shared_paths) : undefined;
+    const shared =
+      entry.shared_paths !== undefined && entry.shared_paths.length > 0 ? new Set(entry.shared_paths) : undefined;
     entry.shared_paths?.forEach((rawPath, at) => {
-      if (!Object.hasOwn(locked, rawPath)) throw new InvalidInputError(`snapshot.agents.agents[${index}].shared_paths[${at}]`, `names ${JSON.stringify(rawPath)}, missing from locked_paths`);
+      if (!Object.hasOwn(locked, rawPath))
+        throw new InvalidInputError(
+          `snapshot.agents.agents[${index}].shared_paths[${at}]`,
+          `names ${JSON.stringify(rawPath)}, missing from locked_paths`,
+        );
     });
     if (agent.state === "active") agent.locks.reserve(rawPaths.length);
     for (const rawPath of rawPaths) {
       const path = normalizeAt(rawPath, lockField, index, rawPath);
       const fence = fenceOf !== undefined && Object.hasOwn(fenceOf, rawPath) ? fenceOf[rawPath] : undefined;
-      if (fenceOf !== undefined && fence === undefined) throw new InvalidInputError(`snapshot.agents.agents[${index}].lock_fences`, `has no entry for ${JSON.stringify(rawPath)}`);
+      if (fenceOf !== undefined && fence === undefined)
+        throw new InvalidInputError(
+          `snapshot.agents.agents[${index}].lock_fences`,
+          `has no entry for ${JSON.stringify(rawPath)}`,
+        );
       if (fence !== undefined) {
-        if (fence >= (savedFence as number)) throw new InvalidInputError(fenceField(index, rawPath), `is ${fence}, not below next_fence ${savedFence}`);
+        if (fence >= (savedFence as number))
+          throw new InvalidInputError(fenceField(index, rawPath), `is ${fence}, not below next_fence ${savedFence}`);
         fences.push(fence);
       }
       if (agent.state !== "active") continue;
-      place(data, agent, path, shared?.has(rawPath) ? "shared" : "exclusive", locked[rawPath] as number, fence, index, rawPath);
+      place(
+        data,
+        agent,
+        path,
+        shared?.has(rawPath) ? "shared" : "exclusive",
+        locked[rawPath] as number,
+        fence,
+        index,
+        rawPath,
+      );
     }
   });
   checkFencesUnique(fences, snapshot);
@@ -139,7 +182,8 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     if (clash !== undefined) throw new InvalidInputError(at, `names the same file as ${JSON.stringify(clash)}`);
     seenPaths.set(path, rawPath);
     (history[rawPath] as Omit<Change, "path">[]).forEach((entry, index) => {
-      if (entry.seq > currentSeq) throw new InvalidInputError(`${at}[${index}].seq`, `is ${entry.seq}, above current_seq ${currentSeq}`);
+      if (entry.seq > currentSeq)
+        throw new InvalidInputError(`${at}[${index}].seq`, `is ${entry.seq}, above current_seq ${currentSeq}`);
       if (seenSeqs.has(entry.seq)) throw new InvalidInputError(`${at}[${index}].seq`, `repeats seq ${entry.seq}`);
       seenSeqs.add(entry.seq);
       changes.push({ path, ...entry });
@@ -160,14 +204,22 @@ function place(
   index: number,
   rawPath: string,
 ): void {
-  if (agent.locks.has(path)) throw new InvalidInputError(lockField(index, rawPath), `names ${JSON.stringify(path)} again`);
+  if (agent.locks.has(path))
+    throw new InvalidInputError(lockField(index, rawPath), `names ${JSON.stringify(path)} again`);
   if (fence === undefined && roomFrom(data.nextFence) < 1) {
-    throw new InvalidInputError(lockField(index, rawPath), `needs a fresh fence, and every fence up to 2^53-1 is taken (the next would be ${data.nextFence})`);
+    throw new InvalidInputError(
+      lockField(index, rawPath),
+      `needs a fresh fence, and every fence up to 2^53-1 is taken (the next would be ${data.nextFence})`,
+    );
   }
   const conflict = data.place(agent, path, mode, expiry, fence ?? data.nextFence++);
   if (conflict !== undefined) {
-    const where = conflict.path === undefined ? ` below ${JSON.stringify(path)}` : ` on ${JSON.stringify(conflict.path)}`;
-    throw new InvalidInputError(lockField(index, rawPath), `conflicts with a lock of agent ${conflict.holderId}${where}`);
+    const where =
+      conflict.path === undefined ? ` below ${JSON.stringify(path)}` : ` on ${JSON.stringify(conflict.path)}`;
+    throw new InvalidInputError(
+      lockField(index, rawPath),
+      `conflicts with a lock of agent ${conflict.holderId}${where}`,
+    );
   }
 }
 
@@ -212,7 +264,12 @@ export function encodeSnapshot(data: RegistryData, config: RegistryConfig, now: 
 }
 
 /** Normalise a path from a snapshot; the field name is only built when the path is bad. */
-function normalizeAt(path: string, field: (index: number, rawPath: string) => string, index: number, rawPath: string): string {
+function normalizeAt(
+  path: string,
+  field: (index: number, rawPath: string) => string,
+  index: number,
+  rawPath: string,
+): string {
   try {
     return normalizePath(path);
   } catch (error) {
@@ -229,7 +286,8 @@ function fenceField(index: number, rawPath: string): string {
 function checkFencesUnique(fences: number[], snapshot: AnySnapshot): void {
   const sorted = Float64Array.from(fences).sort();
   let repeated: number | undefined;
-  for (let i = 1; i < sorted.length && repeated === undefined; i++) if (sorted[i] === sorted[i - 1]) repeated = sorted[i];
+  for (let i = 1; i < sorted.length && repeated === undefined; i++)
+    if (sorted[i] === sorted[i - 1]) repeated = sorted[i];
   if (repeated === undefined) return;
   let seen = false;
   snapshot.agents.agents.forEach((entry, index) => {

@@ -24,7 +24,10 @@ export type LockView = ResultOf<"lock_list">[number];
 /** Outcome of `tryLock`: `holder` is the caller when granted, the blocking agent (or null) when refused. */
 export type TryLockResult = ResultOf<"lock_try">;
 
-/** A change to record; hash as integer, bigint or decimal string. With `fence`, the agent must hold a live lock with that fence on the path or a covering directory. */
+/**
+ * A change to record; hash as integer, bigint or decimal string. With `fence`, the agent must hold a live lock with
+ * that fence on the path or a covering directory.
+ */
 export interface RecordInput {
   path: string;
   agentId: number;
@@ -49,7 +52,10 @@ export type AcquireResult = ResultOf<"lock_acquire">;
 /** A lock as an acquire or renew reports it. */
 export type GrantedLock = AcquireResult["locks"][number];
 
-/** Something that blocks an acquire: a held lock, or (`queued`) an earlier request waiting for `path` (then `expires_at_ms` is null). */
+/**
+ * Something that blocks an acquire: a held lock, or (`queued`) an earlier request waiting for `path` (then
+ * `expires_at_ms` is null).
+ */
 export type Conflict = AcquireResult["conflicts"][number];
 
 /** Outcome of a renew; `missing` lists paths the agent does not hold (an expired lock is not revived). */
@@ -81,7 +87,10 @@ export interface RegistryStore {
   unregister(id: number): boolean;
   noteEdit(id: number): void;
   tryLock(agentId: number, path: string, ttlMs?: number): TryLockResult;
-  acquire(input: AcquireInput, onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void): AcquireResult | { waiting: number };
+  acquire(
+    input: AcquireInput,
+    onWaitDone?: (outcome: WaitOutcome<AcquireResult>) => void,
+  ): AcquireResult | { waiting: number };
   cancelWait(waiterId: number): boolean;
   releaseLock(agentId: number, path: string): boolean;
   releaseAll(agentId: number): string[];

@@ -1,4 +1,13 @@
-import { AGENT_ID_RANGE, DEFAULT_EDIT_OP, DEFAULT_LOCK_MODE, EditOp, HashInput, LockMode, MAX_ID, MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
+import {
+  AGENT_ID_RANGE,
+  DEFAULT_EDIT_OP,
+  DEFAULT_LOCK_MODE,
+  EditOp,
+  HashInput,
+  LockMode,
+  MAX_ID,
+  MAX_PATHS_PER_ACQUIRE,
+} from "../../protocol/common.js";
 import { InvalidInputError, describeValue } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import type { EditOpName } from "./version-log.js";
@@ -51,7 +60,8 @@ export function checkMode(mode: unknown): LockMode {
 export function checkOp(op: unknown): EditOpName {
   if (op === undefined) return DEFAULT_EDIT_OP;
   const parsed = EditOp.safeParse(op);
-  if (!parsed.success) throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
+  if (!parsed.success)
+    throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
   return parsed.data;
 }
 

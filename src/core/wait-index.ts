@@ -59,7 +59,10 @@ class QueueNode<W extends QueuedRequest> {
  * prefixes.
  */
 export class ScanMarks {
-  readonly nodes = new Map<object, { exclusive: number; shared: number; belowForExclusive: number; belowForShared: number }>();
+  readonly nodes = new Map<
+    object,
+    { exclusive: number; shared: number; belowForExclusive: number; belowForShared: number }
+  >();
 
   at(node: object): { exclusive: number; shared: number; belowForExclusive: number; belowForShared: number } {
     let marks = this.nodes.get(node);
@@ -148,11 +151,19 @@ export class WaitIndex<W extends QueuedRequest> {
    * requests a removal may have unblocked needs no more). With `marks`,
    * what the same marks have seen is skipped (see {@link ScanMarks}).
    */
-  forEachConflict(agentId: number, path: string, mode: LockMode, range: IdRange, visit: (request: W) => boolean | void, options: { blockedCut?: boolean; marks?: ScanMarks } = {}): boolean {
+  forEachConflict(
+    agentId: number,
+    path: string,
+    mode: LockMode,
+    range: IdRange,
+    visit: (request: W) => boolean | void,
+    options: { blockedCut?: boolean; marks?: ScanMarks } = {},
+  ): boolean {
     let node = this.nodes.get(path);
     const exact = node;
     if (node === undefined) {
-      for (let at = parentOf(path); at !== undefined && node === undefined; at = parentOf(at)) node = this.nodes.get(at);
+      for (let at = parentOf(path); at !== undefined && node === undefined; at = parentOf(at))
+        node = this.nodes.get(at);
     }
     for (let at = node; at !== undefined; at = at.parent) {
       if (this.scanNode(at, agentId, mode, range, visit, options)) return true;
@@ -162,7 +173,11 @@ export class WaitIndex<W extends QueuedRequest> {
     if (marks !== undefined) {
       for (let at: QueueNode<W> | undefined = exact; at !== undefined; at = at.parent) {
         const seen = marks.nodes.get(at);
-        if (seen !== undefined && (seen.belowForExclusive >= range.before || (mode === "shared" && seen.belowForShared >= range.before))) return false;
+        if (
+          seen !== undefined &&
+          (seen.belowForExclusive >= range.before || (mode === "shared" && seen.belowForShared >= range.before))
+        )
+          return false;
       }
     }
     if (this.scanBelow(exact, agentId, mode, range, visit, options)) return true;
@@ -175,7 +190,14 @@ export class WaitIndex<W extends QueuedRequest> {
   }
 
   /** The conflicting claims strictly below `node`'s path (see {@link forEachConflict}). */
-  private scanBelow(node: QueueNode<W>, agentId: number, mode: LockMode, range: IdRange, visit: (request: W) => boolean | void, options: { blockedCut?: boolean; marks?: ScanMarks }): boolean {
+  private scanBelow(
+    node: QueueNode<W>,
+    agentId: number,
+    mode: LockMode,
+    range: IdRange,
+    visit: (request: W) => boolean | void,
+    options: { blockedCut?: boolean; marks?: ScanMarks },
+  ): boolean {
     const children = node.children;
     if (children === undefined) return false;
     for (const child of children) {
@@ -187,9 +209,17 @@ export class WaitIndex<W extends QueuedRequest> {
   }
 
   /** The conflicting requests on `node` itself: exclusive ones for any claim, shared ones for an exclusive claim. */
-  private scanNode(node: QueueNode<W>, agentId: number, mode: LockMode, range: IdRange, visit: (request: W) => boolean | void, options: { blockedCut?: boolean; marks?: ScanMarks }): boolean {
+  private scanNode(
+    node: QueueNode<W>,
+    agentId: number,
+    mode: LockMode,
+    range: IdRange,
+    visit: (request: W) => boolean | void,
+    options: { blockedCut?: boolean; marks?: ScanMarks },
+  ): boolean {
     let before = range.before;
-    if (options.blockedCut === true && node.exclusive !== undefined) before = Math.min(before, cutAfter(node.exclusive, range) + 1);
+    if (options.blockedCut === true && node.exclusive !== undefined)
+      before = Math.min(before, cutAfter(node.exclusive, range) + 1);
     const seen = options.marks?.at(node);
     const exclusive = node.exclusive;
     if (exclusive !== undefined) {
@@ -224,7 +254,14 @@ export class WaitIndex<W extends QueuedRequest> {
  * (after, before) of agents other than `agentId`; returns the index it
  * stopped at (the first id at or past `before`), or -1 when `visit` asked to stop.
  */
-function scanList<W extends QueuedRequest>(list: readonly W[], agentId: number, after: number, before: number, from: number, visit: (request: W) => boolean | void): number {
+function scanList<W extends QueuedRequest>(
+  list: readonly W[],
+  agentId: number,
+  after: number,
+  before: number,
+  from: number,
+  visit: (request: W) => boolean | void,
+): number {
   let at = after > 0 ? Math.max(from, firstAfter(list, after)) : from;
   for (; at < list.length; at++) {
     const request = list[at] as W;

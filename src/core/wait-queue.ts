@@ -40,7 +40,9 @@ export interface SavedWaits {
  */
 export class WaitQueue<R> {
   private readonly byId = new Map<number, Waiter<R>>();
-  private readonly deadlines = new IndexedHeap<Waiter<R>>((a, b) => a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id));
+  private readonly deadlines = new IndexedHeap<Waiter<R>>(
+    (a, b) => a.deadline < b.deadline || (a.deadline === b.deadline && a.id < b.id),
+  );
   /** A SlotMap: an agent waits and stops waiting again and again (see slot-map.ts). */
   private readonly agents = new SlotMap<number, Set<Waiter<R>>>();
   /** The waiters by the paths they want. */
@@ -64,20 +66,34 @@ export class WaitQueue<R> {
 
   /** The pending waits without their callbacks. */
   save(): SavedWaits {
-    const waits = [...this.byId.values()].map(({ id, agentId, paths, mode, ttlMs, deadline }) => ({ id, agentId, paths: [...paths], mode, ttlMs, deadline }));
+    const waits = [...this.byId.values()].map(({ id, agentId, paths, mode, ttlMs, deadline }) => ({
+      id,
+      agentId,
+      paths: [...paths],
+      mode,
+      ttlMs,
+      deadline,
+    }));
     return { next_id: this.nextId, waits };
   }
 
-  /** Put saved waits back (into an empty queue, in id order, paths made distinct), each reporting to `done(id)`; `next_id` must lie past every saved id and not past 2^53. */
+  /**
+   * Put saved waits back (into an empty queue, in id order, paths made distinct), each reporting to `done(id)`;
+   * `next_id` must lie past every saved id and not past 2^53.
+   */
   load(saved: SavedWaits, done: (id: number) => Waiter<R>["done"]): void {
     const last = saved.waits.reduce((max, wait) => Math.max(max, wait.id), 0);
     if (!Number.isInteger(saved.next_id) || saved.next_id <= last || saved.next_id > MAX_ID + 1) {
-      throw new InvalidInputError("waits.next_id", `must be an integer above every wait id (${last}) and at most 2^53, got ${saved.next_id}`);
+      throw new InvalidInputError(
+        "waits.next_id",
+        `must be an integer above every wait id (${last}) and at most 2^53, got ${saved.next_id}`,
+      );
     }
     const waits = [...saved.waits].sort((a, b) => a.id - b.id);
     const repeated = waits.find((wait, at) => at > 0 && waits[at - 1]?.id === wait.id);
     if (repeated !== undefined) throw new InvalidInputError("waits.waits", `repeat wait id ${repeated.id}`);
-    for (const wait of waits) this.put({ ...wait, paths: [...new Set(wait.paths)], done: done(wait.id), heapIndex: -1 });
+    for (const wait of waits)
+      this.put({ ...wait, paths: [...new Set(wait.paths)], done: done(wait.id), heapIndex: -1 });
     this.nextId = saved.next_id;
   }
 

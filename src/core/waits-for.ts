@@ -30,7 +30,13 @@ export type { DeadlockEdge };
  * `waits_for` on it, on a directory above it or below it, or a request of
  * `waits_for` queued ahead of it that conflicts with it).
  */
-export function findCycle<R>(data: RegistryData, queue: WaitQueue<R>, requester: number, paths: readonly string[], mode: LockMode): DeadlockEdge[] | undefined {
+export function findCycle<R>(
+  data: RegistryData,
+  queue: WaitQueue<R>,
+  requester: number,
+  paths: readonly string[],
+  mode: LockMode,
+): DeadlockEdge[] | undefined {
   const reached = new Map<number, { from: number; path: string }>();
   const stack: number[] = [];
   const marks = new ScanMarks();
@@ -69,7 +75,14 @@ export function findCycle<R>(data: RegistryData, queue: WaitQueue<R>, requester:
       });
       if (closed) return true;
     }
-    return queue.index.forEachConflict(agent, path, claimMode, range, (request) => reach(agent, path, request.agentId), root ? {} : { marks });
+    return queue.index.forEachConflict(
+      agent,
+      path,
+      claimMode,
+      range,
+      (request) => reach(agent, path, request.agentId),
+      root ? {} : { marks },
+    );
   };
 
   let found = paths.some((path) => follow(requester, path, mode, ALL, true));
@@ -101,12 +114,15 @@ function holdsBelow(data: RegistryData, holder: number, path: string, mode: Lock
   const wanted = claim(0, path, mode);
   let held = false;
   data.agents.get(holder)?.locks.forEach((lock) => {
-    if (lock.path !== path && isWithin(lock.path, path) && conflicts(wanted, claim(holder, lock.path, lock.mode))) held = true;
+    if (lock.path !== path && isWithin(lock.path, path) && conflicts(wanted, claim(holder, lock.path, lock.mode)))
+      held = true;
   });
   return held;
 }
 
 /** A cycle as words: `agent 1 waits for agent 2 on "a", agent 2 waits for agent 1 on "b"`. */
 export function describeCycle(cycle: readonly DeadlockEdge[]): string {
-  return cycle.map((edge) => `agent ${edge.agent_id} waits for agent ${edge.waits_for} on ${JSON.stringify(edge.path)}`).join(", ");
+  return cycle
+    .map((edge) => `agent ${edge.agent_id} waits for agent ${edge.waits_for} on ${JSON.stringify(edge.path)}`)
+    .join(", ");
 }

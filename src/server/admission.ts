@@ -2,7 +2,9 @@ import { timingSafeEqual } from "node:crypto";
 import { normalizeAuthToken } from "../transport/auth-token.js";
 import { type RpcFailure, domainFailure } from "./rpc-errors.js";
 
-/** Checked before every request of a connection: a failure refuses it, and the connection is closed once it is answered. */
+/**
+ * Checked before every request of a connection: a failure refuses it, and the connection is closed once it is answered.
+ */
 export type Admit = (method: string, params: unknown) => RpcFailure | undefined;
 
 /** Options of {@link Admission}, as the command line gives them. */
@@ -51,7 +53,9 @@ export class Admission {
     const oldest = this.waiting.size >= maxConnections ? this.waiting.entries().next().value : undefined;
     if (oldest !== undefined) {
       this.leave(oldest[0]);
-      oldest[1].close(`closed to make room: ${maxConnections} connections (--max-connections) were already waiting to be admitted`);
+      oldest[1].close(
+        `closed to make room: ${maxConnections} connections (--max-connections) were already waiting to be admitted`,
+      );
     }
     const timer = setTimeout(() => {
       this.leave(id);
@@ -78,7 +82,11 @@ export class Admission {
       if (refusal !== undefined) return domainFailure(method, "unauthorized", refusal);
     }
     if (this.served.size >= maxConnections) {
-      return domainFailure(method, "quota_exceeded", `the server already serves --max-connections ${maxConnections} connections; try again later`);
+      return domainFailure(
+        method,
+        "quota_exceeded",
+        `the server already serves --max-connections ${maxConnections} connections; try again later`,
+      );
     }
     this.leave(id);
     this.served.add(id);
@@ -97,7 +105,8 @@ function authProblem(method: string, params: unknown, token: Buffer): string | u
     return "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file";
   }
   const offered = (params as { auth_token?: unknown } | null | undefined)?.auth_token;
-  if (offered === undefined) return "auth_token is required on a TCP connection: send the content of the server's --auth-token-file";
+  if (offered === undefined)
+    return "auth_token is required on a TCP connection: send the content of the server's --auth-token-file";
   const given = Buffer.from(typeof offered === "string" ? normalizeAuthToken(offered) : "");
   if (given.length === token.length && timingSafeEqual(given, token)) return undefined;
   return "auth_token does not match the server's --auth-token-file";

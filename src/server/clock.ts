@@ -13,7 +13,10 @@ export function systemClock(): ServerClock {
     kind: "system",
     now: Date.now,
     set: () => {
-      throw new DomainError("clock_not_manual", "the sidecar runs on the system clock; start it with --clock=manual to set the time");
+      throw new DomainError(
+        "clock_not_manual",
+        "the sidecar runs on the system clock; start it with --clock=manual to set the time",
+      );
     },
   };
 }
@@ -26,7 +29,10 @@ export function manualClock(): ServerClock {
     now: () => current,
     set: (nowMs) => {
       if (nowMs < current) {
-        throw new DomainError("clock_backwards", `now_ms ${nowMs} is before the current time ${current}; the clock only moves forward`);
+        throw new DomainError(
+          "clock_backwards",
+          `now_ms ${nowMs} is before the current time ${current}; the clock only moves forward`,
+        );
       }
       current = nowMs;
       return current;

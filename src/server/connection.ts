@@ -1,4 +1,10 @@
-import { type CancellationToken, type Disposable, Emitter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
+import {
+  type CancellationToken,
+  type Disposable,
+  Emitter,
+  type Message,
+  type MessageWriter,
+} from "vscode-jsonrpc/node";
 import type { TransportReader } from "./reader.js";
 import { type RequestId, idValue } from "./request-id.js";
 import { type TransportError, toResponseError } from "./rpc-errors.js";
@@ -78,7 +84,9 @@ export class ServerConnection {
     this.reader.onError((error) => this.log(`input error: ${error.message}`));
     this.writer.onError(([error]) => this.log(`output error: ${error.message}`));
     this.reader.onRejected((error) => this.rejected(error));
-    this.reading = this.reader.listen((message) => this.receive(message as Message & { id?: RequestId; method?: string; params?: unknown }));
+    this.reading = this.reader.listen((message) =>
+      this.receive(message as Message & { id?: RequestId; method?: string; params?: unknown }),
+    );
   }
 
   /** Stop reading: nothing read after this point, the rest of the current input chunk included, is run or answered. */
@@ -93,7 +101,8 @@ export class ServerConnection {
   private receive(message: { id?: RequestId; method?: string; params?: unknown }): void {
     if (message.method === undefined) return;
     if (message.id === undefined) {
-      if (message.method === "$/cancelRequest") this.pending.get((message.params as { id?: string | number | bigint } | undefined)?.id ?? "")?.cancel();
+      if (message.method === "$/cancelRequest")
+        this.pending.get((message.params as { id?: string | number | bigint } | undefined)?.id ?? "")?.cancel();
       else this.notificationHandler?.(message.method, message.params);
       return;
     }
@@ -137,7 +146,10 @@ export class ServerConnection {
     void this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as Message);
   }
 
-  /** Queue the error reply; anything but a ResponseError (a bug outside dispatch) is answered -32603 and its stack logged. */
+  /**
+   * Queue the error reply; anything but a ResponseError (a bug outside dispatch) is answered -32603 and its stack
+   * logged.
+   */
   private fail(id: RequestId, method: string, error: unknown): void {
     void this.writer.write({ jsonrpc: "2.0", id, error: toResponseError(method, error, this.log).toJson() } as Message);
   }

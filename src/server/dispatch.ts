@@ -1,9 +1,27 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
-import { BUILTIN_PREFIX, type EnvelopeName, HOST_CALL_PREFIX, type HostCallable, type MethodName, hostCallableNames, methods } from "../../protocol/methods.js";
+import {
+  BUILTIN_PREFIX,
+  type EnvelopeName,
+  HOST_CALL_PREFIX,
+  type HostCallable,
+  type MethodName,
+  hostCallableNames,
+  methods,
+} from "../../protocol/methods.js";
 import { type Precheck, precheck } from "../../protocol/precheck.js";
 import { describeValue } from "../core/errors.js";
-import { asHostlibError, builtinNotServed, errorCode, fromZodIssue, invalidParams, methodNotFound, shuttingDown, toResponseError, unknownBuiltin } from "./rpc-errors.js";
+import {
+  asHostlibError,
+  builtinNotServed,
+  errorCode,
+  fromZodIssue,
+  invalidParams,
+  methodNotFound,
+  shuttingDown,
+  toResponseError,
+  unknownBuiltin,
+} from "./rpc-errors.js";
 import type { HandledMethod, HandlerTable } from "./handlers.js";
 import type { ServerMetrics } from "./metrics.js";
 
@@ -30,7 +48,10 @@ export interface DispatchOptions {
 
 type Dispatch = (method: string, params: unknown, token: CancellationToken) => unknown;
 
-/** A call an envelope carries: the method, its params, the host/call session it came under and the builtin its errors are worded for. */
+/**
+ * A call an envelope carries: the method, its params, the host/call session it came under and the builtin its errors
+ * are worded for.
+ */
 interface Carried {
   method: HostCallable;
   params: unknown;
@@ -38,13 +59,18 @@ interface Carried {
   builtin: string;
 }
 
-/** A method an envelope carries, and harn-hostlib's name for it (`hostlib_code_index_<method>`), which its errors name. */
+/**
+ * A method an envelope carries, and harn-hostlib's name for it (`hostlib_code_index_<method>`), which its errors name.
+ */
 interface Target {
   method: HostCallable;
   builtin: string;
 }
 
-/** An envelope: its name, the prefix of the names it carries methods by (`hostlib_code_index_lock_try`, `code_index.lock_try`), those names, and its params' precheck. */
+/**
+ * An envelope: its name, the prefix of the names it carries methods by (`hostlib_code_index_lock_try`,
+ * `code_index.lock_try`), those names, and its params' precheck.
+ */
 interface Envelope {
   name: EnvelopeName;
   prefix: string;
@@ -53,7 +79,12 @@ interface Envelope {
 }
 
 function envelope(name: EnvelopeName, prefix: string): Envelope {
-  const names = new Map(hostCallableNames.map((method): [string, Target] => [`${prefix}${method}`, { method, builtin: `${BUILTIN_PREFIX}${method}` }]));
+  const names = new Map(
+    hostCallableNames.map((method): [string, Target] => [
+      `${prefix}${method}`,
+      { method, builtin: `${BUILTIN_PREFIX}${method}` },
+    ]),
+  );
   return { name, prefix, names, precheck: prechecks.get(name) as Precheck };
 }
 
@@ -129,24 +160,34 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
 function open({ name: envelope, prefix, names, precheck }: Envelope, params: unknown): Carried {
   const raw = params === undefined ? {} : params;
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-    throw asHostlibError(envelope, invalidParams(envelope, "params", `must be an object of named parameters, got ${describeValue(raw)}`));
+    throw asHostlibError(
+      envelope,
+      invalidParams(envelope, "params", `must be an object of named parameters, got ${describeValue(raw)}`),
+    );
   }
   const fields = raw as { name?: unknown; args?: unknown; sessionId?: unknown };
   const target = typeof fields.name === "string" ? names.get(fields.name) : undefined;
   if (!precheck(raw)) {
     const parsed = methods[envelope].params.safeParse(raw);
     if (!parsed.success) {
-      const error = fromZodIssue(envelope, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(envelope) ?? [], raw);
+      const error = fromZodIssue(
+        envelope,
+        parsed.error.issues[0] as z.core.$ZodIssue,
+        parameterNames.get(envelope) ?? [],
+        raw,
+      );
       throw asHostlibError(target?.builtin ?? envelope, error);
     }
   }
   if (target === undefined) {
     const name = fields.name as string;
-    if (name.startsWith(prefix)) throw builtinNotServed(envelope, `${BUILTIN_PREFIX}${name.slice(prefix.length)}`, name);
+    if (name.startsWith(prefix))
+      throw builtinNotServed(envelope, `${BUILTIN_PREFIX}${name.slice(prefix.length)}`, name);
     throw unknownBuiltin(envelope, name, `${prefix}<method>`);
   }
   const { method, builtin } = target;
-  if (envelope === "builtin_call") return { method, params: (fields.args as unknown[])[0] ?? {}, session: undefined, builtin };
+  if (envelope === "builtin_call")
+    return { method, params: (fields.args as unknown[])[0] ?? {}, session: undefined, builtin };
   return { method, params: fields.args ?? {}, session: fields.sessionId as string | undefined, builtin };
 }
 
@@ -162,12 +203,20 @@ function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions) {
       throw invalidParams(name, "params", `must be an object of named parameters, got ${describeValue(raw)}`);
     }
     const parsed = (prechecks.get(name) as Precheck)(raw) ? { data: raw } : methods[name].params.safeParse(raw);
-    if ("success" in parsed && !parsed.success) throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
+    if ("success" in parsed && !parsed.success)
+      throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
     try {
-      const handler = handlers[name as HandledMethod] as (p: unknown, t: CancellationToken, s: string | undefined) => unknown;
+      const handler = handlers[name as HandledMethod] as (
+        p: unknown,
+        t: CancellationToken,
+        s: string | undefined,
+      ) => unknown;
       const run = () => handler(parsed.data, token, session);
       const agentId = (parsed.data as { agent_id?: number }).agent_id;
-      const result = actAs === undefined || !("actsAsAgent" in methods[name]) || agentId === 0 ? run() : actAs(agentId ?? "new", run);
+      const result =
+        actAs === undefined || !("actsAsAgent" in methods[name]) || agentId === 0
+          ? run()
+          : actAs(agentId ?? "new", run);
       if (result instanceof Promise) {
         return result.catch((error: unknown) => {
           throw toResponseError(name, error, log);

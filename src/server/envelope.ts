@@ -17,19 +17,24 @@ export function checkEnvelope(value: unknown, text: string): Checked {
   if (Array.isArray(value)) {
     return invalid(null, "batches are not supported: send each request as its own message");
   }
-  if (typeof value !== "object" || value === null) return invalid(null, `a message must be a JSON object, got ${describeValue(value)}`);
+  if (typeof value !== "object" || value === null)
+    return invalid(null, `a message must be a JSON object, got ${describeValue(value)}`);
   const message = value as Record<string, unknown>;
   const hasId = "id" in message;
   let id = message.id;
   if (typeof id === "number" || typeof id === "bigint") message.id = id = exactId(text, id);
-  else if (hasId && typeof id !== "string") return invalid(null, `id must be a string or a number, got ${describeValue(id)}`);
+  else if (hasId && typeof id !== "string")
+    return invalid(null, `id must be a string or a number, got ${describeValue(id)}`);
   const replyId = hasId ? (id as RequestId) : null;
-  if (message.jsonrpc !== "2.0") return invalid(replyId, `jsonrpc must be "2.0", got ${describeValue(message.jsonrpc)}`);
+  if (message.jsonrpc !== "2.0")
+    return invalid(replyId, `jsonrpc must be "2.0", got ${describeValue(message.jsonrpc)}`);
   if (!("method" in message)) {
-    if (replyId !== null && ("result" in message || "error" in message)) return { ignore: `a response (id ${idText(replyId)}) although no request was sent` };
+    if (replyId !== null && ("result" in message || "error" in message))
+      return { ignore: `a response (id ${idText(replyId)}) although no request was sent` };
     return invalid(replyId, "message has no method");
   }
-  if (typeof message.method !== "string") return invalid(replyId, `method must be a string, got ${describeValue(message.method)}`);
+  if (typeof message.method !== "string")
+    return invalid(replyId, `method must be a string, got ${describeValue(message.method)}`);
   return { ok: message as unknown as Message };
 }
 

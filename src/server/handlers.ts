@@ -33,32 +33,58 @@ export interface HandlerContext {
 }
 
 /** A method's handler; `session` is the host/call sessionId the call came under (undefined for any other call). */
-export type Handler<M extends MethodName> = (params: ValidParamsOf<M>, token: CancellationToken, session: string | undefined) => ResultOf<M> | Promise<ResultOf<M>>;
+export type Handler<M extends MethodName> = (
+  params: ValidParamsOf<M>,
+  token: CancellationToken,
+  session: string | undefined,
+) => ResultOf<M> | Promise<ResultOf<M>>;
 /** Every method but the envelopes, which the dispatcher opens (see dispatch.ts). */
 export type HandledMethod = Exclude<MethodName, EnvelopeName>;
 export type HandlerTable = { [M in HandledMethod]: Handler<M> };
 
 /** Method name → core call. Params arrive validated by the method's zod schema. */
-export function createHandlers({ registry: reg, clock, waits, framing, subscribeEvents, shutdown, metrics, configSources, agents }: HandlerContext): HandlerTable {
+export function createHandlers({
+  registry: reg,
+  clock,
+  waits,
+  framing,
+  subscribeEvents,
+  shutdown,
+  metrics,
+  configSources,
+  agents,
+}: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
     agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
     agent_unregister: (p) => (reg.unregister(p.agent_id), true),
     lock_try: (p) => reg.tryLock(p.agent_id, p.path, p.ttl_ms),
     lock_release: (p) => (reg.releaseLock(p.agent_id, p.path), true),
-    status: () => ({ file_count: 0, current_seq: reg.currentSeq(), last_indexed_at_ms: 0, git_head: null, agents: reg.listAgents() }),
-    version_record: (p) => reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size, fence: p.fence }),
+    status: () => ({
+      file_count: 0,
+      current_seq: reg.currentSeq(),
+      last_indexed_at_ms: 0,
+      git_head: null,
+      agents: reg.listAgents(),
+    }),
+    version_record: (p) =>
+      reg.recordVersion({ path: p.path, agentId: p.agent_id, op: p.op, hash: p.hash, size: p.size, fence: p.fence }),
     changes_since: (p) => reg.changesSince(p.seq, p.limit),
     current_seq: () => reg.currentSeq(),
     current_agent_id: (_p, _token, session) => agents.current(session),
-    lock_acquire: (p, token) => waits.acquire({ agentId: p.agent_id, paths: p.paths, mode: p.mode, ttlMs: p.ttl_ms, waitMs: p.wait_ms }, token),
+    lock_acquire: (p, token) =>
+      waits.acquire({ agentId: p.agent_id, paths: p.paths, mode: p.mode, ttlMs: p.ttl_ms, waitMs: p.wait_ms }, token),
     lock_renew: (p) => reg.renew(p.agent_id, p.paths, p.ttl_ms),
     lock_release_all: (p) => ({ released: reg.releaseAll(p.agent_id) }),
     lock_info: (p) => reg.lockInfo(p.path),
     lock_check: (p) => reg.lockCheck(p.agent_id, p.paths, p.mode),
     lock_force_release: (p) => ({ released: reg.forceRelease(p.path, p.reason) }),
     events_subscribe: () => (subscribeEvents(), { latest_seq: reg.events.latestSeq }),
-    events_since: (p) => ({ events: reg.events.since(p.seq), oldest_seq: reg.events.oldestSeq, latest_seq: reg.events.latestSeq }),
+    events_since: (p) => ({
+      events: reg.events.since(p.seq),
+      oldest_seq: reg.events.oldestSeq,
+      latest_seq: reg.events.latestSeq,
+    }),
     lock_holder: (p) => reg.lockHolder(p.path),
     lock_list: (p) => reg.listLocks({ agentId: p.agent_id, prefix: p.prefix }),
     agent_get: (p) => reg.getAgent(p.agent_id),

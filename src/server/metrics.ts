@@ -52,7 +52,13 @@ export class ServerMetrics {
       uptime_ms: Date.now() - this.startedAt,
       requests: countsByKey([...this.requests].sort(([a], [b]) => (a < b ? -1 : 1))),
       errors: countsByKey([...this.errors].sort(([a], [b]) => a - b).map(([code, count]) => [String(code), count])),
-      latency_us: { count: this.timed, p50: this.percentile(0.5), p90: this.percentile(0.9), p99: this.percentile(0.99), max: Math.ceil(this.maxUs) },
+      latency_us: {
+        count: this.timed,
+        p50: this.percentile(0.5),
+        p90: this.percentile(0.9),
+        p99: this.percentile(0.99),
+        max: Math.ceil(this.maxUs),
+      },
       ...this.store.stats(),
       connections: this.connections(),
       journal: this.journal(),
@@ -72,7 +78,10 @@ export class ServerMetrics {
   }
 }
 
-/** Counts keyed by method name or error code, in an object without a prototype (a key is data, never an inherited member). */
+/**
+ * Counts keyed by method name or error code, in an object without a prototype (a key is data, never an inherited
+ * member).
+ */
 function countsByKey(entries: [string, number][]): Record<string, number> {
   const out = Object.create(null) as Record<string, number>;
   for (const [key, count] of entries) out[key] = count;

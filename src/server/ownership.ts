@@ -22,7 +22,10 @@ export class Owners {
     if (agentId !== "new") {
       const owner = this.ownerOf.get(agentId);
       if (owner !== undefined && owner !== connection && this.store.agentState(agentId) === "active") {
-        throw new DomainError("not_owner", `agent ${agentId} is live and belongs to another connection; only that connection may act as it until it crashes or is unregistered`);
+        throw new DomainError(
+          "not_owner",
+          `agent ${agentId} is live and belongs to another connection; only that connection may act as it until it crashes or is unregistered`,
+        );
       }
     }
     const result = call();

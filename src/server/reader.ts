@@ -1,15 +1,31 @@
 import type { Readable } from "node:stream";
-import { AbstractMessageReader, type DataCallback, type Disposable, Emitter, type Event, type MessageReader } from "vscode-jsonrpc/node";
+import {
+  AbstractMessageReader,
+  type DataCallback,
+  type Disposable,
+  Emitter,
+  type Event,
+  type MessageReader,
+} from "vscode-jsonrpc/node";
 import { checkEnvelope } from "./envelope.js";
 import { detectFraming } from "../transport/detect-framing.js";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, type Framing, NdjsonDecoder } from "../transport/framing.js";
+import {
+  ContentLengthDecoder,
+  type FrameDecoder,
+  type FrameSink,
+  type Framing,
+  NdjsonDecoder,
+} from "../transport/framing.js";
 import { parseJson } from "../transport/lossless-json.js";
 import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
 import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
 export interface ReaderOptions {
-  /** A fixed framing, or "auto" (see detectFraming: a first line starting with a Content-Length or Content-Type header means Content-Length, anything else NDJSON). */
+  /**
+   * A fixed framing, or "auto" (see detectFraming: a first line starting with a Content-Length or Content-Type header
+   * means Content-Length, anything else NDJSON).
+   */
   framing: Framing | "auto";
   maxMessageBytes: number;
   /** Told once the framing is known. */

@@ -59,14 +59,20 @@ export function stringifyMessage(message: Message): string {
 const QUOTE = 34;
 const BACKSLASH = 92;
 
-/** The token of the top-level "id" member of the JSON object `text` (known to be valid JSON): the first equal to `printed`, else the last. */
+/**
+ * The token of the top-level "id" member of the JSON object `text` (known to be valid JSON): the first equal to
+ * `printed`, else the last.
+ */
 function idToken(text: string, printed: string): string | undefined {
   let last: string | undefined;
   let at = skipBlanks(text, 0);
   if (text.charCodeAt(at) !== 123) return undefined;
   for (at = skipBlanks(text, at + 1); text.charCodeAt(at) === QUOTE; at = skipBlanks(text, at + 1)) {
     const keyEnd = stringEnd(text, at);
-    const isId = keyEnd - at === 3 ? text.charCodeAt(at + 1) === 105 && text.charCodeAt(at + 2) === 100 : isEscapedId(text, at, keyEnd);
+    const isId =
+      keyEnd - at === 3
+        ? text.charCodeAt(at + 1) === 105 && text.charCodeAt(at + 2) === 100
+        : isEscapedId(text, at, keyEnd);
     const valueStart = skipBlanks(text, skipBlanks(text, keyEnd + 1) + 1);
     const valueEnd = valueEndAt(text, valueStart);
     if (isId) {
@@ -99,7 +105,8 @@ function stringEnd(text: string, start: number): number {
 /** Whether the key string text[start..end] spells "id" with escapes (`"\u0069d"`; 12 characters at most). */
 function isEscapedId(text: string, start: number, end: number): boolean {
   if (end - start > 13) return false;
-  for (let i = start + 1; i < end; i++) if (text.charCodeAt(i) === BACKSLASH) return JSON.parse(text.slice(start, end + 1)) === "id";
+  for (let i = start + 1; i < end; i++)
+    if (text.charCodeAt(i) === BACKSLASH) return JSON.parse(text.slice(start, end + 1)) === "id";
   return false;
 }
 

@@ -20,7 +20,10 @@ export interface TransportError {
   error: { code: number; message: string };
 }
 
-/** -32700: bytes that are not a message (unparseable JSON, a bad header block, a message cut short by the end of the input). */
+/**
+ * -32700: bytes that are not a message (unparseable JSON, a bad header block, a message cut short by the end of the
+ * input).
+ */
 export function parseError(problem: string): TransportError {
   return { id: null, error: { code: RpcErrorCodes.ParseError, message: `Parse error: ${problem}` } };
 }
@@ -37,7 +40,11 @@ export function invalidRequest(id: RequestId | null, problem: string): Transport
 
 /** -32601: no such method. */
 export function methodNotFound(method: string): RpcFailure {
-  return new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}; initialize lists the methods`, { method });
+  return new ResponseError(
+    RpcErrorCodes.MethodNotFound,
+    `Unknown method ${JSON.stringify(method)}; initialize lists the methods`,
+    { method },
+  );
 }
 
 /** -32602 naming the method, the field and what was wrong. */
@@ -46,14 +53,27 @@ export function invalidParams(method: string, field: string, problem: string): R
 }
 
 /** The first zod issue of a params check as -32602. */
-export function fromZodIssue(method: string, issue: z.core.$ZodIssue, parameters: string[], params: object): RpcFailure {
-  const { path, problem } = describeIssue(issue, params, `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`);
+export function fromZodIssue(
+  method: string,
+  issue: z.core.$ZodIssue,
+  parameters: string[],
+  params: object,
+): RpcFailure {
+  const { path, problem } = describeIssue(
+    issue,
+    params,
+    `is not a parameter of ${method} (it takes: ${parameters.join(", ") || "no parameters"})`,
+  );
   return invalidParams(method, fieldName(path), problem);
 }
 
 /** -32603: a bug. The caller logs the stack (see toResponseError). */
 function internalError(method: string, error: unknown): RpcFailure {
-  return new ResponseError(RpcErrorCodes.InternalError, `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`, { method });
+  return new ResponseError(
+    RpcErrorCodes.InternalError,
+    `${method}: internal error: ${error instanceof Error ? error.message : String(error)}`,
+    { method },
+  );
 }
 
 /** -32800: a waiting request cancelled ($/cancelRequest, or the session ending). */
@@ -61,8 +81,16 @@ export function requestCancelled(method: string): RpcFailure {
   return new ResponseError(RpcErrorCodes.RequestCancelled, `${method}: cancelled while waiting`, { method });
 }
 
-/** A domain error (protocol/errors.ts) naming the method; `data` goes beside `method` and `error` (a deadlock's `cycle`). */
-export function domainFailure(method: string, kind: DomainErrorName, message: string, data?: Readonly<Record<string, unknown>>): RpcFailure {
+/**
+ * A domain error (protocol/errors.ts) naming the method; `data` goes beside `method` and `error` (a deadlock's
+ * `cycle`).
+ */
+export function domainFailure(
+  method: string,
+  kind: DomainErrorName,
+  message: string,
+  data?: Readonly<Record<string, unknown>>,
+): RpcFailure {
   return new ResponseError(DomainErrors[kind].code, `${method}: ${message}`, { method, error: kind, ...data });
 }
 
@@ -90,15 +118,24 @@ export type HostlibKind = "invalid_parameter" | "missing_parameter" | "unimpleme
  */
 export function builtinNotServed(envelope: string, builtin: string, name: string): RpcFailure {
   const message = `hostlib: ${builtin} is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)`;
-  return new ResponseError(RpcErrorCodes.MethodNotFound, message, { method: envelope, name, kind: "unimplemented" satisfies HostlibKind, builtin });
+  return new ResponseError(RpcErrorCodes.MethodNotFound, message, {
+    method: envelope,
+    name,
+    kind: "unimplemented" satisfies HostlibKind,
+    builtin,
+  });
 }
 
 /** -32601 for a builtin_call or host/call whose `name` is outside harn-hostlib's code_index namespace. */
 export function unknownBuiltin(envelope: string, name: string, form: string): RpcFailure {
-  return new ResponseError(RpcErrorCodes.MethodNotFound, `${envelope}: no builtin ${JSON.stringify(name)} here; this sidecar serves ${form} for each method host/capabilities lists`, {
-    method: envelope,
-    name,
-  });
+  return new ResponseError(
+    RpcErrorCodes.MethodNotFound,
+    `${envelope}: no builtin ${JSON.stringify(name)} here; this sidecar serves ${form} for each method host/capabilities lists`,
+    {
+      method: envelope,
+      name,
+    },
+  );
 }
 
 /**
@@ -118,8 +155,15 @@ export function asHostlibError(builtin: string, error: unknown): RpcFailure {
   if (error.code === RpcErrorCodes.InvalidParams && typeof data.field === "string") {
     const param = data.field;
     const missing = data.problem === "is required";
-    const message = missing ? `hostlib: ${builtin}: missing required parameter '${param}'` : `hostlib: ${builtin}: invalid parameter '${param}': ${String(data.problem)}`;
-    return new ResponseError(error.code, message, { ...data, kind: (missing ? "missing_parameter" : "invalid_parameter") satisfies HostlibKind, builtin, param });
+    const message = missing
+      ? `hostlib: ${builtin}: missing required parameter '${param}'`
+      : `hostlib: ${builtin}: invalid parameter '${param}': ${String(data.problem)}`;
+    return new ResponseError(error.code, message, {
+      ...data,
+      kind: (missing ? "missing_parameter" : "invalid_parameter") satisfies HostlibKind,
+      builtin,
+      param,
+    });
   }
   const kind: HostlibKind = error.code === RpcErrorCodes.MethodNotFound ? "unimplemented" : "backend_error";
   const prefix = typeof data.method === "string" ? `${data.method}: ` : "";

@@ -9,7 +9,10 @@ import { startDeadlineTimer } from "./deadline-timer.js";
 import { keepYoungGenerationSmall } from "./heap-tuning.js";
 import { type JournalStats, ServerMetrics } from "./metrics.js";
 
-/** The signals that stop a server: stop reading, answer what was received, write it, exit 0 (a second one: exit at once). */
+/**
+ * The signals that stop a server: stop reading, answer what was received, write it, exit 0 (a second one: exit at
+ * once).
+ */
 export const STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP"] as const;
 
 /**
@@ -47,7 +50,10 @@ export function fatal(error: Error): void {
   process.exit(1);
 }
 
-/** One setting of the process as the start logs it (a switch given has no value); one with `config` takes its value and source from the registry once it is open. */
+/**
+ * One setting of the process as the start logs it (a switch given has no value); one with `config` takes its value and
+ * source from the registry once it is open.
+ */
 export interface RuntimeSetting {
   name: string;
   value?: string | number;
@@ -101,7 +107,11 @@ export interface Runtime {
  * heap-tuning.ts). Throws StateFileError when the state directory is
  * corrupt or held by another process.
  */
-export async function openRuntime(options: RuntimeOptions, log: (line: string) => void, onFatal: (error: Error) => void): Promise<Runtime> {
+export async function openRuntime(
+  options: RuntimeOptions,
+  log: (line: string) => void,
+  onFatal: (error: Error) => void,
+): Promise<Runtime> {
   keepYoungGenerationSmall();
   const clock = options.clock === "manual" ? manualClock() : systemClock();
   const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
@@ -118,14 +128,17 @@ export async function openRuntime(options: RuntimeOptions, log: (line: string) =
     const durable = await openDurableState({ dir, registry: registryOptions, compactBytes, log, onFatal });
     const { generation, entries, tornBytes } = durable.recovered;
     kept = generation > 0 || entries > 0;
-    log(`state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`);
+    log(
+      `state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`,
+    );
     store = durable.store;
     durability = durable.journal;
     closeDurable = () => durable.close();
     journal = () => durable.stats();
     if (clock.kind === "manual") clock.set(store.now());
     const config = store.config();
-    if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value)) store.setConfig(options.config);
+    if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value))
+      store.setConfig(options.config);
   }
   const started = configSources(options.config, kept);
   const startConfig = store.config();
@@ -166,9 +179,21 @@ export function configSources(given: Partial<RegistryConfig>, kept: boolean): Co
 }
 
 /** `name=value (source), ...`: the settings, each config one with the registry's value and source. */
-function startLine(settings: readonly RuntimeSetting[] | undefined, config: RegistryConfig, sources: ConfigSources): string {
-  const all = settings ?? CONFIG_KEYS.map((key): RuntimeSetting => ({ name: key, value: config[key], source: "default", config: key }));
+function startLine(
+  settings: readonly RuntimeSetting[] | undefined,
+  config: RegistryConfig,
+  sources: ConfigSources,
+): string {
+  const all =
+    settings ??
+    CONFIG_KEYS.map((key): RuntimeSetting => ({ name: key, value: config[key], source: "default", config: key }));
   return all
-    .map(({ name, value, source, config: key }) => (key !== undefined ? `${name}=${config[key]} (${sources[key]})` : value === undefined ? `${name} (${source})` : `${name}=${value} (${source})`))
+    .map(({ name, value, source, config: key }) =>
+      key !== undefined
+        ? `${name}=${config[key]} (${sources[key]})`
+        : value === undefined
+          ? `${name} (${source})`
+          : `${name}=${value} (${source})`,
+    )
     .join(", ");
 }

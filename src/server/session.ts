@@ -13,15 +13,26 @@ import { BatchingMessageWriter, FLUSH_BOUND_MS } from "./writer.js";
 export interface SessionOptions {
   input: Readable;
   output: Writable;
-  /** The registry, its clock, journal and metrics; `afterRequest` runs after each request (the deadline timer re-arms). */
+  /**
+   * The registry, its clock, journal and metrics; `afterRequest` runs after each request (the deadline timer re-arms).
+   */
   runtime: Runtime;
   framing: Framing | "auto";
   maxMessageBytes: number;
-  /** --max-queued-bytes: past it the event subscription is dropped (`events/dropped`), and a peer that leaves more replies than that unread is cut off. */
+  /**
+   * --max-queued-bytes: past it the event subscription is dropped (`events/dropped`), and a peer that leaves more
+   * replies than that unread is cut off.
+   */
   maxQueuedBytes?: number;
-  /** Keep reading while the output is congested (a socket: up to maxQueuedBytes of replies) instead of pausing the input (stdio). */
+  /**
+   * Keep reading while the output is congested (a socket: up to maxQueuedBytes of replies) instead of pausing the input
+   * (stdio).
+   */
   readWhileCongested?: boolean;
-  /** Called once, when the session has decided to end, before it writes what it owes (a socket server reads and drops its input from here). */
+  /**
+   * Called once, when the session has decided to end, before it writes what it owes (a socket server reads and drops
+   * its input from here).
+   */
   ending?(): void;
   /**
    * Called once, after pending replies are written: 0 for a clean end, 1 for `exit` without `shutdown` or a
@@ -32,7 +43,9 @@ export interface SessionOptions {
   log(line: string): void;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
-  /** Checked before every request: an error refuses it and ends the session (it is answered, nothing after it is read). */
+  /**
+   * Checked before every request: an error refuses it and ends the session (it is answered, nothing after it is read).
+   */
   admit?(method: string, params: unknown): RpcFailure | undefined;
 }
 
@@ -61,7 +74,11 @@ export function startSession(options: SessionOptions): Session {
     onBrokenPipe: () => void end(0, "output closed by the peer"),
     durability: options.runtime.durability,
     maxQueuedBytes: options.maxQueuedBytes,
-    onOverflow: (queued) => void end(1, `the peer does not read its replies: ${queued} bytes of them were queued, past --max-queued-bytes ${options.maxQueuedBytes}; cut off`),
+    onOverflow: (queued) =>
+      void end(
+        1,
+        `the peer does not read its replies: ${queued} bytes of them were queued, past --max-queued-bytes ${options.maxQueuedBytes}; cut off`,
+      ),
   });
   const reader = new FramedMessageReader(input, {
     framing: options.framing,
@@ -88,7 +105,9 @@ export function startSession(options: SessionOptions): Session {
     unsubscribe?.();
     unsubscribe = undefined;
     connection.sendNotification("events/dropped", { latest_seq: latestSeq });
-    log(`events dropped after event_seq ${latestSeq}: the peer did not take them and --max-queued-bytes ${options.maxQueuedBytes} were queued`);
+    log(
+      `events dropped after event_seq ${latestSeq}: the peer did not take them and --max-queued-bytes ${options.maxQueuedBytes} were queued`,
+    );
   };
   const handlers = createHandlers({
     registry: store,

@@ -41,7 +41,8 @@ export interface SocketServerOptions extends RuntimeOptions {
  * once.
  */
 export async function runSocketServer(options: SocketServerOptions): Promise<void> {
-  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read
+  // yet).
   const stop = onStopSignals();
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
@@ -88,7 +89,9 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
     });
   });
   await listen(server, options.listen);
-  log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${runtime.durability === undefined ? "" : " (state journaled)"}`);
+  log(
+    `listening on ${formatListenAddress(boundAddress(server, options.listen))}${runtime.durability === undefined ? "" : " (state journaled)"}`,
+  );
 
   let exiting = false;
   const done = () => {
@@ -113,11 +116,19 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
 }
 
 /** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */
-function closeConnection(runtime: Runtime, owners: Owners, id: number, keep: boolean, log: (line: string) => void): void {
+function closeConnection(
+  runtime: Runtime,
+  owners: Owners,
+  id: number,
+  keep: boolean,
+  log: (line: string) => void,
+): void {
   const agents = owners.disconnect(id);
   const crashed = keep || agents.length === 0 ? [] : runtime.store.crashAgents(agents);
   if (crashed.length > 0) runtime.afterRequest();
-  log(`connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`);
+  log(
+    `connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`,
+  );
 }
 
 function readToken(path: string): Buffer {
@@ -161,5 +172,7 @@ function listen(server: Server, address: ListenAddress): Promise<void> {
 
 function boundAddress(server: Server, address: ListenAddress): ListenAddress {
   const bound = server.address();
-  return address.kind === "tcp" && bound !== null && typeof bound === "object" ? { ...address, port: bound.port } : address;
+  return address.kind === "tcp" && bound !== null && typeof bound === "object"
+    ? { ...address, port: bound.port }
+    : address;
 }

@@ -23,7 +23,8 @@ export interface StdioServerOptions extends RuntimeOptions {
  */
 export async function runStdioServer(options: StdioServerOptions): Promise<void> {
   const wire = claimStdout();
-  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read yet).
+  // Taken before anything else, so that a signal during the start stops the process the same way (nothing was read
+  // yet).
   const stop = onStopSignals();
   const runtime = await openRuntime(options, log, fatal);
   let exiting = false;
@@ -69,8 +70,24 @@ function claimStdout(): Writable {
   stdout.on("error", (error) => wire.destroy(error));
   stdout.write = process.stderr.write.bind(process.stderr) as typeof stdout.write;
   const toStderr = new Console({ stdout: process.stderr, stderr: process.stderr });
-  for (const method of ["log", "info", "debug", "trace", "dir", "dirxml", "table", "group", "groupCollapsed", "count", "time", "timeLog", "timeEnd"] as const) {
-    (console as unknown as Record<string, unknown>)[method] = (toStderr[method] as (...args: unknown[]) => void).bind(toStderr);
+  for (const method of [
+    "log",
+    "info",
+    "debug",
+    "trace",
+    "dir",
+    "dirxml",
+    "table",
+    "group",
+    "groupCollapsed",
+    "count",
+    "time",
+    "timeLog",
+    "timeEnd",
+  ] as const) {
+    (console as unknown as Record<string, unknown>)[method] = (toStderr[method] as (...args: unknown[]) => void).bind(
+      toStderr,
+    );
   }
   return wire;
 }

@@ -14,7 +14,10 @@ export class ConnectionWaits {
   constructor(private readonly registry: RegistryStore) {}
 
   /** Run an acquire; when it has to wait, the answer comes when the wait ends. */
-  acquire(input: Parameters<RegistryStore["acquire"]>[0], token: CancellationToken): AcquireResult | Promise<AcquireResult> {
+  acquire(
+    input: Parameters<RegistryStore["acquire"]>[0],
+    token: CancellationToken,
+  ): AcquireResult | Promise<AcquireResult> {
     let finish: (outcome: WaitOutcome<AcquireResult>) => void = () => {};
     const ended = new Promise<WaitOutcome<AcquireResult>>((resolve) => (finish = resolve));
     const result = this.registry.acquire(input, (outcome) => finish(outcome));

@@ -6,14 +6,28 @@ import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
-/** The most handed to the output in one write (a longer frame goes in pieces), so that a slow reader's progress is seen piece by piece. */
+/**
+ * The most handed to the output in one write (a longer frame goes in pieces), so that a slow reader's progress is seen
+ * piece by piece.
+ */
 const PIECE_BYTES = 64 * 1024;
-/** How long a session's end waits for an output that takes nothing (a peer that does not read) before it gives up on what is owed. */
+/**
+ * How long a session's end waits for an output that takes nothing (a peer that does not read) before it gives up on
+ * what is owed.
+ */
 export const FLUSH_BOUND_MS = 2000;
 
-/** Whether a stream error came from writing to it: a duplex input (a socket) is also the output, and its reader sees these too. */
+/**
+ * Whether a stream error came from writing to it: a duplex input (a socket) is also the output, and its reader sees
+ * these too.
+ */
 export function isWriteError(error: NodeJS.ErrnoException): boolean {
-  return error.syscall === "write" || error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ERR_STREAM_WRITE_AFTER_END";
+  return (
+    error.syscall === "write" ||
+    error.code === "EPIPE" ||
+    error.code === "ERR_STREAM_DESTROYED" ||
+    error.code === "ERR_STREAM_WRITE_AFTER_END"
+  );
 }
 
 /** Options of a {@link BatchingMessageWriter}. */
@@ -25,7 +39,10 @@ export interface WriterOptions {
   onBrokenPipe(): void;
   /** With a journal: a message goes out only once every change made before it was queued is on disk. */
   durability?: Durability;
-  /** --max-queued-bytes: what one connection may have queued (see {@link BatchingMessageWriter.backedUp} and onOverflow). */
+  /**
+   * --max-queued-bytes: what one connection may have queued (see {@link BatchingMessageWriter.backedUp} and
+   * onOverflow).
+   */
   maxQueuedBytes?: number;
   /**
    * A reply was queued while the output was congested and more than
@@ -94,7 +111,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   private readonly onOutputError = (error: NodeJS.ErrnoException) => {
     if (error.syscall === "read") return;
     this.onOutputClose();
-    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ECONNRESET") this.options.onBrokenPipe();
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED" || error.code === "ECONNRESET")
+      this.options.onBrokenPipe();
     else this.fireError(error);
   };
   /** A write was taken by the output. */
@@ -127,7 +145,10 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     return this.bytes + this.output.writableLength;
   }
 
-  /** The peer is not taking what it is sent and --max-queued-bytes are queued: drop notifications rather than queue more. */
+  /**
+   * The peer is not taking what it is sent and --max-queued-bytes are queued: drop notifications rather than queue
+   * more.
+   */
   get backedUp(): boolean {
     const max = this.options.maxQueuedBytes;
     return max !== undefined && this.congested && this.queuedBytes >= max;
@@ -183,7 +204,9 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     this.flush();
   }
 
-  /** Resolves on the next change that may let a drain go on (progress, drain, close, the journal), or after `timeoutMs`. */
+  /**
+   * Resolves on the next change that may let a drain go on (progress, drain, close, the journal), or after `timeoutMs`.
+   */
   private change(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = Number.isFinite(timeoutMs) ? setTimeout(done, timeoutMs) : undefined;
@@ -240,7 +263,10 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     });
   }
 
-  /** Write what may go now: everything queued, or with a journal what is durable, piece by piece until the output is congested (the reader calls this when an input chunk is done). */
+  /**
+   * Write what may go now: everything queued, or with a journal what is durable, piece by piece until the output is
+   * congested (the reader calls this when an input chunk is done).
+   */
   flush(): void {
     if (this.closed || this.congested || this.chunks.length === 0) return;
     if (this.output.writableEnded || this.output.destroyed) {
@@ -253,7 +279,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     while (taken < ready && !this.congested && !this.closed) {
       let end = taken;
       let size = 0;
-      while (end < ready && (end === taken || size + (chunks[end] as string).length <= PIECE_BYTES)) size += (chunks[end++] as string).length;
+      while (end < ready && (end === taken || size + (chunks[end] as string).length <= PIECE_BYTES))
+        size += (chunks[end++] as string).length;
       let data: string;
       if (end - taken === 1 && size > PIECE_BYTES) {
         const whole = chunks[taken] as string;

@@ -23,7 +23,9 @@ export interface DurableOptions {
   /** Compact (new snapshot, new journal) once the journal passes this many bytes. */
   compactBytes: number;
   log(line: string): void;
-  /** The journal can no longer be written (disk full, I/O error, writer lock lost): nothing more can be acknowledged. */
+  /**
+   * The journal can no longer be written (disk full, I/O error, writer lock lost): nothing more can be acknowledged.
+   */
   onFatal(error: Error): void;
 }
 
@@ -57,7 +59,11 @@ export async function openDurableState(options: DurableOptions): Promise<Durable
  * entry makes the events it made then, so the registry's event log holds
  * the events since the snapshot, under their own numbers.
  */
-export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: RegistryOptions): { registry: Registry; entries: number } {
+export function replayStateDir(
+  read: StateDirRead,
+  clock: PinnedClock,
+  options: RegistryOptions,
+): { registry: Registry; entries: number } {
   const start = read.saved?.snapshot.taken_at_ms ?? read.journals[0]?.entries[0]?.t;
   if (start !== undefined) clock.pin(start);
   const registry = new Registry({ ...options, now: clock.now });
@@ -73,7 +79,8 @@ export function replayStateDir(read: StateDirRead, clock: PinnedClock, options: 
     registry.loadDelayed(saved.delayed);
     registry.loadCrashedSinceReap(saved.crashedSinceReap ?? []);
     registry.loadWaits(saved.waits, () => () => {});
-    // Loading the snapshot is no event (its registry/restored is dropped): the journal's events follow the saved one's number.
+    // Loading the snapshot is no event (its registry/restored is dropped): the journal's events follow the saved one's
+    // number.
     registry.events.continueAfter(saved.lastEventSeq ?? 0);
   }
   clock.unpin();
@@ -148,7 +155,8 @@ export class DurableState {
 
   /** Write what is pending, finish a running compaction, write `closed.json`, release the directory. */
   async close(): Promise<void> {
-    for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed()) await this.compacting;
+    for (await this.journal.flushed(); this.compacting !== undefined; await this.journal.flushed())
+      await this.compacting;
     await this.journal.close();
     writeClosedMark(this.options.dir, { generation: this.generation, bytes: this.journal.bytes });
     this.unlock();

@@ -47,7 +47,9 @@ export function prepareChange<Op extends JournaledOp>(registry: Registry, op: Op
   return { journaled: args, apply: () => (registry[op] as (...input: unknown[]) => unknown)(...args) };
 }
 
-/** The entry in a checked line (its `op` read by {@link opOfJournalName}), or a description of what is wrong with it. */
+/**
+ * The entry in a checked line (its `op` read by {@link opOfJournalName}), or a description of what is wrong with it.
+ */
 export function parseEntry(json: string): Entry | string {
   let value: unknown;
   try {
@@ -56,7 +58,8 @@ export function parseEntry(json: string): Entry | string {
     return `is not JSON (${(error as Error).message})`;
   }
   const entry = value as Partial<Entry>;
-  if (typeof value !== "object" || value === null || !Number.isSafeInteger(entry.t) || !Array.isArray(entry.a)) return "is not a {t, op, a} entry";
+  if (typeof value !== "object" || value === null || !Number.isSafeInteger(entry.t) || !Array.isArray(entry.a))
+    return "is not a {t, op, a} entry";
   const op = typeof entry.op === "string" ? opOfJournalName(entry.op) : undefined;
   if (op === undefined) return `names an unknown operation ${JSON.stringify(entry.op)}`;
   return { t: entry.t as number, op, a: entry.a };

@@ -26,7 +26,10 @@ export function encodeLine(json: string, previous: number): EncodedLine {
   return { text: `${crc.toString(16).padStart(8, "0")} ${json}\n`, crc };
 }
 
-/** The JSON text of a line (without its newline) that follows `previous` in the chain, and its chain value; undefined when it does not check. */
+/**
+ * The JSON text of a line (without its newline) that follows `previous` in the chain, and its chain value; undefined
+ * when it does not check.
+ */
 export function checkLine(line: string, previous: number): EncodedLine | undefined {
   if (line.length < 10 || line.charCodeAt(8) !== 32 || !/^[0-9a-f]{8}$/.test(line.slice(0, 8))) return undefined;
   const text = line.slice(9);

@@ -36,7 +36,11 @@ export function readJournal(path: string, generation: number): JournalRead {
     if (end === -1) return { generation, path, entries, goodBytes: start, tornBytes: data.length - start, chain };
     const checked = checkLine(data.toString("utf8", start, end), chain);
     if (checked === undefined) {
-      throw corrupt(path, line, "fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal)");
+      throw corrupt(
+        path,
+        line,
+        "fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal)",
+      );
     }
     chain = checked.crc;
     const entry = parseEntry(checked.text);

@@ -76,7 +76,10 @@ export class Journal implements Durability {
     this.schedule();
   }
 
-  /** Send later lines to `fd` (a new, empty file whose directory entry is on disk); the old file is closed once its lines are written. */
+  /**
+   * Send later lines to `fd` (a new, empty file whose directory entry is on disk); the old file is closed once its
+   * lines are written.
+   */
   rotate(fd: number, generation: number): void {
     this.fd = fd;
     this.bytes = 0;

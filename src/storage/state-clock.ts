@@ -16,7 +16,10 @@ export interface StateClock {
   nowMs: number;
 }
 
-/** When the records of a state directory were last written to: the newest modification time of state.json and the journals, taken before they are read. */
+/**
+ * When the records of a state directory were last written to: the newest modification time of state.json and the
+ * journals, taken before they are read.
+ */
 export function lastWrittenMs(dir: string): number | undefined {
   let newest: number | undefined;
   for (const name of readdirSync(dir)) {

@@ -8,7 +8,10 @@ import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
 import { parseSnapshotText } from "./snapshot-text.js";
 import { StateFileError } from "./state-error.js";
 
-/** The file of the saved state: a snapshot, the waits pending at that moment, and the journal generation that follows it. */
+/**
+ * The file of the saved state: a snapshot, the waits pending at that moment, and the journal generation that follows
+ * it.
+ */
 export const STATE_FILE = "state.json";
 export const STATE_FORMAT = "harn-registry-state/1";
 
@@ -23,7 +26,10 @@ export interface SavedState {
   delayed: SavedDelayedLock[];
   /** The agents the next `reap` reports (absent from files written before it was kept). */
   crashedSinceReap?: number[];
-  /** The event_seq of the last event before the snapshot: the journal's events are numbered after it (absent from files written before it was kept: 0). */
+  /**
+   * The event_seq of the last event before the snapshot: the journal's events are numbered after it (absent from files
+   * written before it was kept: 0).
+   */
   lastEventSeq?: number;
   snapshot: Snapshot;
 }
@@ -32,7 +38,10 @@ export function journalFile(generation: number): string {
   return `journal.${generation}.ndjson`;
 }
 
-/** What a state directory holds: the saved state, the journals from its generation on (in order), and older journals that are no longer needed. */
+/**
+ * What a state directory holds: the saved state, the journals from its generation on (in order), and older journals
+ * that are no longer needed.
+ */
 export interface StateDirRead {
   saved: SavedState | undefined;
   /** Where `saved` was read from (DIR/state.json). */
@@ -166,7 +175,9 @@ function readSaved(path: string): SavedState | undefined {
     typeof value.options !== "object" ||
     !Array.isArray(value.delayed)
   ) {
-    throw new StateFileError(`${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`);
+    throw new StateFileError(
+      `${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`,
+    );
   }
   const crashed = value.crashedSinceReap;
   if (crashed !== undefined && !(Array.isArray(crashed) && crashed.every((id) => Number.isSafeInteger(id) && id > 0))) {
@@ -174,7 +185,9 @@ function readSaved(path: string): SavedState | undefined {
   }
   const lastEventSeq = value.lastEventSeq;
   if (lastEventSeq !== undefined && !(Number.isSafeInteger(lastEventSeq) && lastEventSeq >= 0)) {
-    throw new StateFileError(`${path}: lastEventSeq is not an event_seq (an integer from 0 to 2^53-1); it was left as it is`);
+    throw new StateFileError(
+      `${path}: lastEventSeq is not an event_seq (an integer from 0 to 2^53-1); it was left as it is`,
+    );
   }
   return value as SavedState;
 }

@@ -13,7 +13,10 @@ import {
 } from "./framing.js";
 
 const AUTH_ID = "harn-registry-connect/auth";
-/** Whether an error ends the session it answers: unauthorized (1009), or quota_exceeded (1007) for --max-connections (other quotas refuse one request only). */
+/**
+ * Whether an error ends the session it answers: unauthorized (1009), or quota_exceeded (1007) for --max-connections
+ * (other quotas refuse one request only).
+ */
 function refusesSession(code: unknown, message: string): boolean {
   return code === 1009 || (code === 1007 && message.includes("--max-connections"));
 }
@@ -118,7 +121,10 @@ export function runConnectBridge(options: ConnectOptions): void {
   });
 }
 
-/** Read the server's first frame (the reply to our initialize): on success hand on what came after it, else say why it failed. */
+/**
+ * Read the server's first frame (the reply to our initialize): on success hand on what came after it, else say why it
+ * failed.
+ */
 function swallowAuthReply(
   socket: Socket,
   framing: Framing,
@@ -143,7 +149,10 @@ function swallowAuthReply(
   socket.on("data", onData);
 }
 
-/** No limit of its own: the server applies --max-message-bytes (and answers an oversized message, which the ledger expects). */
+/**
+ * No limit of its own: the server applies --max-message-bytes (and answers an oversized message, which the ledger
+ * expects).
+ */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -181,7 +190,10 @@ export class Ledger {
     this.server.push(chunk);
   }
 
-  /** How the bridge ends once the server closed: 0 when the session ended as the host asked with everything answered, else 1 and why. */
+  /**
+   * How the bridge ends once the server closed: 0 when the session ended as the host asked with everything answered,
+   * else 1 and why.
+   */
   verdict(inputEnded: boolean, server: string, failure: string | undefined): { status: number; line?: string } {
     const unanswered = Math.max(0, this.owed - this.answered);
     if (this.refusal !== undefined) return { status: 1, line: `${server} refused the session: ${this.refusal}` };

@@ -4,7 +4,10 @@ const BOM = [0xef, 0xbb, 0xbf];
 /** Header names that mark a Content-Length stream, lower case, with their colon. */
 const HEADER_NAMES = [CONTENT_LENGTH_HEADER, "content-type:"].map((name) => Buffer.from(name, "latin1"));
 
-/** What a stream's first bytes say: its framing (undefined while they cannot tell yet) and where its first message starts. */
+/**
+ * What a stream's first bytes say: its framing (undefined while they cannot tell yet) and where its first message
+ * starts.
+ */
 export interface Detection {
   framing: Framing | undefined;
   start: number;

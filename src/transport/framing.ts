@@ -24,7 +24,9 @@ const HEADER_END_BYTES = 4;
 /** The header every Content-Length frame carries, in lower case with its colon (headers are matched in any case). */
 export const CONTENT_LENGTH_HEADER = "content-length:";
 
-/** Encode one message text for the wire: a line, or `Content-Length: N`, a blank line (`\r\n` line ends) and the text. */
+/**
+ * Encode one message text for the wire: a line, or `Content-Length: N`, a blank line (`\r\n` line ends) and the text.
+ */
 export function encodeFrame(framing: Framing, json: string): string {
   return framing === "ndjson" ? `${json}\n` : `Content-Length: ${Buffer.byteLength(json, "utf8")}\r\n\r\n${json}`;
 }
@@ -82,7 +84,10 @@ export class NdjsonDecoder implements FrameDecoder {
       const size = this.pendingBytes + piece.length;
       if (size > this.maxBytes) {
         this.reset();
-        this.sink.malformed(`a line of ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`, true);
+        this.sink.malformed(
+          `a line of ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`,
+          true,
+        );
         continue;
       }
       const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
@@ -98,7 +103,10 @@ export class NdjsonDecoder implements FrameDecoder {
       const size = this.pendingBytes;
       this.reset();
       this.discarding = true;
-      this.sink.malformed(`a line of more than ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it is being discarded up to the next newline`, true);
+      this.sink.malformed(
+        `a line of more than ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it is being discarded up to the next newline`,
+        true,
+      );
     }
   }
 
@@ -162,7 +170,10 @@ export class ContentLengthDecoder implements FrameDecoder {
     if (this.bodyLength >= 0) {
       this.sink.malformed(`the input ended after ${this.buffer.length} of the ${this.bodyLength} body bytes`, false);
     } else if (this.buffer.toString("latin1").trim() !== "") {
-      this.sink.malformed(`the input ended inside a header block: ${JSON.stringify(this.buffer.toString("latin1", 0, 80))}`, false);
+      this.sink.malformed(
+        `the input ended inside a header block: ${JSON.stringify(this.buffer.toString("latin1", 0, 80))}`,
+        false,
+      );
     }
     this.buffer = Buffer.alloc(0);
     this.bodyLength = -1;
@@ -176,7 +187,10 @@ export class ContentLengthDecoder implements FrameDecoder {
     const end = headerEnd(this.buffer);
     if (end === undefined) {
       if (this.buffer.length > MAX_HEADER_BYTES) {
-        this.sink.malformed(`no header terminator (a blank line) within ${MAX_HEADER_BYTES} bytes; the bytes were discarded`, false);
+        this.sink.malformed(
+          `no header terminator (a blank line) within ${MAX_HEADER_BYTES} bytes; the bytes were discarded`,
+          false,
+        );
         this.buffer = this.buffer.subarray(this.buffer.length - (HEADER_END_BYTES - 1));
       }
       return false;
@@ -189,9 +203,16 @@ export class ContentLengthDecoder implements FrameDecoder {
       return true;
     }
     const junk = junkBeforeHeader(block);
-    if (junk !== undefined) this.sink.malformed(`bytes that are not a header line before a Content-Length header: ${JSON.stringify(junk.slice(0, 80))}`, false);
+    if (junk !== undefined)
+      this.sink.malformed(
+        `bytes that are not a header line before a Content-Length header: ${JSON.stringify(junk.slice(0, 80))}`,
+        false,
+      );
     if (length > this.maxBytes) {
-      this.sink.malformed(`a body of ${length} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`, true);
+      this.sink.malformed(
+        `a body of ${length} bytes exceeds --max-message-bytes=${this.maxBytes}; it was discarded`,
+        true,
+      );
       const skipped = Math.min(length, this.buffer.length);
       this.buffer = this.buffer.subarray(skipped);
       this.skipping = length - skipped;
@@ -202,7 +223,10 @@ export class ContentLengthDecoder implements FrameDecoder {
   }
 }
 
-/** Where the header block at `from` in `data` ends (before its last line end) and its body starts (after the blank line); lines end with `\r\n` or `\n`. */
+/**
+ * Where the header block at `from` in `data` ends (before its last line end) and its body starts (after the blank
+ * line); lines end with `\r\n` or `\n`.
+ */
 function headerEnd(data: Buffer, from = 0): { block: number; body: number } | undefined {
   for (let at = data.indexOf(NEWLINE, from); at !== -1; at = data.indexOf(NEWLINE, at + 1)) {
     const next = data[at + 1];
@@ -244,7 +268,8 @@ function contentLength(block: string): number | string {
     if (colon === -1) return `malformed header line ${JSON.stringify(line.slice(0, 80))}`;
     if (line.slice(0, colon).trim().toLowerCase() !== "content-length") continue;
     const value = line.slice(colon + 1).trim();
-    if (!/^[0-9]{1,15}$/.test(value)) return `Content-Length must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`;
+    if (!/^[0-9]{1,15}$/.test(value))
+      return `Content-Length must be a non-negative integer, got ${JSON.stringify(value.slice(0, 40))}`;
     return Number(value);
   }
   return "header block without Content-Length";

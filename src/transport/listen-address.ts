@@ -15,8 +15,10 @@ export function parseListenAddress(spec: string): ListenAddress | string {
     const at = spec.lastIndexOf(":");
     const host = spec.slice(4, at);
     const port = Number(spec.slice(at + 1));
-    if (at <= 4 || !/^[0-9]+$/.test(spec.slice(at + 1)) || port > 65535) return `must be tcp:HOST:PORT, as in tcp:127.0.0.1:7411, got ${JSON.stringify(spec)}`;
-    if (!LOOPBACK.has(host)) return `binds loopback only (127.0.0.1, localhost or [::1]), got host ${JSON.stringify(host)}`;
+    if (at <= 4 || !/^[0-9]+$/.test(spec.slice(at + 1)) || port > 65535)
+      return `must be tcp:HOST:PORT, as in tcp:127.0.0.1:7411, got ${JSON.stringify(spec)}`;
+    if (!LOOPBACK.has(host))
+      return `binds loopback only (127.0.0.1, localhost or [::1]), got host ${JSON.stringify(host)}`;
     return { kind: "tcp", host: host === "[::1]" ? "::1" : host, port };
   }
   return `must be unix:PATH or tcp:127.0.0.1:PORT, got ${JSON.stringify(spec)}`;
@@ -29,5 +31,7 @@ export function connectOptions(address: ListenAddress): NetConnectOpts {
 
 /** The address as --listen spells it. */
 export function formatListenAddress(address: ListenAddress): string {
-  return address.kind === "unix" ? `unix:${address.path}` : `tcp:${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
+  return address.kind === "unix"
+    ? `unix:${address.path}`
+    : `tcp:${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`;
 }

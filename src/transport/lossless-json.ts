@@ -4,12 +4,18 @@ const nonce = randomBytes(8).toString("hex");
 /** The marker as it appears in JSON text (an escape) and as the parsed string (a real NUL). */
 const markerText = `\\u0000bigint:${nonce}:`;
 const marker = `\u0000bigint:${nonce}:`;
-/** A number token of 16 digits or more, where a value can start (text start, after `:`, `,` or `[` and blanks): no such token can be missed, and digits inside strings (a hash as a decimal string) mostly do not match. */
+/**
+ * A number token of 16 digits or more, where a value can start (text start, after `:`, `,` or `[` and blanks): no such
+ * token can be missed, and digits inside strings (a hash as a decimal string) mostly do not match.
+ */
 const maybeBig = /(?:^|[:,[])[ \t\n\r]*-?[0-9]{16}/;
 
 /** Options of {@link parseJson}. */
 export interface ParseOptions {
-  /** Make bigints of only the integers a double would round: 2^53 and -2^53, which it holds exactly, stay numbers (default: every integer beyond 2^53-1 is a bigint). */
+  /**
+   * Make bigints of only the integers a double would round: 2^53 and -2^53, which it holds exactly, stay numbers
+   * (default: every integer beyond 2^53-1 is a bigint).
+   */
   bigintsOnlyWhenRounded?: boolean;
 }
 
@@ -33,7 +39,10 @@ export function parseJson(text: string, options: ParseOptions = {}): unknown {
 
 const isDigit = (c: number) => c >= 48 && c <= 57;
 
-/** The text with every integer token beyond 2^53-1 outside strings (but ±2^53 when `onlyRounded`) replaced by a marked string. */
+/**
+ * The text with every integer token beyond 2^53-1 outside strings (but ±2^53 when `onlyRounded`) replaced by a marked
+ * string.
+ */
 function markBigIntegers(text: string, onlyRounded: boolean): string {
   let out = "";
   let copied = 0;
@@ -115,10 +124,17 @@ function restoreBigIntegers(root: unknown): unknown {
     }
     const object = node as Record<string, unknown>;
     for (const key of Object.keys(object)) {
-      if (key.startsWith(marker)) throw new SyntaxError(`Unexpected number ${key.slice(marker.length)} in JSON: an object key must be a string`);
+      if (key.startsWith(marker))
+        throw new SyntaxError(`Unexpected number ${key.slice(marker.length)} in JSON: an object key must be a string`);
       const value = object[key];
       if (typeof value === "string") {
-        if (value.startsWith(marker)) Object.defineProperty(object, key, { value: BigInt(value.slice(marker.length)), writable: true, enumerable: true, configurable: true });
+        if (value.startsWith(marker))
+          Object.defineProperty(object, key, {
+            value: BigInt(value.slice(marker.length)),
+            writable: true,
+            enumerable: true,
+            configurable: true,
+          });
       } else if (typeof value === "object" && value !== null) stack.push(value);
     }
   }

@@ -13,7 +13,10 @@ type Op =
   | { kind: "release"; agent: number; path: string }
   | { kind: "record"; agent: number; path: string };
 
-/** One step of a history: time moves by `delta` (through `ticks`, points of the way where time is looked at), then `op` runs. */
+/**
+ * One step of a history: time moves by `delta` (through `ticks`, points of the way where time is looked at), then `op`
+ * runs.
+ */
 interface Step {
   delta: number;
   ticks: number[];
@@ -38,8 +41,16 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("record" as const), agent, path }),
 );
 const step: fc.Arbitrary<Step> = fc
-  .record({ delta: fc.integer({ min: 0, max: 3_000 }), cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }), op })
-  .map(({ delta, cuts, op }) => ({ delta, op, ticks: cuts.map((cut) => Math.floor(cut * delta)).sort((a, b) => a - b) }));
+  .record({
+    delta: fc.integer({ min: 0, max: 3_000 }),
+    cuts: fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 3 }),
+    op,
+  })
+  .map(({ delta, cuts, op }) => ({
+    delta,
+    op,
+    ticks: cuts.map((cut) => Math.floor(cut * delta)).sort((a, b) => a - b),
+  }));
 
 /** Run a history; with `fine`, time is also looked at at every tick point on the way. */
 function run(timeout: number, steps: Step[], finalDelta: number, finalTicks: number[], fine: boolean) {
@@ -61,7 +72,17 @@ function run(timeout: number, steps: Step[], finalDelta: number, finalTicks: num
     const done = (outcome: WaitOutcome<AcquireResult>) => void outcomes.push(`${index} ${JSON.stringify(outcome)}`);
     if (op.kind === "heartbeat") reg.heartbeat(op.agent);
     else if (op.kind === "lock") reg.tryLock(op.agent, op.path, op.ttl);
-    else if (op.kind === "acquire") reg.acquire({ agentId: op.agent, paths: op.paths, mode: op.shared ? "shared" : "exclusive", ttlMs: op.ttl, waitMs: op.wait }, done);
+    else if (op.kind === "acquire")
+      reg.acquire(
+        {
+          agentId: op.agent,
+          paths: op.paths,
+          mode: op.shared ? "shared" : "exclusive",
+          ttlMs: op.ttl,
+          waitMs: op.wait,
+        },
+        done,
+      );
     else if (op.kind === "release") reg.releaseLock(op.agent, op.path);
     else reg.recordVersion({ agentId: op.agent, path: op.path });
   });
@@ -80,7 +101,9 @@ describe("time passes through every deadline in order", () => {
         fc.array(fc.integer({ min: 0, max: 30_000 }), { maxLength: 6 }),
         (timeout, steps, finalDelta, finalCuts) => {
           const finalTicks = finalCuts.filter((t) => t <= finalDelta).sort((a, b) => a - b);
-          expect(run(timeout, steps, finalDelta, finalTicks, true)).toEqual(run(timeout, steps, finalDelta, finalTicks, false));
+          expect(run(timeout, steps, finalDelta, finalTicks, true)).toEqual(
+            run(timeout, steps, finalDelta, finalTicks, false),
+          );
         },
       ),
       { numRuns: Number(process.env.HISTORY_RUNS ?? 150) },

@@ -18,12 +18,21 @@ const modes = fc.constantFrom<LockMode>("exclusive", "shared");
 
 function registry(options: { crashLockDelayMs?: number; timeout?: number } = {}) {
   const clock = { now: 0 };
-  const reg = new Registry({ now: () => clock.now, config: { default_lock_ttl_ms: LONG, agent_timeout_ms: options.timeout ?? LONG }, crashLockDelayMs: options.crashLockDelayMs });
+  const reg = new Registry({
+    now: () => clock.now,
+    config: { default_lock_ttl_ms: LONG, agent_timeout_ms: options.timeout ?? LONG },
+    crashLockDelayMs: options.crashLockDelayMs,
+  });
   return { reg, clock };
 }
 
 /** Queue an acquire that must wait; returns its outcomes as they come. */
-function waitFor(reg: Registry, agentId: number, paths: string[], mode: LockMode = "exclusive"): WaitOutcome<AcquireResult>[] {
+function waitFor(
+  reg: Registry,
+  agentId: number,
+  paths: string[],
+  mode: LockMode = "exclusive",
+): WaitOutcome<AcquireResult>[] {
   const outcomes: WaitOutcome<AcquireResult>[] = [];
   const result = reg.acquire({ agentId, paths, mode, waitMs: LONG }, (outcome) => outcomes.push(outcome));
   expect(result).toHaveProperty("waiting");
@@ -46,7 +55,11 @@ describe("no false alarms", () => {
   // fine): taking them one at a time in increasing order, in any mode,
   // every cycle would need a request for a path below one already held.
   const flat = ["a", "b", "c/x", "c/y", "d", "e/f/g"];
-  const plan = fc.subarray(flat, { minLength: 1 }).chain((paths) => fc.tuple(fc.constant(paths), fc.array(modes, { minLength: paths.length, maxLength: paths.length })));
+  const plan = fc
+    .subarray(flat, { minLength: 1 })
+    .chain((paths) =>
+      fc.tuple(fc.constant(paths), fc.array(modes, { minLength: paths.length, maxLength: paths.length })),
+    );
   const agents = fc.array(fc.array(plan, { minLength: 1, maxLength: 3 }), { minLength: 2, maxLength: 5 });
 
   it("agents that take their paths one at a time in one global (sorted) order never get deadlock, and all finish", () => {
@@ -64,16 +77,20 @@ describe("no false alarms", () => {
             s.step = 0;
             return;
           }
-          const result = reg.acquire({ agentId: agent + 1, paths: [paths[s.step] as string], mode: pathModes[s.step], waitMs: LONG }, (outcome) => {
-            expect(outcome.kind).toBe("granted");
-            s.waiting = false;
-            s.step++;
-          });
+          const result = reg.acquire(
+            { agentId: agent + 1, paths: [paths[s.step] as string], mode: pathModes[s.step], waitMs: LONG },
+            (outcome) => {
+              expect(outcome.kind).toBe("granted");
+              s.waiting = false;
+              s.step++;
+            },
+          );
           if ("waiting" in result) s.waiting = true;
           else s.step++;
         };
         /** Agents that can take a step: not waiting, plans left. */
-        const busy = () => state.flatMap((s, agent) => (!s.waiting && s.plan < (plans[agent] as unknown[]).length ? [agent] : []));
+        const busy = () =>
+          state.flatMap((s, agent) => (!s.waiting && s.plan < (plans[agent] as unknown[]).length ? [agent] : []));
         for (const pick of schedule) {
           const ready = busy();
           if (ready.length === 0) break;
@@ -98,21 +115,41 @@ describe("no false alarms", () => {
     const { reg } = registry();
     reg.acquire({ agentId: 1, paths: ["a"] });
     waitFor(reg, 2, ["a", "b"]);
-    expect(refusal(reg, 1, ["b"]).data).toEqual({ cycle: [{ agent_id: 1, path: "b", waits_for: 2 }, { agent_id: 2, path: "a", waits_for: 1 }] });
+    expect(refusal(reg, 1, ["b"]).data).toEqual({
+      cycle: [
+        { agent_id: 1, path: "b", waits_for: 2 },
+        { agent_id: 2, path: "a", waits_for: 1 },
+      ],
+    });
     reg.acquire({ agentId: 3, paths: ["d"] });
     waitFor(reg, 4, ["d"]);
-    expect(refusal(reg, 3, ["d/f"]).data).toEqual({ cycle: [{ agent_id: 3, path: "d/f", waits_for: 4 }, { agent_id: 4, path: "d", waits_for: 3 }] });
+    expect(refusal(reg, 3, ["d/f"]).data).toEqual({
+      cycle: [
+        { agent_id: 3, path: "d/f", waits_for: 4 },
+        { agent_id: 4, path: "d", waits_for: 3 },
+      ],
+    });
   });
 });
 
 describe("the wait index", () => {
   const paths = fc.constantFrom("a", "a/b", "a/b/c", "a/c", "b", "ab", "a/b/d");
-  const request = fc.record({ agentId: fc.integer({ min: 1, max: 4 }), paths: fc.uniqueArray(paths, { minLength: 1, maxLength: 3 }), mode: modes });
+  const request = fc.record({
+    agentId: fc.integer({ min: 1, max: 4 }),
+    paths: fc.uniqueArray(paths, { minLength: 1, maxLength: 3 }),
+    mode: modes,
+  });
   const op = fc.oneof(
     { weight: 3, arbitrary: request.map((r) => ({ kind: "add" as const, ...r })) },
     { weight: 1, arbitrary: fc.nat().map((nth) => ({ kind: "remove" as const, nth })) },
   );
-  const query = fc.record({ agentId: fc.integer({ min: 1, max: 4 }), path: paths, mode: modes, after: fc.nat({ max: 30 }), span: fc.option(fc.nat({ max: 30 }), { nil: undefined }) });
+  const query = fc.record({
+    agentId: fc.integer({ min: 1, max: 4 }),
+    path: paths,
+    mode: modes,
+    after: fc.nat({ max: 30 }),
+    span: fc.option(fc.nat({ max: 30 }), { nil: undefined }),
+  });
 
   it("finds exactly the queued requests in range whose claims conflict, as a brute-force scan of the queue does", () => {
     fc.assert(
@@ -136,13 +173,19 @@ describe("the wait index", () => {
           const range = { after: q.after, before: q.span === undefined ? Infinity : q.after + q.span };
           const wanted: LockClaim = claim(q.agentId, q.path, q.mode);
           const expected = queue
-            .filter((r) => r.id > range.after && r.id < range.before && r.paths.some((p) => conflicts(wanted, claim(r.agentId, p, r.mode))))
+            .filter(
+              (r) =>
+                r.id > range.after &&
+                r.id < range.before &&
+                r.paths.some((p) => conflicts(wanted, claim(r.agentId, p, r.mode))),
+            )
             .map((r) => r.id);
           const found = new Set<number>();
           index.forEachConflict(q.agentId, q.path, q.mode, range, (r) => void found.add(r.id));
           expect([...found].sort((x, y) => x - y)).toEqual(expected);
           expect(index.countAt(q.path)).toBe(queue.filter((r) => r.paths.includes(q.path)).length);
-          // With the blocked cut: a subset that keeps every request not blocked by two earlier exclusive ones on its path.
+          // With the blocked cut: a subset that keeps every request not blocked by two earlier exclusive ones on its
+          // path.
           const cut = new Set<number>();
           index.forEachConflict(q.agentId, q.path, q.mode, range, (r) => void cut.add(r.id), { blockedCut: true });
           for (const id of cut) expect(found.has(id)).toBe(true);
@@ -150,7 +193,9 @@ describe("the wait index", () => {
             if (cut.has(id)) continue;
             const r = queue.find((each) => each.id === id) as Request;
             const blocked = r.paths.every((p) => {
-              const ahead = queue.filter((o) => o.id > range.after && o.id < r.id && o.mode === "exclusive" && o.paths.includes(p));
+              const ahead = queue.filter(
+                (o) => o.id > range.after && o.id < r.id && o.mode === "exclusive" && o.paths.includes(p),
+              );
               return new Set(ahead.map((o) => o.agentId)).size >= 2 || !conflicts(wanted, claim(r.agentId, p, r.mode));
             });
             expect(blocked, `request ${id} was cut but is not blocked on its path`).toBe(true);
@@ -194,7 +239,13 @@ describe("a refusal", () => {
     expect(error.message).toBe(
       'waiting would close a cycle of waits: agent 3 waits for agent 1 on "a", agent 1 waits for agent 2 on "b", agent 2 waits for agent 3 on "c"; refused, nothing changed',
     );
-    expect(events.at(-1)).toMatchObject({ type: "lock/deadlock", agent_id: 3, paths: ["x", "a"], mode: "exclusive", cycle });
+    expect(events.at(-1)).toMatchObject({
+      type: "lock/deadlock",
+      agent_id: 3,
+      paths: ["x", "a"],
+      mode: "exclusive",
+      cycle,
+    });
     expect(reg.snapshot()).toEqual(before.snapshot);
     expect(reg.saveWaits()).toEqual(before.waits);
     expect(reg.stats().locks.refused).toBe(before.stats.locks.refused + 1);
@@ -208,7 +259,10 @@ describe("a refusal", () => {
     reg.acquire({ agentId: 1, paths: ["a"] });
     reg.acquire({ agentId: 2, paths: ["b"] });
     waitFor(reg, 1, ["b"]);
-    expect(reg.acquire({ agentId: 2, paths: ["a"] })).toMatchObject({ granted: false, conflicts: [{ path: "a", holder: 1, queued: false }] });
+    expect(reg.acquire({ agentId: 2, paths: ["a"] })).toMatchObject({
+      granted: false,
+      conflicts: [{ path: "a", holder: 1, queued: false }],
+    });
   });
 });
 
@@ -231,7 +285,12 @@ describe("locks left by the crash lock-delay", () => {
     // Below a directory: the table counts agent 1's left lock under e, but agent 1 holds nothing live there.
     const onE = waitFor(reg, 2, ["e"]);
     // Under d agent 1 holds a live lock: waiting for d is waiting for agent 1, who waits for agent 2.
-    expect(refusal(reg, 2, ["d"]).data).toEqual({ cycle: [{ agent_id: 2, path: "d", waits_for: 1 }, { agent_id: 1, path: "b", waits_for: 2 }] });
+    expect(refusal(reg, 2, ["d"]).data).toEqual({
+      cycle: [
+        { agent_id: 2, path: "d", waits_for: 1 },
+        { agent_id: 1, path: "b", waits_for: 2 },
+      ],
+    });
     for (clock.now = 1_400; clock.now <= 6_200; clock.now += 300) {
       reg.heartbeat(1);
       reg.heartbeat(2);
@@ -249,7 +308,12 @@ describe("saved waits", () => {
     waitFor(reg, 1, ["docs"]);
     waitFor(reg, 3, ["src/x"]);
     const expected = refusal(reg, 2, ["src/main.rs"]).data;
-    expect(expected).toEqual({ cycle: [{ agent_id: 2, path: "src/main.rs", waits_for: 1 }, { agent_id: 1, path: "docs", waits_for: 2 }] });
+    expect(expected).toEqual({
+      cycle: [
+        { agent_id: 2, path: "src/main.rs", waits_for: 1 },
+        { agent_id: 1, path: "docs", waits_for: 2 },
+      ],
+    });
     const fresh = new Registry({ now: () => clock.now });
     fresh.restore(JSON.parse(JSON.stringify(reg.snapshot())));
     fresh.loadWaits(JSON.parse(JSON.stringify(reg.saveWaits())), () => () => {});

@@ -27,19 +27,33 @@ interface Queued {
   answers: number;
 }
 
-const conflicting = (a: { agent: number; mode: Mode }, b: { agent: number; mode: Mode }) => a.agent !== b.agent && (a.mode === "exclusive" || b.mode === "exclusive");
+const conflicting = (a: { agent: number; mode: Mode }, b: { agent: number; mode: Mode }) =>
+  a.agent !== b.agent && (a.mode === "exclusive" || b.mode === "exclusive");
 
 const agent = fc.integer({ min: 1, max: 6 });
 const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "b/c", "c");
 const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant("acquire" as const), agent, paths: fc.array(path, { minLength: 1, maxLength: 3 }), mode: fc.constantFrom<Mode>("exclusive", "shared"), ttl: fc.integer({ min: 1, max: 3_000 }), wait: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_000 })) }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant("acquire" as const),
+      agent,
+      paths: fc.array(path, { minLength: 1, maxLength: 3 }),
+      mode: fc.constantFrom<Mode>("exclusive", "shared"),
+      ttl: fc.integer({ min: 1, max: 3_000 }),
+      wait: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4_000 })),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("release" as const), agent, path }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("releaseAll" as const), agent }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("heartbeat" as const), agent }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("unregister" as const), agent }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("force" as const), path }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), nth: fc.nat({ max: 5 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2_500 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 2_500 }) }),
+  },
 );
 
 function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
@@ -53,7 +67,10 @@ function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
 
   reg.events.subscribe((event) => {
     if (event.type === "lock/released") {
-      expect(held.delete(key({ agent: event.agent_id, path: event.path })), `released what was not held: ${JSON.stringify(event)}`).toBe(true);
+      expect(
+        held.delete(key({ agent: event.agent_id, path: event.path })),
+        `released what was not held: ${JSON.stringify(event)}`,
+      ).toBe(true);
     }
     if (event.type !== "lock/granted") return;
     const lock: Held = { agent: event.agent_id, path: event.path, mode: event.mode, fence: event.fence };
@@ -80,7 +97,11 @@ function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
     queued.delete(entry.id);
     if (outcome.kind !== "granted") return;
     for (const earlier of queued.values()) {
-      if (earlier.id < entry.id && conflicting(earlier, entry) && earlier.paths.some((p) => entry.paths.some((q) => overlap(p, q)))) {
+      if (
+        earlier.id < entry.id &&
+        conflicting(earlier, entry) &&
+        earlier.paths.some((p) => entry.paths.some((q) => overlap(p, q)))
+      ) {
         throw new Error(`waiter ${entry.id} was granted before the earlier conflicting waiter ${earlier.id}`);
       }
     }
@@ -88,7 +109,8 @@ function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
 
   const runner = new StepRunner(reg, { advance: (ms) => (clock.now += ms), onOutcome: answer });
   for (const each of steps) {
-    const before = each.kind === "acquire" && each.wait > 0 ? JSON.stringify([reg.listLocks(), reg.saveWaits()]) : undefined;
+    const before =
+      each.kind === "acquire" && each.wait > 0 ? JSON.stringify([reg.listLocks(), reg.saveWaits()]) : undefined;
     let result: unknown;
     try {
       result = runner.run(each);
@@ -98,7 +120,13 @@ function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
       continue;
     }
     if (each.kind === "acquire" && "waiting" in (result as object)) {
-      const entry: Queued = { id: (result as { waiting: number }).waiting, agent: each.agent, paths: each.paths, mode: each.mode, answers: 0 };
+      const entry: Queued = {
+        id: (result as { waiting: number }).waiting,
+        agent: each.agent,
+        paths: each.paths,
+        mode: each.mode,
+        answers: 0,
+      };
       queued.set(entry.id, entry);
       all.push(entry);
     }
@@ -115,7 +143,10 @@ function check(steps: Step[], sabotage?: (reg: Registry) => void): void {
 
 describe("history checker", () => {
   it("finds no overlap of conflicting grants, no fence going back, no waiter answered twice or out of turn", () => {
-    fc.assert(fc.property(fc.array(step, { minLength: 1, maxLength: 3_000, size: "max" }), (steps) => check(steps)), { numRuns: Number(process.env.HISTORY_RUNS ?? 40) });
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 3_000, size: "max" }), (steps) => check(steps)),
+      { numRuns: Number(process.env.HISTORY_RUNS ?? 40) },
+    );
   });
 
   it("fails on a registry that ignores conflicts (the checker can fail)", () => {
@@ -124,7 +155,8 @@ describe("history checker", () => {
       { kind: "acquire", agent: 2, paths: ["a/b"], mode: "shared", ttl: 100, wait: 0 },
     ];
     expect(() => check(steps)).not.toThrow();
-    const ignoreConflicts = (reg: Registry) => Object.assign((reg as unknown as { locking: object }).locking, { conflictsFor: () => [] });
+    const ignoreConflicts = (reg: Registry) =>
+      Object.assign((reg as unknown as { locking: object }).locking, { conflictsFor: () => [] });
     expect(() => check(steps, ignoreConflicts)).toThrow(/conflicting grants live together/);
   });
 });

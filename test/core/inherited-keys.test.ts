@@ -31,7 +31,8 @@ describe("keys named like Object.prototype members", () => {
         expect(reg.register(name)).toBe(1);
         expect(reg.tryLock(1, first)).toEqual({ locked: true, holder: 1 });
         const shared = rest;
-        if (shared.length > 0) expect(reg.acquire({ agentId: 1, paths: shared, mode: "shared" })).toMatchObject({ granted: true });
+        if (shared.length > 0)
+          expect(reg.acquire({ agentId: 1, paths: shared, mode: "shared" })).toMatchObject({ granted: true });
         paths.forEach((path, index) => expect(reg.recordVersion({ agentId: 1, path, size: index })).toBe(index + 1));
         expect(reg.changesSince(0).map((change) => change.path)).toEqual(paths);
         expect(reg.tryLock(2, first)).toEqual({ locked: false, holder: 1 });
@@ -43,7 +44,8 @@ describe("keys named like Object.prototype members", () => {
         expect(Object.keys(agent?.lock_fences ?? {}).sort()).toEqual([first, ...shared].sort());
         expect(agent?.shared_paths).toEqual([...shared].sort());
         expect(Object.keys(snapshot.versions.history).sort()).toEqual([...paths].sort());
-        for (const map of [agent?.locked_paths, agent?.lock_fences, snapshot.versions.history]) expect(Object.getPrototypeOf(map)).toBeNull();
+        for (const map of [agent?.locked_paths, agent?.lock_fences, snapshot.versions.history])
+          expect(Object.getPrototypeOf(map)).toBeNull();
 
         const { reg: restored } = manualRegistry(1_000);
         restored.restore(throughJson(snapshot));
@@ -67,29 +69,45 @@ describe("keys named like Object.prototype members", () => {
     const { reg: restored } = manualRegistry(0);
     expect(restored.restore(snapshot)).toEqual({ agents: 1, locks: 1, current_seq: 1 });
     expect(restored.tryLock(2, "__proto__")).toEqual({ locked: false, holder: 1 });
-    expect(restored.changesSince(0)).toEqual([{ path: "__proto__", seq: 1, agent_id: 1, op: "write", hash: "7", size: 0, timestamp_ms: 0 }]);
+    expect(restored.changesSince(0)).toEqual([
+      { path: "__proto__", seq: 1, agent_id: 1, op: "write", hash: "7", size: 0, timestamp_ms: 0 },
+    ]);
   });
 
-  it.each(protoNames.filter((name) => name !== "__proto__"))("does not take %s as a locked path of a snapshot that does not lock it", (name) => {
-    const { reg } = manualRegistry(0);
-    reg.tryLock(1, "a");
-    const before = reg.snapshot();
-    const spoilers: ((snapshot: any) => void)[] = [
-      (snapshot) => snapshot.agents.agents[0].shared_paths.push(name),
-      (snapshot) => (snapshot.agents.agents[0].lock_fences[name] = 1),
-    ];
-    for (const spoil of spoilers) {
-      const broken = throughJson(before);
-      spoil(broken);
-      expect(() => reg.restore(broken)).toThrow(InvalidInputError);
-      expect(reg.snapshot()).toEqual(before);
-    }
-  });
+  it.each(protoNames.filter((name) => name !== "__proto__"))(
+    "does not take %s as a locked path of a snapshot that does not lock it",
+    (name) => {
+      const { reg } = manualRegistry(0);
+      reg.tryLock(1, "a");
+      const before = reg.snapshot();
+      const spoilers: ((snapshot: any) => void)[] = [
+        (snapshot) => snapshot.agents.agents[0].shared_paths.push(name),
+        (snapshot) => (snapshot.agents.agents[0].lock_fences[name] = 1),
+      ];
+      for (const spoil of spoilers) {
+        const broken = throughJson(before);
+        spoil(broken);
+        expect(() => reg.restore(broken)).toThrow(InvalidInputError);
+        expect(reg.snapshot()).toEqual(before);
+      }
+    },
+  );
 
   it("does not take an inherited member for a path's fence", () => {
     const { reg } = manualRegistry(0);
     const snapshot = throughJson(manualRegistry(0).reg.snapshot());
-    snapshot.agents.agents = [{ id: 1, name: "a", state: "active", last_seen_ms: 0, edit_count: 0, locked_paths: { toString: 9 }, lock_fences: {}, shared_paths: [] }];
+    snapshot.agents.agents = [
+      {
+        id: 1,
+        name: "a",
+        state: "active",
+        last_seen_ms: 0,
+        edit_count: 0,
+        locked_paths: { toString: 9 },
+        lock_fences: {},
+        shared_paths: [],
+      },
+    ];
     expect(() => reg.restore(snapshot)).toThrow('snapshot.agents.agents[0].lock_fences has no entry for "toString"');
   });
 });
@@ -111,7 +129,9 @@ describe("protocol records keyed by user strings", () => {
 
   it("keep a history on __proto__ and a restore's top-level keys", () => {
     const snapshot = throughJson(manualRegistry(0).reg.snapshot());
-    snapshot.versions = JSON.parse('{"current_seq": 1, "history": {"__proto__": [{"seq": 1, "agent_id": 0, "timestamp_ms": 0, "op": "write", "hash": "0", "size": 0}]}}');
+    snapshot.versions = JSON.parse(
+      '{"current_seq": 1, "history": {"__proto__": [{"seq": 1, "agent_id": 0, "timestamp_ms": 0, "op": "write", "hash": "0", "size": 0}]}}',
+    );
     expect(Object.keys(SnapshotInput.parse(snapshot).versions.history)).toEqual(["__proto__"]);
     const params = methods.restore.params.parse(JSON.parse('{"snapshot": {"__proto__": {"format_version": 2}}}'));
     expect(Object.getPrototypeOf(params.snapshot)).toBeNull();

@@ -16,7 +16,11 @@ interface Holder {
 
 const holders: Holder[] = [1, 2, 3].map((id) => ({ id }));
 const segments = ["a", "b", "ab"];
-const universe = [...new Set(segments.flatMap((x) => [x, ...segments.flatMap((y) => [`${x}/${y}`, ...segments.map((z) => `${x}/${y}/${z}`)])]))];
+const universe = [
+  ...new Set(
+    segments.flatMap((x) => [x, ...segments.flatMap((y) => [`${x}/${y}`, ...segments.map((z) => `${x}/${y}/${z}`)])]),
+  ),
+];
 const modes: LockMode[] = ["exclusive", "shared"];
 
 const step = fc.record({
@@ -42,7 +46,9 @@ const segmentsOf = (path: string): string[] => {
 
 /** The conflict rule stated plainly: other holder, not both shared, one path covers the other. */
 const bruteForceRule = (a: LockClaim, b: LockClaim): boolean =>
-  a.holder !== b.holder && !(a.mode === "shared" && b.mode === "shared") && (covers(a.path, b.path) || covers(b.path, a.path));
+  a.holder !== b.holder &&
+  !(a.mode === "shared" && b.mode === "shared") &&
+  (covers(a.path, b.path) || covers(b.path, a.path));
 
 /** `a` (a lock in the table) conflicts with `holderId` taking `path` in `mode`, by the brute-force rule. */
 const conflicts = (a: Lock<Holder>, holderId: number, path: string, mode: LockMode): boolean =>
@@ -52,12 +58,22 @@ const below = (path: string, dir: string): boolean => path !== dir && covers(dir
 /** The same locks in any order; expect() runs only on a mismatch, for its message (it is slow). */
 function agree(actual: readonly Lock<Holder>[], expected: readonly Lock<Holder>[], what: string): void {
   const want = new Set(expected);
-  if (actual.length !== want.size || actual.some((lock) => !want.has(lock))) expect(new Set(actual), what).toEqual(want);
+  if (actual.length !== want.size || actual.some((lock) => !want.has(lock)))
+    expect(new Set(actual), what).toEqual(want);
 }
 
-/** Paths whose segments are prefixes of one another as strings (`a`, `ab`, `a.b`), so a test by characters rather than segments would fail. */
-const pathArb = fc.array(fc.constantFrom("a", "ab", "b", "a.b", "_", "__proto__"), { minLength: 1, maxLength: 4 }).map((segments) => segments.join("/"));
-const claimArb = fc.record({ holder: fc.integer({ min: 0, max: 3 }), path: pathArb, mode: fc.constantFrom<LockMode>("exclusive", "shared") });
+/**
+ * Paths whose segments are prefixes of one another as strings (`a`, `ab`, `a.b`), so a test by characters rather than
+ * segments would fail.
+ */
+const pathArb = fc
+  .array(fc.constantFrom("a", "ab", "b", "a.b", "_", "__proto__"), { minLength: 1, maxLength: 4 })
+  .map((segments) => segments.join("/"));
+const claimArb = fc.record({
+  holder: fc.integer({ min: 0, max: 3 }),
+  path: pathArb,
+  mode: fc.constantFrom<LockMode>("exclusive", "shared"),
+});
 
 describe("the conflict rule", () => {
   it("is the brute-force statement of the rule, and symmetric", () => {
@@ -97,7 +113,15 @@ describe("LockTable", () => {
         for (const { kind, holder, path, mode, pick } of steps) {
           if (kind === "tryAdd") {
             if (model.some((lock) => lock.holder === holder && lock.path === path)) continue;
-            const lock: Lock<Holder> = { path, holder, mode, fence: fence++, expiresAtMs: 0, heapIndex: -1, dir: undefined };
+            const lock: Lock<Holder> = {
+              path,
+              holder,
+              mode,
+              fence: fence++,
+              expiresAtMs: 0,
+              heapIndex: -1,
+              dir: undefined,
+            };
             const blocking = model.filter((other) => conflicts(other, holder.id, path, mode));
             const answer = table.tryAdd(lock);
             if (blocking.length === 0) {
@@ -105,7 +129,12 @@ describe("LockTable", () => {
               model.push(lock);
             } else {
               expect(answer).toBeDefined();
-              expect(blocking.some((other) => other.holder.id === answer?.holderId && (answer.path === undefined || answer.path === other.path))).toBe(true);
+              expect(
+                blocking.some(
+                  (other) =>
+                    other.holder.id === answer?.holderId && (answer.path === undefined || answer.path === other.path),
+                ),
+              ).toBe(true);
             }
           } else if (model.length > 0) {
             const lock = model[pick % model.length] as Lock<Holder>;
@@ -121,17 +150,24 @@ describe("LockTable", () => {
           for (const at of universe) {
             const exact = model.filter((lock) => lock.path === at).sort((a, b) => a.fence - b.fence);
             const holdersAt = table.holdersAt(at);
-            if (holdersAt.length !== exact.length || holdersAt.some((lock, i) => lock !== exact[i])) expect(holdersAt, `holdersAt(${at})`).toEqual(exact);
+            if (holdersAt.length !== exact.length || holdersAt.some((lock, i) => lock !== exact[i]))
+              expect(holdersAt, `holdersAt(${at})`).toEqual(exact);
             for (const who of holders) {
               for (const want of modes) {
                 const covering = model.filter((lock) => covers(lock.path, at) && conflicts(lock, who.id, at, want));
-                agree(table.coveringConflicts(who.id, at, want), covering, `coveringConflicts(${who.id}, ${at}, ${want})`);
+                agree(
+                  table.coveringConflicts(who.id, at, want),
+                  covering,
+                  `coveringConflicts(${who.id}, ${at}, ${want})`,
+                );
                 const under = model.filter((lock) => below(lock.path, at) && conflicts(lock, who.id, at, want));
                 const exclusiveUnder = under.filter((lock) => lock.mode === "exclusive");
                 const expected = (exclusiveUnder.length > 0 ? exclusiveUnder : under).map((lock) => lock.holder.id);
                 const found = table.conflictBelow(who.id, at, want);
                 if (found === undefined ? expected.length > 0 : !expected.includes(found.holderId)) {
-                  expect(found?.holderId, `conflictBelow(${who.id}, ${at}, ${want})`).toBeOneOf(expected.length === 0 ? [undefined] : expected);
+                  expect(found?.holderId, `conflictBelow(${who.id}, ${at}, ${want})`).toBeOneOf(
+                    expected.length === 0 ? [undefined] : expected,
+                  );
                 }
               }
             }

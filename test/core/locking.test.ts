@@ -61,7 +61,9 @@ describe("one conflict rule", () => {
       locks: [{ path: "f", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }],
       conflicts: [],
     });
-    expect(reg.acquire({ agentId: 1, paths: ["f"], mode: "shared" })).toMatchObject({ locks: [{ mode: "shared", fence: 1 }] });
+    expect(reg.acquire({ agentId: 1, paths: ["f"], mode: "shared" })).toMatchObject({
+      locks: [{ mode: "shared", fence: 1 }],
+    });
     expect(reg.acquire({ agentId: 2, paths: ["f"], mode: "shared" })).toMatchObject({ granted: true });
   });
 
@@ -78,9 +80,13 @@ describe("one conflict rule", () => {
     const { reg } = manualRegistry();
     const before = reg.snapshot();
     expect(() => reg.acquire({ agentId: 1, paths: [] })).toThrow(/paths must be a list of 1 to 256 paths/);
-    expect(() => reg.acquire({ agentId: 1, paths: Array.from({ length: 257 }, (_, i) => `p${i}`) })).toThrow(/1 to 256/);
+    expect(() => reg.acquire({ agentId: 1, paths: Array.from({ length: 257 }, (_, i) => `p${i}`) })).toThrow(
+      /1 to 256/,
+    );
     expect(() => reg.acquire({ agentId: 1, paths: ["ok", "../no"] })).toThrow(/paths\[1\] climbs above/);
-    expect(() => reg.acquire({ agentId: 1, paths: ["ok"], mode: "read" as "shared" })).toThrow(/mode must be exclusive or shared/);
+    expect(() => reg.acquire({ agentId: 1, paths: ["ok"], mode: "read" as "shared" })).toThrow(
+      /mode must be exclusive or shared/,
+    );
     expect(() => reg.acquire({ agentId: 1, paths: ["ok"], waitMs: -1 })).toThrow(/wait_ms/);
     expect(reg.snapshot()).toEqual(before);
   });
@@ -89,7 +95,9 @@ describe("one conflict rule", () => {
 describe("fencing tokens", () => {
   it("increase strictly with every new grant and are kept by refreshes", () => {
     const { reg } = manualRegistry();
-    const fences = ["a", "b", "c"].map((p) => (reg.acquire({ agentId: 1, paths: [p] }) as AcquireResult).locks[0]?.fence);
+    const fences = ["a", "b", "c"].map(
+      (p) => (reg.acquire({ agentId: 1, paths: [p] }) as AcquireResult).locks[0]?.fence,
+    );
     expect(fences).toEqual([1, 2, 3]);
     reg.releaseLock(1, "a");
     expect((reg.acquire({ agentId: 1, paths: ["b", "a"] }) as AcquireResult).locks.map((l) => l.fence)).toEqual([2, 4]);
@@ -112,7 +120,9 @@ describe("fencing tokens", () => {
     expect(() => reg.recordVersion({ agentId: 1, path: "src/a.rs", fence: fence + 1 })).toThrow(DomainError);
     expect(() => reg.recordVersion({ agentId: 2, path: "src/a.rs", fence })).toThrow(/stale|not a live lock/);
     clock.now = 100;
-    expect(() => reg.recordVersion({ agentId: 1, path: "src/a.rs", fence })).toThrow(/fence 1 is not a live lock of agent 1 on "src\/a.rs"/);
+    expect(() => reg.recordVersion({ agentId: 1, path: "src/a.rs", fence })).toThrow(
+      /fence 1 is not a live lock of agent 1 on "src\/a.rs"/,
+    );
     expect(reg.currentSeq()).toBe(1);
   });
 
@@ -121,7 +131,10 @@ describe("fencing tokens", () => {
     const [sharedDir] = (reg.acquire({ agentId: 1, paths: ["src"], mode: "shared" }) as AcquireResult).locks;
     reg.acquire({ agentId: 2, paths: ["src"], mode: "shared" });
     const [sharedFile] = (reg.acquire({ agentId: 1, paths: ["docs/a.md"], mode: "shared" }) as AcquireResult).locks;
-    for (const [path, fence] of [["src/a.rs", sharedDir?.fence], ["docs/a.md", sharedFile?.fence]] as const) {
+    for (const [path, fence] of [
+      ["src/a.rs", sharedDir?.fence],
+      ["docs/a.md", sharedFile?.fence],
+    ] as const) {
       const record = () => reg.recordVersion({ agentId: 1, path, fence });
       expect(record).toThrow(DomainError);
       expect(record).toThrow(/shared lock .*a fence authorises a write only under an exclusive lock/);
@@ -133,7 +146,9 @@ describe("fencing tokens", () => {
 
   it("name the problem once, without the method (the server adds it)", () => {
     const { reg } = manualRegistry();
-    expect(() => reg.recordVersion({ agentId: 1, path: "f", fence: 9 })).toThrow(/^fence 9 is not a live lock of agent 1 on "f"/);
+    expect(() => reg.recordVersion({ agentId: 1, path: "f", fence: 9 })).toThrow(
+      /^fence 9 is not a live lock of agent 1 on "f"/,
+    );
   });
 
   it("format-1 snapshots restore as exclusive locks with fresh fences", () => {
@@ -142,7 +157,12 @@ describe("fencing tokens", () => {
       format_version: 1,
       taken_at_ms: 0,
       config: { default_lock_ttl_ms: 30_000, agent_timeout_ms: 45_000 },
-      agents: { next_id: 3, agents: [{ id: 2, name: "b", state: "active", last_seen_ms: 0, edit_count: 0, locked_paths: { y: 9_000, x: 9_000 } }] },
+      agents: {
+        next_id: 3,
+        agents: [
+          { id: 2, name: "b", state: "active", last_seen_ms: 0, edit_count: 0, locked_paths: { y: 9_000, x: 9_000 } },
+        ],
+      },
       versions: { current_seq: 0, history: {} },
     };
     expect(reg.restore(v1)).toEqual({ agents: 1, locks: 2, current_seq: 0 });
@@ -176,7 +196,16 @@ describe("waiting", () => {
     expect(reg.acquire({ agentId: 4, paths: ["f/x"], mode: "shared" })).toMatchObject({ granted: false });
     expect(reg.lockInfo("f")?.waiters).toBe(2);
     reg.releaseLock(1, "f");
-    expect(w2.seen).toEqual([{ kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "exclusive", fence: 2, expires_at_ms: 30_000 }], conflicts: [] } }]);
+    expect(w2.seen).toEqual([
+      {
+        kind: "granted",
+        result: {
+          granted: true,
+          locks: [{ path: "f", mode: "exclusive", fence: 2, expires_at_ms: 30_000 }],
+          conflicts: [],
+        },
+      },
+    ]);
     expect(w3.seen).toEqual([]);
     reg.releaseLock(2, "f");
     expect(w3.seen[0]?.kind).toBe("granted");
@@ -188,7 +217,9 @@ describe("waiting", () => {
     const w = outcomes();
     reg.acquire({ agentId: 2, paths: ["a", "b"], waitMs: 1_000 }, w.done);
     expect(reg.tryLock(3, "b")).toEqual({ locked: false, holder: null });
-    expect(reg.lockCheck(3, ["b"])).toEqual([{ path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true }]);
+    expect(reg.lockCheck(3, ["b"])).toEqual([
+      { path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true },
+    ]);
     expect(reg.acquire({ agentId: 3, paths: ["c"] })).toMatchObject({ granted: true });
   });
 
@@ -203,7 +234,14 @@ describe("waiting", () => {
     clock.now = 500;
     reg.tick();
     expect(w.seen).toEqual([
-      { kind: "timed_out", result: { granted: false, locks: [], conflicts: [{ path: "f", holder: 1, mode: "exclusive", expires_at_ms: 10_000, queued: false }] } },
+      {
+        kind: "timed_out",
+        result: {
+          granted: false,
+          locks: [],
+          conflicts: [{ path: "f", holder: 1, mode: "exclusive", expires_at_ms: 10_000, queued: false }],
+        },
+      },
     ]);
   });
 
@@ -247,12 +285,15 @@ describe("waiting", () => {
   it("registers an unknown agent when it grants (lock_acquire too; a waiting one when its wait is granted). A refused lock changes nothing, nor does a wait that ends ungranted.", () => {
     const { reg, clock } = manualRegistry();
     reg.tryLock(1, "f", 1_000_000);
-    const types = () => reg.events.since(0).map((event) => `${event.type}:${"agent_id" in event ? event.agent_id : ""}`);
+    const types = () =>
+      reg.events.since(0).map((event) => `${event.type}:${"agent_id" in event ? event.agent_id : ""}`);
     const before = { snapshot: reg.snapshot(), events: types() };
     const timing = outcomes();
     const cancelled = outcomes();
     reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, timing.done);
-    const { waiting } = reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, cancelled.done) as { waiting: number };
+    const { waiting } = reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, cancelled.done) as {
+      waiting: number;
+    };
     expect(reg.getAgent(2)).toBeNull();
     expect(reg.getAgent(3)).toBeNull();
     expect(reg.listAgents().map((agent) => agent.id)).toEqual([1]);
@@ -268,10 +309,14 @@ describe("waiting", () => {
     reg.acquire({ agentId: 4, paths: ["f"], mode: "shared", ttlMs: 500, waitMs: 1_000_000 }, granted.done);
     clock.now = 2_000;
     reg.releaseLock(1, "f");
-    expect(granted.seen).toMatchObject([{ kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "shared", expires_at_ms: 2_500 }] } }]);
+    expect(granted.seen).toMatchObject([
+      { kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "shared", expires_at_ms: 2_500 }] } },
+    ]);
     expect(reg.getAgent(4)).toMatchObject({ name: "agent-4", state: "active", last_seen_ms: 2_000 });
     expect(types().slice(before.events.length)).toEqual(["lock/released:1", "agent/registered:4", "lock/granted:4"]);
-    expect(reg.events.since(0).find((event) => event.type === "agent/registered" && event.agent_id === 4)?.at_ms).toBe(2_000);
+    expect(reg.events.since(0).find((event) => event.type === "agent/registered" && event.agent_id === 4)?.at_ms).toBe(
+      2_000,
+    );
   });
 
   it("a waiter whose agent has no record cannot crash: its wait ends at its deadline, past the agent timeout", () => {
@@ -335,9 +380,15 @@ describe("operator and bulk methods", () => {
     const { reg, clock } = manualRegistry();
     reg.acquire({ agentId: 1, paths: ["a", "b"], ttlMs: 100 });
     clock.now = 50;
-    expect(reg.renew(1, ["a", "zzz"], 1_000)).toEqual({ renewed: [{ path: "a", mode: "exclusive", fence: 1, expires_at_ms: 1_050 }], missing: ["zzz"] });
+    expect(reg.renew(1, ["a", "zzz"], 1_000)).toEqual({
+      renewed: [{ path: "a", mode: "exclusive", fence: 1, expires_at_ms: 1_050 }],
+      missing: ["zzz"],
+    });
     clock.now = 200;
-    expect(reg.renew(1)).toEqual({ renewed: [{ path: "a", mode: "exclusive", fence: 1, expires_at_ms: 30_200 }], missing: [] });
+    expect(reg.renew(1)).toEqual({
+      renewed: [{ path: "a", mode: "exclusive", fence: 1, expires_at_ms: 30_200 }],
+      missing: [],
+    });
     expect(reg.renew(1, ["b"])).toEqual({ renewed: [], missing: ["b"] });
   });
 
@@ -346,7 +397,10 @@ describe("operator and bulk methods", () => {
     reg.acquire({ agentId: 1, paths: ["long", "short"], ttlMs: 30_000 });
     reg.acquire({ agentId: 1, paths: ["short"], ttlMs: 200 });
     clock.now = 100;
-    expect(reg.renew(1, ["long"], 100)).toEqual({ renewed: [{ path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }], missing: [] });
+    expect(reg.renew(1, ["long"], 100)).toEqual({
+      renewed: [{ path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }],
+      missing: [],
+    });
     expect(reg.renew(1, undefined, 1_000)).toEqual({
       renewed: [
         { path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 },
@@ -369,7 +423,9 @@ describe("operator and bulk methods", () => {
     expect(reg.renew(1, ["long"], 100).renewed).toMatchObject([{ path: "long", expires_at_ms: 100 }]);
     reg.acquire({ agentId: 2, paths: ["long"], waitMs: 10 }, () => {});
     expect(reg.agentState(2)).toBe("active");
-    expect(() => reg.setProcessOptions({ ...reg.processOptions(), rules: RULES + 1 })).toThrow(/^rules must be at most/);
+    expect(() => reg.setProcessOptions({ ...reg.processOptions(), rules: RULES + 1 })).toThrow(
+      /^rules must be at most/,
+    );
   });
 
   it("releases all of an agent's locks, and force-releases a path whoever holds it", () => {
@@ -441,10 +497,24 @@ describe("events", () => {
     reg.restore(saved);
     expect(w.seen).toEqual([{ kind: "agent_gone", why: "restored" }]);
     expect(seen.map((event) => event.type)).toEqual(["registry/restored"]);
-    expect(seen[0]).toEqual({ type: "registry/restored", agents: 1, locks: 1, current_seq: 1, next_id: 2, next_fence: 3, event_seq: expect.any(Number), at_ms: 500 });
+    expect(seen[0]).toEqual({
+      type: "registry/restored",
+      agents: 1,
+      locks: 1,
+      current_seq: 1,
+      next_id: 2,
+      next_fence: 3,
+      event_seq: expect.any(Number),
+      at_ms: 500,
+    });
     clock.now = 5_000;
     reg.restore(saved);
-    expect(seen.map((event) => event.type)).toEqual(["registry/restored", "registry/restored", "lock/released", "agent/crashed"]);
+    expect(seen.map((event) => event.type)).toEqual([
+      "registry/restored",
+      "registry/restored",
+      "lock/released",
+      "agent/crashed",
+    ]);
     expect(seen.slice(1).map((event) => event.at_ms)).toEqual([5_000, 5_000, 5_000]);
   });
 

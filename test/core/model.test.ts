@@ -12,7 +12,14 @@ import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/core/errors.js";
 import { Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
-import { MAX, type Mode, type ModelOutcome, ReferenceModel, modelNormalize, overlap } from "../support/reference-model.js";
+import {
+  MAX,
+  type Mode,
+  type ModelOutcome,
+  ReferenceModel,
+  modelNormalize,
+  overlap,
+} from "../support/reference-model.js";
 import { type Step, type StepOf, StepRunner } from "../support/steps.js";
 
 interface Real {
@@ -57,13 +64,21 @@ function thrown(call: () => unknown): unknown {
 const seen = { deadlocks: 0 };
 
 /** Each conflict the core reports must be one the model knows of. */
-function expectValidConflicts(m: ReferenceModel, agent: number, paths: string[], mode: Mode, conflicts: AcquireResult["conflicts"]): void {
+function expectValidConflicts(
+  m: ReferenceModel,
+  agent: number,
+  paths: string[],
+  mode: Mode,
+  conflicts: AcquireResult["conflicts"],
+): void {
   expect(conflicts.length).toBeGreaterThan(0);
   for (const c of conflicts) {
     if (c.queued) {
       expect(m.waiters.some((w) => w.agent === c.holder && w.mode === c.mode && w.paths.includes(c.path))).toBe(true);
     } else {
-      const lock = m.locks.find((l) => l.agent === c.holder && l.path === c.path && l.mode === c.mode && l.expiry === c.expires_at_ms);
+      const lock = m.locks.find(
+        (l) => l.agent === c.holder && l.path === c.path && l.mode === c.mode && l.expiry === c.expires_at_ms,
+      );
       expect(lock, JSON.stringify(c)).toBeDefined();
       expect(c.holder).not.toBe(agent);
       expect(mode === "exclusive" || c.mode === "exclusive").toBe(true);
@@ -88,17 +103,44 @@ const call =
 
 const ids = fc.integer({ min: 1, max: 5 });
 const badIds = fc.constantFrom(0, -3, 1.5, Number.MAX_SAFE_INTEGER + 1);
-const paths = fc.constantFrom("a", "a/b", "a/b/c", "a/x", "b", "b/c", "ab", "./a//b", "x/../a", "b\\c", "__proto__", "__proto__/a", "a/__proto__", "constructor/x", "toString", "a/hasOwnProperty");
+const paths = fc.constantFrom(
+  "a",
+  "a/b",
+  "a/b/c",
+  "a/x",
+  "b",
+  "b/c",
+  "ab",
+  "./a//b",
+  "x/../a",
+  "b\\c",
+  "__proto__",
+  "__proto__/a",
+  "a/__proto__",
+  "constructor/x",
+  "toString",
+  "a/hasOwnProperty",
+);
 /** Names of Object.prototype's members, as agent names. */
 const names = fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom(...Object.getOwnPropertyNames(Object.prototype)));
 const badPaths = fc.constantFrom("../esc", "/abs", "C:/x", "", ".");
 const anyPath = fc.oneof({ weight: 6, arbitrary: paths }, { weight: 1, arbitrary: badPaths });
 const modes = fc.constantFrom<Mode>("exclusive", "shared");
-const ttls = fc.option(fc.oneof(fc.constantFrom(1, 10, 100, 1_000, 30_000, 45_000), fc.integer({ min: 1, max: 60_000 })), { nil: undefined });
+const ttls = fc.option(
+  fc.oneof(fc.constantFrom(1, 10, 100, 1_000, 30_000, 45_000), fc.integer({ min: 1, max: 60_000 })),
+  { nil: undefined },
+);
 const waits = fc.oneof(fc.constant(0), fc.constantFrom(1, 10, 100, 1_000, 50_000), fc.integer({ min: 0, max: 60_000 }));
-const steps = fc.oneof(fc.constantFrom(0, 1, 9, 10, 90, 99, 100, 1_000, 15_000, 29_999, 30_000, 44_999, 45_000, 45_001), fc.integer({ min: 0, max: 50_000 }));
+const steps = fc.oneof(
+  fc.constantFrom(0, 1, 9, 10, 90, 99, 100, 1_000, 15_000, 29_999, 30_000, 44_999, 45_000, 45_001),
+  fc.integer({ min: 0, max: 50_000 }),
+);
 const ops = fc.constantFrom("snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete");
-const hashes = fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.nat(), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String));
+const hashes = fc.oneof(
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+  fc.nat(),
+  fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }).map(String),
+);
 
 const commands = [
   steps.map((dt) =>
@@ -160,56 +202,69 @@ const commands = [
       noteEdit();
     }),
   ),
-  fc.tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), anyPath, ttls).map(([id, path, ttl]) =>
-    command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, (m, r) => {
-      const key = modelNormalize(path);
-      const tryLock = call(r, { kind: "tryLock", agent: id, path, ttl });
-      if (key === null || !isId(id)) return void expect(tryLock).toThrow();
-      m.settle();
-      const blocked = m.blocked(id, [key], "exclusive", m.waiters);
-      if (!blocked && m.newLocks(id, [key]) > m.fenceRoom()) return void expect(tryLock).toThrow(/^the fence counter/);
-      const result = tryLock();
-      expect(result.locked).toBe(!blocked);
-      if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
-      else {
-        m.grantAll(id, [key], "exclusive", ttl ?? m.ttl);
-        m.pump();
-      }
-    }),
-  ),
-  fc.tuple(ids, fc.array(anyPath, { minLength: 1, maxLength: 3 }), modes, ttls, waits).map(([id, wanted, mode, ttl, wait]) =>
-    command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, (m, r) => {
-      const keys = wanted.map(modelNormalize);
-      const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl, wait });
-      if (keys.includes(null)) return void expect(acquire).toThrow();
-      const unique = [...new Set(keys as string[])];
-      m.settle();
-      const blocked = m.blocked(id, unique, mode, m.waiters);
-      if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom()) return void expect(acquire).toThrow(/^the fence counter/);
-      if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
-      if (blocked && wait > 0 && m.wouldDeadlock(id, unique, mode)) {
-        const error = thrown(acquire);
-        expect(error).toBeInstanceOf(DomainError);
-        expect((error as DomainError).kind).toBe("deadlock");
-        const cycle = (error as DomainError).data?.cycle as { agent_id: number; path: string; waits_for: number }[];
-        expect(m.cycleProblem(id, unique, mode, cycle)).toBeUndefined();
-        seen.deadlocks++;
-        return;
-      }
-      const result = acquire();
-      if (!blocked) {
-        expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
-        m.pump();
-      } else if (wait > 0) {
-        const nextWaiter = { id: m.nextWaiterId++, agent: id, paths: unique, mode, ttl: ttl ?? m.ttl, deadline: m.now + wait };
-        m.waiters.push(nextWaiter);
-        expect(result).toEqual({ waiting: nextWaiter.id });
-      } else {
-        expect("granted" in result && result.granted).toBe(false);
-        expectValidConflicts(m, id, unique, mode, (result as AcquireResult).conflicts);
-      }
-    }),
-  ),
+  fc
+    .tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), anyPath, ttls)
+    .map(([id, path, ttl]) =>
+      command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, (m, r) => {
+        const key = modelNormalize(path);
+        const tryLock = call(r, { kind: "tryLock", agent: id, path, ttl });
+        if (key === null || !isId(id)) return void expect(tryLock).toThrow();
+        m.settle();
+        const blocked = m.blocked(id, [key], "exclusive", m.waiters);
+        if (!blocked && m.newLocks(id, [key]) > m.fenceRoom())
+          return void expect(tryLock).toThrow(/^the fence counter/);
+        const result = tryLock();
+        expect(result.locked).toBe(!blocked);
+        if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
+        else {
+          m.grantAll(id, [key], "exclusive", ttl ?? m.ttl);
+          m.pump();
+        }
+      }),
+    ),
+  fc
+    .tuple(ids, fc.array(anyPath, { minLength: 1, maxLength: 3 }), modes, ttls, waits)
+    .map(([id, wanted, mode, ttl, wait]) =>
+      command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, (m, r) => {
+        const keys = wanted.map(modelNormalize);
+        const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl, wait });
+        if (keys.includes(null)) return void expect(acquire).toThrow();
+        const unique = [...new Set(keys as string[])];
+        m.settle();
+        const blocked = m.blocked(id, unique, mode, m.waiters);
+        if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom())
+          return void expect(acquire).toThrow(/^the fence counter/);
+        if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
+        if (blocked && wait > 0 && m.wouldDeadlock(id, unique, mode)) {
+          const error = thrown(acquire);
+          expect(error).toBeInstanceOf(DomainError);
+          expect((error as DomainError).kind).toBe("deadlock");
+          const cycle = (error as DomainError).data?.cycle as { agent_id: number; path: string; waits_for: number }[];
+          expect(m.cycleProblem(id, unique, mode, cycle)).toBeUndefined();
+          seen.deadlocks++;
+          return;
+        }
+        const result = acquire();
+        if (!blocked) {
+          expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
+          m.pump();
+        } else if (wait > 0) {
+          const nextWaiter = {
+            id: m.nextWaiterId++,
+            agent: id,
+            paths: unique,
+            mode,
+            ttl: ttl ?? m.ttl,
+            deadline: m.now + wait,
+          };
+          m.waiters.push(nextWaiter);
+          expect(result).toEqual({ waiting: nextWaiter.id });
+        } else {
+          expect("granted" in result && result.granted).toBe(false);
+          expectValidConflicts(m, id, unique, mode, (result as AcquireResult).conflicts);
+        }
+      }),
+    ),
   fc.nat({ max: 5 }).map((nth) =>
     command(`cancel(#${nth})`, (m, r) => {
       m.settle();
@@ -238,7 +293,10 @@ const commands = [
   ids.map((id) =>
     command(`releaseAll(${id})`, (m, r) => {
       m.settle();
-      const mine = m.locks.filter((l) => l.agent === id).map((l) => l.path).sort();
+      const mine = m.locks
+        .filter((l) => l.agent === id)
+        .map((l) => l.path)
+        .sort();
       m.locks = m.locks.filter((l) => l.agent !== id);
       m.pump();
       expect(r.runner.run({ kind: "releaseAll", agent: id })).toEqual(mine);
@@ -254,24 +312,32 @@ const commands = [
       expect(r.runner.run({ kind: "force", path })).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
     }),
   ),
-  fc.tuple(ids, fc.option(fc.array(paths, { minLength: 1, maxLength: 3 }), { nil: undefined }), ttls).map(([id, wanted, ttl]) =>
-    command(`renew(${id}, ${JSON.stringify(wanted)}, ${ttl})`, (m, r) => {
-      m.settle();
-      const keys = wanted === undefined ? m.locks.filter((l) => l.agent === id).map((l) => l.path).sort() : [...new Set(wanted.map((p) => modelNormalize(p) as string))];
-      const renewed = [];
-      const missing = [];
-      for (const key of keys) {
-        const lock = m.locks.find((l) => l.agent === id && l.path === key);
-        if (lock === undefined) missing.push(key);
-        else {
-          lock.expiry = Math.max(lock.expiry, m.now + (ttl ?? m.ttl));
-          renewed.push({ path: key, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiry });
+  fc
+    .tuple(ids, fc.option(fc.array(paths, { minLength: 1, maxLength: 3 }), { nil: undefined }), ttls)
+    .map(([id, wanted, ttl]) =>
+      command(`renew(${id}, ${JSON.stringify(wanted)}, ${ttl})`, (m, r) => {
+        m.settle();
+        const keys =
+          wanted === undefined
+            ? m.locks
+                .filter((l) => l.agent === id)
+                .map((l) => l.path)
+                .sort()
+            : [...new Set(wanted.map((p) => modelNormalize(p) as string))];
+        const renewed = [];
+        const missing = [];
+        for (const key of keys) {
+          const lock = m.locks.find((l) => l.agent === id && l.path === key);
+          if (lock === undefined) missing.push(key);
+          else {
+            lock.expiry = Math.max(lock.expiry, m.now + (ttl ?? m.ttl));
+            renewed.push({ path: key, mode: lock.mode, fence: lock.fence, expires_at_ms: lock.expiry });
+          }
         }
-      }
-      if (renewed.length > 0) m.touch(id);
-      expect(r.runner.run({ kind: "renew", agent: id, paths: wanted, ttl })).toEqual({ renewed, missing });
-    }),
-  ),
+        if (renewed.length > 0) m.touch(id);
+        expect(r.runner.run({ kind: "renew", agent: id, paths: wanted, ttl })).toEqual({ renewed, missing });
+      }),
+    ),
   anyPath.map((path) =>
     command(`holder(${JSON.stringify(path)})`, (m, r) => {
       const key = modelNormalize(path);
@@ -281,29 +347,47 @@ const commands = [
       expect(m.acceptableHolders(0, key).has(holder())).toBe(true);
     }),
   ),
-  fc.tuple(fc.option(ids, { nil: undefined }), fc.array(paths, { minLength: 1, maxLength: 3 }), modes).map(([id, wanted, mode]) =>
-    command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
-      m.settle();
-      const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
-      const conflicts = r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
-      if (m.blocked(id ?? 0, keys, mode, m.waiters)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
-      else expect(conflicts).toEqual([]);
-    }),
-  ),
-  fc.tuple(fc.integer({ min: 0, max: 5 }), anyPath, ops, hashes, fc.nat({ max: 1_000 }), fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined })).map(
-    ([id, path, op, hash, size, fence]) =>
+  fc
+    .tuple(fc.option(ids, { nil: undefined }), fc.array(paths, { minLength: 1, maxLength: 3 }), modes)
+    .map(([id, wanted, mode]) =>
+      command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+        m.settle();
+        const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
+        const conflicts = r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
+        if (m.blocked(id ?? 0, keys, mode, m.waiters)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
+        else expect(conflicts).toEqual([]);
+      }),
+    ),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 5 }),
+      anyPath,
+      ops,
+      hashes,
+      fc.nat({ max: 1_000 }),
+      fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
+    )
+    .map(([id, path, op, hash, size, fence]) =>
       command(`record(${id}, ${JSON.stringify(path)}, ${op}, fence ${fence})`, (m, r) => {
         const key = modelNormalize(path);
         const record = call(r, { kind: "record", agent: id, path, op: op as "write", hash, size, fence });
         if (key === null) return void expect(record).toThrow();
         m.settle();
-        const valid = fence === undefined || m.locks.some((l) => l.agent === id && l.fence === fence && l.mode === "exclusive" && (key === l.path || key.startsWith(`${l.path}/`)));
+        const valid =
+          fence === undefined ||
+          m.locks.some(
+            (l) =>
+              l.agent === id &&
+              l.fence === fence &&
+              l.mode === "exclusive" &&
+              (key === l.path || key.startsWith(`${l.path}/`)),
+          );
         if (!valid) return void expect(record).toThrow(/stale|fence/);
         if (m.seq >= MAX) return void expect(record).toThrow(/^the version seq counter/);
         if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(record).toThrow(/^edit_count of agent/);
         expect(record()).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
       }),
-  ),
+    ),
   fc.tuple(fc.constantFrom("a", "b/c"), fc.integer({ min: 1, max: 260 })).map(([path, count]) =>
     command(`recordBurst(${path}, ${count})`, (m, r) => {
       m.settle();
@@ -315,12 +399,17 @@ const commands = [
       }
     }),
   ),
-  fc.tuple(fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 600 })), fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined })).map(([seq, limit]) =>
-    command(`changesSince(${seq}, ${limit})`, (m, r) => {
-      m.settle();
-      expect(r.runner.run({ kind: "changesSince", seq, limit })).toEqual(m.changesSince(seq, limit));
-    }),
-  ),
+  fc
+    .tuple(
+      fc.oneof(fc.nat({ max: 30 }), fc.nat({ max: 600 })),
+      fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
+    )
+    .map(([seq, limit]) =>
+      command(`changesSince(${seq}, ${limit})`, (m, r) => {
+        m.settle();
+        expect(r.runner.run({ kind: "changesSince", seq, limit })).toEqual(m.changesSince(seq, limit));
+      }),
+    ),
   fc.constant(
     command("reap()", (m, r) => {
       m.settle();
@@ -352,33 +441,55 @@ const commands = [
   ),
 ];
 
-/** Acquires that hold and wait on few paths (directories and files, both modes) with long waits, so that cycles form. */
+/**
+ * Acquires that hold and wait on few paths (directories and files, both modes) with long waits, so that cycles form.
+ */
 const dense = fc.constantFrom("a", "a/b", "a/c", "b", "c");
 const waitHeavy = [
-  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.uniqueArray(dense, { minLength: 1, maxLength: 2 }), modes).map(([id, wanted, mode]) =>
-    command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
-      m.settle();
-      const blocked = m.blocked(id, wanted, mode, m.waiters);
-      const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl: 1_000_000, wait: 1_000_000 });
-      if (!blocked) {
-        expect(acquire()).toEqual({ granted: true, locks: m.grantAll(id, wanted, mode, 1_000_000), conflicts: [] });
-        m.pump();
-      } else if (m.wouldDeadlock(id, wanted, mode)) {
-        const error = thrown(acquire) as DomainError;
-        expect(error?.kind).toBe("deadlock");
-        expect(m.cycleProblem(id, wanted, mode, error.data?.cycle as { agent_id: number; path: string; waits_for: number }[])).toBeUndefined();
-        seen.deadlocks++;
-      } else {
-        const waiter = { id: m.nextWaiterId++, agent: id, paths: wanted, mode, ttl: 1_000_000, deadline: m.now + 1_000_000 };
-        m.waiters.push(waiter);
-        expect(acquire()).toEqual({ waiting: waiter.id });
-      }
-    }),
-  ),
+  fc
+    .tuple(fc.integer({ min: 1, max: 4 }), fc.uniqueArray(dense, { minLength: 1, maxLength: 2 }), modes)
+    .map(([id, wanted, mode]) =>
+      command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+        m.settle();
+        const blocked = m.blocked(id, wanted, mode, m.waiters);
+        const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl: 1_000_000, wait: 1_000_000 });
+        if (!blocked) {
+          expect(acquire()).toEqual({ granted: true, locks: m.grantAll(id, wanted, mode, 1_000_000), conflicts: [] });
+          m.pump();
+        } else if (m.wouldDeadlock(id, wanted, mode)) {
+          const error = thrown(acquire) as DomainError;
+          expect(error?.kind).toBe("deadlock");
+          expect(
+            m.cycleProblem(
+              id,
+              wanted,
+              mode,
+              error.data?.cycle as { agent_id: number; path: string; waits_for: number }[],
+            ),
+          ).toBeUndefined();
+          seen.deadlocks++;
+        } else {
+          const waiter = {
+            id: m.nextWaiterId++,
+            agent: id,
+            paths: wanted,
+            mode,
+            ttl: 1_000_000,
+            deadline: m.now + 1_000_000,
+          };
+          m.waiters.push(waiter);
+          expect(acquire()).toEqual({ waiting: waiter.id });
+        }
+      }),
+    ),
 ];
 
-/** Where a run's counters start: mostly at the beginning, sometimes within a few values of 2^53-1 (a "next" counter may be 2^53: all used). */
-const near = (start: number, last: number) => fc.oneof({ weight: 2, arbitrary: fc.constant(start) }, fc.constantFrom(last - 3, last - 1, last));
+/**
+ * Where a run's counters start: mostly at the beginning, sometimes within a few values of 2^53-1 (a "next" counter may
+ * be 2^53: all used).
+ */
+const near = (start: number, last: number) =>
+  fc.oneof({ weight: 2, arbitrary: fc.constant(start) }, fc.constantFrom(last - 3, last - 1, last));
 const starts = fc.record({
   nextId: near(1, MAX + 1),
   nextFence: near(1, MAX + 1),
@@ -394,7 +505,21 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
   const clock = { now: 0 };
   const reg = new Registry({ now: () => clock.now });
   const model = new ReferenceModel();
-  const agents = start.edits === undefined ? [] : [{ id: 1, name: "a", state: "active", last_seen_ms: 0, edit_count: start.edits, locked_paths: {}, lock_fences: {}, shared_paths: [] }];
+  const agents =
+    start.edits === undefined
+      ? []
+      : [
+          {
+            id: 1,
+            name: "a",
+            state: "active",
+            last_seen_ms: 0,
+            edit_count: start.edits,
+            locked_paths: {},
+            lock_fences: {},
+            shared_paths: [],
+          },
+        ];
   reg.restore({
     format_version: 2,
     taken_at_ms: 0,
@@ -408,7 +533,15 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
   model.seq = start.seq;
   model.nextWaiterId = start.waitId;
   if (start.edits !== undefined) model.agents.set(1, { name: "a", state: "active", lastSeen: 0, edits: start.edits });
-  const real: Real = { reg, clock, outcomes: [], runner: new StepRunner(reg, { advance: (ms) => (clock.now += ms), onOutcome: (id, outcome) => recordOutcome(real)(id, outcome) }) };
+  const real: Real = {
+    reg,
+    clock,
+    outcomes: [],
+    runner: new StepRunner(reg, {
+      advance: (ms) => (clock.now += ms),
+      onOutcome: (id, outcome) => recordOutcome(real)(id, outcome),
+    }),
+  };
   return { model, real };
 }
 
@@ -425,9 +558,15 @@ describe("model-based: core vs reference model", () => {
   it("refuses a wait as a deadlock exactly when the brute-force waits-for graph finds a cycle, on histories dense in waits", () => {
     const before = seen.deadlocks;
     fc.assert(
-      fc.property(fc.commands([...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy], { maxCommands: 120, size: "max" }), (cmds) => {
-        fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
-      }),
+      fc.property(
+        fc.commands([...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy], {
+          maxCommands: 120,
+          size: "max",
+        }),
+        (cmds) => {
+          fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
+        },
+      ),
       { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
     );
     expect(seen.deadlocks - before, "the histories reach deadlock refusals").toBeGreaterThan(0);

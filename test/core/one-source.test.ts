@@ -50,9 +50,13 @@ describe("one source for each fact", () => {
       expect(params.safeParse({ agent_id: 1, paths: pathList(MAX_PATHS_PER_ACQUIRE) }).success, method).toBe(true);
       expect(params.safeParse({ agent_id: 1, paths: pathList(MAX_PATHS_PER_ACQUIRE + 1) }).success, method).toBe(false);
     }
-    expect(methods.lock_renew.params.safeParse({ agent_id: 1, paths: pathList(MAX_PATHS_PER_ACQUIRE + 1) }).success).toBe(false);
+    expect(
+      methods.lock_renew.params.safeParse({ agent_id: 1, paths: pathList(MAX_PATHS_PER_ACQUIRE + 1) }).success,
+    ).toBe(false);
     expect(checkPaths(pathList(MAX_PATHS_PER_ACQUIRE))).toHaveLength(MAX_PATHS_PER_ACQUIRE);
-    expect(problemOf(() => checkPaths(pathList(MAX_PATHS_PER_ACQUIRE + 1)))).toBe(`must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`);
+    expect(problemOf(() => checkPaths(pathList(MAX_PATHS_PER_ACQUIRE + 1)))).toBe(
+      `must be a list of 1 to ${MAX_PATHS_PER_ACQUIRE} paths`,
+    );
     const { reg } = manualRegistry();
     expect(reg.acquire({ agentId: 1, paths: pathList(MAX_PATHS_PER_ACQUIRE) })).toMatchObject({ granted: true });
   });
@@ -76,7 +80,10 @@ describe("one source for each fact", () => {
   });
 
   it("a snapshot's maps of fences and expiries accept exactly what Fence and Millis accept, and say so in their JSON Schema", () => {
-    const values = fc.oneof(fc.integer(), fc.constantFrom(0, 1, -1, MAX_ID, MAX_ID + 1, -MAX_ID, -MAX_ID - 1, 1.5, Number.NaN, Infinity));
+    const values = fc.oneof(
+      fc.integer(),
+      fc.constantFrom(0, 1, -1, MAX_ID, MAX_ID + 1, -MAX_ID, -MAX_ID - 1, 1.5, Number.NaN, Infinity),
+    );
     fc.assert(
       fc.property(values, (value) => {
         expect(FencesByPath.safeParse({ a: value }).success).toBe(Fence.safeParse(value).success);
@@ -84,7 +91,9 @@ describe("one source for each fact", () => {
       }),
       { numRuns: 500 },
     );
-    const entry = jsonSchemaOf(SnapshotAgentEntry, "output") as { properties: Record<string, { additionalProperties: unknown }> };
+    const entry = jsonSchemaOf(SnapshotAgentEntry, "output") as {
+      properties: Record<string, { additionalProperties: unknown }>;
+    };
     const { $schema: _fence, ...fence } = jsonSchemaOf(Fence, "output");
     const { $schema: _millis, ...millis } = jsonSchemaOf(Millis, "output");
     expect(entry.properties.lock_fences?.additionalProperties).toEqual(fence);
@@ -123,12 +132,16 @@ function filesMatching(pattern: RegExp): string[] {
 
 describe("no copy of a fact reappears", () => {
   it("the conflict rule's test of two modes is written only in conflict-rule.ts", () => {
-    expect(filesMatching(/[=!]== "(?:exclusive|shared)"\s*(?:\|\||&&)[^;\n]*[=!]== "(?:exclusive|shared)"/)).toEqual(["src/core/conflict-rule.ts"]);
+    expect(filesMatching(/[=!]== "(?:exclusive|shared)"\s*(?:\|\||&&)[^;\n]*[=!]== "(?:exclusive|shared)"/)).toEqual([
+      "src/core/conflict-rule.ts",
+    ]);
   });
 
   it("paths are compared by segments only in paths.ts, and tested for a conflict only in conflict-rule.ts", () => {
     expect(filesMatching(/\bpathsOverlap\(/)).toEqual(["src/core/conflict-rule.ts", "src/core/paths.ts"]);
-    expect(filesMatching(/charCodeAt\([^)]*\) === (?:47|SLASH)\b|(?:lastIndexOf|indexOf)\("\/"/)).toEqual(["src/core/paths.ts"]);
+    expect(filesMatching(/charCodeAt\([^)]*\) === (?:47|SLASH)\b|(?:lastIndexOf|indexOf)\("\/"/)).toEqual([
+      "src/core/paths.ts",
+    ]);
   });
 
   it("limits, release reasons, lock modes and the default agent name are written once", () => {

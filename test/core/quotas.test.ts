@@ -43,7 +43,9 @@ describe("quotas", () => {
     const { reg } = limited(10, 3);
     reg.acquire({ agentId: 1, paths: ["a", "b"] });
     const before = JSON.stringify(reg.snapshot());
-    expect(quotaError(() => reg.acquire({ agentId: 1, paths: ["c", "d"] }))).toBe("agent 1 would hold 4 locks, past --max-locks-per-agent 3");
+    expect(quotaError(() => reg.acquire({ agentId: 1, paths: ["c", "d"] }))).toBe(
+      "agent 1 would hold 4 locks, past --max-locks-per-agent 3",
+    );
     expect(JSON.stringify(reg.snapshot())).toBe(before);
     expect(reg.acquire({ agentId: 1, paths: ["a", "b", "c"] })).toMatchObject({ granted: true });
     expect(quotaError(() => reg.tryLock(1, "d"))).toContain("would hold 4 locks");
@@ -54,7 +56,9 @@ describe("quotas", () => {
   it("refuses a wait that could never be granted within the quota, and ends a waiter whose grant would pass it", () => {
     const { reg } = limited(10, 2);
     reg.tryLock(1, "x");
-    expect(quotaError(() => reg.acquire({ agentId: 2, paths: ["x", "y", "z"], waitMs: 1000 }, () => {}))).toContain("would hold 3 locks");
+    expect(quotaError(() => reg.acquire({ agentId: 2, paths: ["x", "y", "z"], waitMs: 1000 }, () => {}))).toContain(
+      "would hold 3 locks",
+    );
     const seen: WaitOutcome<AcquireResult>[] = [];
     const waiting = reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome));
     expect("waiting" in waiting).toBe(true);
@@ -68,7 +72,9 @@ describe("quotas", () => {
     const { reg } = limited(2, 10);
     reg.tryLock(1, "x");
     const seen: WaitOutcome<AcquireResult>[] = [];
-    expect(reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome))).toEqual({ waiting: 1 });
+    expect(reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome))).toEqual({
+      waiting: 1,
+    });
     reg.registerWithId(3, "third");
     reg.releaseLock(1, "x");
     expect(seen).toEqual([{ kind: "quota_exceeded", why: "agent 2 would be agent number 3, past --max-agents 2" }]);
@@ -80,7 +86,8 @@ describe("quotas", () => {
 describe("crashed records past maxAgents", () => {
   it("never exhaust the quota: a new agent evicts the crashed record seen longest ago, by every route that creates one", () => {
     const { reg, clock } = limited(3, 10);
-    // Many connection lifetimes: register, then crash on disconnect; the old code refused the 4th registration for good.
+    // Many connection lifetimes: register, then crash on disconnect; the old code refused the 4th registration for
+    // good.
     for (let lifetime = 1; lifetime <= 50; lifetime++) {
       clock.now += 10;
       const id = reg.register(`host ${lifetime}`);

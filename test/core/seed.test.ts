@@ -88,7 +88,14 @@ describe("seed semantics kept", () => {
     reg.noteEdit(3);
     clock.now = 10;
     reg.registerWithId(3, "new");
-    expect(reg.getAgent(3)).toEqual({ id: 3, name: "new", state: "active", last_seen_ms: 10, edit_count: 0, locks: [] });
+    expect(reg.getAgent(3)).toEqual({
+      id: 3,
+      name: "new",
+      state: "active",
+      last_seen_ms: 10,
+      edit_count: 0,
+      locks: [],
+    });
     expect(reg.lockHolder("a.rs")).toBeNull();
   });
 

@@ -50,14 +50,25 @@ describe("snapshot codec", () => {
             lock_fences: { "README.md": 3 },
             shared_paths: [],
           },
-          { id: 9, name: "late", state: "active", last_seen_ms: 2_000, edit_count: 0, locked_paths: {}, lock_fences: {}, shared_paths: [] },
+          {
+            id: 9,
+            name: "late",
+            state: "active",
+            last_seen_ms: 2_000,
+            edit_count: 0,
+            locked_paths: {},
+            lock_fences: {},
+            shared_paths: [],
+          },
         ],
       },
       versions: {
         current_seq: 2,
         history: {
           "README.md": [{ seq: 2, agent_id: 2, timestamp_ms: 1_000, op: "write", hash: "12", size: 2 }],
-          "src/a.rs": [{ seq: 1, agent_id: 1, timestamp_ms: 1_000, op: "replace_range", hash: "18446744073709551615", size: 10 }],
+          "src/a.rs": [
+            { seq: 1, agent_id: 1, timestamp_ms: 1_000, op: "replace_range", hash: "18446744073709551615", size: 10 },
+          ],
         },
       },
     });
@@ -87,9 +98,14 @@ describe("snapshot codec", () => {
       reg.tryLock(1, path, 60_000 + path.length);
       reg.recordVersion({ agentId: 1, path });
     }
-    expect(reg.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 70_000 })).toMatchObject({ granted: true });
+    expect(reg.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 70_000 })).toMatchObject({
+      granted: true,
+    });
     const snapshot = reg.snapshot();
-    const maps = [...snapshot.agents.agents.flatMap((agent) => [agent.locked_paths, agent.lock_fences]), snapshot.versions.history];
+    const maps = [
+      ...snapshot.agents.agents.flatMap((agent) => [agent.locked_paths, agent.lock_fences]),
+      snapshot.versions.history,
+    ];
     for (const map of maps) {
       expect(Object.getPrototypeOf(map)).toBeNull();
       expect(Object.keys(map)).toEqual([...Object.keys(map)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -99,7 +115,9 @@ describe("snapshot codec", () => {
     expect(snapshot.agents.agents[1]?.shared_paths).toEqual(["20", "3", "b"]);
     const text = JSON.stringify(snapshot);
     expect(mapsOutOfOrder(text, JSON.parse(text))).toEqual([]);
-    expect(text).toContain(`"locked_paths":{"0":60001,"01":60002,"10":60002,"1a":60002,"4294967294":60010,"4294967295":60010,"9":60001,"a":60001}`);
+    expect(text).toContain(
+      `"locked_paths":{"0":60001,"01":60002,"10":60002,"1a":60002,"4294967294":60010,"4294967295":60010,"9":60001,"a":60001}`,
+    );
     const { reg: other } = manualRegistry(0);
     other.restore(JSON.parse(text));
     expect(JSON.stringify(other.snapshot())).toBe(text);
@@ -114,7 +132,25 @@ describe("snapshot codec", () => {
       object[key] = 1;
       return key !== "\u0000first" && Object.keys(object)[0] === key;
     };
-    const near = ["0", "9", "10", "01", "00", "1a", "-1", "1.5", "1e3", " 1", "１", "4294967294", "4294967295", "4294967296", "9999999999", "99999999999", ""];
+    const near = [
+      "0",
+      "9",
+      "10",
+      "01",
+      "00",
+      "1a",
+      "-1",
+      "1.5",
+      "1e3",
+      " 1",
+      "１",
+      "4294967294",
+      "4294967295",
+      "4294967296",
+      "9999999999",
+      "99999999999",
+      "",
+    ];
     for (const key of near) expect(isIndexKey(key), key).toBe(listedFirst(key));
     const digits = fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: 1, maxLength: 12 });
     const around = fc.integer({ min: 4_294_967_200, max: 4_294_967_400 }).map(String);
@@ -163,7 +199,11 @@ describe("snapshot codec", () => {
 
   const bad: [string, (s: Record<string, any>) => void, RegExp][] = [
     ["a wrong format_version", (s) => (s.format_version = 3), /snapshot\.format_version must be 1 or 2, got 3/],
-    ["a duplicate agent id", (s) => (s.agents.agents[1].id = 1), /snapshot\.agents\.agents\[1\]\.id repeats agent id 1/],
+    [
+      "a duplicate agent id",
+      (s) => (s.agents.agents[1].id = 1),
+      /snapshot\.agents\.agents\[1\]\.id repeats agent id 1/,
+    ],
     ["an id of 0", (s) => (s.agents.agents[0].id = 0), /snapshot\.agents\.agents\[0\]\.id must be an integer from 1/],
     ["an unknown state", (s) => (s.agents.agents[0].state = "zombie"), /snapshot\.agents\.agents\[0\]\.state/],
     [
@@ -185,20 +225,52 @@ describe("snapshot codec", () => {
       },
       /locked_paths\["src"\] conflicts with a lock of agent 1 below "src"/,
     ],
-    ["a lock without its fence", (s) => delete s.agents.agents[0].lock_fences["src/a.rs"], /lock_fences has no entry for "src\/a\.rs"/],
-    ["a fence without its lock", (s) => (s.agents.agents[0].lock_fences["x.rs"] = 1), /lock_fences\["x\.rs"\] names a path missing from locked_paths/],
-    ["a fence at or above next_fence", (s) => (s.agents.next_fence = 3), /agents\[1\]\.lock_fences\["README\.md"\] is 3, not below next_fence 3/],
+    [
+      "a lock without its fence",
+      (s) => delete s.agents.agents[0].lock_fences["src/a.rs"],
+      /lock_fences has no entry for "src\/a\.rs"/,
+    ],
+    [
+      "a fence without its lock",
+      (s) => (s.agents.agents[0].lock_fences["x.rs"] = 1),
+      /lock_fences\["x\.rs"\] names a path missing from locked_paths/,
+    ],
+    [
+      "a fence at or above next_fence",
+      (s) => (s.agents.next_fence = 3),
+      /agents\[1\]\.lock_fences\["README\.md"\] is 3, not below next_fence 3/,
+    ],
     ["a repeated fence", (s) => (s.agents.agents[1].lock_fences["README.md"] = 2), /repeats fence 2/],
-    ["a fence of 0", (s) => (s.agents.agents[1].lock_fences["README.md"] = 0), /lock_fences\["README\.md"\] must be a positive integer fence/],
-    ["a shared path it does not lock", (s) => s.agents.agents[1].shared_paths.push("elsewhere"), /shared_paths\[0\] names "elsewhere", missing from locked_paths/],
-    ["an absolute lock path", (s) => (s.agents.agents[0].locked_paths["/etc"] = 9), /locked_paths\["\/etc"\] must be relative/],
-    ["a seq above current_seq", (s) => (s.versions.current_seq = 1), /history\["src\/a\.rs"\]\[0\]\.seq is 1|history\["README\.md"\]\[0\]\.seq is 2, above current_seq 1/],
+    [
+      "a fence of 0",
+      (s) => (s.agents.agents[1].lock_fences["README.md"] = 0),
+      /lock_fences\["README\.md"\] must be a positive integer fence/,
+    ],
+    [
+      "a shared path it does not lock",
+      (s) => s.agents.agents[1].shared_paths.push("elsewhere"),
+      /shared_paths\[0\] names "elsewhere", missing from locked_paths/,
+    ],
+    [
+      "an absolute lock path",
+      (s) => (s.agents.agents[0].locked_paths["/etc"] = 9),
+      /locked_paths\["\/etc"\] must be relative/,
+    ],
+    [
+      "a seq above current_seq",
+      (s) => (s.versions.current_seq = 1),
+      /history\["src\/a\.rs"\]\[0\]\.seq is 1|history\["README\.md"\]\[0\]\.seq is 2, above current_seq 1/,
+    ],
     ["a repeated seq", (s) => (s.versions.history["README.md"][0].seq = 1), /repeats seq 1/],
     ["a bad hash", (s) => (s.versions.history["README.md"][0].hash = "-5"), /history\["README\.md"\]\[0\]\.hash/],
     ["an unknown op", (s) => (s.versions.history["README.md"][0].op = "move"), /\[0\]\.op/],
     ["an unknown key", (s) => (s.extra = true), /snapshot.*extra/i],
     ["a missing config", (s) => delete s.config, /snapshot\.config/],
-    ["two history keys for one file", (s) => (s.versions.history["./README.md"] = []), /names the same file as "README\.md"/],
+    [
+      "two history keys for one file",
+      (s) => (s.versions.history["./README.md"] = []),
+      /names the same file as "README\.md"/,
+    ],
   ];
   it.each(bad)("rejects %s, naming the field, and changes nothing", (_label, spoil, message) => {
     const { reg } = busyRegistry();
@@ -233,14 +305,23 @@ describe("snapshot codec", () => {
       agents: {
         next_id: 3,
         agents: [
-          { id: 1, name: "ide", state: "active", last_seen_ms: 900, edit_count: 4, locked_paths: { "src\\a.rs": 20_000 } },
+          {
+            id: 1,
+            name: "ide",
+            state: "active",
+            last_seen_ms: 900,
+            edit_count: 4,
+            locked_paths: { "src\\a.rs": 20_000 },
+          },
           { id: 2, name: "bot", state: "crashed", last_seen_ms: 100, edit_count: 0, locked_paths: { "b.rs": 20_000 } },
           { id: 5, name: "old", state: "gone", last_seen_ms: 100 },
         ],
       },
       versions: {
         current_seq: 7,
-        history: { "src/a.rs": [{ seq: 7, agent_id: 1, timestamp_ms: 800, op: "write", hash: 18446744073709551615n, size: 12 }] },
+        history: {
+          "src/a.rs": [{ seq: 7, agent_id: 1, timestamp_ms: 800, op: "write", hash: 18446744073709551615n, size: 12 }],
+        },
       },
     };
     expect(reg.restore(hostlib)).toEqual({ agents: 3, locks: 1, current_seq: 7 });
@@ -253,7 +334,11 @@ describe("snapshot codec", () => {
 
   it("fills serde defaults inside the sections of a sparse harn-hostlib snapshot", () => {
     const { reg } = manualRegistry(0);
-    expect(reg.restore({ indexed_files: [], agents: {}, versions: {} })).toEqual({ agents: 0, locks: 0, current_seq: 0 });
+    expect(reg.restore({ indexed_files: [], agents: {}, versions: {} })).toEqual({
+      agents: 0,
+      locks: 0,
+      current_seq: 0,
+    });
     expect(reg.register("a")).toBe(1);
   });
 
@@ -261,7 +346,8 @@ describe("snapshot codec", () => {
     const { reg } = busyRegistry();
     const before = JSON.stringify(reg.snapshot());
     const ours = reg.snapshot();
-    const hostlibHint = "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections";
+    const hostlibHint =
+      "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections";
     const refused: [unknown, string][] = [
       [{}, `snapshot.agents ${hostlibHint}`],
       [{ name: "harn-registry", version: "0.1.0", dependencies: {} }, `snapshot.agents ${hostlibHint}`],
@@ -271,8 +357,14 @@ describe("snapshot codec", () => {
       [{ agents: {}, versions: [] }, "snapshot.versions must be an object"],
       [{ format_version: 2 }, "snapshot.taken_at_ms is required"],
       [{ ...ours, agents: undefined }, "snapshot.agents is required"],
-      [{ format_version: 2, taken_at_ms: 0, config: ours.config, agents: ours.agents }, "snapshot.versions is required"],
-      [{ format_version: 1, taken_at_ms: 0, config: ours.config, versions: ours.versions }, "snapshot.agents is required"],
+      [
+        { format_version: 2, taken_at_ms: 0, config: ours.config, agents: ours.agents },
+        "snapshot.versions is required",
+      ],
+      [
+        { format_version: 1, taken_at_ms: 0, config: ours.config, versions: ours.versions },
+        "snapshot.agents is required",
+      ],
     ];
     for (const [snapshot, message] of refused) {
       expect(() => reg.restore(snapshot), JSON.stringify(snapshot)).toThrow(message);
@@ -283,8 +375,16 @@ describe("snapshot codec", () => {
 
   it("rejects a hostlib hash that already lost precision as a JS number", () => {
     const { reg } = manualRegistry(0);
-    const hostlib = { agents: {}, versions: { current_seq: 1, history: { a: [{ seq: 1, agent_id: 0, timestamp_ms: 0, op: "write", hash: 2 ** 64, size: 0 }] } } };
-    expect(() => reg.restore(hostlib)).toThrow(/snapshot\.versions\.history\.a\[0\]\.hash must be an unsigned 64-bit integer/);
+    const hostlib = {
+      agents: {},
+      versions: {
+        current_seq: 1,
+        history: { a: [{ seq: 1, agent_id: 0, timestamp_ms: 0, op: "write", hash: 2 ** 64, size: 0 }] },
+      },
+    };
+    expect(() => reg.restore(hostlib)).toThrow(
+      /snapshot\.versions\.history\.a\[0\]\.hash must be an unsigned 64-bit integer/,
+    );
   });
 });
 

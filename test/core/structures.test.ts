@@ -9,7 +9,9 @@ describe("IndexedHeap", () => {
   it("pops in key order under random pushes, updates and removals", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.constantFrom("push", "update", "remove"), fc.nat({ max: 30 }), fc.integer({ min: -50, max: 50 }))),
+        fc.array(
+          fc.tuple(fc.constantFrom("push", "update", "remove"), fc.nat({ max: 30 }), fc.integer({ min: -50, max: 50 })),
+        ),
         (ops) => {
           const nodes = Array.from({ length: 31 }, () => ({ key: 0, heapIndex: -1 }));
           const heap = new IndexedHeap<(typeof nodes)[number]>((a, b) => a.key < b.key);
@@ -77,26 +79,33 @@ describe("SlotMap", () => {
 });
 
 describe("CountTable", () => {
-  const id = fc.oneof(fc.integer({ min: 1, max: 60 }), fc.constantFrom(2 ** 32, 2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER));
+  const id = fc.oneof(
+    fc.integer({ min: 1, max: 60 }),
+    fc.constantFrom(2 ** 32, 2 ** 32 + 1, 2 ** 40 + 7, Number.MAX_SAFE_INTEGER),
+  );
   it("counts like a Map through growth, shrinking and removals, and names another id when there is one", () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(id, fc.integer({ min: -2, max: 3 })), { minLength: 50, maxLength: 800, size: "max" }), (ops) => {
-        const table = new CountTable();
-        const model = new Map<number, number>();
-        for (const [key, wanted] of ops) {
-          const held = model.get(key) ?? 0;
-          const delta = held + wanted < 0 ? -held : wanted;
-          table.add(key, delta);
-          if (held + delta === 0) model.delete(key);
-          else model.set(key, held + delta);
-          expect(table.size).toBe(model.size);
-          expect(table.get(key)).toBe(model.get(key) ?? 0);
-          const other = table.other(key);
-          if ([...model.keys()].some((k) => k !== key)) expect(model.has(other as number) && other !== key).toBe(true);
-          else expect(other).toBeUndefined();
-        }
-        for (let key = 1; key <= 60; key++) expect(table.get(key)).toBe(model.get(key) ?? 0);
-      }),
+      fc.property(
+        fc.array(fc.tuple(id, fc.integer({ min: -2, max: 3 })), { minLength: 50, maxLength: 800, size: "max" }),
+        (ops) => {
+          const table = new CountTable();
+          const model = new Map<number, number>();
+          for (const [key, wanted] of ops) {
+            const held = model.get(key) ?? 0;
+            const delta = held + wanted < 0 ? -held : wanted;
+            table.add(key, delta);
+            if (held + delta === 0) model.delete(key);
+            else model.set(key, held + delta);
+            expect(table.size).toBe(model.size);
+            expect(table.get(key)).toBe(model.get(key) ?? 0);
+            const other = table.other(key);
+            if ([...model.keys()].some((k) => k !== key))
+              expect(model.has(other as number) && other !== key).toBe(true);
+            else expect(other).toBeUndefined();
+          }
+          for (let key = 1; key <= 60; key++) expect(table.get(key)).toBe(model.get(key) ?? 0);
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -128,8 +137,14 @@ describe("AgentLocks", () => {
   it("agrees with a Map through random adds, deletes and reserves, across the switch to a map past 16", () => {
     const op = fc.oneof(
       { weight: 8, arbitrary: fc.record({ kind: fc.constant("add" as const), key: fc.integer({ min: 0, max: 40 }) }) },
-      { weight: 3, arbitrary: fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 40 }) }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant("reserve" as const), key: fc.integer({ min: 0, max: 20 }) }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({ kind: fc.constant("delete" as const), key: fc.integer({ min: 0, max: 40 }) }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({ kind: fc.constant("reserve" as const), key: fc.integer({ min: 0, max: 20 }) }),
+      },
     );
     fc.assert(
       fc.property(fc.array(op, { minLength: 30, maxLength: 200, size: "max" }), (ops) => {

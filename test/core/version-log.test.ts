@@ -45,7 +45,9 @@ describe("version log", () => {
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(all.filter((c) => c.path === "even")).toHaveLength(HISTORY_PER_PATH);
     expect(all.filter((c) => c.path === "odd1")).toHaveLength(HISTORY_PER_PATH);
-    expect(reg.changesSince(4_990).map((c) => c.seq)).toEqual([4_991, 4_992, 4_993, 4_994, 4_995, 4_996, 4_997, 4_998, 4_999, 5_000]);
+    expect(reg.changesSince(4_990).map((c) => c.seq)).toEqual([
+      4_991, 4_992, 4_993, 4_994, 4_995, 4_996, 4_997, 4_998, 4_999, 5_000,
+    ]);
   });
 
   it("keeps 64-bit hashes exact from bigint, number and decimal string", () => {

@@ -62,8 +62,12 @@ describe("harn-registry status", () => {
     const result = run(["status", `--listen=${address}`]);
     expect(result.status).toBe(0);
     expect(result.stderr).toBe("");
-    expect(result.stdout.split("\n")[0]).toMatch(new RegExp(`^harn-registry status {2}${address.replace(/[/.]/g, "\\$&")} {2}as of \\d{4}-\\d\\d-\\d\\dT`));
-    expect(result.stdout.split("\n")[1]).toBe("config  default_lock_ttl_ms=30000 (default), agent_timeout_ms=45000 (default)");
+    expect(result.stdout.split("\n")[0]).toMatch(
+      new RegExp(`^harn-registry status {2}${address.replace(/[/.]/g, "\\$&")} {2}as of \\d{4}-\\d\\d-\\d\\dT`),
+    );
+    expect(result.stdout.split("\n")[1]).toBe(
+      "config  default_lock_ttl_ms=30000 (default), agent_timeout_ms=45000 (default)",
+    );
     expectTables(result.stdout);
   });
 
@@ -80,9 +84,27 @@ describe("harn-registry status", () => {
     const snapshot = (await host.call(9, "snapshot")).result;
     writeFileSync(join(dir, "snap.json"), JSON.stringify(snapshot));
     expectTables(run(["status", `--snapshot=${join(dir, "snap.json")}`]).stdout);
-    writeFileSync(join(dir, "state.json"), JSON.stringify({ format: "harn-registry-state/1", generation: 1, waits: { next_id: 1, waits: [] }, snapshot }));
+    writeFileSync(
+      join(dir, "state.json"),
+      JSON.stringify({ format: "harn-registry-state/1", generation: 1, waits: { next_id: 1, waits: [] }, snapshot }),
+    );
     expectTables(run(["status", `--snapshot=${join(dir, "state.json")}`]).stdout);
-    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: Date.now(), edit_count: 4, locked_paths: { "a.rs": Date.now() + 60_000 } }] }, versions: {} };
+    const hostlib = {
+      agents: {
+        next_id: 2,
+        agents: [
+          {
+            id: 1,
+            name: "burin",
+            state: "active",
+            last_seen_ms: Date.now(),
+            edit_count: 4,
+            locked_paths: { "a.rs": Date.now() + 60_000 },
+          },
+        ],
+      },
+      versions: {},
+    };
     writeFileSync(join(dir, "hostlib.json"), JSON.stringify(hostlib));
     const result = run(["status", `--snapshot=${join(dir, "hostlib.json")}`]);
     expect(result.stdout).toMatch(/^ {2}a\.rs {2}exclusive {7}1 {6}1 {2}\d\ds$/m);
@@ -90,14 +112,27 @@ describe("harn-registry status", () => {
 
   it("reads a harn-hostlib snapshot with u64 hashes written as bare numbers losslessly, as restore does", () => {
     const dir = tempDir("harn-cli-");
-    const history = { "a.rs": [{ seq: 1, agent_id: 1, timestamp_ms: 5, op: "write", hash: "@14695981039346656037", size: 3 }] };
+    const history = {
+      "a.rs": [{ seq: 1, agent_id: 1, timestamp_ms: 5, op: "write", hash: "@14695981039346656037", size: 3 }],
+    };
     const seen = Date.now();
-    const hostlib = { agents: { next_id: 2, agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locked_paths: {} }] }, versions: { current_seq: 1, history } };
-    writeFileSync(join(dir, "hostlib.json"), JSON.stringify(hostlib).replace('"@14695981039346656037"', "14695981039346656037"));
+    const hostlib = {
+      agents: {
+        next_id: 2,
+        agents: [{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locked_paths: {} }],
+      },
+      versions: { current_seq: 1, history },
+    };
+    writeFileSync(
+      join(dir, "hostlib.json"),
+      JSON.stringify(hostlib).replace('"@14695981039346656037"', "14695981039346656037"),
+    );
     const result = run(["status", `--snapshot=${join(dir, "hostlib.json")}`, "--json"]);
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
-    expect(JSON.parse(result.stdout).agents).toEqual([{ id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locks: 0 }]);
+    expect(JSON.parse(result.stdout).agents).toEqual([
+      { id: 1, name: "burin", state: "active", last_seen_ms: seen, edit_count: 1, locks: 0 },
+    ]);
   });
 
   it("--json lists integer-like paths in code-unit order, from a state directory and from a snapshot file", async () => {
@@ -111,7 +146,9 @@ describe("harn-registry status", () => {
     for (const source of [`--state=${join(dir, "state")}`, `--snapshot=${join(dir, "snap.json")}`]) {
       const result = run(["status", source, "--json"]);
       expect(result.stderr).toBe("");
-      expect([...result.stdout.matchAll(/"path":("[^"]*")/g)].map((match) => JSON.parse(match[1] as string))).toEqual(order);
+      expect([...result.stdout.matchAll(/"path":("[^"]*")/g)].map((match) => JSON.parse(match[1] as string))).toEqual(
+        order,
+      );
     }
   });
 
@@ -137,7 +174,12 @@ describe("harn-registry status", () => {
 
     await writer.call(5, "clock_set", { now_ms: 46_001 });
     expect((await writer.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed" });
-    expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed", locks: 0 }], locks: [] });
+    expect(view()).toMatchObject({
+      as_of_ms: 46_001,
+      clock: "manual",
+      agents: [{ id: 1, state: "crashed", locks: 0 }],
+      locks: [],
+    });
     expect(await writer.endInput()).toEqual({ code: 0, signal: null });
     expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed" }] });
   });
@@ -163,7 +205,9 @@ describe("harn-registry status", () => {
 
   it("--watch redraws when an event comes", async () => {
     const { address, host } = await populated();
-    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(child);
     let stdout = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -179,8 +223,14 @@ describe("harn-registry status", () => {
 
   it.each([
     [[], "status needs exactly one of --listen, --state or --snapshot (see status --help)"],
-    [["--state=a", "--snapshot=b"], "status needs exactly one of --listen, --state or --snapshot, got --state and --snapshot (see status --help)"],
-    [["--snapshot=b", "--watch"], "--watch needs --listen or --state (a snapshot file does not change; see status --help)"],
+    [
+      ["--state=a", "--snapshot=b"],
+      "status needs exactly one of --listen, --state or --snapshot, got --state and --snapshot (see status --help)",
+    ],
+    [
+      ["--snapshot=b", "--watch"],
+      "--watch needs --listen or --state (a snapshot file does not change; see status --help)",
+    ],
     [["--state=a", "--auth-token-file=t"], "--auth-token-file goes with --listen (see status --help)"],
     [["--listen=tcp:8.8.8.8:1"], '--listen: binds loopback only (127.0.0.1, localhost or [::1]), got host "8.8.8.8"'],
   ])("status %j → one line saying what to do, exit 2", (args, message) => {
@@ -192,25 +242,34 @@ describe("harn-registry status", () => {
   it("exits 1 with one line when the source cannot be read", () => {
     const result = run(["status", "--listen=unix:/nonexistent/harn.sock"]);
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^harn-registry status: cannot reach unix:\/nonexistent\/harn\.sock: connect ENOENT \/nonexistent\/harn\.sock\n$/);
+    expect(result.stderr).toMatch(
+      /^harn-registry status: cannot reach unix:\/nonexistent\/harn\.sock: connect ENOENT \/nonexistent\/harn\.sock\n$/,
+    );
   });
 
   it("--watch exits 1 with one line naming the server when it goes away", async () => {
     const { address } = await populated();
-    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, "status", `--listen=${address}`, "--watch"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     children.push(child);
     let stdout = "";
     let stderr = "";
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-    for (let i = 0; i < 500 && !stdout.includes("Locks (2)"); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let i = 0; i < 500 && !stdout.includes("Locks (2)"); i++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     servers[0]?.kill();
     expect(await exited).toBe(1);
     // The client's reason (a redraw in flight when it went: the request's name first).
     // A killed server may also reset the connection: either way one line names the server and the cause.
     const server = `the server at ${address.replace(/[/.]/g, "\\$&")}`;
-    expect(stderr).toMatch(new RegExp(`^harn-registry status: (\\w+: )?(${server} closed the connection|the connection to ${server} failed: .+)\n$`));
+    expect(stderr).toMatch(
+      new RegExp(
+        `^harn-registry status: (\\w+: )?(${server} closed the connection|the connection to ${server} failed: .+)\n$`,
+      ),
+    );
   });
 });
 
@@ -259,7 +318,6 @@ describe("--help of every subcommand", () => {
   });
 });
 
-
 describe("the config in force, and where each value came from", () => {
   const INITIALIZE = `${JSON.stringify(req(1, "initialize"))}\n`;
   /** Start a stdio sidecar, send initialize, end: its reply and its config log line. */
@@ -275,28 +333,48 @@ describe("the config in force, and where each value came from", () => {
   it("a flag wins; without one, a --state directory keeps the value it had; otherwise the default: in the start log, initialize and status", () => {
     const dir = join(tempDir("harn-config-"), "state");
     const first = start([`--state=${dir}`, "--lock-ttl-ms=1234"]);
-    expect(first).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 }, sources: { default_lock_ttl_ms: "flag", agent_timeout_ms: "default" } });
-    expect(first.log).toMatch(/^harn-registry: config: lock-ttl-ms=1234 \(flag\), agent-timeout-ms=45000 \(default\), compact-bytes=67108864 \(default\), /);
+    expect(first).toMatchObject({
+      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
+      sources: { default_lock_ttl_ms: "flag", agent_timeout_ms: "default" },
+    });
+    expect(first.log).toMatch(
+      /^harn-registry: config: lock-ttl-ms=1234 \(flag\), agent-timeout-ms=45000 \(default\), compact-bytes=67108864 \(default\), /,
+    );
     const again = start([`--state=${dir}`]);
-    expect(again).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 }, sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" } });
+    expect(again).toMatchObject({
+      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
+      sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
+    });
     expect(again.log).toMatch(/^harn-registry: config: lock-ttl-ms=1234 \(state\), agent-timeout-ms=45000 \(state\), /);
     const third = start([`--state=${dir}`, "--agent-timeout-ms", "999"]);
-    expect(third).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 }, sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "flag" } });
+    expect(third).toMatchObject({
+      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
+      sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "flag" },
+    });
 
     const view = JSON.parse(run(["status", `--state=${dir}`, "--json"]).stdout);
-    expect(view).toMatchObject({ config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 }, config_sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" } });
-    expect(run(["status", `--state=${dir}`]).stdout.split("\n")[1]).toBe("config  default_lock_ttl_ms=1234 (state), agent_timeout_ms=999 (state)");
+    expect(view).toMatchObject({
+      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
+      config_sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
+    });
+    expect(run(["status", `--state=${dir}`]).stdout.split("\n")[1]).toBe(
+      "config  default_lock_ttl_ms=1234 (state), agent_timeout_ms=999 (state)",
+    );
 
     const memory = start(["--no-metrics"]);
     expect(memory.sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
-    expect(memory.log).toMatch(/^harn-registry: config: lock-ttl-ms=30000 \(default\), agent-timeout-ms=45000 \(default\), .*, no-metrics \(flag\)$/);
+    expect(memory.log).toMatch(
+      /^harn-registry: config: lock-ttl-ms=30000 \(default\), agent-timeout-ms=45000 \(default\), .*, no-metrics \(flag\)$/,
+    );
   });
 
   it("a value a restored snapshot changed is reported as restore; status --snapshot reports the file's", async () => {
     const sidecar = new RawSidecar("ndjson", ["--lock-ttl-ms=5000"]);
     sidecars.push(sidecar);
     const snapshot = (await sidecar.call(1, "snapshot")).result;
-    await sidecar.call(2, "restore", { snapshot: { ...snapshot, config: { ...snapshot.config, default_lock_ttl_ms: 7000 } } });
+    await sidecar.call(2, "restore", {
+      snapshot: { ...snapshot, config: { ...snapshot.config, default_lock_ttl_ms: 7000 } },
+    });
     expect((await sidecar.call(3, "initialize")).result).toMatchObject({
       config: { default_lock_ttl_ms: 7000, agent_timeout_ms: 45_000 },
       config_sources: { default_lock_ttl_ms: "restore", agent_timeout_ms: "default" },
@@ -308,31 +386,123 @@ describe("the config in force, and where each value came from", () => {
       config: { default_lock_ttl_ms: 5000 },
       config_sources: { default_lock_ttl_ms: "snapshot", agent_timeout_ms: "snapshot" },
     });
-    expect(JSON.parse(run(["status", `--snapshot=${join(dir, "hostlib.json")}`, "--json"]).stdout).config_sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
+    expect(
+      JSON.parse(run(["status", `--snapshot=${join(dir, "hostlib.json")}`, "--json"]).stdout).config_sources,
+    ).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
   });
 });
 
 describe("every failure of a command: exit 1, one line naming the file or peer and the cause, no stack", () => {
   /** [what, files to write in a fresh directory, the arguments, the line]; `@` stands for that directory. */
   const failures: [string, Record<string, string>, string[], RegExp][] = [
-    ["a snapshot file that is not JSON", { "bad.json": "{bad" }, ["status", "--snapshot=@/bad.json"], /^harn-registry status: \S+\/bad\.json: is not JSON: .+$/],
-    ["a snapshot file holding null", { "null.json": "null" }, ["status", "--snapshot=@/null.json"], /^harn-registry status: \S+\/null\.json: is not a snapshot: it holds null, not an object$/],
-    ["a snapshot file holding an array", { "array.json": "[]" }, ["status", "--snapshot=@/array.json"], /^harn-registry status: \S+\/array\.json: is not a snapshot: it holds an array, not an object$/],
-    ["a state.json whose snapshot is null", { "state.json": '{"snapshot":null}' }, ["status", "--snapshot=@/state.json"], /^harn-registry status: \S+\/state\.json: is not a snapshot: its "snapshot" holds null, not an object$/],
-    ["a snapshot file that is not a valid snapshot", { "v2.json": '{"format_version":2}' }, ["status", "--snapshot=@/v2.json"], /^harn-registry status: \S+\/v2\.json: snapshot\.\S+ .+$/],
-    ["a snapshot file that is missing", {}, ["status", "--snapshot=@/missing.json"], /^harn-registry status: \S+\/missing\.json: no such file or directory \(ENOENT\)$/],
-    ["a state directory that is missing", {}, ["status", "--state=@/nowhere"], /^harn-registry status: \S+\/nowhere: no such file or directory \(ENOENT\)$/],
-    ["a directory that is not a state directory", { "project/package.json": "{}" }, ["status", "--state=@/project"], /^harn-registry status: \S+\/project: is not a state directory: it holds no state\.json and no journal$/],
-    ["an empty directory (status --state)", { "empty/.keep": "" }, ["status", "--state=@/empty"], /^harn-registry status: \S+\/empty: is not a state directory: it holds no state\.json and no journal$/],
-    ["a package.json given as a snapshot", { "package.json": '{"name":"x","version":"1.0.0"}' }, ["status", "--snapshot=@/package.json"], /^harn-registry status: \S+\/package\.json: snapshot\.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections$/],
-    ["an empty object given as a snapshot", { "empty.json": "{}" }, ["status", "--snapshot=@/empty.json"], /^harn-registry status: \S+\/empty\.json: snapshot\.agents is required: .+$/],
-    ["a corrupt state directory (status)", { "s/state.json": "garbage\n" }, ["status", "--state=@/s"], /^harn-registry status: \S+\/s\/state\.json: is not valid JSON .+$/],
-    ["a corrupt state directory (server)", { "s/state.json": "garbage\n" }, ["--state=@/s"], /^harn-registry: \S+\/s\/state\.json: is not valid JSON .+$/],
-    ["a server that is not there (status)", {}, ["status", "--listen=unix:@/none.sock"], /^harn-registry status: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/],
-    ["a server that is not there (connect)", {}, ["connect", "--listen=unix:@/none.sock"], /^harn-registry connect: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/],
-    ["a missing token file (connect)", {}, ["connect", "--listen=unix:@/none.sock", "--auth-token-file=@/missing"], /^harn-registry connect: cannot read the auth token file \S+\/missing: ENOENT$/],
-    ["a missing token file (status)", {}, ["status", "--listen=tcp:127.0.0.1:1", "--auth-token-file=@/missing"], /^harn-registry status: cannot read the auth token file \S+\/missing: ENOENT$/],
-    ["a missing token file (server)", {}, ["--listen=tcp:127.0.0.1:0", "--auth-token-file=@/missing"], /^harn-registry: cannot read the auth token file \S+\/missing: ENOENT$/],
+    [
+      "a snapshot file that is not JSON",
+      { "bad.json": "{bad" },
+      ["status", "--snapshot=@/bad.json"],
+      /^harn-registry status: \S+\/bad\.json: is not JSON: .+$/,
+    ],
+    [
+      "a snapshot file holding null",
+      { "null.json": "null" },
+      ["status", "--snapshot=@/null.json"],
+      /^harn-registry status: \S+\/null\.json: is not a snapshot: it holds null, not an object$/,
+    ],
+    [
+      "a snapshot file holding an array",
+      { "array.json": "[]" },
+      ["status", "--snapshot=@/array.json"],
+      /^harn-registry status: \S+\/array\.json: is not a snapshot: it holds an array, not an object$/,
+    ],
+    [
+      "a state.json whose snapshot is null",
+      { "state.json": '{"snapshot":null}' },
+      ["status", "--snapshot=@/state.json"],
+      /^harn-registry status: \S+\/state\.json: is not a snapshot: its "snapshot" holds null, not an object$/,
+    ],
+    [
+      "a snapshot file that is not a valid snapshot",
+      { "v2.json": '{"format_version":2}' },
+      ["status", "--snapshot=@/v2.json"],
+      /^harn-registry status: \S+\/v2\.json: snapshot\.\S+ .+$/,
+    ],
+    [
+      "a snapshot file that is missing",
+      {},
+      ["status", "--snapshot=@/missing.json"],
+      /^harn-registry status: \S+\/missing\.json: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "a state directory that is missing",
+      {},
+      ["status", "--state=@/nowhere"],
+      /^harn-registry status: \S+\/nowhere: no such file or directory \(ENOENT\)$/,
+    ],
+    [
+      "a directory that is not a state directory",
+      { "project/package.json": "{}" },
+      ["status", "--state=@/project"],
+      /^harn-registry status: \S+\/project: is not a state directory: it holds no state\.json and no journal$/,
+    ],
+    [
+      "an empty directory (status --state)",
+      { "empty/.keep": "" },
+      ["status", "--state=@/empty"],
+      /^harn-registry status: \S+\/empty: is not a state directory: it holds no state\.json and no journal$/,
+    ],
+    [
+      "a package.json given as a snapshot",
+      { "package.json": '{"name":"x","version":"1.0.0"}' },
+      ["status", "--snapshot=@/package.json"],
+      /^harn-registry status: \S+\/package\.json: snapshot\.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections$/,
+    ],
+    [
+      "an empty object given as a snapshot",
+      { "empty.json": "{}" },
+      ["status", "--snapshot=@/empty.json"],
+      /^harn-registry status: \S+\/empty\.json: snapshot\.agents is required: .+$/,
+    ],
+    [
+      "a corrupt state directory (status)",
+      { "s/state.json": "garbage\n" },
+      ["status", "--state=@/s"],
+      /^harn-registry status: \S+\/s\/state\.json: is not valid JSON .+$/,
+    ],
+    [
+      "a corrupt state directory (server)",
+      { "s/state.json": "garbage\n" },
+      ["--state=@/s"],
+      /^harn-registry: \S+\/s\/state\.json: is not valid JSON .+$/,
+    ],
+    [
+      "a server that is not there (status)",
+      {},
+      ["status", "--listen=unix:@/none.sock"],
+      /^harn-registry status: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/,
+    ],
+    [
+      "a server that is not there (connect)",
+      {},
+      ["connect", "--listen=unix:@/none.sock"],
+      /^harn-registry connect: cannot reach unix:\S+\/none\.sock: connect ENOENT .+$/,
+    ],
+    [
+      "a missing token file (connect)",
+      {},
+      ["connect", "--listen=unix:@/none.sock", "--auth-token-file=@/missing"],
+      /^harn-registry connect: cannot read the auth token file \S+\/missing: ENOENT$/,
+    ],
+    [
+      "a missing token file (status)",
+      {},
+      ["status", "--listen=tcp:127.0.0.1:1", "--auth-token-file=@/missing"],
+      /^harn-registry status: cannot read the auth token file \S+\/missing: ENOENT$/,
+    ],
+    [
+      "a missing token file (server)",
+      {},
+      ["--listen=tcp:127.0.0.1:0", "--auth-token-file=@/missing"],
+      /^harn-registry: cannot read the auth token file \S+\/missing: ENOENT$/,
+    ],
   ];
 
   function expectOneLine(result: { status: number | null; stderr: string }, line: RegExp): void {
@@ -348,7 +518,10 @@ describe("every failure of a command: exit 1, one line naming the file or peer a
       mkdirSync(join(dir, name, ".."), { recursive: true });
       writeFileSync(join(dir, name), content);
     }
-    const result = spawnSync(process.execPath, [BIN, ...args.map((arg) => arg.replace("@", dir))], { encoding: "utf8", input: "" });
+    const result = spawnSync(process.execPath, [BIN, ...args.map((arg) => arg.replace("@", dir))], {
+      encoding: "utf8",
+      input: "",
+    });
     expectOneLine(result, line);
     expect(result.stdout).toBe("");
   });
@@ -360,15 +533,28 @@ describe("every failure of a command: exit 1, one line naming the file or peer a
     const server = new SocketServer(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${join(dir, "token")}`]);
     servers.push(server);
     const address = await server.listening;
-    const status = spawnSync(process.execPath, [BIN, "status", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`], { encoding: "utf8" });
+    const status = spawnSync(
+      process.execPath,
+      [BIN, "status", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`],
+      { encoding: "utf8" },
+    );
     expectOneLine(status, new RegExp(`^harn-registry status: ${address}: initialize: auth_token does not match`));
     const connect = await new Promise<{ status: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [BIN, "connect", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`], { stdio: ["pipe", "ignore", "pipe"] });
+      const child = spawn(
+        process.execPath,
+        [BIN, "connect", `--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`],
+        { stdio: ["pipe", "ignore", "pipe"] },
+      );
       let stderr = "";
       child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
       child.stdin.end(`${JSON.stringify(req(1, "current_seq"))}\n`);
       child.once("close", (code) => resolve({ status: code, stderr }));
     });
-    expectOneLine(connect, new RegExp(`^harn-registry connect: authentication refused: initialize: auth_token does not match .*\\(by ${address}\\)$`));
+    expectOneLine(
+      connect,
+      new RegExp(
+        `^harn-registry connect: authentication refused: initialize: auth_token does not match .*\\(by ${address}\\)$`,
+      ),
+    );
   });
 });

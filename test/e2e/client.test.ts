@@ -17,9 +17,17 @@ afterEach(() => {
 /** Resolves with how `promise` settled, or fails the test when it has not within `ms`. */
 async function settled<T>(promise: Promise<T>, ms = 5_000): Promise<{ value: T } | { error: unknown }> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)));
+  const deadline = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)),
+  );
   try {
-    return await Promise.race([promise.then((value) => ({ value }), (error: unknown) => ({ error })), deadline]);
+    return await Promise.race([
+      promise.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      deadline,
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -46,7 +54,9 @@ describe("every client promise settles", () => {
     sidecar.child.kill("SIGKILL");
     const outcome = await settled(pending);
     expect("error" in outcome && outcome.error).toBeInstanceOf(RegistryClosedError);
-    expect("error" in outcome && (outcome.error as Error).message).toBe("harn-registry: lock_acquire: the sidecar was killed by SIGKILL");
+    expect("error" in outcome && (outcome.error as Error).message).toBe(
+      "harn-registry: lock_acquire: the sidecar was killed by SIGKILL",
+    );
     expect(await settled(sidecar.close())).toEqual({ value: null });
     expect(await settled(sidecar.close())).toEqual({ value: null });
   });
@@ -66,7 +76,9 @@ describe("every client promise settles", () => {
     let promise: Promise<unknown> | undefined;
     expect(() => (promise = sidecar.client.request("current_seq"))).not.toThrow();
     const outcome = await settled(promise as Promise<unknown>);
-    expect("error" in outcome && (outcome.error as Error).message).toBe("harn-registry: current_seq: the client was disposed");
+    expect("error" in outcome && (outcome.error as Error).message).toBe(
+      "harn-registry: current_seq: the client was disposed",
+    );
     sidecar.child.kill("SIGKILL");
     expect(await settled(sidecar.close())).toEqual({ value: null });
   });
@@ -79,14 +91,18 @@ describe("every client promise settles", () => {
     const { pending } = await waitingRequest(client);
     running.kill();
     const outcome = await settled(pending);
-    expect("error" in outcome && (outcome.error as RegistryClosedError).reason).toBe(`the server at ${address} closed the connection`);
+    expect("error" in outcome && (outcome.error as RegistryClosedError).reason).toBe(
+      `the server at ${address} closed the connection`,
+    );
     expect(await settled(client.closed)).toEqual({ value: `the server at ${address} closed the connection` });
   });
 
   it("connectRegistry to nothing rejects naming the address", async () => {
     const address = `unix:${join(tempDir("harn-client-"), "none.sock")}`;
     const outcome = await settled(connectRegistry(address));
-    expect("error" in outcome && (outcome.error as Error).message).toMatch(new RegExp(`^cannot reach ${address}: .*ENOENT`));
+    expect("error" in outcome && (outcome.error as Error).message).toMatch(
+      new RegExp(`^cannot reach ${address}: .*ENOENT`),
+    );
   });
 });
 
@@ -101,7 +117,9 @@ describe("tokens", () => {
       cleanups.push(() => client.dispose());
       expect(await client.request("current_seq")).toBe(0);
     }
-    await expect(connectRegistry(address, { authTokenFile: join(dir, "missing") })).rejects.toThrow(`cannot read the auth token file ${join(dir, "missing")}: ENOENT`);
+    await expect(connectRegistry(address, { authTokenFile: join(dir, "missing") })).rejects.toThrow(
+      `cannot read the auth token file ${join(dir, "missing")}: ENOENT`,
+    );
   });
 });
 
@@ -112,7 +130,9 @@ describe("typed events", () => {
     const granted: EventOf<"lock/granted">[] = [];
     const released: string[] = [];
     sidecar.client.onEvent("lock/granted", (event) => granted.push(event));
-    const subscription = sidecar.client.onEvent("lock/released", (event) => released.push(`${event.path}:${event.reason}`));
+    const subscription = sidecar.client.onEvent("lock/released", (event) =>
+      released.push(`${event.path}:${event.reason}`),
+    );
     await sidecar.client.request("initialize", { events: true });
     await sidecar.client.request("lock_try", { agent_id: 1, path: "src/a.rs" });
     await sidecar.client.request("lock_release", { agent_id: 1, path: "src/a.rs" });

@@ -13,9 +13,16 @@ const fresh = () => tempDir("harn-durable-");
 type Exit = { code: number | null; signal: NodeJS.Signals | null };
 const closes = new Map<RawSidecar, Promise<Exit>>();
 const start = (dir: string, extra: string[] = []) => {
-  const sidecar = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000", ...extra]);
+  const sidecar = new RawSidecar("ndjson", [
+    `--state=${dir}`,
+    "--lock-ttl-ms=3600000",
+    "--agent-timeout-ms=3600000",
+    ...extra,
+  ]);
   sidecars.push(sidecar);
-  const closed = new Promise<Exit>((resolve) => sidecar.child.once("close", (code, signal) => resolve({ code, signal })));
+  const closed = new Promise<Exit>((resolve) =>
+    sidecar.child.once("close", (code, signal) => resolve({ code, signal })),
+  );
   closes.set(sidecar, closed);
   return sidecar;
 };
@@ -60,11 +67,14 @@ describe("--state survives kill -9", () => {
       const sidecar = start(dir, ["--compact-bytes=20000"]);
       const locks: Json[] = (await sidecar.call("check-locks", "lock_list")).result;
       const holders = new Map(locks.map((lock: Json) => [lock.path, lock.agent_id]));
-      for (const [path, agent] of held) expect(holders.get(path), `seed ${seed} round ${round}: acknowledged lock on ${path}`).toBe(agent);
-      for (const path of released) expect(holders.has(path), `seed ${seed} round ${round}: acknowledged release of ${path}`).toBe(false);
+      for (const [path, agent] of held)
+        expect(holders.get(path), `seed ${seed} round ${round}: acknowledged lock on ${path}`).toBe(agent);
+      for (const path of released)
+        expect(holders.has(path), `seed ${seed} round ${round}: acknowledged release of ${path}`).toBe(false);
       const changes: Json[] = (await sidecar.call("check-changes", "changes_since", { seq: 0 })).result;
       const hashes = new Map(changes.map((change: Json) => [change.seq, change.hash]));
-      for (const [seq, hash] of records) expect(hashes.get(seq), `seed ${seed} round ${round}: acknowledged version ${seq}`).toBe(hash);
+      for (const [seq, hash] of records)
+        expect(hashes.get(seq), `seed ${seed} round ${round}: acknowledged version ${seq}`).toBe(hash);
       held.clear();
       for (const lock of locks) held.set(lock.path, lock.agent_id);
       released.clear();
@@ -82,13 +92,15 @@ describe("--state survives kill -9", () => {
           const path = heldPaths.splice(Math.floor(rand() * heldPaths.length), 1)[0] as string;
           request = req(id, "lock_release", { agent_id: held.get(path), path });
           held.delete(path);
-        } else request = req(id, "version_record", { agent_id: agent, path: `v/r${round}`, hash: `${round * 1000 + i}` });
+        } else
+          request = req(id, "version_record", { agent_id: agent, path: `v/r${round}`, hash: `${round * 1000 + i}` });
         sent.set(id, request);
         sidecar.send(request);
       }
       const waitFor = Math.floor(rand() * count);
       const deadline = Date.now() + 5000;
-      while (received(sidecar).length - 2 < waitFor && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 1));
+      while (received(sidecar).length - 2 < waitFor && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 1));
       sidecar.kill();
       expect((await ended(sidecar)).signal).toBe("SIGKILL");
       kills++;
@@ -96,7 +108,8 @@ describe("--state survives kill -9", () => {
         const request = sent.get(reply.id);
         if (request === undefined) continue;
         expect(reply.error, `seed ${seed}: ${JSON.stringify(reply)}`).toBeUndefined();
-        if (request.method === "lock_try" && reply.result.locked) held.set(request.params.path, request.params.agent_id);
+        if (request.method === "lock_try" && reply.result.locked)
+          held.set(request.params.path, request.params.agent_id);
         if (request.method === "lock_release") released.add(request.params.path);
         if (request.method === "version_record") records.set(reply.result, request.params.hash);
       }
@@ -133,7 +146,9 @@ describe("--state", () => {
     const before = readFileSync(path);
     const second = start(dir);
     expect(await ended(second)).toEqual({ code: 1, signal: null });
-    expect(second.stderr).toBe(`harn-registry: ${path} line 2: fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal); the file was left as it is\n`);
+    expect(second.stderr).toBe(
+      `harn-registry: ${path} line 2: fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal); the file was left as it is\n`,
+    );
     expect(readFileSync(path)).toEqual(before);
   });
 
@@ -198,7 +213,8 @@ describe("--state", () => {
     expect(three.oldest_seq).toBeGreaterThan(1);
     expect(three.latest_seq).toBeGreaterThanOrEqual(grown.latest_seq);
     const earlier = new Map(grown.events.map((event: Json) => [event.event_seq, event]));
-    for (const event of three.events) if (earlier.has(event.event_seq)) expect(event).toEqual(earlier.get(event.event_seq));
+    for (const event of three.events)
+      if (earlier.has(event.event_seq)) expect(event).toEqual(earlier.get(event.event_seq));
     await third.call(1, "agent_heartbeat", { agent_id: 3 });
     const added = (await third.call(2, "events_since", { seq: three.latest_seq })).result.events;
     expect(added).toMatchObject([{ event_seq: three.latest_seq + 1, type: "agent/registered", agent_id: 3 }]);
@@ -217,7 +233,10 @@ describe("--state", () => {
     await first.endInput();
     const second = new RawSidecar("ndjson", [`--state=${dir}`, "--lock-ttl-ms=1234"]);
     sidecars.push(second);
-    expect((await second.call(1, "initialize")).result.config).toEqual({ default_lock_ttl_ms: 1234, agent_timeout_ms: 3_600_000 });
+    expect((await second.call(1, "initialize")).result.config).toEqual({
+      default_lock_ttl_ms: 1234,
+      agent_timeout_ms: 3_600_000,
+    });
     expect((await second.call(2, "lock_holder", { path: "a" })).result).toBe(1);
     expect(second.stderr).toMatch(/state .*: generation 0, \d+ journal entries replayed/);
   });

@@ -55,7 +55,9 @@ describe("ending", () => {
       child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"current_seq"}\\n');
       setInterval(() => {}, 1000);`;
     const parent = spawn(process.execPath, ["-e", parentScript], { stdio: ["ignore", "pipe", "inherit"] });
-    const pid = await new Promise<number>((resolve) => parent.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))));
+    const pid = await new Promise<number>((resolve) =>
+      parent.stdout.once("data", (d: Buffer) => resolve(Number(d.toString().trim()))),
+    );
     expect(alive(pid)).toBe(true);
     parent.kill("SIGKILL");
     expect(await waitUntil(() => !alive(pid), 5_000)).toBe(true);
@@ -100,26 +102,38 @@ describe("backpressure", () => {
 
 describe("command line", () => {
   it.each([
-    [["--framing=xml"], "harn-registry: --framing: must be auto, content-length or ndjson, got \"xml\""],
-    [["--clock=atomic"], "harn-registry: --clock: must be system or manual, got \"atomic\""],
-    [["--lock-ttl-ms=0"], "harn-registry: --lock-ttl-ms: must be a positive integer, got \"0\""],
-    [["--agent-timeout-ms=soon"], "harn-registry: --agent-timeout-ms: must be a positive integer, got \"soon\""],
+    [["--framing=xml"], 'harn-registry: --framing: must be auto, content-length or ndjson, got "xml"'],
+    [["--clock=atomic"], 'harn-registry: --clock: must be system or manual, got "atomic"'],
+    [["--lock-ttl-ms=0"], 'harn-registry: --lock-ttl-ms: must be a positive integer, got "0"'],
+    [["--agent-timeout-ms=soon"], 'harn-registry: --agent-timeout-ms: must be a positive integer, got "soon"'],
     [["--max-message-bytes"], "harn-registry: --max-message-bytes needs a value (see --help)"],
     [["--listen-all"], "harn-registry: unknown flag --listen-all (see --help)"],
-    [["--listen=tcp:1"], "harn-registry: --listen: must be tcp:HOST:PORT, as in tcp:127.0.0.1:7411, got \"tcp:1\""],
-    [["--listen=tcp:0.0.0.0:7411", "--auth-token-file=t"], "harn-registry: --listen: binds loopback only (127.0.0.1, localhost or [::1]), got host \"0.0.0.0\""],
-    [["--listen=tcp:127.0.0.1:7411"], "harn-registry: --listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)"],
-    [["--listen=udp:x"], "harn-registry: --listen: must be unix:PATH or tcp:127.0.0.1:PORT, got \"udp:x\""],
+    [["--listen=tcp:1"], 'harn-registry: --listen: must be tcp:HOST:PORT, as in tcp:127.0.0.1:7411, got "tcp:1"'],
+    [
+      ["--listen=tcp:0.0.0.0:7411", "--auth-token-file=t"],
+      'harn-registry: --listen: binds loopback only (127.0.0.1, localhost or [::1]), got host "0.0.0.0"',
+    ],
+    [
+      ["--listen=tcp:127.0.0.1:7411"],
+      "harn-registry: --listen=tcp:... needs --auth-token-file=FILE (a file holding a secret token)",
+    ],
+    [["--listen=udp:x"], 'harn-registry: --listen: must be unix:PATH or tcp:127.0.0.1:PORT, got "udp:x"'],
     [["--stdio", "--listen=unix:/tmp/x.sock"], "harn-registry: --stdio and --listen exclude each other; pick one"],
     [["--max-connections=4"], "harn-registry: --max-connections needs --listen (it applies to socket connections)"],
     [["--auth-timeout-ms=100"], "harn-registry: --auth-timeout-ms needs --listen (it applies to socket connections)"],
-    [["--auth-timeout-ms=0", "--listen=unix:/tmp/x.sock"], "harn-registry: --auth-timeout-ms: must be a positive integer, got \"0\""],
-    [["--keep-agents-on-disconnect=yes", "--listen=unix:/tmp/x.sock"], "harn-registry: --keep-agents-on-disconnect takes no value (see --help)"],
-    [["--max-agents=0"], "harn-registry: --max-agents: must be a positive integer, got \"0\""],
-    [["--max-locks-per-agent=many"], "harn-registry: --max-locks-per-agent: must be a positive integer, got \"many\""],
+    [
+      ["--auth-timeout-ms=0", "--listen=unix:/tmp/x.sock"],
+      'harn-registry: --auth-timeout-ms: must be a positive integer, got "0"',
+    ],
+    [
+      ["--keep-agents-on-disconnect=yes", "--listen=unix:/tmp/x.sock"],
+      "harn-registry: --keep-agents-on-disconnect takes no value (see --help)",
+    ],
+    [["--max-agents=0"], 'harn-registry: --max-agents: must be a positive integer, got "0"'],
+    [["--max-locks-per-agent=many"], 'harn-registry: --max-locks-per-agent: must be a positive integer, got "many"'],
     [["connect"], "harn-registry: connect needs --listen=ADDR (see connect --help)"],
     [["connect", "--state=x"], "harn-registry: unknown flag --state (see connect --help)"],
-    [["serve"], "harn-registry: unexpected argument \"serve\" (see --help)"],
+    [["serve"], 'harn-registry: unexpected argument "serve" (see --help)'],
   ])("%j → one line on stderr naming the flag, exit 2, nothing on stdout", (args, message) => {
     const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", input: "" });
     expect(result.status).toBe(2);
@@ -130,7 +144,26 @@ describe("command line", () => {
   it("prints help and version", () => {
     const help = spawnSync(process.execPath, [BIN, "--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
-    for (const flag of ["--stdio", "--listen", "--state", "--compact-bytes", "--framing", "--clock", "--lock-ttl-ms", "--agent-timeout-ms", "--crash-lock-delay-ms", "--max-agents", "--max-locks-per-agent", "--max-message-bytes", "--auth-token-file", "--max-connections", "--auth-timeout-ms", "--keep-agents-on-disconnect", "--clientProcessId", "--version"]) {
+    for (const flag of [
+      "--stdio",
+      "--listen",
+      "--state",
+      "--compact-bytes",
+      "--framing",
+      "--clock",
+      "--lock-ttl-ms",
+      "--agent-timeout-ms",
+      "--crash-lock-delay-ms",
+      "--max-agents",
+      "--max-locks-per-agent",
+      "--max-message-bytes",
+      "--auth-token-file",
+      "--max-connections",
+      "--auth-timeout-ms",
+      "--keep-agents-on-disconnect",
+      "--clientProcessId",
+      "--version",
+    ]) {
       expect(help.stdout).toContain(flag);
     }
     const connectHelp = spawnSync(process.execPath, [BIN, "connect", "--help"], { encoding: "utf8" });
@@ -142,7 +175,10 @@ describe("command line", () => {
 
   it("accepts --flag value as well as --flag=value", async () => {
     sidecar = new RawSidecar("ndjson", ["--stdio", "--clock", "manual", "--lock-ttl-ms", "77"]);
-    expect((await sidecar.call(1, "initialize")).result).toMatchObject({ clock: "manual", config: { default_lock_ttl_ms: 77 } });
+    expect((await sidecar.call(1, "initialize")).result).toMatchObject({
+      clock: "manual",
+      config: { default_lock_ttl_ms: 77 },
+    });
   });
 
   it("--framing=ndjson answers in NDJSON even when the first byte is not {", async () => {

@@ -92,7 +92,10 @@ class Bridge {
     this.child.stdout.on("data", (chunk: Buffer) => (this.stdout = Buffer.concat([this.stdout, chunk])));
   }
 
-  /** Read about `bytes` every `everyMs`: a host that reads slowly but steadily (once the bridge has exited, the rest at once). */
+  /**
+   * Read about `bytes` every `everyMs`: a host that reads slowly but steadily (once the bridge has exited, the rest at
+   * once).
+   */
   readSlowly(bytes: number, everyMs: number): void {
     const timer = setInterval(() => {
       const chunk = (this.child.stdout.read(bytes) ?? this.child.stdout.read()) as Buffer | null;
@@ -170,7 +173,10 @@ class Counter {
 async function flood(counter: Counter, agent: number, ms: number, perSecond: number): Promise<number> {
   const started = Date.now();
   let sent = 0;
-  const pair = [request(0, "lock_try", { agent_id: agent, path: `flood/${agent}` }), request(0, "lock_release", { agent_id: agent, path: `flood/${agent}` })];
+  const pair = [
+    request(0, "lock_try", { agent_id: agent, path: `flood/${agent}` }),
+    request(0, "lock_release", { agent_id: agent, path: `flood/${agent}` }),
+  ];
   while (Date.now() < started + ms) {
     const due = Math.floor(((Date.now() - started) / 1000) * perSecond);
     if (sent < due && sent * 2 - counter.replies < 4000) {
@@ -224,7 +230,14 @@ describe("replies when a client half-closes", () => {
     await new Promise((resolve) => socket.once("connect", resolve));
     socket.pause();
     const count = 40_000;
-    socket.end(frame("ndjson", ...Array.from({ length: count }, (_, i) => request(i, "version_record", { agent_id: 0, path: `some/longer/path/to/make/the/replies/bigger/${i}` }))));
+    socket.end(
+      frame(
+        "ndjson",
+        ...Array.from({ length: count }, (_, i) =>
+          request(i, "version_record", { agent_id: 0, path: `some/longer/path/to/make/the/replies/bigger/${i}` }),
+        ),
+      ),
+    );
     // About 1.5 MB taken 16 KiB every 60 ms: some 6 s; the old server cut the peer off 2 s after its FIN.
     let data = Buffer.alloc(0);
     const timer = setInterval(() => {
@@ -274,12 +287,17 @@ describe("what one connection may have queued is bounded", () => {
     clearInterval(sampler);
     // The old server kept every event for the paused peer: tens of MB a second.
     expect(peak - before).toBeLessThan(48);
-    // A subscriber that reads gets every event meanwhile (at a pace this process keeps up with): a grant and a release per pair.
+    // A subscriber that reads gets every event meanwhile (at a pace this process keeps up with): a grant and a release
+    // per pair.
     const reading = await Counter.open(address);
     reading.send(request(1, "initialize", { events: true }));
     await until(() => reading.replies === 1, 5000, "the reading subscriber's initialize");
     const more = await flood(flooder, 7, 1500, 10_000);
-    await until(() => reading.events >= more * 2 || reading.dropped.length > 0, 20_000, `every event at the reading subscriber: ${JSON.stringify({ ...reading, socket: undefined })}`);
+    await until(
+      () => reading.events >= more * 2 || reading.dropped.length > 0,
+      20_000,
+      `every event at the reading subscriber: ${JSON.stringify({ ...reading, socket: undefined })}`,
+    );
     expect({ events: reading.events, dropped: reading.dropped }).toEqual({ events: more * 2, dropped: [] });
     paused.halfClose();
     const got = await paused.readToEnd(20_000);
@@ -348,7 +366,8 @@ describe("what one connection may have queued is bounded", () => {
       expect((await other.call("auth", "initialize", { auth_token: TOKEN })).result).toMatchObject({
         protocol_version: "1",
       });
-      // 8 locks make each lock_list reply some 600 bytes: 12 MB in all, past the socket's buffers, within the default 16 MiB.
+      // 8 locks make each lock_list reply some 600 bytes: 12 MB in all, past the socket's buffers, within the default
+      // 16 MiB.
       expect(
         (
           await other.call("many", "lock_acquire", {
@@ -392,7 +411,8 @@ describe("what one connection may have queued is bounded", () => {
 describe("a connection leaves nothing behind", () => {
   it("churning 4,000 connections with --state keeps the server's memory flat", async () => {
     const { server, address } = await serve(["--state=STATE"]);
-    // Agents and paths are reused (a crashed agent is taken by the next connection), so that the registry itself does not grow.
+    // Agents and paths are reused (a crashed agent is taken by the next connection), so that the registry itself does
+    // not grow.
     const lifetime = (n: number) =>
       new Promise<void>((resolve, reject) => {
         const agent = (n % 8) + 1;
@@ -406,7 +426,9 @@ describe("a connection leaves nothing behind", () => {
           for (const line of lines) if (line.startsWith('{"jsonrpc":"2.0","id"') && ++replies === 3) socket.end();
         });
         socket.on("error", reject);
-        socket.on("close", () => (replies >= 3 ? resolve() : reject(new Error(`lifetime ${n} closed after ${replies} replies`))));
+        socket.on("close", () =>
+          replies >= 3 ? resolve() : reject(new Error(`lifetime ${n} closed after ${replies} replies`)),
+        );
         socket.write(
           frame(
             "ndjson",
@@ -433,8 +455,12 @@ describe("a connection leaves nothing behind", () => {
     }
     await server.waitForLog(/connection 4800 closed/);
     // The heap settles (the first rounds grow it to its working size), then stays: the old server kept each
-    // --state connection's writer for good, about 10 KB (measured here: +12, +25, +34, +45 MB; now about +3, +16, +18, +18).
-    expect((seen[3] as number) - (seen[1] as number), `RSS growth after each 1,000 connections: ${seen.map((mb) => mb.toFixed(1)).join(", ")} MiB`).toBeLessThan(8);
+    // --state connection's writer for good, about 10 KB (measured here: +12, +25, +34, +45 MB; now about +3, +16, +18,
+    // +18).
+    expect(
+      (seen[3] as number) - (seen[1] as number),
+      `RSS growth after each 1,000 connections: ${seen.map((mb) => mb.toFixed(1)).join(", ")} MiB`,
+    ).toBeLessThan(8);
     const host = await client(address);
     expect((await host.call(1, "metrics")).result.connections).toBe(1);
   });
@@ -525,7 +551,8 @@ describe("signals", () => {
           { id: "wait", error: { code: -32800 } },
         ]);
       } else {
-        // Every change executed was answered, in order: seqs 1..N with no gap, and with --state N on disk, nothing more.
+        // Every change executed was answered, in order: seqs 1..N with no gap, and with --state N on disk, nothing
+        // more.
         expect(replies.length).toBeGreaterThan(0);
         expect(replies.length).toBeLessThan(sent);
         expect(replies.every((reply, index) => reply.id === index && reply.result === index + 1)).toBe(true);

@@ -39,8 +39,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 const ENV: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) || /^npm_config_(cache|userconfig|globalconfig)$/i.test(key))),
-  PATH: (process.env.PATH ?? "").split(delimiter).filter((dir) => !/node_modules[\\/]\.bin$/.test(dir)).join(delimiter),
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !/^npm_/i.test(key) || /^npm_config_(cache|userconfig|globalconfig)$/i.test(key),
+    ),
+  ),
+  PATH: (process.env.PATH ?? "")
+    .split(delimiter)
+    .filter((dir) => !/node_modules[\\/]\.bin$/.test(dir))
+    .join(delimiter),
   npm_config_offline: "true",
   npm_config_audit: "false",
   npm_config_fund: "false",
@@ -50,10 +57,13 @@ const ENV: NodeJS.ProcessEnv = {
 /** Run a command to its end; a failure says which, with its output. */
 async function run(cwd: string, command: string, args: string[], timeout = 60_000): Promise<string> {
   try {
-    return (await promisify(execFile)(command, args, { cwd, env: ENV, encoding: "utf8", timeout, maxBuffer: 64 << 20 })).stdout;
+    return (await promisify(execFile)(command, args, { cwd, env: ENV, encoding: "utf8", timeout, maxBuffer: 64 << 20 }))
+      .stdout;
   } catch (error) {
     const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(" ")} (in ${cwd}) failed: ${(error as Error).message}\n${stdout ?? ""}\n${stderr ?? ""}`);
+    throw new Error(
+      `${command} ${args.join(" ")} (in ${cwd}) failed: ${(error as Error).message}\n${stdout ?? ""}\n${stderr ?? ""}`,
+    );
   }
 }
 
@@ -74,7 +84,10 @@ interface Manifest {
 }
 type LockEntry = Record<string, unknown> & { dependencies?: Record<string, string> };
 
-/** An empty project that depends on `spec` only, with the lockfile that lets `npm ci --offline` install it (see the top). */
+/**
+ * An empty project that depends on `spec` only, with the lockfile that lets `npm ci --offline` install it (see the
+ * top).
+ */
 function emptyProject(dir: string, spec: string, manifest: Manifest, projectLock: Record<string, LockEntry>): string {
   mkdirSync(dir);
   const { name, version, license, bin, engines, dependencies = {} } = manifest;
@@ -92,8 +105,14 @@ function emptyProject(dir: string, spec: string, manifest: Manifest, projectLock
     packages[key] = kept;
     queue.push(...Object.keys(entry.dependencies ?? {}));
   }
-  writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "consumer", private: true, dependencies: { [name]: spec } }, null, 2)}\n`);
-  writeFileSync(join(dir, "package-lock.json"), `${JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name: "consumer", private: true, dependencies: { [name]: spec } }, null, 2)}\n`,
+  );
+  writeFileSync(
+    join(dir, "package-lock.json"),
+    `${JSON.stringify({ name: "consumer", lockfileVersion: 3, requires: true, packages }, null, 2)}\n`,
+  );
   return dir;
 }
 
@@ -113,7 +132,9 @@ function moduleGraph(entry: string): { found: string[]; missing: string[]; exter
       continue;
     }
     found.push(file);
-    for (const [, specifier] of readFileSync(file, "utf8").matchAll(/(?:\bfrom|\bimport\s*\(?|\brequire\s*\()\s*["']([^"'\s]+)["']/g)) {
+    for (const [, specifier] of readFileSync(file, "utf8").matchAll(
+      /(?:\bfrom|\bimport\s*\(?|\brequire\s*\()\s*["']([^"'\s]+)["']/g,
+    )) {
       if (!/^\.{1,2}\//.test(specifier as string)) {
         external.add(specifier as string);
         continue;
@@ -147,11 +168,17 @@ function checkInstalled(project: string, version: string): void {
 
   writeFileSync(join(project, "client.mjs"), CLIENT_SCRIPT);
   const client = runSync(project, process.execPath, ["client.mjs"]);
-  expect({ status: client.status, stdout: client.stdout }, client.stderr).toEqual({ status: 0, stdout: `${JSON.stringify({ id: 1, exit: 0 })}\n` });
+  expect({ status: client.status, stdout: client.stdout }, client.stderr).toEqual({
+    status: 0,
+    stdout: `${JSON.stringify({ id: 1, exit: 0 })}\n`,
+  });
 
   // From CommonJS: import() works, require() fails saying why (not Node's
   // ERR_PACKAGE_PATH_NOT_EXPORTED, nor require(esm) on the Nodes that have it).
-  writeFileSync(join(project, "import.cjs"), 'import("harn-registry").then(({ spawnSidecar }) => console.log(typeof spawnSidecar));\n');
+  writeFileSync(
+    join(project, "import.cjs"),
+    'import("harn-registry").then(({ spawnSidecar }) => console.log(typeof spawnSidecar));\n',
+  );
   expect(runSync(project, process.execPath, ["import.cjs"])).toEqual({ status: 0, stdout: "function\n", stderr: "" });
   writeFileSync(join(project, "require.cjs"), 'require("harn-registry");\n');
   const required = runSync(project, process.execPath, ["require.cjs"]);
@@ -189,16 +216,33 @@ describe("the package", () => {
   it("is built by npm pack from a fresh clone (prepare) and ships what it needs, no more", () => {
     expect(distBeforePack).toBe(false);
     const files = packed.files.map((file) => file.path);
-    for (const file of ["bin/harn-registry", "dist/harn-registry.js", "dist/client.js", "dist/types/src/client/index.d.ts", "src/client/esm-only.cjs", "package.json", "README.md"]) {
+    for (const file of [
+      "bin/harn-registry",
+      "dist/harn-registry.js",
+      "dist/client.js",
+      "dist/types/src/client/index.d.ts",
+      "src/client/esm-only.cjs",
+      "package.json",
+      "README.md",
+    ]) {
       expect(files).toContain(file);
     }
     expect(manifest.scripts).toMatchObject({ prepare: "npm run -s build" });
-    expect(files.filter((file) => /^(bench|test|scripts|examples|dist\/bench|dist\/scripts)\//.test(file) || file.endsWith(".map"))).toEqual([]);
+    expect(
+      files.filter(
+        (file) => /^(bench|test|scripts|examples|dist\/bench|dist\/scripts)\//.test(file) || file.endsWith(".map"),
+      ),
+    ).toEqual([]);
     expect(packed.files.find((file) => file.path === "bin/harn-registry")?.mode ?? 0).toBe(0o755);
   }, 10_000);
 
   it("installs from the tarball into an empty project: the bins run, import() gives the client, require() says ESM-only", async () => {
-    const project = emptyProject(join(work, "from-tarball"), `file:${join(work, packed.filename)}`, manifest, projectLock);
+    const project = emptyProject(
+      join(work, "from-tarball"),
+      `file:${join(work, packed.filename)}`,
+      manifest,
+      projectLock,
+    );
     await run(project, "npm", ["ci"]);
     const installed = join(project, "node_modules", "harn-registry");
 

@@ -30,7 +30,14 @@ describe("README session", () => {
     ]);
     expect(replies[7].result.agents.map((a: { name: string }) => a.name)).toEqual(["editor", "helper"]);
     expect(replies[8].result[0].hash).toBe("14695981039346656037");
-    expect(replies[9].error).toMatchObject({ code: -32602, message: "lock_try: agent_id must be an integer from 1 to 2^53-1" });
-    expect(replies[10].result).toMatchObject({ granted: false, locks: [], conflicts: [{ path: "src/main.rs", holder: 2 }] });
+    expect(replies[9].error).toMatchObject({
+      code: -32602,
+      message: "lock_try: agent_id must be an integer from 1 to 2^53-1",
+    });
+    expect(replies[10].result).toMatchObject({
+      granted: false,
+      locks: [],
+      conflicts: [{ path: "src/main.rs", holder: 2 }],
+    });
   });
 });

@@ -35,7 +35,8 @@ function cannotBuild(): string | undefined {
   }
   const build = cargo(["build"]);
   buildLog = build.stderr;
-  if (build.status !== 0) return `\`cargo build\` in examples/rust-host failed (is ${INSTALL} installed?):\n${build.stderr}`;
+  if (build.status !== 0)
+    return `\`cargo build\` in examples/rust-host failed (is ${INSTALL} installed?):\n${build.stderr}`;
   return undefined;
 }
 
@@ -97,42 +98,54 @@ describe("examples/rust-host", () => {
     expect(unit.status).toBe(0);
   }, 120_000);
 
-  it.each(["ndjson", "content-length"])("spawns the sidecar and plays the scenario in %s, then shutdown + exit: status 0", async (framing) => {
-    const run = await runHost([`--framing=${framing}`, `--node=${process.execPath}`, `--sidecar=${BIN}`]);
-    expect(run.stdout.trimEnd().split("\n")).toEqual(scenario(framing, "shutdown, exit: the sidecar exited with status 0"));
-    expect(run.stderr).toContain("exiting with code 0: exit after shutdown");
-    expect(run.status).toBe(0);
-  });
+  it.each(["ndjson", "content-length"])(
+    "spawns the sidecar and plays the scenario in %s, then shutdown + exit: status 0",
+    async (framing) => {
+      const run = await runHost([`--framing=${framing}`, `--node=${process.execPath}`, `--sidecar=${BIN}`]);
+      expect(run.stdout.trimEnd().split("\n")).toEqual(
+        scenario(framing, "shutdown, exit: the sidecar exited with status 0"),
+      );
+      expect(run.stderr).toContain("exiting with code 0: exit after shutdown");
+      expect(run.status).toBe(0);
+    },
+  );
 
-  it.each(["ndjson", "content-length"])("connects to a TCP server with a token file (%s) and plays the scenario; a wrong token is refused", async (framing) => {
-    host();
-    const dir = tempDir("harn-rust-host-");
-    const token = join(dir, "token");
-    writeFileSync(token, "a-secret-token\n"); // the host trims it, as the server does
-    const server = new SocketServer([`--listen=tcp:127.0.0.1:0`, `--auth-token-file=${token}`]);
-    servers.push(server);
-    const address = await server.listening;
-    expect(address).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+  it.each(["ndjson", "content-length"])(
+    "connects to a TCP server with a token file (%s) and plays the scenario; a wrong token is refused",
+    async (framing) => {
+      host();
+      const dir = tempDir("harn-rust-host-");
+      const token = join(dir, "token");
+      writeFileSync(token, "a-secret-token\n"); // the host trims it, as the server does
+      const server = new SocketServer([`--listen=tcp:127.0.0.1:0`, `--auth-token-file=${token}`]);
+      servers.push(server);
+      const address = await server.listening;
+      expect(address).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
 
-    const run = await runHost(["--connect", address, "--token-file", token, `--framing=${framing}`]);
-    expect(run.stdout.trimEnd().split("\n")).toEqual(scenario(framing, "shutdown, exit: the server closed the connection"));
-    expect(run.status).toBe(0);
-    await server.waitForLog(/connection 1: exiting with code 0: exit after shutdown/);
+      const run = await runHost(["--connect", address, "--token-file", token, `--framing=${framing}`]);
+      expect(run.stdout.trimEnd().split("\n")).toEqual(
+        scenario(framing, "shutdown, exit: the server closed the connection"),
+      );
+      expect(run.status).toBe(0);
+      await server.waitForLog(/connection 1: exiting with code 0: exit after shutdown/);
 
-    const wrong = join(dir, "wrong");
-    writeFileSync(wrong, "not-the-token");
-    const refused = await runHost(["--connect", address, "--token-file", wrong, `--framing=${framing}`]);
-    expect(refused.stdout).toBe("");
-    expect(refused.stderr).toContain("rust-host: error 1009: initialize: auth_token does not match");
-    expect(refused.status).toBe(1);
-  });
+      const wrong = join(dir, "wrong");
+      writeFileSync(wrong, "not-the-token");
+      const refused = await runHost(["--connect", address, "--token-file", wrong, `--framing=${framing}`]);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toContain("rust-host: error 1009: initialize: auth_token does not match");
+      expect(refused.status).toBe(1);
+    },
+  );
 
   it("connects to a unix socket server and plays the scenario", async () => {
     host();
     const server = new SocketServer([`--listen=unix:${join(tempDir("harn-rust-host-"), "registry.sock")}`]);
     servers.push(server);
     const run = await runHost(["--connect", await server.listening]);
-    expect(run.stdout.trimEnd().split("\n")).toEqual(scenario("ndjson", "shutdown, exit: the server closed the connection"));
+    expect(run.stdout.trimEnd().split("\n")).toEqual(
+      scenario("ndjson", "shutdown, exit: the server closed the connection"),
+    );
     expect(run.status).toBe(0);
   });
 });

@@ -59,9 +59,15 @@ describe("unix socket server", () => {
     const a = await client(address);
     const b = await client(address);
     expect((await a.call(1, "agent_register", { name: "alpha" })).result).toBe(1);
-    expect((await a.call(2, "lock_try", { agent_id: 1, path: "src/a.rs" })).result).toEqual({ locked: true, holder: 1 });
+    expect((await a.call(2, "lock_try", { agent_id: 1, path: "src/a.rs" })).result).toEqual({
+      locked: true,
+      holder: 1,
+    });
     expect((await b.call(1, "agent_register", { name: "beta" })).result).toBe(2);
-    expect((await b.call(2, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({ locked: false, holder: 1 });
+    expect((await b.call(2, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
+      locked: false,
+      holder: 1,
+    });
     for (const [method, params] of [
       ["agent_heartbeat", { agent_id: 1 }],
       ["lock_release", { agent_id: 1, path: "src/a.rs" }],
@@ -81,7 +87,10 @@ describe("unix socket server", () => {
     await a.closed;
     await server.waitForLog(/connection 1 closed: agents 1 crashed, their locks freed/);
     expect((await b.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed", locks: [] });
-    expect((await b.call(7, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({ locked: true, holder: 2 });
+    expect((await b.call(7, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
+      locked: true,
+      holder: 2,
+    });
     expect((await b.call(8, "agent_register", { agent_id: 1, name: "taken over" })).result).toBe(1);
     expect((await b.call(9, "agent_heartbeat", { agent_id: 1 })).result).toBe(true);
     const c = await client(address);
@@ -99,13 +108,21 @@ describe("unix socket server", () => {
         const agent = index + 1;
         await host.call("r", "agent_register", { agent_id: agent, name: `host ${agent}` });
         for (let round = 0; round < 40; round++) {
-          const granted = await host.call(`a${round}`, "lock_acquire", { agent_id: agent, paths: [round % 2 === 0 ? "shared/file" : "shared"], wait_ms: 10_000 });
+          const granted = await host.call(`a${round}`, "lock_acquire", {
+            agent_id: agent,
+            paths: [round % 2 === 0 ? "shared/file" : "shared"],
+            wait_ms: 10_000,
+          });
           expect(granted.result?.granted).toBe(true);
           inside++;
           entries++;
           maxInside = Math.max(maxInside, inside);
           const fence = granted.result.locks[0].fence;
-          const written = await host.call(`w${round}`, "version_record", { agent_id: agent, path: "shared/file", fence });
+          const written = await host.call(`w${round}`, "version_record", {
+            agent_id: agent,
+            path: "shared/file",
+            fence,
+          });
           expect(written.error).toBeUndefined();
           inside--;
           await host.call(`x${round}`, "lock_release_all", { agent_id: agent });
@@ -124,7 +141,10 @@ describe("unix socket server", () => {
     await a.closed;
     const b = await client(address);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect((await b.call(1, "agent_get", { agent_id: 5 })).result).toMatchObject({ state: "active", locks: [{ path: "kept" }] });
+    expect((await b.call(1, "agent_get", { agent_id: 5 })).result).toMatchObject({
+      state: "active",
+      locks: [{ path: "kept" }],
+    });
     expect((await b.call(2, "agent_heartbeat", { agent_id: 5 })).result).toBe(true);
   });
 
@@ -136,7 +156,11 @@ describe("unix socket server", () => {
     expect(await second.call(1, "current_seq")).toEqual({
       jsonrpc: "2.0",
       id: 1,
-      error: { code: 1007, message: "current_seq: the server already serves --max-connections 1 connections; try again later", data: { method: "current_seq", error: "quota_exceeded" } },
+      error: {
+        code: 1007,
+        message: "current_seq: the server already serves --max-connections 1 connections; try again later",
+        data: { method: "current_seq", error: "quota_exceeded" },
+      },
     });
     await second.closed;
     expect((await first.call(2, "current_seq")).result).toBe(0);
@@ -147,7 +171,10 @@ describe("unix socket server", () => {
     const host = await client(address);
     await host.call(1, "agent_register", { name: "a" });
     await host.call(2, "agent_register", { name: "b" });
-    expect((await host.call(3, "agent_register", { name: "c" })).error).toMatchObject({ code: 1007, data: { error: "quota_exceeded" } });
+    expect((await host.call(3, "agent_register", { name: "c" })).error).toMatchObject({
+      code: 1007,
+      data: { error: "quota_exceeded" },
+    });
     expect((await host.call(4, "lock_acquire", { agent_id: 1, paths: ["x", "y", "z"] })).error).toMatchObject({
       code: 1007,
       message: "lock_acquire: agent 1 would hold 3 locks, past --max-locks-per-agent 2",
@@ -200,9 +227,13 @@ describe("TCP server", () => {
     const { address } = await tcpServer();
     expect(address).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
     const host = await client(address);
-    expect((await host.call(1, "initialize", { auth_token: "s3cret-token" })).result).toMatchObject({ protocol_version: "1" });
+    expect((await host.call(1, "initialize", { auth_token: "s3cret-token" })).result).toMatchObject({
+      protocol_version: "1",
+    });
     expect((await host.call(2, "agent_register", { name: "a" })).result).toBe(1);
-    expect((await host.call(3, "initialize", { client_name: "again" })).result).toMatchObject({ protocol_version: "1" });
+    expect((await host.call(3, "initialize", { client_name: "again" })).result).toMatchObject({
+      protocol_version: "1",
+    });
   });
 
   it("serves the typed Node client (connectRegistry) with its token, over Content-Length", async () => {
@@ -215,39 +246,64 @@ describe("TCP server", () => {
   });
 
   it.each([
-    ["a wrong token", "initialize", { auth_token: "guess" }, "auth_token does not match the server's --auth-token-file"],
-    ["no token", "initialize", {}, "auth_token is required on a TCP connection: send the content of the server's --auth-token-file"],
+    [
+      "a wrong token",
+      "initialize",
+      { auth_token: "guess" },
+      "auth_token does not match the server's --auth-token-file",
+    ],
+    [
+      "no token",
+      "initialize",
+      {},
+      "auth_token is required on a TCP connection: send the content of the server's --auth-token-file",
+    ],
     [
       "another method first",
       "agent_register",
       { name: "sneaky" },
       "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file",
     ],
-  ])("refuses %s with unauthorized, saying which, and closes the connection, changing nothing", async (_what, method, params, problem) => {
-    const { address } = await tcpServer();
-    const intruder = await client(address);
-    expect(await intruder.call(1, method, params)).toEqual({
-      jsonrpc: "2.0",
-      id: 1,
-      error: {
-        code: 1009,
-        message: `${method}: ${problem}`,
-        data: { method, error: "unauthorized" },
-      },
-    });
-    await intruder.closed;
-    const host = await client(address);
-    await host.call(1, "initialize", { auth_token: "s3cret-token" });
-    expect((await host.call(2, "agent_list")).result).toEqual([]);
-  });
+  ])(
+    "refuses %s with unauthorized, saying which, and closes the connection, changing nothing",
+    async (_what, method, params, problem) => {
+      const { address } = await tcpServer();
+      const intruder = await client(address);
+      expect(await intruder.call(1, method, params)).toEqual({
+        jsonrpc: "2.0",
+        id: 1,
+        error: {
+          code: 1009,
+          message: `${method}: ${problem}`,
+          data: { method, error: "unauthorized" },
+        },
+      });
+      await intruder.closed;
+      const host = await client(address);
+      await host.call(1, "initialize", { auth_token: "s3cret-token" });
+      expect((await host.call(2, "agent_list")).result).toEqual([]);
+    },
+  );
 });
 
 describe("a peer cannot keep a connection slot", () => {
   const TOKEN = "s3cret-token";
   const AUTH = { jsonrpc: "2.0", id: "auth", method: "initialize", params: { auth_token: TOKEN } };
-  const request = (id: number | string, method: string, params?: object) => ({ jsonrpc: "2.0", id, method, ...(params !== undefined && { params }) });
-  const lockAndExit = (agent: number) => [request(1, "lock_try", { agent_id: agent, path: `held/${agent}` }), request(2, "shutdown"), { jsonrpc: "2.0", method: "exit" }];
-  const locked = (agent: number) => [{ id: 1, result: { locked: true, holder: agent } }, { id: 2, result: null }];
+  const request = (id: number | string, method: string, params?: object) => ({
+    jsonrpc: "2.0",
+    id,
+    method,
+    ...(params !== undefined && { params }),
+  });
+  const lockAndExit = (agent: number) => [
+    request(1, "lock_try", { agent_id: agent, path: `held/${agent}` }),
+    request(2, "shutdown"),
+    { jsonrpc: "2.0", method: "exit" },
+  ];
+  const locked = (agent: number) => [
+    { id: 1, result: { locked: true, holder: agent } },
+    { id: 2, result: null },
+  ];
 
   async function peer(address: string): Promise<RawPeer> {
     const opened = await RawPeer.open(address);
@@ -259,7 +315,9 @@ describe("a peer cannot keep a connection slot", () => {
   async function served(address: string, deadline = Date.now() + 5000): Promise<SocketClient> {
     for (;;) {
       const host = await client(address);
-      const answer = address.startsWith("tcp:") ? await host.call("auth", "initialize", { auth_token: TOKEN }) : await host.call("seq", "current_seq");
+      const answer = address.startsWith("tcp:")
+        ? await host.call("auth", "initialize", { auth_token: TOKEN })
+        : await host.call("seq", "current_seq");
       if (answer.error === undefined) return host;
       if (Date.now() > deadline) throw new Error(`not served: ${JSON.stringify(answer.error)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -281,26 +339,60 @@ describe("a peer cannot keep a connection slot", () => {
   // Two such peers against --max-connections=2; the old server kept both slots (or its agents and locks) for good.
   it.each<[string, Hold]>([
     ["TCP: sends nothing", { transport: "tcp", act: () => {}, owed: () => [] }],
-    ["TCP: sends part of an NDJSON message and stalls", { transport: "tcp", act: (p) => p.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"auth_'), owed: () => [] }],
-    ["TCP: sends part of a Content-Length frame and stalls", { transport: "tcp", act: (p) => p.write('Content-Length: 200\r\n\r\n{"jsonrpc":"2.0",'), owed: () => [] }],
+    [
+      "TCP: sends part of an NDJSON message and stalls",
+      {
+        transport: "tcp",
+        act: (p) => p.write('{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"auth_'),
+        owed: () => [],
+      },
+    ],
+    [
+      "TCP: sends part of a Content-Length frame and stalls",
+      { transport: "tcp", act: (p) => p.write('Content-Length: 200\r\n\r\n{"jsonrpc":"2.0",'), owed: () => [] },
+    ],
     [
       "TCP: sends a wrong token, then stays open",
-      { transport: "tcp", act: (p) => p.send(request(1, "initialize", { auth_token: "guess" })), owed: () => [{ id: 1, error: { code: 1009 } }] },
+      {
+        transport: "tcp",
+        act: (p) => p.send(request(1, "initialize", { auth_token: "guess" })),
+        owed: () => [{ id: 1, error: { code: 1009 } }],
+      },
     ],
     [
       "TCP: authenticates while every slot is taken (quota_exceeded), then stays open",
-      { transport: "tcp", whileFull: true, act: (p) => p.send(AUTH), owed: () => [{ id: "auth", error: { code: 1007 } }] },
+      {
+        transport: "tcp",
+        whileFull: true,
+        act: (p) => p.send(AUTH),
+        owed: () => [{ id: "auth", error: { code: 1007 } }],
+      },
     ],
     [
       "TCP: locks, sends shutdown and exit, then stays open",
-      { transport: "tcp", act: (p, agent) => p.send(AUTH, ...lockAndExit(agent)), owed: (agent) => [{ id: "auth", result: { protocol_version: "1" } }, ...locked(agent)] },
+      {
+        transport: "tcp",
+        act: (p, agent) => p.send(AUTH, ...lockAndExit(agent)),
+        owed: (agent) => [{ id: "auth", result: { protocol_version: "1" } }, ...locked(agent)],
+      },
     ],
-    ["unix: locks, sends shutdown and exit, then stays open", { transport: "unix", act: (p, agent) => p.send(...lockAndExit(agent)), owed: locked }],
+    [
+      "unix: locks, sends shutdown and exit, then stays open",
+      { transport: "unix", act: (p, agent) => p.send(...lockAndExit(agent)), owed: locked },
+    ],
     [
       "unix: sends a request while every slot is taken (quota_exceeded), then stays open",
-      { transport: "unix", whileFull: true, act: (p) => p.send(request(1, "current_seq")), owed: () => [{ id: 1, error: { code: 1007 } }] },
+      {
+        transport: "unix",
+        whileFull: true,
+        act: (p) => p.send(request(1, "current_seq")),
+        owed: () => [{ id: 1, error: { code: 1007 } }],
+      },
     ],
-    ["unix: finds every slot taken and sends nothing", { transport: "unix", whileFull: true, act: () => {}, owed: () => [] }],
+    [
+      "unix: finds every slot taken and sends nothing",
+      { transport: "unix", whileFull: true, act: () => {}, owed: () => [] },
+    ],
     [
       "unix, journaled: locks, then half-closes and stays open",
       {
@@ -313,27 +405,42 @@ describe("a peer cannot keep a connection slot", () => {
         owed: (agent) => [{ id: 1, result: { locked: true, holder: agent } }],
       },
     ],
-  ])("%s: the server closes it for good, frees its slot, crashes its agents and frees their locks", async (_what, hold) => {
-    const args = ["--max-connections=2", "--auth-timeout-ms=300", ...(hold.args ?? []).map((arg) => arg.replace("STATE", join(fresh(), "state")))];
-    const { server, address } = hold.transport === "tcp" ? await tcpServer(TOKEN, args) : await unixServer(args);
-    const fillers = hold.whileFull ? [await served(address), await served(address)] : [];
-    const stalled = [await peer(address), await peer(address)];
-    stalled.forEach((p, index) => hold.act(p, index + 1));
-    for (let index = 1; index <= stalled.length; index++) await server.waitForLog(new RegExp(`connection ${fillers.length + index}: exiting`));
-    for (const filler of fillers) filler.close();
+  ])(
+    "%s: the server closes it for good, frees its slot, crashes its agents and frees their locks",
+    async (_what, hold) => {
+      const args = [
+        "--max-connections=2",
+        "--auth-timeout-ms=300",
+        ...(hold.args ?? []).map((arg) => arg.replace("STATE", join(fresh(), "state"))),
+      ];
+      const { server, address } = hold.transport === "tcp" ? await tcpServer(TOKEN, args) : await unixServer(args);
+      const fillers = hold.whileFull ? [await served(address), await served(address)] : [];
+      const stalled = [await peer(address), await peer(address)];
+      stalled.forEach((p, index) => hold.act(p, index + 1));
+      for (let index = 1; index <= stalled.length; index++)
+        await server.waitForLog(new RegExp(`connection ${fillers.length + index}: exiting`));
+      for (const filler of fillers) filler.close();
 
-    const [a, b] = [await served(address), await served(address)];
-    expect((await a.call(1, "lock_list")).result).toEqual([]);
-    expect((await b.call(1, "agent_list")).result.every((agent: { state: string }) => agent.state === "crashed")).toBe(true);
-    for (const [index, p] of stalled.entries()) {
-      expect(await p.readToEnd()).toMatchObject(hold.owed(index + 1));
-      await server.waitForLog(new RegExp(`connection ${fillers.length + index + 1} closed`));
-    }
-  });
+      const [a, b] = [await served(address), await served(address)];
+      expect((await a.call(1, "lock_list")).result).toEqual([]);
+      expect(
+        (await b.call(1, "agent_list")).result.every((agent: { state: string }) => agent.state === "crashed"),
+      ).toBe(true);
+      for (const [index, p] of stalled.entries()) {
+        expect(await p.readToEnd()).toMatchObject(hold.owed(index + 1));
+        await server.waitForLog(new RegExp(`connection ${fillers.length + index + 1} closed`));
+      }
+    },
+  );
 
   it.each([
     ["after exit", "unix", [request(1, "shutdown"), { jsonrpc: "2.0", method: "exit" }], [{ id: 1, result: null }]],
-    ["after a refused token", "tcp", [request(1, "initialize", { auth_token: "guess" }), AUTH], [{ id: 1, error: { code: 1009 } }]],
+    [
+      "after a refused token",
+      "tcp",
+      [request(1, "initialize", { auth_token: "guess" }), AUTH],
+      [{ id: 1, error: { code: 1009 } }],
+    ],
   ] as const)("serves nothing a peer sends %s, even in the same write", async (_what, transport, first, owed) => {
     const { address } = transport === "tcp" ? await tcpServer(TOKEN) : await unixServer();
     const stalled = await peer(address);
@@ -365,7 +472,11 @@ describe("a peer cannot keep a connection slot", () => {
     }
     const stalled = await peer(address);
     // About 3 MB of lock_list replies, far past what the socket buffers hold.
-    stalled.send(...lockAndExit(1).slice(0, 1), ...Array.from({ length: 10 }, (_, index) => request(`list${index}`, "lock_list")), ...lockAndExit(1).slice(1));
+    stalled.send(
+      ...lockAndExit(1).slice(0, 1),
+      ...Array.from({ length: 10 }, (_, index) => request(`list${index}`, "lock_list")),
+      ...lockAndExit(1).slice(1),
+    );
     const deadline = Date.now() + 10_000;
     let mine: { state: string; locks: object[] } | undefined;
     do {
@@ -399,7 +510,9 @@ describe("harn-registry connect", () => {
     const { address, tokenFile } = await tcpServer();
     for (const framing of ["ndjson", "content-length"] as const) {
       const host = bridge([`--listen=${address}`, `--auth-token-file=${tokenFile}`], framing);
-      expect((await host.call(1, "initialize", { client_name: "host" })).result).toMatchObject({ protocol_version: "1" });
+      expect((await host.call(1, "initialize", { client_name: "host" })).result).toMatchObject({
+        protocol_version: "1",
+      });
       expect((await host.call(2, "current_seq")).result).toBe(0);
       expect(host.allMessages().map((message) => message.id)).toEqual([1, 2]);
     }
@@ -412,7 +525,9 @@ describe("harn-registry connect", () => {
     const refused = bridge([`--listen=${address}`, `--auth-token-file=${join(dir, "wrong")}`]);
     refused.send(req(1, "current_seq"));
     expect(await refused.exited).toEqual({ code: 1, signal: null });
-    expect(refused.stderr).toMatch(/^harn-registry connect: authentication refused: initialize: auth_token does not match/);
+    expect(refused.stderr).toMatch(
+      /^harn-registry connect: authentication refused: initialize: auth_token does not match/,
+    );
     const nobody = bridge([`--listen=unix:${join(dir, "none.sock")}`]);
     expect(await nobody.exited).toEqual({ code: 1, signal: null });
     expect(nobody.stderr).toMatch(/^harn-registry connect: cannot reach unix:.*none\.sock: connect ENOENT/);

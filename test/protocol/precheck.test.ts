@@ -25,11 +25,27 @@ const validEntry = fc
     shared_paths: paths.slice(0, 1),
   }));
 
-const strange = fc.oneof(fc.anything(), int, fc.double(), fc.constant(Number.NaN), fc.constant(2 ** 53), fc.constant(-1), fc.constant(0), fc.constant(null), fc.constant([]), fc.constant({}));
+const strange = fc.oneof(
+  fc.anything(),
+  int,
+  fc.double(),
+  fc.constant(Number.NaN),
+  fc.constant(2 ** 53),
+  fc.constant(-1),
+  fc.constant(0),
+  fc.constant(null),
+  fc.constant([]),
+  fc.constant({}),
+);
 
 type Entry = Record<string, unknown>;
 const mutated = fc.tuple(validEntry, fc.nat(7), fc.nat(4), strange).map(([entry, field, how, value]) => {
-  const out: Entry = { ...entry, locked_paths: { ...entry.locked_paths }, lock_fences: { ...entry.lock_fences }, shared_paths: [...entry.shared_paths] };
+  const out: Entry = {
+    ...entry,
+    locked_paths: { ...entry.locked_paths },
+    lock_fences: { ...entry.lock_fences },
+    shared_paths: [...entry.shared_paths],
+  };
   const key = Object.keys(out)[field] as string;
   if (how === 0) delete out[key];
   else if (how === 1) out[key] = value;
@@ -51,7 +67,10 @@ function sound(schema: Parameters<typeof precheck>[0]) {
 }
 
 describe("precheck", () => {
-  for (const [name, schema] of [["format 2", SnapshotAgentEntry], ["format 1", SnapshotV1AgentEntry]] as const) {
+  for (const [name, schema] of [
+    ["format 2", SnapshotAgentEntry],
+    ["format 1", SnapshotV1AgentEntry],
+  ] as const) {
     const check = precheck(schema);
     it(`accepts every valid ${name} agent entry`, () => {
       fc.assert(
@@ -84,7 +103,15 @@ describe("precheck", () => {
     expect(builtin({ name: "x", args: [] })).toBe(true);
     expect(builtin({ name: "x", args: [null] })).toBe(true);
     expect(builtin({ name: "x", args: [Object.create(null)] })).toBe(true);
-    for (const refused of [{ name: "x", args: [{}, {}] }, { name: "x", args: [[]] }, { name: "x", args: [5] }, { name: 5, args: [] }, { name: "x" }, { name: "x", args: [], more: 1 }, { name: "x", args: [new Date()] }]) {
+    for (const refused of [
+      { name: "x", args: [{}, {}] },
+      { name: "x", args: [[]] },
+      { name: "x", args: [5] },
+      { name: 5, args: [] },
+      { name: "x" },
+      { name: "x", args: [], more: 1 },
+      { name: "x", args: [new Date()] },
+    ]) {
       expect(builtin(refused), JSON.stringify(refused)).toBe(false);
     }
     const hostCall = precheck(methods["host/call"].params);
@@ -100,10 +127,19 @@ describe("precheck", () => {
 
   it("is sound for envelope-shaped values", () => {
     const args = fc.array(fc.oneof(fc.constant(null), fc.object(), fc.anything()), { maxLength: 3 });
-    const envelope = fc.record({ name: fc.oneof(fc.string(), fc.anything()), args, sessionId: fc.oneof(fc.string(), fc.anything()) }, { requiredKeys: [] });
+    const envelope = fc.record(
+      { name: fc.oneof(fc.string(), fc.anything()), args, sessionId: fc.oneof(fc.string(), fc.anything()) },
+      { requiredKeys: [] },
+    );
     for (const schema of [methods.builtin_call.params, methods["host/call"].params]) {
       fc.assert(fc.property(envelope, sound(schema)), { numRuns: 500 });
-      fc.assert(fc.property(fc.record({ name: fc.string(), args: fc.oneof(args, fc.object(), fc.constant(null)) }), sound(schema)), { numRuns: 500 });
+      fc.assert(
+        fc.property(
+          fc.record({ name: fc.string(), args: fc.oneof(args, fc.object(), fc.constant(null)) }),
+          sound(schema),
+        ),
+        { numRuns: 500 },
+      );
     }
   });
 });

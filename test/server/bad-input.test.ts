@@ -21,18 +21,38 @@ const badParams: [string, Json, string][] = [
   ["lock_try", { agent_id: 0, path: "x" }, "lock_try: agent_id must be an integer from 1 to 2^53-1"],
   ["lock_try", { agent_id: 1.5, path: "x" }, "lock_try: agent_id must be an integer from 1 to 2^53-1"],
   ["lock_try", { agent_id: "1", path: "x" }, "lock_try: agent_id must be an integer from 1 to 2^53-1"],
-  ["lock_try", { agent_id: 2, path: "x", ttl_ms: 0 }, "lock_try: ttl_ms must be a positive integer number of milliseconds"],
+  [
+    "lock_try",
+    { agent_id: 2, path: "x", ttl_ms: 0 },
+    "lock_try: ttl_ms must be a positive integer number of milliseconds",
+  ],
   ["lock_try", { agent_id: 2, path: "" }, "lock_try: path must not be empty"],
-  ["lock_try", { agent_id: 2, path: "/etc/passwd" }, 'lock_try: path must be relative to the workspace root, got absolute path "/etc/passwd"'],
+  [
+    "lock_try",
+    { agent_id: 2, path: "/etc/passwd" },
+    'lock_try: path must be relative to the workspace root, got absolute path "/etc/passwd"',
+  ],
   ["lock_try", { agent_id: 2, path: "../x" }, 'lock_try: path climbs above the workspace root: "../x"'],
   ["lock_try", { agent_id: 2, path: "a\u0000b" }, "lock_try: path must not contain NUL bytes"],
   ["lock_try", { agent_id: 2 }, "lock_try: path is required"],
-  ["lock_try", { agent_id: 2, path: "x", extra: true }, "lock_try: extra is not a parameter of lock_try (it takes: agent_id, path, ttl_ms)"],
+  [
+    "lock_try",
+    { agent_id: 2, path: "x", extra: true },
+    "lock_try: extra is not a parameter of lock_try (it takes: agent_id, path, ttl_ms)",
+  ],
   ["agent_register", { name: 5 }, "agent_register: name must be a string"],
   ["agent_heartbeat", {}, "agent_heartbeat: agent_id is required"],
-  ["version_record", { agent_id: 1, path: "a", op: "rename" }, "version_record: op must be one of snapshot, write, replace_range, insert_after, delete_range, patch, delete"],
+  [
+    "version_record",
+    { agent_id: 1, path: "a", op: "rename" },
+    "version_record: op must be one of snapshot, write, replace_range, insert_after, delete_range, patch, delete",
+  ],
   ["version_record", { agent_id: 1, path: "a", hash: "-1" }, "version_record: hash must be an unsigned 64-bit integer"],
-  ["version_record", { agent_id: 1, path: "a", hash: "18446744073709551616" }, "version_record: hash must be an unsigned 64-bit integer"],
+  [
+    "version_record",
+    { agent_id: 1, path: "a", hash: "18446744073709551616" },
+    "version_record: hash must be an unsigned 64-bit integer",
+  ],
   ["changes_since", { seq: -1 }, "changes_since: seq must be a non-negative integer"],
   ["changes_since", { limit: 0 }, "changes_since: limit must be a positive integer"],
   ["restore", { snapshot: { format_version: 1 } }, "restore: snapshot.taken_at_ms is required"],
@@ -60,13 +80,19 @@ for (const framing of ["ndjson", "content-length"] as const) {
       const broken = structuredClone(before);
       broken.agents.agents.push({ ...broken.agents.agents[0] });
       const reply = await s.call(1, "restore", { snapshot: broken });
-      expect(reply.error).toMatchObject({ code: -32602, message: "restore: snapshot.agents.agents[1].id repeats agent id 1" });
+      expect(reply.error).toMatchObject({
+        code: -32602,
+        message: "restore: snapshot.agents.agents[1].id repeats agent id 1",
+      });
       await expectUnchanged(s, before);
     });
 
     it("answers unknown methods with -32601", async () => {
       const { s, before } = await seeded(framing);
-      expect((await s.call(1, "lock/try", {})).error).toMatchObject({ code: -32601, message: 'Unknown method "lock/try"; initialize lists the methods' });
+      expect((await s.call(1, "lock/try", {})).error).toMatchObject({
+        code: -32601,
+        message: 'Unknown method "lock/try"; initialize lists the methods',
+      });
       await expectUnchanged(s, before);
     });
 
@@ -140,7 +166,10 @@ describe("Content-Length framing errors", () => {
     expect((await s.next()).error.message).toContain('Content-Length must be a non-negative integer, got "abc"');
     const body = JSON.stringify(req(5, "current_seq"));
     s.sendRaw(`garbage before the header Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    expect(await s.next()).toMatchObject({ id: null, error: { code: -32700, message: expect.stringContaining('"garbage before the header "') } });
+    expect(await s.next()).toMatchObject({
+      id: null,
+      error: { code: -32700, message: expect.stringContaining('"garbage before the header "') },
+    });
     expect(await s.next()).toEqual({ jsonrpc: "2.0", id: 5, result: 1 });
     await expectUnchanged(s, before);
   });
@@ -150,19 +179,28 @@ describe("Content-Length framing errors", () => {
     ["a line of JSON with CRLF", () => `${JSON.stringify(req(2, "agent_register"))}\r\n`],
     ["garbage lines", () => "hello\r\nworld\r\n"],
     ["garbage on the header's own line", () => "oops "],
-  ])("answers bytes that are not a header before a header (%s) with -32700, then the frame, changing nothing", async (_what, junk) => {
-    const { s, before } = await seeded("content-length");
-    const body = JSON.stringify(req(7, "current_seq"));
-    s.sendRaw(`${junk()}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    expect(await s.next()).toMatchObject({ jsonrpc: "2.0", id: null, error: { code: -32700, message: expect.stringContaining("not a header line") } });
-    expect(await s.next()).toEqual({ jsonrpc: "2.0", id: 7, result: 1 });
-    await expectUnchanged(s, before);
-  });
+  ])(
+    "answers bytes that are not a header before a header (%s) with -32700, then the frame, changing nothing",
+    async (_what, junk) => {
+      const { s, before } = await seeded("content-length");
+      const body = JSON.stringify(req(7, "current_seq"));
+      s.sendRaw(`${junk()}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      expect(await s.next()).toMatchObject({
+        jsonrpc: "2.0",
+        id: null,
+        error: { code: -32700, message: expect.stringContaining("not a header line") },
+      });
+      expect(await s.next()).toEqual({ jsonrpc: "2.0", id: 7, result: 1 });
+      await expectUnchanged(s, before);
+    },
+  );
 
   it("accepts a Content-Type header and messages split across writes at any byte", async () => {
     const sidecar = await WireSession.start({ framing: "content-length" });
     const body = JSON.stringify(req(1, "current_seq"));
-    const frame = Buffer.from(`Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`);
+    const frame = Buffer.from(
+      `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`,
+    );
     for (const byte of frame) {
       sidecar.sendRaw(Buffer.from([byte]));
       await new Promise((resolve) => setImmediate(resolve));

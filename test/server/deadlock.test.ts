@@ -20,13 +20,20 @@ async function session() {
   const wait = (agent: number, paths: string[], mode = "exclusive") => {
     wire.send(req(id++, "lock_acquire", { agent_id: agent, paths, mode, wait_ms: WAIT }));
   };
-  const take = (agent: number, paths: string[], mode = "exclusive") => call("lock_acquire", { agent_id: agent, paths, mode });
+  const take = (agent: number, paths: string[], mode = "exclusive") =>
+    call("lock_acquire", { agent_id: agent, paths, mode });
   return { wire, call, wait, take };
 }
 
 /** The reply of a refused acquire: error 1010 naming the cycle. */
 function refused(message: string, cycle: Edge[]): Json {
-  return { error: { code: 1010, message: `lock_acquire: ${message}`, data: { method: "lock_acquire", error: "deadlock", cycle } } };
+  return {
+    error: {
+      code: 1010,
+      message: `lock_acquire: ${message}`,
+      data: { method: "lock_acquire", error: "deadlock", cycle },
+    },
+  };
 }
 
 const words = (cycle: Edge[]) =>
@@ -47,7 +54,19 @@ describe("deadlock over the wire", () => {
     const reply = await call("lock_acquire", { agent_id: 2, paths: ["a"], wait_ms: WAIT });
     expect(reply).toMatchObject(refused(words(cycle), cycle));
     expect(wire.notifications.slice(before)).toEqual([
-      { jsonrpc: "2.0", method: "lock/deadlock", params: { type: "lock/deadlock", agent_id: 2, paths: ["a"], mode: "exclusive", cycle, event_seq: expect.any(Number), at_ms: 0 } },
+      {
+        jsonrpc: "2.0",
+        method: "lock/deadlock",
+        params: {
+          type: "lock/deadlock",
+          agent_id: 2,
+          paths: ["a"],
+          mode: "exclusive",
+          cycle,
+          event_seq: expect.any(Number),
+          at_ms: 0,
+        },
+      },
     ]);
     expect((await call("lock_info", { path: "b" })).result).toMatchObject({ holders: [{ agent_id: 2 }], waiters: 1 });
     expect((await call("lock_info", { path: "a" })).result).toMatchObject({ holders: [{ agent_id: 1 }], waiters: 0 });
@@ -71,7 +90,9 @@ describe("deadlock over the wire", () => {
       { agent_id: 1, path: "b", waits_for: 2 },
       { agent_id: 2, path: "c", waits_for: 3 },
     ];
-    expect(await call("lock_acquire", { agent_id: 3, paths: ["a"], wait_ms: WAIT })).toMatchObject(refused(words(cycle), cycle));
+    expect(await call("lock_acquire", { agent_id: 3, paths: ["a"], wait_ms: WAIT })).toMatchObject(
+      refused(words(cycle), cycle),
+    );
     expect((await call("lock_info", { path: "c" })).result).toMatchObject({ holders: [{ agent_id: 3 }], waiters: 1 });
   });
 
@@ -84,11 +105,19 @@ describe("deadlock over the wire", () => {
       { agent_id: 2, path: "f", waits_for: 1 },
       { agent_id: 1, path: "f", waits_for: 2 },
     ];
-    expect(await call("lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: WAIT })).toMatchObject(refused(words(cycle), cycle));
+    expect(await call("lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: WAIT })).toMatchObject(
+      refused(words(cycle), cycle),
+    );
     // Agent 2 still shares f; once it lets go, agent 1's upgrade goes through.
-    expect((await call("lock_info", { path: "f" })).result).toMatchObject({ mode: "shared", holders: [{ agent_id: 1 }, { agent_id: 2 }], waiters: 1 });
+    expect((await call("lock_info", { path: "f" })).result).toMatchObject({
+      mode: "shared",
+      holders: [{ agent_id: 1 }, { agent_id: 2 }],
+      waiters: 1,
+    });
     await call("lock_release", { agent_id: 2, path: "f" });
-    expect(await wire.next()).toMatchObject({ result: { granted: true, locks: [{ path: "f", mode: "exclusive", fence: 1 }] } });
+    expect(await wire.next()).toMatchObject({
+      result: { granted: true, locks: [{ path: "f", mode: "exclusive", fence: 1 }] },
+    });
   });
 
   it("refuses a cycle through a directory: a lock on a directory and a lock on a file below another", async () => {
@@ -100,9 +129,13 @@ describe("deadlock over the wire", () => {
       { agent_id: 2, path: "src", waits_for: 1 },
       { agent_id: 1, path: "docs/readme.md", waits_for: 2 },
     ];
-    expect(await call("lock_acquire", { agent_id: 2, paths: ["src"], wait_ms: WAIT })).toMatchObject(refused(words(cycle), cycle));
+    expect(await call("lock_acquire", { agent_id: 2, paths: ["src"], wait_ms: WAIT })).toMatchObject(
+      refused(words(cycle), cycle),
+    );
     // A wait that closes no cycle is queued as before.
-    expect((await call("lock_check", { agent_id: 3, paths: ["src"] })).result).toEqual([{ path: "src/a.rs", holder: 1, mode: "exclusive", expires_at_ms: 30_000, queued: false }]);
+    expect((await call("lock_check", { agent_id: 3, paths: ["src"] })).result).toEqual([
+      { path: "src/a.rs", holder: 1, mode: "exclusive", expires_at_ms: 30_000, queued: false },
+    ]);
   });
 
   it("refuses a cycle that closes through a request queued ahead (no barging): the free path is wanted by a waiter", async () => {
@@ -114,9 +147,15 @@ describe("deadlock over the wire", () => {
       { agent_id: 1, path: "b", waits_for: 2 },
       { agent_id: 2, path: "a", waits_for: 1 },
     ];
-    expect(await call("lock_acquire", { agent_id: 1, paths: ["b"], wait_ms: WAIT })).toMatchObject(refused(words(cycle), cycle));
+    expect(await call("lock_acquire", { agent_id: 1, paths: ["b"], wait_ms: WAIT })).toMatchObject(
+      refused(words(cycle), cycle),
+    );
     // Without wait_ms the same request is refused as before, naming the queued request.
-    expect((await take(1, ["b"])).result).toEqual({ granted: false, locks: [], conflicts: [{ path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true }] });
+    expect((await take(1, ["b"])).result).toEqual({
+      granted: false,
+      locks: [],
+      conflicts: [{ path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true }],
+    });
     // And a path inside a directory one holds, wanted by a request queued for the directory.
     await take(3, ["d"]);
     wait(4, ["d"]);
@@ -124,7 +163,9 @@ describe("deadlock over the wire", () => {
       { agent_id: 3, path: "d/f", waits_for: 4 },
       { agent_id: 4, path: "d", waits_for: 3 },
     ];
-    expect(await call("lock_acquire", { agent_id: 3, paths: ["d/f"], wait_ms: WAIT })).toMatchObject(refused(words(inside), inside));
+    expect(await call("lock_acquire", { agent_id: 3, paths: ["d/f"], wait_ms: WAIT })).toMatchObject(
+      refused(words(inside), inside),
+    );
   });
 
   it("counts the refusal among the errors by code", async () => {

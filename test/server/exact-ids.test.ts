@@ -9,7 +9,21 @@ import { frame, frameBodies } from "../support/wire-frames.js";
 import { WireSession, settle } from "../support/wire-session.js";
 
 /** Numeric id tokens whose value prints back differently, or not at all. */
-const rawTokens = ["-0", "-0.0", "1.0", "1e2", "1E+2", "100e-2", "0.1e1", "1e21", "1e400", "-1e400", "9007199254740993", "-9007199254740993", "18446744073709551615"];
+const rawTokens = [
+  "-0",
+  "-0.0",
+  "1.0",
+  "1e2",
+  "1E+2",
+  "100e-2",
+  "0.1e1",
+  "1e21",
+  "1e400",
+  "-1e400",
+  "9007199254740993",
+  "-9007199254740993",
+  "18446744073709551615",
+];
 /** Ids that print back as sent: they stay plain numbers and strings. */
 const plainTokens = ["0", "7", "-5", "1.5", "0.30000000000000004", "9007199254740991", '"abc"', '""'];
 
@@ -40,7 +54,12 @@ describe("exactId", () => {
 
   it("finds the token of any number from JSON's grammar", () => {
     const token = fc
-      .tuple(fc.constantFrom("", "-"), fc.oneof(fc.constant("0"), fc.bigInt({ min: 1n, max: 10n ** 30n }).map(String)), fc.constantFrom("", ".0", ".25", ".000"), fc.constantFrom("", "e0", "E+3", "e-2", "e400"))
+      .tuple(
+        fc.constantFrom("", "-"),
+        fc.oneof(fc.constant("0"), fc.bigInt({ min: 1n, max: 10n ** 30n }).map(String)),
+        fc.constantFrom("", ".0", ".25", ".000"),
+        fc.constantFrom("", "e0", "E+3", "e-2", "e400"),
+      )
       .map((parts) => parts.join(""));
     fc.assert(
       fc.property(token, fc.constantFrom(...layouts), (t, layout) => {
@@ -58,8 +77,12 @@ describe("exactId", () => {
   });
 
   it("writes a RawId as its token, in results and errors", () => {
-    expect(stringifyMessage({ jsonrpc: "2.0", id: new RawId("-0", -0), result: { a: 1 } } as never)).toBe('{"jsonrpc":"2.0","id":-0,"result":{"a":1}}');
-    expect(stringifyMessage({ jsonrpc: "2.0", id: new RawId("1e400", Infinity), error: { code: 1, message: "m" } } as never)).toBe('{"jsonrpc":"2.0","id":1e400,"error":{"code":1,"message":"m"}}');
+    expect(stringifyMessage({ jsonrpc: "2.0", id: new RawId("-0", -0), result: { a: 1 } } as never)).toBe(
+      '{"jsonrpc":"2.0","id":-0,"result":{"a":1}}',
+    );
+    expect(
+      stringifyMessage({ jsonrpc: "2.0", id: new RawId("1e400", Infinity), error: { code: 1, message: "m" } } as never),
+    ).toBe('{"jsonrpc":"2.0","id":1e400,"error":{"code":1,"message":"m"}}');
   });
 });
 
@@ -80,7 +103,9 @@ for (const framing of ["ndjson", "content-length"] as const) {
       const replies = await wire.waitFor(tokens.length * 5, framing);
       const lines = frameBodies(framing, wire.stdout);
       expect(lines.map(rawId)).toEqual(tokens.flatMap((t) => [t, t, t, t, t]));
-      expect(replies.map((r) => r.result ?? r.error.code)).toEqual(tokens.flatMap(() => [0, -32601, -32602, -32600, -32600]));
+      expect(replies.map((r) => r.result ?? r.error.code)).toEqual(
+        tokens.flatMap(() => [0, -32601, -32602, -32600, -32600]),
+      );
     });
 
     it("echoes a waiting acquire's id exactly and cancels it by the id's value", async () => {
@@ -96,7 +121,13 @@ for (const framing of ["ndjson", "content-length"] as const) {
         ),
       );
       await wire.waitFor(3, framing);
-      wire.sendRaw(frame(framing, '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}', '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}'));
+      wire.sendRaw(
+        frame(
+          framing,
+          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}',
+          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}',
+        ),
+      );
       await wire.waitFor(5, framing);
       await settle();
       const lines = frameBodies(framing, wire.stdout).slice(3);

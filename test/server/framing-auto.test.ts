@@ -49,7 +49,12 @@ describe("--framing=auto with a first line that is not JSON", () => {
   ] as const) {
     it(`answers ${label} with ${code} and serves the NDJSON after it`, async () => {
       const wire = await WireSession.start();
-      wire.sendRaw(Buffer.concat([Buffer.from(first, first.startsWith("\u00ef") ? "latin1" : "utf8"), Buffer.from(`\n${seq(1)}\n`)]));
+      wire.sendRaw(
+        Buffer.concat([
+          Buffer.from(first, first.startsWith("\u00ef") ? "latin1" : "utf8"),
+          Buffer.from(`\n${seq(1)}\n`),
+        ]),
+      );
       const [error, reply] = await wire.waitFor(2, "ndjson");
       expect(error).toMatchObject({ jsonrpc: "2.0", id: null, error: { code } });
       expect(reply).toEqual({ jsonrpc: "2.0", id: 1, result: 0 });
@@ -62,7 +67,10 @@ describe("Content-Length header variants", () => {
     ["CRLF", (n: number) => `Content-Length: ${n}\r\n\r\n`],
     ["bare LF", (n: number) => `Content-Length: ${n}\n\n`],
     ["CRLF then LF", (n: number) => `Content-Length: ${n}\r\n\n`],
-    ["lower case, Content-Type first, LF", (n: number) => `content-type: application/vscode-jsonrpc; charset=utf-8\ncontent-length:${n}\n\n`],
+    [
+      "lower case, Content-Type first, LF",
+      (n: number) => `content-type: application/vscode-jsonrpc; charset=utf-8\ncontent-length:${n}\n\n`,
+    ],
   ] as const) {
     for (const flag of ["auto", "content-length"] as const) {
       it(`answers messages with ${label} header ends, blank lines between them (--framing=${flag})`, async () => {

@@ -7,35 +7,74 @@ import { type WireFraming, req } from "../support/wire-frames.js";
 import { WireSession } from "../support/wire-session.js";
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 });
-const unknownMethod = fc.string({ minLength: 1, maxLength: 12 }).filter((m) => !(methodNames as string[]).includes(m) && !m.startsWith("$/"));
+const unknownMethod = fc
+  .string({ minLength: 1, maxLength: 12 })
+  .filter((m) => !(methodNames as string[]).includes(m) && !m.startsWith("$/"));
 
 /** Message bodies that can never be a valid, state-changing request. */
 const badBody = fc.oneof(
   fc.string({ maxLength: 40 }).map((s) => s.replaceAll("\n", " ")),
   fc.uint8Array({ maxLength: 40 }).map((bytes) => Buffer.from(bytes).toString("latin1").replaceAll("\n", " ")),
   jsonValue.filter((v) => typeof v !== "object" || v === null || Array.isArray(v)).map((v) => JSON.stringify(v)),
-  fc.record({ jsonrpc: fc.constant("2.0"), id: fc.nat(), method: unknownMethod, params: jsonValue }).map((m) => JSON.stringify(m)),
+  fc
+    .record({ jsonrpc: fc.constant("2.0"), id: fc.nat(), method: unknownMethod, params: jsonValue })
+    .map((m) => JSON.stringify(m)),
   fc
     .record({
       jsonrpc: fc.constant("2.0"),
       id: fc.nat(),
-      method: fc.constantFrom("lock_try", "lock_acquire", "agent_heartbeat", "version_record", "restore", "lock_release"),
-      params: fc.record({ agent_id: fc.oneof(fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(null)), path: jsonValue, extra: jsonValue }),
+      method: fc.constantFrom(
+        "lock_try",
+        "lock_acquire",
+        "agent_heartbeat",
+        "version_record",
+        "restore",
+        "lock_release",
+      ),
+      params: fc.record({
+        agent_id: fc.oneof(fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(null)),
+        path: jsonValue,
+        extra: jsonValue,
+      }),
     })
     .map((m) => JSON.stringify(m)),
-  fc.record({ jsonrpc: fc.constant("2.0"), id: fc.oneof(fc.constant(null), fc.boolean(), fc.object()), method: fc.constant("agent_register") }).map((m) => JSON.stringify(m)),
+  fc
+    .record({
+      jsonrpc: fc.constant("2.0"),
+      id: fc.oneof(fc.constant(null), fc.boolean(), fc.object()),
+      method: fc.constant("agent_register"),
+    })
+    .map((m) => JSON.stringify(m)),
   fc
     .record({
       jsonrpc: fc.constant("2.0"),
       id: fc.nat(),
       method: fc.constantFrom("builtin_call", "host/call"),
-      params: fc.oneof(jsonValue, fc.record({ name: fc.oneof(fc.string(), jsonValue), args: jsonValue, sessionId: jsonValue }, { requiredKeys: [] })),
+      params: fc.oneof(
+        jsonValue,
+        fc.record(
+          { name: fc.oneof(fc.string(), jsonValue), args: jsonValue, sessionId: jsonValue },
+          { requiredKeys: [] },
+        ),
+      ),
     })
     .map((m) => JSON.stringify(m)),
   fc
     .record({
-      method: fc.constantFrom("lock_try", "lock_acquire", "agent_heartbeat", "version_record", "restore", "lock_release", "agent_register"),
-      bad: fc.record({ agent_id: fc.oneof(fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(null)), path: jsonValue, extra: jsonValue }),
+      method: fc.constantFrom(
+        "lock_try",
+        "lock_acquire",
+        "agent_heartbeat",
+        "version_record",
+        "restore",
+        "lock_release",
+        "agent_register",
+      ),
+      bad: fc.record({
+        agent_id: fc.oneof(fc.string(), fc.constant(-1), fc.constant(1.5), fc.constant(null)),
+        path: jsonValue,
+        extra: jsonValue,
+      }),
       envelope: fc.boolean(),
     })
     .map(({ method, bad, envelope }) =>
@@ -49,7 +88,11 @@ const badBody = fc.oneof(
 );
 
 /** Send a request and read past the error replies to the garbage before it. */
-async function callPast(sidecar: WireSession, id: string, method: string): Promise<{ result?: unknown; errors: number }> {
+async function callPast(
+  sidecar: WireSession,
+  id: string,
+  method: string,
+): Promise<{ result?: unknown; errors: number }> {
   sidecar.send(req(id, method));
   let errors = 0;
   for (;;) {
@@ -79,7 +122,12 @@ async function survives(framing: WireFraming, bodies: string[]): Promise<void> {
 describe("fuzzed input", () => {
   for (const framing of ["ndjson", "content-length"] as const) {
     it(`never changes state or ends the session (${framing})`, async () => {
-      await fc.assert(fc.asyncProperty(fc.array(badBody, { minLength: 1, maxLength: 40, size: "max" }), (bodies) => survives(framing, bodies)), { numRuns: Number(process.env.FUZZ_RUNS ?? 15) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(badBody, { minLength: 1, maxLength: 40, size: "max" }), (bodies) =>
+          survives(framing, bodies),
+        ),
+        { numRuns: Number(process.env.FUZZ_RUNS ?? 15) },
+      );
     });
   }
 

@@ -37,14 +37,22 @@ function caller(s: WireSession, envelope: "builtin_call" | "host/call", sessionI
 /** Call and expect a result valid under harn-hostlib's schemas (request and response) when it has them. */
 async function ok(call: Call, method: string, params?: Json, paramsText?: string): Promise<Json> {
   const text = paramsText ?? (params === undefined ? undefined : JSON.stringify(params));
-  if (hasHostlibSchema(method)) expect(checkHostlib(`${method}.request.json`, params ?? {}), `${method} request`).toBeNull();
+  if (hasHostlibSchema(method))
+    expect(checkHostlib(`${method}.request.json`, params ?? {}), `${method} request`).toBeNull();
   const reply = await call(method, text);
   expect(reply.error, `${method}: ${JSON.stringify(reply.error)}`).toBeUndefined();
-  if (hasHostlibSchema(method)) expect(checkHostlib(`${method}.response.json`, reply.result), `${method} → ${JSON.stringify(reply.result)}`).toBeNull();
+  if (hasHostlibSchema(method))
+    expect(
+      checkHostlib(`${method}.response.json`, reply.result),
+      `${method} → ${JSON.stringify(reply.result)}`,
+    ).toBeNull();
   return reply.result;
 }
 
-/** The scenarios of code_index_live_state.rs that concern agents, locks, versions and the current agent, on a fresh session each. */
+/**
+ * The scenarios of code_index_live_state.rs that concern agents, locks, versions and the current agent, on a fresh
+ * session each.
+ */
 const scenarios: [string, (call: Call, s: WireSession) => Promise<void>][] = [
   [
     "agent_register with an explicit id round-trips through status",
@@ -59,7 +67,10 @@ const scenarios: [string, (call: Call, s: WireSession) => Promise<void>][] = [
     async (call) => {
       expect(await ok(call, "agent_register", { name: "alice", agent_id: 1 })).toBe(1);
       expect(await ok(call, "agent_register", { name: "bob", agent_id: 2 })).toBe(2);
-      expect(await ok(call, "lock_try", { agent_id: 1, path: "src/main.ts", ttl_ms: 60_000 })).toEqual({ locked: true, holder: 1 });
+      expect(await ok(call, "lock_try", { agent_id: 1, path: "src/main.ts", ttl_ms: 60_000 })).toEqual({
+        locked: true,
+        holder: 1,
+      });
       expect(await ok(call, "lock_try", { agent_id: 2, path: "src/main.ts" })).toEqual({ locked: false, holder: 1 });
       expect(await ok(call, "lock_release", { agent_id: 1, path: "src/main.ts" })).toBe(true);
       expect(await ok(call, "lock_try", { agent_id: 2, path: "src/main.ts" })).toEqual({ locked: true, holder: 2 });
@@ -78,7 +89,13 @@ const scenarios: [string, (call: Call, s: WireSession) => Promise<void>][] = [
     "version_record then changes_since round-trips, a u64 hash sent as a bare number kept exact",
     async (call) => {
       const agent = await ok(call, "agent_register", { name: "editor" });
-      const seq1 = await ok(call, "version_record", { agent_id: agent, path: "src/util.ts", op: "write", hash: "12345", size: 42 });
+      const seq1 = await ok(call, "version_record", {
+        agent_id: agent,
+        path: "src/util.ts",
+        op: "write",
+        hash: "12345",
+        size: 42,
+      });
       const params2 = { agent_id: agent, path: "src/main.ts", op: "patch", hash: 1 };
       const text2 = `{"agent_id":${agent},"path":"src/main.ts","op":"patch","hash":14695981039346656037}`;
       const seq2 = await ok(call, "version_record", params2, text2);
@@ -113,7 +130,10 @@ const scenarios: [string, (call: Call, s: WireSession) => Promise<void>][] = [
   ],
 ];
 
-/** 400 version_record lines in one write (8 writers × 50, interleaved), as harn-hostlib's concurrent test: distinct seqs, current_seq their max. */
+/**
+ * 400 version_record lines in one write (8 writers × 50, interleaved), as harn-hostlib's concurrent test: distinct
+ * seqs, current_seq their max.
+ */
 async function pipelinedVersions(s: WireSession, envelope: "builtin_call" | "host/call"): Promise<void> {
   const lines: string[] = [];
   for (let i = 0; i < 50; i++) {
@@ -229,14 +249,22 @@ describe("the envelopes", () => {
     ];
     for (const [i, [method, params]] of calls.entries()) {
       bare.send(`{"jsonrpc":"2.0","id":${i},"method":"${method}","params":${params}}`);
-      builtin.send(`{"jsonrpc":"2.0","id":${i},"method":"builtin_call","params":{"name":"hostlib_code_index_${method}","args":[${params}]}}`);
-      hostCall.send(`{"jsonrpc":"2.0","id":${i},"method":"host/call","params":{"name":"code_index.${method}","args":${params}}}`);
+      builtin.send(
+        `{"jsonrpc":"2.0","id":${i},"method":"builtin_call","params":{"name":"hostlib_code_index_${method}","args":[${params}]}}`,
+      );
+      hostCall.send(
+        `{"jsonrpc":"2.0","id":${i},"method":"host/call","params":{"name":"code_index.${method}","args":${params}}}`,
+      );
     }
     const bodies = async (s: WireSession) => {
       await s.waitFor(calls.length);
       return frameBodies("ndjson", s.stdout);
     };
-    const [bareBodies, builtinBodies, hostCallBodies] = [await bodies(bare), await bodies(builtin), await bodies(hostCall)];
+    const [bareBodies, builtinBodies, hostCallBodies] = [
+      await bodies(bare),
+      await bodies(builtin),
+      await bodies(hostCall),
+    ];
     expect(bareBodies).toHaveLength(calls.length);
     expect(bareBodies.every((body) => !body.includes('"error"'))).toBe(true);
     expect(builtinBodies).toEqual(bareBodies);
@@ -246,12 +274,23 @@ describe("the envelopes", () => {
   it("are listed by initialize; host/capabilities lists every method they carry, under code_index", async () => {
     const s = await WireSession.start();
     const init = await s.call(1, "initialize");
-    for (const method of ["builtin_call", "host/call", "host/capabilities", "current_agent_id", "current_agent_set"]) expect(init.result.methods).toContain(method);
+    for (const method of ["builtin_call", "host/call", "host/capabilities", "current_agent_id", "current_agent_set"])
+      expect(init.result.methods).toContain(method);
     expect(init.result.methods).toEqual(methodNames);
     const capabilities = (await s.call(2, "host/capabilities")).result;
     expect(capabilities).toEqual({ code_index: hostCallableNames });
-    expect(capabilities.code_index).toEqual(expect.arrayContaining(["lock_try", "lock_acquire", "events_since", "restore", "current_agent_id", "current_agent_set"]));
-    for (const bareOnly of ["builtin_call", "host/call", "host/capabilities", "initialize", "shutdown"]) expect(capabilities.code_index).not.toContain(bareOnly);
+    expect(capabilities.code_index).toEqual(
+      expect.arrayContaining([
+        "lock_try",
+        "lock_acquire",
+        "events_since",
+        "restore",
+        "current_agent_id",
+        "current_agent_set",
+      ]),
+    );
+    for (const bareOnly of ["builtin_call", "host/call", "host/capabilities", "initialize", "shutdown"])
+      expect(capabilities.code_index).not.toContain(bareOnly);
     expect((await s.call(3, "host/capabilities", { x: 1 })).error.code).toBe(-32602);
   });
 
@@ -276,8 +315,19 @@ describe("the envelopes", () => {
     const s = await WireSession.start();
     const builtin = caller(s, "builtin_call");
     await builtin("lock_try", '{"agent_id":1,"path":"a"}');
-    s.send(req(50, "builtin_call", { name: "hostlib_code_index_lock_acquire", args: [{ agent_id: 2, paths: ["a"], wait_ms: 60_000 }] }));
-    s.send(req(51, "host/call", { sessionId: "x", name: "code_index.lock_acquire", args: { agent_id: 3, paths: ["a"], wait_ms: 60_000 } }));
+    s.send(
+      req(50, "builtin_call", {
+        name: "hostlib_code_index_lock_acquire",
+        args: [{ agent_id: 2, paths: ["a"], wait_ms: 60_000 }],
+      }),
+    );
+    s.send(
+      req(51, "host/call", {
+        sessionId: "x",
+        name: "code_index.lock_acquire",
+        args: { agent_id: 3, paths: ["a"], wait_ms: 60_000 },
+      }),
+    );
     s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 50 } });
     const cancelled = await s.next();
     expect(cancelled).toEqual({
@@ -323,7 +373,12 @@ async function busy(): Promise<WireSession> {
   return s;
 }
 
-const hostlibData = (method: string, kind: string, extra: Json = {}) => ({ method, kind, builtin: `hostlib_code_index_${method}`, ...extra });
+const hostlibData = (method: string, kind: string, extra: Json = {}) => ({
+  method,
+  kind,
+  builtin: `hostlib_code_index_${method}`,
+  ...extra,
+});
 
 describe("errors, as harn-hostlib words them", () => {
   /** [envelope params, code, message, data] for builtin_call; host/call is derived where it carries the same call. */
@@ -333,7 +388,11 @@ describe("errors, as harn-hostlib words them", () => {
       { name: "hostlib_code_index_lock_try", args: [{ agent_id: 0, path: "src/a.rs" }] },
       -32602,
       "hostlib: hostlib_code_index_lock_try: invalid parameter 'agent_id': must be an integer from 1 to 2^53-1",
-      hostlibData("lock_try", "invalid_parameter", { field: "agent_id", problem: "must be an integer from 1 to 2^53-1", param: "agent_id" }),
+      hostlibData("lock_try", "invalid_parameter", {
+        field: "agent_id",
+        problem: "must be an integer from 1 to 2^53-1",
+        param: "agent_id",
+      }),
     ],
     [
       "a missing parameter",
@@ -347,21 +406,33 @@ describe("errors, as harn-hostlib words them", () => {
       { name: "hostlib_code_index_lock_release", args: [] },
       -32602,
       "hostlib: hostlib_code_index_lock_release: missing required parameter 'agent_id'",
-      hostlibData("lock_release", "missing_parameter", { field: "agent_id", problem: "is required", param: "agent_id" }),
+      hostlibData("lock_release", "missing_parameter", {
+        field: "agent_id",
+        problem: "is required",
+        param: "agent_id",
+      }),
     ],
     [
       "a parameter the method does not take",
       { name: "hostlib_code_index_status", args: [{ verbose: true }] },
       -32602,
       "hostlib: hostlib_code_index_status: invalid parameter 'verbose': is not a parameter of status (it takes: no parameters)",
-      hostlibData("status", "invalid_parameter", { field: "verbose", problem: "is not a parameter of status (it takes: no parameters)", param: "verbose" }),
+      hostlibData("status", "invalid_parameter", {
+        field: "verbose",
+        problem: "is not a parameter of status (it takes: no parameters)",
+        param: "verbose",
+      }),
     ],
     [
       "a path outside the workspace (the core's own check)",
       { name: "hostlib_code_index_lock_try", args: [{ agent_id: 1, path: "../x" }] },
       -32602,
-      'hostlib: hostlib_code_index_lock_try: invalid parameter \'path\': climbs above the workspace root: "../x"',
-      hostlibData("lock_try", "invalid_parameter", { field: "path", problem: 'climbs above the workspace root: "../x"', param: "path" }),
+      "hostlib: hostlib_code_index_lock_try: invalid parameter 'path': climbs above the workspace root: \"../x\"",
+      hostlibData("lock_try", "invalid_parameter", {
+        field: "path",
+        problem: 'climbs above the workspace root: "../x"',
+        param: "path",
+      }),
     ],
     [
       "a domain error (a stale fence)",
@@ -382,14 +453,24 @@ describe("errors, as harn-hostlib words them", () => {
       { name: "hostlib_code_index_query", args: [{ needle: "x" }] },
       -32601,
       "hostlib: hostlib_code_index_query is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)",
-      { method: "builtin_call", name: "hostlib_code_index_query", kind: "unimplemented", builtin: "hostlib_code_index_query" },
+      {
+        method: "builtin_call",
+        name: "hostlib_code_index_query",
+        kind: "unimplemented",
+        builtin: "hostlib_code_index_query",
+      },
     ],
     [
       "a method that is sent bare only (shutdown)",
       { name: "hostlib_code_index_shutdown", args: [] },
       -32601,
       "hostlib: hostlib_code_index_shutdown is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)",
-      { method: "builtin_call", name: "hostlib_code_index_shutdown", kind: "unimplemented", builtin: "hostlib_code_index_shutdown" },
+      {
+        method: "builtin_call",
+        name: "hostlib_code_index_shutdown",
+        kind: "unimplemented",
+        builtin: "hostlib_code_index_shutdown",
+      },
     ],
     [
       "a builtin outside hostlib_code_index_",
@@ -417,60 +498,97 @@ describe("errors, as harn-hostlib words them", () => {
       { name: "hostlib_code_index_status", args: [5] },
       -32602,
       "hostlib: hostlib_code_index_status: invalid parameter 'args[0]': must be an object of named parameters",
-      { method: "builtin_call", field: "args[0]", problem: "must be an object of named parameters", kind: "invalid_parameter", builtin: "hostlib_code_index_status", param: "args[0]" },
+      {
+        method: "builtin_call",
+        field: "args[0]",
+        problem: "must be an object of named parameters",
+        kind: "invalid_parameter",
+        builtin: "hostlib_code_index_status",
+        param: "args[0]",
+      },
     ],
     [
       "no name",
       { args: [] },
       -32602,
       "hostlib: builtin_call: missing required parameter 'name'",
-      { method: "builtin_call", field: "name", problem: "is required", kind: "missing_parameter", builtin: "builtin_call", param: "name" },
+      {
+        method: "builtin_call",
+        field: "name",
+        problem: "is required",
+        kind: "missing_parameter",
+        builtin: "builtin_call",
+        param: "name",
+      },
     ],
     [
       "a name that is not a string",
       { name: 5, args: [] },
       -32602,
       "hostlib: builtin_call: invalid parameter 'name': must be a string",
-      { method: "builtin_call", field: "name", problem: "must be a string", kind: "invalid_parameter", builtin: "builtin_call", param: "name" },
+      {
+        method: "builtin_call",
+        field: "name",
+        problem: "must be a string",
+        kind: "invalid_parameter",
+        builtin: "builtin_call",
+        param: "name",
+      },
     ],
     [
       "params that are not an object",
       ["hostlib_code_index_status"],
       -32602,
       "hostlib: builtin_call: invalid parameter 'params': must be an object of named parameters, got an array",
-      { method: "builtin_call", field: "params", problem: "must be an object of named parameters, got an array", kind: "invalid_parameter", builtin: "builtin_call", param: "params" },
+      {
+        method: "builtin_call",
+        field: "params",
+        problem: "must be an object of named parameters, got an array",
+        kind: "invalid_parameter",
+        builtin: "builtin_call",
+        param: "params",
+      },
     ],
   ];
 
-  it.each(refusals)("builtin_call with %s: keeps the code, words it as harn-hostlib, changes nothing", async (_what, params, code, message, data) => {
-    const s = await busy();
-    await s.call("t", "clock_set", { now_ms: 10 });
-    const before = await stateOf(s);
-    const reply = await s.call(7, "builtin_call", params);
-    expect(reply).toEqual({ jsonrpc: "2.0", id: 7, error: { code, message, data } });
-    expect(await stateOf(s)).toEqual(before);
-  });
-
-  it.each(refusals.filter(([, params]) => typeof params.name === "string" && params.name.startsWith("hostlib_code_index_") && params.args.length <= 1 && typeof (params.args[0] ?? {}) === "object"))(
-    "host/call with %s: the same error",
+  it.each(refusals)(
+    "builtin_call with %s: keeps the code, words it as harn-hostlib, changes nothing",
     async (_what, params, code, message, data) => {
       const s = await busy();
       await s.call("t", "clock_set", { now_ms: 10 });
       const before = await stateOf(s);
-      const name = `code_index.${params.name.slice("hostlib_code_index_".length)}`;
-      const reply = await s.call(8, "host/call", { sessionId: "a", name, args: params.args[0] ?? null });
-      const expected = data.method === "builtin_call" ? { ...data, method: "host/call", name } : data;
-      expect(reply).toEqual({ jsonrpc: "2.0", id: 8, error: { code, message, data: expected } });
+      const reply = await s.call(7, "builtin_call", params);
+      expect(reply).toEqual({ jsonrpc: "2.0", id: 7, error: { code, message, data } });
       expect(await stateOf(s)).toEqual(before);
     },
   );
+
+  it.each(
+    refusals.filter(
+      ([, params]) =>
+        typeof params.name === "string" &&
+        params.name.startsWith("hostlib_code_index_") &&
+        params.args.length <= 1 &&
+        typeof (params.args[0] ?? {}) === "object",
+    ),
+  )("host/call with %s: the same error", async (_what, params, code, message, data) => {
+    const s = await busy();
+    await s.call("t", "clock_set", { now_ms: 10 });
+    const before = await stateOf(s);
+    const name = `code_index.${params.name.slice("hostlib_code_index_".length)}`;
+    const reply = await s.call(8, "host/call", { sessionId: "a", name, args: params.args[0] ?? null });
+    const expected = data.method === "builtin_call" ? { ...data, method: "host/call", name } : data;
+    expect(reply).toEqual({ jsonrpc: "2.0", id: 8, error: { code, message, data: expected } });
+    expect(await stateOf(s)).toEqual(before);
+  });
 
   it("host/call's own refusals: a name outside code_index., args not an object, a sessionId not a string", async () => {
     const s = await busy();
     const before = await stateOf(s);
     expect((await s.call(1, "host/call", { name: "fs.read", args: {} })).error).toEqual({
       code: -32601,
-      message: 'host/call: no builtin "fs.read" here; this sidecar serves code_index.<method> for each method host/capabilities lists',
+      message:
+        'host/call: no builtin "fs.read" here; this sidecar serves code_index.<method> for each method host/capabilities lists',
       data: { method: "host/call", name: "fs.read" },
     });
     expect((await s.call(2, "host/call", { name: "code_index.status", args: [] })).error).toMatchObject({
@@ -483,8 +601,14 @@ describe("errors, as harn-hostlib words them", () => {
       message: "hostlib: hostlib_code_index_current_agent_id: invalid parameter 'sessionId': must be a string",
       data: { kind: "invalid_parameter", param: "sessionId" },
     });
-    expect((await s.call(4, "host/call", { args: {} })).error).toMatchObject({ code: -32602, data: { kind: "missing_parameter", builtin: "host/call", param: "name" } });
-    expect((await s.call(5, "host/call", { name: "code_index.query" })).error).toMatchObject({ code: -32601, data: { kind: "unimplemented", builtin: "hostlib_code_index_query" } });
+    expect((await s.call(4, "host/call", { args: {} })).error).toMatchObject({
+      code: -32602,
+      data: { kind: "missing_parameter", builtin: "host/call", param: "name" },
+    });
+    expect((await s.call(5, "host/call", { name: "code_index.query" })).error).toMatchObject({
+      code: -32601,
+      data: { kind: "unimplemented", builtin: "hostlib_code_index_query" },
+    });
     expect(await stateOf(s)).toEqual(before);
   });
 
@@ -529,11 +653,18 @@ describe("errors, as harn-hostlib words them", () => {
   it.each(bounds)("%s %j: -32602 invalid_parameter '%s', nothing changed", async (method, params, param) => {
     const s = await busy();
     const before = await stateOf(s);
-    const hostlibSchema = hasHostlibSchema(method) ? checkHostlib(`${method}.request.json`, params) : "no upstream schema";
+    const hostlibSchema = hasHostlibSchema(method)
+      ? checkHostlib(`${method}.request.json`, params)
+      : "no upstream schema";
     expect(hostlibSchema, "harn-hostlib's schema refuses it too").not.toBeNull();
     const reply = await s.call(9, "builtin_call", { name: `hostlib_code_index_${method}`, args: [params] });
-    expect(reply.error).toMatchObject({ code: -32602, data: { method, kind: "invalid_parameter", builtin: `hostlib_code_index_${method}`, param, field: param } });
-    expect(reply.error.message).toMatch(new RegExp(`^hostlib: hostlib_code_index_${method}: invalid parameter '${param}': `));
+    expect(reply.error).toMatchObject({
+      code: -32602,
+      data: { method, kind: "invalid_parameter", builtin: `hostlib_code_index_${method}`, param, field: param },
+    });
+    expect(reply.error.message).toMatch(
+      new RegExp(`^hostlib: hostlib_code_index_${method}: invalid parameter '${param}': `),
+    );
     expect((await s.call(10, method, params)).error).toMatchObject({ code: -32602, data: { field: param } });
     expect(await stateOf(s)).toEqual(before);
   });
@@ -625,18 +756,30 @@ describe("any envelope at all", () => {
   it("is answered with a result or a documented error, never an internal one", async () => {
     const s = await WireSession.start();
     const names = fc.oneof(
-      fc.constantFrom(...hostCallableNames.map((m) => `hostlib_code_index_${m}`), ...hostCallableNames.map((m) => `code_index.${m}`), "hostlib_code_index_query", "code_index.query"),
+      fc.constantFrom(
+        ...hostCallableNames.map((m) => `hostlib_code_index_${m}`),
+        ...hostCallableNames.map((m) => `code_index.${m}`),
+        "hostlib_code_index_query",
+        "code_index.query",
+      ),
       fc.string(),
       fc.jsonValue(),
     );
-    const params = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.record({ name: names, args: fc.jsonValue({ maxDepth: 3 }), sessionId: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] }));
+    const params = fc.oneof(
+      fc.jsonValue({ maxDepth: 2 }),
+      fc.record(
+        { name: names, args: fc.jsonValue({ maxDepth: 3 }), sessionId: fc.jsonValue({ maxDepth: 1 }) },
+        { requiredKeys: [] },
+      ),
+    );
     let id = 0;
     await fc.assert(
       fc.asyncProperty(fc.constantFrom("builtin_call", "host/call"), params, async (method, value) => {
         const reply = await s.call(++id, method, value);
         if (reply.error !== undefined) {
           expect(reply.error.code, JSON.stringify(reply.error)).not.toBe(-32603);
-          if (reply.error.code === -32602) expect(reply.error.data.kind, JSON.stringify(reply.error)).toMatch(/^(invalid|missing)_parameter$/);
+          if (reply.error.code === -32602)
+            expect(reply.error.data.kind, JSON.stringify(reply.error)).toMatch(/^(invalid|missing)_parameter$/);
         }
       }),
       { numRuns: 300 },

@@ -43,12 +43,15 @@ describe("wire-compatible with harn-hostlib's schemas", () => {
     for (const [method] of upstreamRequests) expect(names.has(method)).toBe(true);
   });
 
-  it.each(upstreamRequests.map((r, i) => [i, ...r] as const))("request %i: %s accepts what upstream allows and answers in upstream's shape", async (i, method, params) => {
-    expect(check(`${method}.request.json`, params)).toBeNull();
-    const reply = await sidecar.call(i, method, params);
-    expect(reply.error).toBeUndefined();
-    expect(check(`${method}.response.json`, reply.result), `${method} → ${JSON.stringify(reply.result)}`).toBeNull();
-  });
+  it.each(upstreamRequests.map((r, i) => [i, ...r] as const))(
+    "request %i: %s accepts what upstream allows and answers in upstream's shape",
+    async (i, method, params) => {
+      expect(check(`${method}.request.json`, params)).toBeNull();
+      const reply = await sidecar.call(i, method, params);
+      expect(reply.error).toBeUndefined();
+      expect(check(`${method}.response.json`, reply.result), `${method} → ${JSON.stringify(reply.result)}`).toBeNull();
+    },
+  );
 
   it("answers a refused lock_try with the holder, as upstream describes", async () => {
     const reply = await sidecar.call("r", "lock_try", { agent_id: 2, path: "src/a.rs" });

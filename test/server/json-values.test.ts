@@ -8,7 +8,8 @@ import { WireSession } from "../support/wire-session.js";
 const depth = 10_000;
 const deepArray = `${"[".repeat(depth)}9007199254740993${"]".repeat(depth)}`;
 const deepObject = `${'{"a":'.repeat(depth)}18446744073709551615${"}".repeat(depth)}`;
-const call = (id: number, method: string, params: string) => `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`;
+const call = (id: number, method: string, params: string) =>
+  `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${params}}`;
 
 for (const framing of ["ndjson", "content-length"] as const) {
   describe(`JSON values over ${framing}`, () => {
@@ -20,11 +21,18 @@ for (const framing of ["ndjson", "content-length"] as const) {
           call(1, "lock_try", '{"agent_id":0.30000000000000004,"path":"a"}'),
           call(2, "lock_try", '{"agent_id":1e0000000000000000,"path":"a","ttl_ms":1.5e00000000000000003}'),
           call(3, "lock_try", '{"agent_id":1.0000000000000000000001,"path":"b","ttl_ms":-1.5e-00000000000000003}'),
-          call(4, "version_record", '{"agent_id":1,"path":"a","hash":18446744073709551615,"size":2.50000000000000000001e0}'),
+          call(
+            4,
+            "version_record",
+            '{"agent_id":1,"path":"a","hash":18446744073709551615,"size":2.50000000000000000001e0}',
+          ),
         ),
       );
       const replies = await wire.waitFor(4, framing);
-      expect(replies[0]).toMatchObject({ id: 1, error: { code: -32602, data: { method: "lock_try", field: "agent_id" } } });
+      expect(replies[0]).toMatchObject({
+        id: 1,
+        error: { code: -32602, data: { method: "lock_try", field: "agent_id" } },
+      });
       expect(replies[1]).toEqual({ jsonrpc: "2.0", id: 2, result: { locked: true, holder: 1 } });
       expect(replies[2]).toMatchObject({ id: 3, error: { code: -32602, data: { field: "ttl_ms" } } });
       expect(replies[3]).toMatchObject({ id: 4, error: { code: -32602, data: { field: "size" } } });

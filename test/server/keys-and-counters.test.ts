@@ -9,20 +9,27 @@ const MAX = Number.MAX_SAFE_INTEGER;
 describe("keys and counters over the wire", () => {
   it("locks and records __proto__, snapshots it and restores it", async () => {
     const sidecar = await WireSession.start();
-    expect((await sidecar.call(1, "lock_try", { agent_id: 1, path: "__proto__" })).result).toEqual({ locked: true, holder: 1 });
+    expect((await sidecar.call(1, "lock_try", { agent_id: 1, path: "__proto__" })).result).toEqual({
+      locked: true,
+      holder: 1,
+    });
     expect((await sidecar.call(2, "version_record", { agent_id: 1, path: "__proto__" })).result).toBe(1);
     const snapshot = (await sidecar.call(3, "snapshot")).result;
     expect(Object.keys(snapshot.agents.agents[0].locked_paths)).toEqual(["__proto__"]);
     expect(Object.keys(snapshot.versions.history)).toEqual(["__proto__"]);
     expect((await sidecar.call(4, "lock_release", { agent_id: 1, path: "__proto__" })).result).toBe(true);
     expect((await sidecar.call(5, "restore", { snapshot })).result).toEqual({ agents: 1, locks: 1, current_seq: 1 });
-    expect((await sidecar.call(6, "lock_try", { agent_id: 2, path: "__proto__" })).result).toEqual({ locked: false, holder: 1 });
+    expect((await sidecar.call(6, "lock_try", { agent_id: 2, path: "__proto__" })).result).toEqual({
+      locked: false,
+      holder: 1,
+    });
   });
 
   it("answers a method named like an Object.prototype member as unknown and counts no request for it", async () => {
     const sidecar = await WireSession.start({ runtime: { clock: "system" } });
     const names = ["__proto__", "toString", "constructor", "hasOwnProperty"];
-    for (const [id, method] of names.entries()) expect((await sidecar.call(id, method)).error).toMatchObject({ code: -32601 });
+    for (const [id, method] of names.entries())
+      expect((await sidecar.call(id, method)).error).toMatchObject({ code: -32601 });
     const metrics = (await sidecar.call("m", "metrics")).result;
     expect(Object.keys(metrics.requests)).toEqual(["metrics"]);
     expect(metrics.errors).toEqual({ "-32601": names.length });

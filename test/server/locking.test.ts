@@ -7,7 +7,8 @@ import { createClient } from "../../src/client/index.js";
 import { type Json, req } from "../support/wire-frames.js";
 import { WireSession } from "../support/wire-session.js";
 
-const manual = (config: { agent_timeout_ms?: number } = {}, crashLockDelayMs = 0) => WireSession.start({ runtime: { config, crashLockDelayMs } });
+const manual = (config: { agent_timeout_ms?: number } = {}, crashLockDelayMs = 0) =>
+  WireSession.start({ runtime: { config, crashLockDelayMs } });
 const system = () => WireSession.start({ runtime: { clock: "system" } });
 
 describe("waiting over the wire", () => {
@@ -15,7 +16,9 @@ describe("waiting over the wire", () => {
     const raw = await manual();
     await raw.call(1, "lock_try", { agent_id: 1, path: "src/a.rs" });
     raw.send(req(2, "lock_acquire", { agent_id: 2, paths: ["src/a.rs", "src/b.rs"], wait_ms: 60_000 }));
-    expect(await raw.call(3, "lock_info", { path: "src/a.rs" })).toMatchObject({ result: { holders: [{ agent_id: 1 }], waiters: 1 } });
+    expect(await raw.call(3, "lock_info", { path: "src/a.rs" })).toMatchObject({
+      result: { holders: [{ agent_id: 1 }], waiters: 1 },
+    });
     expect((await raw.call(4, "lock_release", { agent_id: 1, path: "src/a.rs" })).result).toBe(true);
     expect(await raw.next()).toEqual({
       jsonrpc: "2.0",
@@ -39,7 +42,15 @@ describe("waiting over the wire", () => {
     expect((await raw.call(4, "clock_set", { now_ms: 500 })).result).toBe(500);
     const replies = [await raw.next()];
     expect(replies).toEqual([
-      { jsonrpc: "2.0", id: 2, result: { granted: false, locks: [], conflicts: [{ path: "f", holder: 1, mode: "exclusive", expires_at_ms: 10_000, queued: false }] } },
+      {
+        jsonrpc: "2.0",
+        id: 2,
+        result: {
+          granted: false,
+          locks: [],
+          conflicts: [{ path: "f", holder: 1, mode: "exclusive", expires_at_ms: 10_000, queued: false }],
+        },
+      },
     ]);
   });
 
@@ -71,7 +82,11 @@ describe("waiting over the wire", () => {
     expect(await raw.next()).toEqual({
       jsonrpc: "2.0",
       id: 2,
-      error: { code: 1006, message: "lock_acquire: agent 2 was crashed while waiting", data: { method: "lock_acquire", error: "agent_gone" } },
+      error: {
+        code: 1006,
+        message: "lock_acquire: agent 2 was crashed while waiting",
+        data: { method: "lock_acquire", error: "agent_gone" },
+      },
     });
   });
 
@@ -80,7 +95,11 @@ describe("waiting over the wire", () => {
     const client = createClient(wire.output, wire.input);
     await client.request("lock_try", { agent_id: 1, path: "f" });
     const source = new CancellationTokenSource();
-    const waiting = client.connection.sendRequest("lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 60_000 }, source.token);
+    const waiting = client.connection.sendRequest(
+      "lock_acquire",
+      { agent_id: 2, paths: ["f"], wait_ms: 60_000 },
+      source.token,
+    );
     await client.request("current_seq");
     source.cancel();
     const error = (await waiting.catch((e: unknown) => e)) as ResponseError;
@@ -109,7 +128,10 @@ describe("fences and lock-delay over the wire", () => {
     const fence = granted.locks[0].fence;
     expect((await raw.call(2, "version_record", { agent_id: 1, path: "src/a.rs", fence })).result).toBe(1);
     await raw.call(3, "clock_set", { now_ms: 100 });
-    expect((await raw.call(4, "version_record", { agent_id: 1, path: "src/a.rs", fence })).error).toMatchObject({ code: 1005, data: { error: "stale_fence" } });
+    expect((await raw.call(4, "version_record", { agent_id: 1, path: "src/a.rs", fence })).error).toMatchObject({
+      code: 1005,
+      data: { error: "stale_fence" },
+    });
     expect((await raw.call(5, "current_seq")).result).toBe(1);
   });
 
@@ -134,9 +156,21 @@ for (const framing of ["ndjson", "content-length"] as const) {
       await raw.call(4, "lock_force_release", { path: "docs", reason: "operator" });
       await raw.call(5, "agent_unregister", { agent_id: 1 });
       const seen: Json[] = raw.notifications;
-      expect(seen.map((n) => n.method)).toEqual(["agent/registered", "lock/granted", "lock/released", "lock/released", "agent/unregistered"]);
+      expect(seen.map((n) => n.method)).toEqual([
+        "agent/registered",
+        "lock/granted",
+        "lock/released",
+        "lock/released",
+        "agent/unregistered",
+      ]);
       expect(seen.map((n) => n.params.event_seq)).toEqual([3, 4, 5, 6, 7]);
-      expect(seen[2].params).toMatchObject({ type: "lock/released", agent_id: 2, path: "docs", reason: "forced", note: "operator" });
+      expect(seen[2].params).toMatchObject({
+        type: "lock/released",
+        agent_id: 2,
+        path: "docs",
+        reason: "forced",
+        note: "operator",
+      });
       expect(seen[3].params).toMatchObject({ path: "before", reason: "unregistered" });
       expect(seen[4].params).toMatchObject({ agent_id: 1, released: ["before"] });
       const since = (await raw.call(6, "events_since", { seq: 1 })).result;

@@ -9,7 +9,9 @@ const metricsOf = async (sidecar: WireSession): Promise<Json> => (await sidecar.
 
 describe("metrics", () => {
   it("counts requests, errors, locks, waits and agents as they happen", async () => {
-    const sidecar = await WireSession.start({ runtime: { config: { default_lock_ttl_ms: 1000, agent_timeout_ms: 5000 } } });
+    const sidecar = await WireSession.start({
+      runtime: { config: { default_lock_ttl_ms: 1000, agent_timeout_ms: 5000 } },
+    });
     const before = await metricsOf(sidecar);
     expect(before).toMatchObject({
       requests: {},
@@ -46,7 +48,13 @@ describe("metrics", () => {
     sidecar.sendRaw("{not json\n");
     sidecar.send(req("m1", "metrics"));
     const middle = (await answer("m1")).result;
-    expect(middle.requests).toEqual({ lock_acquire: 3, lock_force_release: 1, lock_release: 1, lock_try: 3, metrics: 2 });
+    expect(middle.requests).toEqual({
+      lock_acquire: 3,
+      lock_force_release: 1,
+      lock_release: 1,
+      lock_try: 3,
+      metrics: 2,
+    });
     expect(middle.errors).toEqual({ "-32700": 1, "-32602": 1, "-32601": 1 });
     expect(replies.get(null)).toMatchObject({ error: { code: -32700 } }); // answered at once, though wait 5 is still waiting
     expect(middle.locks).toMatchObject({ held: 2, granted: 4, refused: 1, released: 1, force_released: 1 });

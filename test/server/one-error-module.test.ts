@@ -23,7 +23,12 @@ describe(`errors are built in ${MODULE} only`, () => {
   });
 
   it("no other file in src/ (src/core aside) writes an object with a code", () => {
-    expect(matches(src.filter((file) => !file.path.startsWith("src/core/")), CODE_MEMBER)).toEqual([]);
+    expect(
+      matches(
+        src.filter((file) => !file.path.startsWith("src/core/")),
+        CODE_MEMBER,
+      ),
+    ).toEqual([]);
   });
 
   it("the module is where this test looks", () => {
@@ -34,13 +39,18 @@ describe(`errors are built in ${MODULE} only`, () => {
 
   it("catches the hand-built errors it replaced", () => {
     const replaced = [
-      'throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}`, { method });',
-      "void this.writer.write({ jsonrpc: \"2.0\", id, error: { code, message } } as Message);",
+      "throw new ResponseError(RpcErrorCodes.MethodNotFound, `Unknown method ${JSON.stringify(method)}`, { method });",
+      'void this.writer.write({ jsonrpc: "2.0", id, error: { code, message } } as Message);',
       "this.reject({ id: null, code: RpcErrorCodes.ParseError, message: `Parse error: ${problem}` });",
       'return { error: { id, code: 1004, message: "shutting down" } };',
     ];
     const lines = codeLines(replaced.join("\n"));
-    expect(lines.map((line) => [CONSTRUCTED, CODE_TABLES, CODE_MEMBER].some((pattern) => pattern.test(line)))).toEqual([true, true, true, true]);
+    expect(lines.map((line) => [CONSTRUCTED, CODE_TABLES, CODE_MEMBER].some((pattern) => pattern.test(line)))).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
     expect(CODE_MEMBER.test("log(`exiting with code ${code}: ${why}`);")).toBe(false);
   });
 });

@@ -91,7 +91,10 @@ describe("published JSON Schemas match the wire", () => {
     expect(sidecar.notifications.length).toBeGreaterThan(0);
     for (const notification of sidecar.notifications) {
       const file = `${String(notification.method).replace("/", "_")}.notification.json`;
-      expect(check(file, notification.params), `${notification.method} → ${JSON.stringify(notification.params)}`).toBeNull();
+      expect(
+        check(file, notification.params),
+        `${notification.method} → ${JSON.stringify(notification.params)}`,
+      ).toBeNull();
     }
   });
 });

@@ -19,20 +19,26 @@ describe("ownership of a waiting lock_acquire's agent", () => {
   it("a wait granted later makes the agent, registered at the grant, belong to the waiting connection", async () => {
     const { reg, owners, waits } = setup();
     owners.actAs(B, 1, () => reg.tryLock(1, "f"));
-    const reply = owners.actAs(A, 7, () => waits.acquire({ agentId: 7, paths: ["f"], waitMs: 60_000 }, CancellationToken.None));
+    const reply = owners.actAs(A, 7, () =>
+      waits.acquire({ agentId: 7, paths: ["f"], waitMs: 60_000 }, CancellationToken.None),
+    );
     expect(reply).toBeInstanceOf(Promise);
     expect(reg.getAgent(7)).toBeNull();
     owners.actAs(B, 1, () => reg.releaseLock(1, "f"));
     await expect(reply).resolves.toMatchObject({ granted: true });
     expect(reg.agentState(7)).toBe("active");
-    expect(() => owners.actAs(B, 7, () => reg.heartbeat(7))).toThrow(/agent 7 is live and belongs to another connection/);
+    expect(() => owners.actAs(B, 7, () => reg.heartbeat(7))).toThrow(
+      /agent 7 is live and belongs to another connection/,
+    );
     expect(owners.disconnect(A)).toEqual([7]);
   });
 
   it("a wait that ends ungranted leaves the agent without a record and without an owner", async () => {
     const { reg, clock, owners, waits } = setup();
     owners.actAs(B, 1, () => reg.tryLock(1, "f"));
-    const reply = owners.actAs(A, 7, () => waits.acquire({ agentId: 7, paths: ["f"], waitMs: 1_000 }, CancellationToken.None));
+    const reply = owners.actAs(A, 7, () =>
+      waits.acquire({ agentId: 7, paths: ["f"], waitMs: 1_000 }, CancellationToken.None),
+    );
     clock.now = 1_000;
     reg.tick();
     await expect(reply).resolves.toMatchObject({ granted: false });

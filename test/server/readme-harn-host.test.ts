@@ -8,7 +8,10 @@ import { WireSession } from "../support/wire-session.js";
 
 const readme = readFileSync("README.md", "utf8");
 const section = readme.slice(readme.indexOf("### From a Harn host"), readme.indexOf("### From Rust"));
-const transcript = [...section.matchAll(/```\n([\s\S]*?)```/g)].map((match) => match[1] as string).find((block) => block.startsWith("→ ")) ?? "";
+const transcript =
+  [...section.matchAll(/```\n([\s\S]*?)```/g)]
+    .map((match) => match[1] as string)
+    .find((block) => block.startsWith("→ ")) ?? "";
 
 describe("README: From a Harn host", () => {
   it("its session answers exactly as written", async () => {

@@ -29,7 +29,12 @@ const afterWait: [string, Json, number | undefined][] = [
   ['{"jsonrpc":"2.0","id":10,"method":"current_seq"', null, -32700],
   [request(11, "current_seq"), 11, undefined],
 ];
-const expected = [1, 2, 3, ...afterWait.filter(([, id, code]) => id !== undefined || code !== undefined).map(([, id, code]) => ({ id, code }))];
+const expected = [
+  1,
+  2,
+  3,
+  ...afterWait.filter(([, id, code]) => id !== undefined || code !== undefined).map(([, id, code]) => ({ id, code })),
+];
 
 const summary = (messages: Json[]) => messages.map((m, i) => (i < 3 ? m.id : { id: m.id, code: m.error?.code }));
 
@@ -72,7 +77,16 @@ describe("reply order with --state", () => {
     wire.output.on("data", (chunk: Buffer) => {
       for (const line of frameBodies("ndjson", chunk)) seen.push({ id: JSON.parse(line).id, ops: journalOps() });
     });
-    wire.sendRaw(frame("ndjson", ...blocked, "garbage", request(5, "lock_try", { agent_id: 1, path: "b" }), "[]", request(6, "current_seq")));
+    wire.sendRaw(
+      frame(
+        "ndjson",
+        ...blocked,
+        "garbage",
+        request(5, "lock_try", { agent_id: 1, path: "b" }),
+        "[]",
+        request(6, "current_seq"),
+      ),
+    );
     await wire.waitFor(7, "ndjson");
     await settle();
     expect(seen.map((s) => s.id)).toEqual([1, 2, 3, null, 5, null, 6]);

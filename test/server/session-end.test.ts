@@ -34,7 +34,10 @@ for (const framing of ["ndjson", "content-length"] as const) {
 
     it("runs and answers nothing after a refused request (a socket's admit), which is answered", async () => {
       let admitted = 0;
-      const wire = await WireSession.start({ framing, admit: (method) => (admitted++, domainFailure(method, "unauthorized", "not authenticated")) });
+      const wire = await WireSession.start({
+        framing,
+        admit: (method) => (admitted++, domainFailure(method, "unauthorized", "not authenticated")),
+      });
       wire.sendRaw(frame(framing, request(1, "agent_register"), ...after));
       expect(await wire.exited).toBe(0);
       expect(wire.messages(framing)).toMatchObject([{ id: 1, error: { code: 1009 } }]);
@@ -86,7 +89,10 @@ describe("the end of the input", () => {
       const wire = await WireSession.start({ framing: flag });
       wire.input.end(`${request(1, "current_seq")}\n${complete.slice(0, -5)}`);
       expect(await wire.exited).toBe(0);
-      expect(wire.messages("ndjson")).toMatchObject([{ id: 1, result: 0 }, { id: null, error: { code: -32700 } }]);
+      expect(wire.messages("ndjson")).toMatchObject([
+        { id: 1, result: 0 },
+        { id: null, error: { code: -32700 } },
+      ]);
       expect(wire.runtime.store.listAgents()).toEqual([]);
     });
   }

@@ -29,7 +29,9 @@ describe.each([
     await session.call(2, "agent_register", { name: "two" });
     let id = 10;
     for (const path of INDEX_LIKE_PATHS) {
-      expect((await session.call(id++, "lock_try", { agent_id: 1, path, ttl_ms: 60_000 + path.length })).result).toEqual({ locked: true, holder: 1 });
+      expect(
+        (await session.call(id++, "lock_try", { agent_id: 1, path, ttl_ms: 60_000 + path.length })).result,
+      ).toEqual({ locked: true, holder: 1 });
       await session.call(id++, "version_record", { agent_id: 2, path, hash: "14695981039346656037" });
     }
     await session.call(id++, "lock_acquire", { agent_id: 2, paths: ["3", "20", "b"], mode: "shared" });

@@ -9,13 +9,33 @@ import { startSession } from "../../src/server/session.js";
 import { settle } from "../support/wire-session.js";
 
 async function socketLike() {
-  const runtime = await openRuntime({ clock: "manual", config: {}, crashLockDelayMs: 0, limits: DEFAULT_LIMITS, compactBytes: 1 << 30, timeRequests: true }, () => {}, () => {});
+  const runtime = await openRuntime(
+    {
+      clock: "manual",
+      config: {},
+      crashLockDelayMs: 0,
+      limits: DEFAULT_LIMITS,
+      compactBytes: 1 << 30,
+      timeRequests: true,
+    },
+    () => {},
+    () => {},
+  );
   onTestFinished(() => runtime.close());
   const stream = new Duplex({ read() {}, write: (_chunk, _encoding, callback) => callback() });
   const logs: string[] = [];
   let exited: number | undefined;
-  startSession({ input: stream, output: stream, runtime, framing: "ndjson", maxMessageBytes: 1 << 20, exit: (code) => (exited = code), log: (line) => logs.push(line) });
-  const fail = (code: string, syscall: string) => stream.emit("error", Object.assign(new Error(`${syscall} ${code}`), { code, syscall }));
+  startSession({
+    input: stream,
+    output: stream,
+    runtime,
+    framing: "ndjson",
+    maxMessageBytes: 1 << 20,
+    exit: (code) => (exited = code),
+    log: (line) => logs.push(line),
+  });
+  const fail = (code: string, syscall: string) =>
+    stream.emit("error", Object.assign(new Error(`${syscall} ${code}`), { code, syscall }));
   return { logs, fail, exited: () => exited };
 }
 

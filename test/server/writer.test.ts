@@ -86,7 +86,9 @@ describe("BatchingMessageWriter", () => {
     expect(output.writes).toHaveLength(0);
     await turn();
     expect(output.writes).toHaveLength(1);
-    expect(frameBodies("ndjson", Buffer.from(output.writes[0] ?? "")).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(frameBodies("ndjson", Buffer.from(output.writes[0] ?? "")).map((line) => JSON.parse(line).id)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
   });
 
   it("writes at once on flush() (the reader calls it when an input chunk is done)", () => {
@@ -168,21 +170,34 @@ describe("BatchingMessageWriter", () => {
     await turn();
     expect(output.writes.length).toBeGreaterThan(4);
     expect(output.writes.every((piece) => piece.length <= 64 * 1024)).toBe(true);
-    expect(output.writes.every((piece) => !/[\ud800-\udbff]$/.test(piece) && !/^[\udc00-\udfff]/.test(piece))).toBe(true);
+    expect(output.writes.every((piece) => !/[\ud800-\udbff]$/.test(piece) && !/^[\udc00-\udfff]/.test(piece))).toBe(
+      true,
+    );
     expect(JSON.parse(output.writes.join(""))).toEqual({ jsonrpc: "2.0", id: 1, result: text });
   });
 
   it("drain waits for a slow reader as long as it takes something within the bound, and gives up on one that takes nothing", async () => {
     const output = new SlowOutput();
-    const writer = new BatchingMessageWriter(output, { framing: () => "ndjson", onCongestion: () => {}, onBrokenPipe: () => {} });
+    const writer = new BatchingMessageWriter(output, {
+      framing: () => "ndjson",
+      onCongestion: () => {},
+      onBrokenPipe: () => {},
+    });
     const big = "y".repeat(40_000);
     for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
     const slow = writer.drain(150);
-    // 20 × 40 KB in 64 KiB pieces, one piece taken every 60 ms: ~800 ms in all, far past the bound, never 150 ms without progress.
+    // 20 × 40 KB in 64 KiB pieces, one piece taken every 60 ms: ~800 ms in all, far past the bound, never 150 ms
+    // without progress.
     const reader = setInterval(() => output.take(), 60);
     expect(await slow).toBe("written");
     clearInterval(reader);
-    expect(output.writes.join("").split("\n").filter(Boolean).map((line) => JSON.parse(line).id)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(
+      output.writes
+        .join("")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => JSON.parse(line).id),
+    ).toEqual(Array.from({ length: 20 }, (_, i) => i));
 
     for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
     const started = performance.now();
@@ -203,7 +218,8 @@ describe("BatchingMessageWriter", () => {
     expect(writer.backedUp).toBe(false);
     for (let i = 1; i <= 20; i++) void writer.write(response(i));
     expect(writer.backedUp).toBe(false);
-    for (let i = 0; i < 10; i++) void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+    for (let i = 0; i < 10; i++)
+      void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
     expect(writer.queuedBytes).toBeGreaterThanOrEqual(1000);
     expect(writer.backedUp).toBe(true);
     for (let i = 21; i <= 27; i++) void writer.write(response(i));
@@ -225,7 +241,8 @@ describe("BatchingMessageWriter", () => {
     output.full = true;
     void writer.write(response(50));
     await turn();
-    for (let i = 0; i < 50; i++) void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+    for (let i = 0; i < 50; i++)
+      void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
     void writer.write(response(51));
     expect(events).toEqual(["pause"]);
     expect(writer.backedUp).toBe(true);

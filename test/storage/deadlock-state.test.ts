@@ -16,7 +16,10 @@ import { openState } from "../support/durable.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const WAIT = 1_000_000;
-const options = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 10_000_000, agent_timeout_ms: 10_000_000 } });
+const options = (now: () => number) => ({
+  now,
+  config: { default_lock_ttl_ms: 10_000_000, agent_timeout_ms: 10_000_000 },
+});
 const CYCLE = [
   { agent_id: 2, path: "src/main.rs", waits_for: 1 },
   { agent_id: 1, path: "docs", waits_for: 2 },
@@ -33,7 +36,10 @@ function refusedCycle(store: Pick<StoreApi, "acquire"> | Registry): unknown {
   throw new Error("the acquire was not refused");
 }
 
-/** Agent 1 shares src and waits for docs, held by agent 2 under docs/a.md; agent 3 waits for src/x behind agent 1's share. */
+/**
+ * Agent 1 shares src and waits for docs, held by agent 2 under docs/a.md; agent 3 waits for src/x behind agent 1's
+ * share.
+ */
 function waitsOf(store: Pick<StoreApi, "acquire">): void {
   expect(store.acquire({ agentId: 1, paths: ["docs"], waitMs: WAIT }, () => {})).toHaveProperty("waiting");
   expect(store.acquire({ agentId: 3, paths: ["src/x"], waitMs: WAIT }, () => {})).toHaveProperty("waiting");
@@ -43,7 +49,11 @@ describe("deadlock refusal with --state", () => {
   it("keeps the waits in state.json across a compaction, refuses the same request on the replayed registry, and holds after a restart", async () => {
     const dir = tempDir("harn-deadlock-");
     let now = 1_000;
-    const first = await openState(dir, options(() => now), 400);
+    const first = await openState(
+      dir,
+      options(() => now),
+      400,
+    );
     first.store.acquire({ agentId: 1, paths: ["src"], mode: "shared" });
     first.store.acquire({ agentId: 2, paths: ["docs/a.md"] });
     waitsOf(first.store);
@@ -66,7 +76,11 @@ describe("deadlock refusal with --state", () => {
     expect(journal).toContain('"op":"acquire"');
     expect(journal).toContain('"src/main.rs"');
 
-    const replayed = replayStateDir(read, new PinnedClock(() => now), options(() => now)).registry;
+    const replayed = replayStateDir(
+      read,
+      new PinnedClock(() => now),
+      options(() => now),
+    ).registry;
     expect(replayed.saveWaits()).toEqual(liveWaits);
     expect(replayed.snapshot()).toEqual(live.snapshot());
     expect(replayed.lockInfo("docs")?.waiters).toBe(1);
@@ -74,7 +88,11 @@ describe("deadlock refusal with --state", () => {
 
     // A restart cancels the waits (nobody is left to hear them): nothing waits, so the same request now waits.
     now = 3_000;
-    const second = await openState(dir, options(() => now), 400);
+    const second = await openState(
+      dir,
+      options(() => now),
+      400,
+    );
     expect(second.store.registry.saveWaits().waits).toEqual([]);
     expect(second.store.listLocks().map((lock) => [lock.path, lock.agent_id])).toEqual([
       ["docs/a.md", 2],
@@ -90,7 +108,11 @@ describe("deadlock refusal with --state", () => {
     expect(refusedCycle(second.store)).toEqual(CYCLE);
     const secondWaits = second.store.registry.saveWaits();
     await second.close();
-    const again = replayStateDir(readStateDir(dir), new PinnedClock(() => now), options(() => now)).registry;
+    const again = replayStateDir(
+      readStateDir(dir),
+      new PinnedClock(() => now),
+      options(() => now),
+    ).registry;
     expect(again.saveWaits()).toEqual(secondWaits);
     expect(again.snapshot()).toEqual(second.store.registry.snapshot());
     expect(refusedCycle(again)).toEqual(CYCLE);

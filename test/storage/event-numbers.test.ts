@@ -77,7 +77,9 @@ describe("event numbers with --state", () => {
     const last = third.store.events.latestSeq;
     expect(last).toBeGreaterThanOrEqual(before);
     third.store.heartbeat(9);
-    expect(third.store.events.since(last)).toMatchObject([{ event_seq: last + 1, type: "agent/registered", agent_id: 9 }]);
+    expect(third.store.events.since(last)).toMatchObject([
+      { event_seq: last + 1, type: "agent/registered", agent_id: 9 },
+    ]);
     note(third.store.events.since(0));
     await third.close();
     expect([...seen.keys()]).toEqual(Array.from({ length: seen.size }, (_, i) => i + 1));

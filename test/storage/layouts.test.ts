@@ -70,7 +70,12 @@ async function recovered(layout: Layout) {
   const registry = state.store.registry;
   // The events since the compaction's snapshot, under the same numbers whichever files the recovery replayed.
   const events = registry.events.since(JSON.parse(f.s1.toString()).lastEventSeq);
-  const held = { snapshot: registry.snapshot(), crashedSinceReap: registry.saveCrashedSinceReap(), latestEvent: registry.events.latestSeq, events };
+  const held = {
+    snapshot: registry.snapshot(),
+    crashedSinceReap: registry.saveCrashedSinceReap(),
+    latestEvent: registry.events.latestSeq,
+    events,
+  };
   await state.close();
   return held;
 }

@@ -25,21 +25,58 @@ import { tempDir } from "../support/temp-dir.js";
 type Op = Step | { kind: "flush" };
 
 const agent = fc.integer({ min: 1, max: 4 });
-const path = fc.constantFrom("a", "a/b", "a/b/c", "a/d", "b", "./b//c", "__proto__", "__proto__/x", "toString", "constructor/a");
+const path = fc.constantFrom(
+  "a",
+  "a/b",
+  "a/b/c",
+  "a/d",
+  "b",
+  "./b//c",
+  "__proto__",
+  "__proto__/x",
+  "toString",
+  "constructor/a",
+);
 const MAX = Number.MAX_SAFE_INTEGER;
 /** Counters a run starts from: the beginning, or a few values short of 2^53-1. */
-const start = fc.constantFrom(0, 2, 5).map((left) => (left === 0 ? undefined : { next_id: MAX + 1 - left, next_fence: MAX + 1 - left, current_seq: MAX - left }));
+const start = fc
+  .constantFrom(0, 2, 5)
+  .map((left) =>
+    left === 0 ? undefined : { next_id: MAX + 1 - left, next_fence: MAX + 1 - left, current_seq: MAX - left },
+  );
 
 /** An empty format-2 snapshot with these counters. */
 function emptySnapshot(counters: { next_id: number; next_fence: number; current_seq: number }) {
   const { current_seq, ...agents } = counters;
-  return { format_version: 2, taken_at_ms: 1_000, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, agents: { ...agents, agents: [] }, versions: { current_seq, history: {} } };
+  return {
+    format_version: 2,
+    taken_at_ms: 1_000,
+    config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 },
+    agents: { ...agents, agents: [] },
+    versions: { current_seq, history: {} },
+  };
 }
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 4000 }) }) },
-  fc.option(agent, { nil: undefined }).map((id): Op => (id === undefined ? { kind: "register", name: "n" } : { kind: "registerWithId", id, name: `agent ${id}` })),
-  fc.record({ kind: fc.constantFrom("heartbeat" as const, "unregister" as const, "releaseAll" as const, "noteEdit" as const), agent }),
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant("tryLock" as const), agent, path, ttl: fc.option(fc.integer({ min: 1, max: 6000 }), { nil: undefined }) }) },
+  fc
+    .option(agent, { nil: undefined })
+    .map(
+      (id): Op =>
+        id === undefined ? { kind: "register", name: "n" } : { kind: "registerWithId", id, name: `agent ${id}` },
+    ),
+  fc.record({
+    kind: fc.constantFrom("heartbeat" as const, "unregister" as const, "releaseAll" as const, "noteEdit" as const),
+    agent,
+  }),
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant("tryLock" as const),
+      agent,
+      path,
+      ttl: fc.option(fc.integer({ min: 1, max: 6000 }), { nil: undefined }),
+    }),
+  },
   fc.record({ kind: fc.constant("release" as const), agent, path }),
   {
     weight: 6,
@@ -54,7 +91,13 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   fc.record({ kind: fc.constant("cancel" as const), nth: fc.nat(5) }),
   fc.record({ kind: fc.constant("renew" as const), agent }),
   fc.record({ kind: fc.constant("force" as const), path, note: fc.constant("test") }),
-  fc.record({ kind: fc.constant("record" as const), agent: fc.integer({ min: 0, max: 5 }), path, hash: fc.constant("18446744073709551615"), fence: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }) }),
+  fc.record({
+    kind: fc.constant("record" as const),
+    agent: fc.integer({ min: 0, max: 5 }),
+    path,
+    hash: fc.constant("18446744073709551615"),
+    fence: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+  }),
   fc.record({ kind: fc.constant("crash" as const), agents: fc.uniqueArray(agent, { maxLength: 2 }) }),
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("holder" as const), path }) },
   fc.record({ kind: fc.constant("tick" as const) }),
@@ -67,38 +110,52 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("flush" as const) }) },
 );
 
-const registryOptions = (now: () => number) => ({ now, config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 }, crashLockDelayMs: 700 });
+const registryOptions = (now: () => number) => ({
+  now,
+  config: { default_lock_ttl_ms: 3000, agent_timeout_ms: 9000 },
+  crashLockDelayMs: 700,
+});
 
 describe("journal replay", () => {
   it("rebuilds exactly the live registry, across compactions and pending waits, its events under the same numbers", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 150, size: "max" }), fc.integer({ min: 100, max: 1200 }), fc.boolean(), start, async (ops, compactBytes, moving, counters) => {
-        const dir = tempDir("harn-replay-");
-        let now = 1_000;
-        const clock = moving ? () => now++ : () => now;
-        const state = await openState(dir, registryOptions(clock), compactBytes);
-        const store = state.store;
-        if (counters !== undefined) store.restore(emptySnapshot(counters));
-        const runner = new StepRunner(store, { advance: (ms) => (now += ms) });
-        for (const step of ops) {
-          try {
-            if (step.kind === "flush") await state.journal.flushed();
-            else runner.run(step);
-          } catch (error) {
-            if (!(error instanceof Error) || !/DomainError|InvalidInputError/.test(error.name)) throw error;
+      fc.asyncProperty(
+        fc.array(op, { minLength: 1, maxLength: 150, size: "max" }),
+        fc.integer({ min: 100, max: 1200 }),
+        fc.boolean(),
+        start,
+        async (ops, compactBytes, moving, counters) => {
+          const dir = tempDir("harn-replay-");
+          let now = 1_000;
+          const clock = moving ? () => now++ : () => now;
+          const state = await openState(dir, registryOptions(clock), compactBytes);
+          const store = state.store;
+          if (counters !== undefined) store.restore(emptySnapshot(counters));
+          const runner = new StepRunner(store, { advance: (ms) => (now += ms) });
+          for (const step of ops) {
+            try {
+              if (step.kind === "flush") await state.journal.flushed();
+              else runner.run(step);
+            } catch (error) {
+              if (!(error instanceof Error) || !/DomainError|InvalidInputError/.test(error.name)) throw error;
+            }
           }
-        }
-        await state.close();
-        const live = state.store.registry;
-        const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), registryOptions(() => now)).registry;
-        expect(replayed.saveWaits()).toEqual(live.saveWaits());
-        expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
-        expect(replayed.snapshot()).toEqual(live.snapshot());
-        // The same events under the same numbers: those since the last compaction, re-made by the replay.
-        expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
-        expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
-        expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
-      }),
+          await state.close();
+          const live = state.store.registry;
+          const replayed = replayStateDir(
+            readStateDir(dir),
+            new PinnedClock(() => now),
+            registryOptions(() => now),
+          ).registry;
+          expect(replayed.saveWaits()).toEqual(live.saveWaits());
+          expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
+          expect(replayed.snapshot()).toEqual(live.snapshot());
+          // The same events under the same numbers: those since the last compaction, re-made by the replay.
+          expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
+          expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
+          expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
+        },
+      ),
       { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
     );
   });
@@ -106,7 +163,10 @@ describe("journal replay", () => {
   it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
     const dir = tempDir("harn-replay-");
     let now = 1_000;
-    const state = await openState(dir, registryOptions(() => now));
+    const state = await openState(
+      dir,
+      registryOptions(() => now),
+    );
     state.store.tryLock(1, "a", 1000);
     state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
     now = 2_500;
@@ -114,7 +174,11 @@ describe("journal replay", () => {
     now = 4_000;
     state.store.heartbeat(3);
     await state.close();
-    const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), registryOptions(() => now)).registry;
+    const replayed = replayStateDir(
+      readStateDir(dir),
+      new PinnedClock(() => now),
+      registryOptions(() => now),
+    ).registry;
     expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_000 }]);
     expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
   });

@@ -22,7 +22,9 @@ const U64 = "14695981039346656037";
  */
 function text(value: unknown): string {
   const nested = `${'{"a":'.repeat(20_000)}1${"}".repeat(20_000)}`;
-  return JSON.stringify(value).replace(/"<bare>(\d+)"/g, "$1").replace('"<nested>"', nested);
+  return JSON.stringify(value)
+    .replace(/"<bare>(\d+)"/g, "$1")
+    .replace('"<nested>"', nested);
 }
 
 const config = { default_lock_ttl_ms: 50_000, agent_timeout_ms: 90_000 };
@@ -30,8 +32,14 @@ const change = { seq: 3, agent_id: 1, timestamp_ms: 900, op: "write", hash: `<ba
 const history = { "src/a": [change] };
 const smallHash = { ...change, hash: 1 };
 const versions = { current_seq: 3, history };
-const agent = (id: number, state: string, locked_paths: Record<string, number>) =>
-  ({ id, name: `agent ${id}`, state, last_seen_ms: 950, edit_count: 2, locked_paths });
+const agent = (id: number, state: string, locked_paths: Record<string, number>) => ({
+  id,
+  name: `agent ${id}`,
+  state,
+  last_seen_ms: 950,
+  edit_count: 2,
+  locked_paths,
+});
 const one = agent(1, "active", { "src/a": 70_000, "./docs//b": 70_000 });
 const crashed = agent(5, "crashed", { gone: 70_000 });
 const fenced = { ...one, lock_fences: { "src/a": 31, "./docs//b": 32 }, shared_paths: ["./docs//b"] };
@@ -64,7 +72,10 @@ const inputs: [string, string][] = [
     "harn-hostlib with a deeply nested ignored section",
     text({ index: "<nested>", agents: { agents: [one] }, versions: { current_seq: 3, history: { x: [smallHash] } } }),
   ],
-  ["harn-hostlib with empty agents and versions sections beside ignored ones", text({ git_head: "abc", files: [{ a: { a: 1 } }], agents: {}, versions: {} })],
+  [
+    "harn-hostlib with empty agents and versions sections beside ignored ones",
+    text({ git_head: "abc", files: [{ a: { a: 1 } }], agents: {}, versions: {} }),
+  ],
 ];
 
 const options = (now: () => number): RegistryOptions => ({
@@ -95,12 +106,18 @@ describe("restore with --state", () => {
       const inMemory = play(memory, clock, parseJson(text), reap);
 
       const dir = tempDir("harn-restore-");
-      const durable = await openState(dir, options(() => clock.now));
+      const durable = await openState(
+        dir,
+        options(() => clock.now),
+      );
       expect(play(durable.store, clock, parseJson(text), reap)).toEqual(inMemory);
       expect(durable.store.snapshot()).toEqual(memory.snapshot());
       await durable.close();
 
-      const restarted = await openState(dir, options(() => clock.now));
+      const restarted = await openState(
+        dir,
+        options(() => clock.now),
+      );
       expect(restarted.store.registry.snapshot()).toEqual(memory.snapshot());
       await restarted.close();
     },
@@ -110,24 +127,48 @@ describe("restore with --state", () => {
 describe("a refused restore with --state", () => {
   it.each([
     ["an empty object", "{}", /^snapshot\.agents is required/],
-    ["an object that is not a snapshot (a package.json)", '{"name":"x","version":"1.0.0","dependencies":{}}', /^snapshot\.agents is required/],
-    ["harn-hostlib's agents without versions", '{"agents":{"next_id":1,"agents":[]}}', /^snapshot\.versions is required/],
-    ["ours without agents", '{"format_version":2,"taken_at_ms":1,"config":{"default_lock_ttl_ms":1,"agent_timeout_ms":1},"versions":{"current_seq":0,"history":{}}}', /^snapshot\.agents is required/],
-  ])("%s: nothing changes, nothing is journaled, and the restart sees the same state", async (_what, input, message) => {
-    const clock = { now: 1_000 };
-    const dir = tempDir("harn-restore-");
-    const durable = await openState(dir, options(() => clock.now));
-    durable.store.tryLock(1, "kept");
-    durable.store.recordVersion({ agentId: 1, path: "kept", hash: BigInt(U64) });
-    await durable.journal.flushed();
-    const files = () => readdirSync(dir).filter((name) => name !== "writer.pid").map((name) => [name, readFileSync(join(dir, name), "utf8")]);
-    const before = { snapshot: JSON.stringify(durable.store.snapshot()), files: files() };
-    expect(() => durable.store.restore(parseJson(input))).toThrow(message);
-    await durable.journal.flushed();
-    expect({ snapshot: JSON.stringify(durable.store.snapshot()), files: files() }).toEqual(before);
-    await durable.close();
-    const restarted = await openState(dir, options(() => clock.now));
-    expect(JSON.stringify(restarted.store.registry.snapshot())).toBe(before.snapshot);
-    await restarted.close();
-  });
+    [
+      "an object that is not a snapshot (a package.json)",
+      '{"name":"x","version":"1.0.0","dependencies":{}}',
+      /^snapshot\.agents is required/,
+    ],
+    [
+      "harn-hostlib's agents without versions",
+      '{"agents":{"next_id":1,"agents":[]}}',
+      /^snapshot\.versions is required/,
+    ],
+    [
+      "ours without agents",
+      '{"format_version":2,"taken_at_ms":1,"config":{"default_lock_ttl_ms":1,"agent_timeout_ms":1},"versions":{"current_seq":0,"history":{}}}',
+      /^snapshot\.agents is required/,
+    ],
+  ])(
+    "%s: nothing changes, nothing is journaled, and the restart sees the same state",
+    async (_what, input, message) => {
+      const clock = { now: 1_000 };
+      const dir = tempDir("harn-restore-");
+      const durable = await openState(
+        dir,
+        options(() => clock.now),
+      );
+      durable.store.tryLock(1, "kept");
+      durable.store.recordVersion({ agentId: 1, path: "kept", hash: BigInt(U64) });
+      await durable.journal.flushed();
+      const files = () =>
+        readdirSync(dir)
+          .filter((name) => name !== "writer.pid")
+          .map((name) => [name, readFileSync(join(dir, name), "utf8")]);
+      const before = { snapshot: JSON.stringify(durable.store.snapshot()), files: files() };
+      expect(() => durable.store.restore(parseJson(input))).toThrow(message);
+      await durable.journal.flushed();
+      expect({ snapshot: JSON.stringify(durable.store.snapshot()), files: files() }).toEqual(before);
+      await durable.close();
+      const restarted = await openState(
+        dir,
+        options(() => clock.now),
+      );
+      expect(JSON.stringify(restarted.store.registry.snapshot())).toBe(before.snapshot);
+      await restarted.close();
+    },
+  );
 });

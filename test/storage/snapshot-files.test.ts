@@ -11,12 +11,22 @@ import { tempDir } from "../support/temp-dir.js";
 
 const FNV_OFFSET = "14695981039346656037";
 
-/** A state.json of generation 0 (and its empty journal) whose snapshot holds one change of `a` with the FNV offset basis as its hash. */
+/**
+ * A state.json of generation 0 (and its empty journal) whose snapshot holds one change of `a` with the FNV offset basis
+ * as its hash.
+ */
 function stateDirWithHash(bare: boolean, waitsNextId = 1): string {
   const dir = tempDir("harn-snapfile-");
   const registry = new Registry({ now: () => 1_000 });
   registry.recordVersion({ agentId: 0, path: "a", hash: FNV_OFFSET });
-  const saved = { format: STATE_FORMAT, generation: 0, options: registry.processOptions(), waits: { next_id: waitsNextId, waits: [] }, delayed: [], snapshot: registry.snapshot() };
+  const saved = {
+    format: STATE_FORMAT,
+    generation: 0,
+    options: registry.processOptions(),
+    waits: { next_id: waitsNextId, waits: [] },
+    delayed: [],
+    snapshot: registry.snapshot(),
+  };
   const text = JSON.stringify(saved);
   writeFileSync(join(dir, "state.json"), bare ? text.replace(`"hash":"${FNV_OFFSET}"`, `"hash":${FNV_OFFSET}`) : text);
   writeFileSync(join(dir, "journal.0.ndjson"), "");
@@ -41,7 +51,10 @@ describe("state.json is read by the one lossless snapshot reader", () => {
   });
 });
 
-/** A registry (or store) holding integer-like paths: locks of agent 1, a shared lock set of agent 2, a change of each path. */
+/**
+ * A registry (or store) holding integer-like paths: locks of agent 1, a shared lock set of agent 2, a change of each
+ * path.
+ */
 function holdIndexLikePaths(store: Pick<Registry, "tryLock" | "recordVersion" | "acquire">): void {
   for (const path of INDEX_LIKE_PATHS) {
     store.tryLock(1, path, 60_000 + path.length);
@@ -75,7 +88,9 @@ describe("snapshots written to the state directory keep code-unit order, integer
     state.store.restore(snapshot);
     await state.journal.flushed();
     const journal = readdirSync(dir).find((name) => name.startsWith("journal.")) as string;
-    const line = readFileSync(join(dir, journal), "utf8").split("\n").find((each) => each.includes('"op":"restore"')) as string;
+    const line = readFileSync(join(dir, journal), "utf8")
+      .split("\n")
+      .find((each) => each.includes('"op":"restore"')) as string;
     expect(mapsOutOfOrder(line, snapshot)).toEqual([]);
     const written = JSON.stringify(state.store.snapshot());
     expect(written).toBe(JSON.stringify(source.snapshot()));

@@ -13,7 +13,13 @@ const WALL = 1_800_000_000_000;
 
 /** A directory read whose last record is at `t` (a journal entry), or its snapshot's time when `t` is undefined. */
 function readWith(t: number | undefined, takenAtMs = 5): StateDirRead {
-  const entries = t === undefined ? [] : [{ t: 0, op: "tick" as const, a: [] }, { t, op: "tick" as const, a: [] }];
+  const entries =
+    t === undefined
+      ? []
+      : [
+          { t: 0, op: "tick" as const, a: [] },
+          { t, op: "tick" as const, a: [] },
+        ];
   return {
     saved: { snapshot: { taken_at_ms: takenAtMs } } as StateDirRead["saved"],
     savedPath: "state.json",
@@ -29,11 +35,26 @@ function readWith(t: number | undefined, takenAtMs = 5): StateDirRead {
 describe("the clock a view of a state directory judges time by", () => {
   it.each([
     ["a system writer's last record, written just after it", WALL - 200, WALL - 100, { kind: "system", nowMs: WALL }],
-    ["a system writer's compaction, written a while after its snapshot", WALL - 70_000, WALL - 20_000, { kind: "system", nowMs: WALL }],
+    [
+      "a system writer's compaction, written a while after its snapshot",
+      WALL - 70_000,
+      WALL - 20_000,
+      { kind: "system", nowMs: WALL },
+    ],
     ["a system writer whose clock ran a little ahead", WALL + 5_000, WALL, { kind: "system", nowMs: WALL + 5_000 }],
     ["a manual writer's clock near 0", 30_000, WALL - 1_000, { kind: "manual", nowMs: 30_000 }],
-    ["a manual writer's clock set to a time long past", WALL - 86_400_000, WALL - 1_000, { kind: "manual", nowMs: WALL - 86_400_000 }],
-    ["a manual writer's clock set to a time to come", WALL + 86_400_000, WALL - 1_000, { kind: "manual", nowMs: WALL + 86_400_000 }],
+    [
+      "a manual writer's clock set to a time long past",
+      WALL - 86_400_000,
+      WALL - 1_000,
+      { kind: "manual", nowMs: WALL - 86_400_000 },
+    ],
+    [
+      "a manual writer's clock set to a time to come",
+      WALL + 86_400_000,
+      WALL - 1_000,
+      { kind: "manual", nowMs: WALL + 86_400_000 },
+    ],
   ])("%s", (_what, recorded, written, expected) => {
     expect(stateClock(readWith(recorded), written, WALL)).toEqual(expected);
   });
@@ -41,7 +62,10 @@ describe("the clock a view of a state directory judges time by", () => {
   it("takes the snapshot's time when no journal holds an entry, and the wall clock when nothing was recorded", () => {
     expect(stateClock(readWith(undefined, 7_000), WALL - 1_000, WALL)).toEqual({ kind: "manual", nowMs: 7_000 });
     expect(stateClock(readWith(undefined, WALL - 500), WALL - 400, WALL)).toEqual({ kind: "system", nowMs: WALL });
-    expect(stateClock({ ...readWith(undefined), saved: undefined }, undefined, WALL)).toEqual({ kind: "system", nowMs: WALL });
+    expect(stateClock({ ...readWith(undefined), saved: undefined }, undefined, WALL)).toEqual({
+      kind: "system",
+      nowMs: WALL,
+    });
   });
 
   it("reads when a real directory was last written: the newest of state.json and the journals", async () => {

@@ -20,7 +20,8 @@ const fresh = () => tempDir("harn-state-");
 /** A journal's text: the lines of these entries (JSON texts), chained from the seed of `generation`. */
 const journal = (generation: number, ...jsons: string[]) => journalLines(jsons, generation).join("");
 /** The line that follows `before` (entries of a journal of `generation`) in its chain. */
-const lineAfter = (generation: number, before: string[], json: string) => journalLines([...before, json], generation).at(-1) as string;
+const lineAfter = (generation: number, before: string[], json: string) =>
+  journalLines([...before, json], generation).at(-1) as string;
 const tryA = entryJson(1000, "tryLock", [1, "a", null]);
 const beat2 = entryJson(1001, "heartbeat", [2]);
 const beat3 = entryJson(1002, "heartbeat", [3]);
@@ -56,7 +57,12 @@ describe("journal lines", () => {
 });
 
 describe("a journal whose lines were moved, repeated, dropped or copied from another journal", () => {
-  const [l1, l2, l3, l4] = journalLines([tryA, beat2, beat3, entryJson(1003, "heartbeat", [4])], 0) as [string, string, string, string];
+  const [l1, l2, l3, l4] = journalLines([tryA, beat2, beat3, entryJson(1003, "heartbeat", [4])], 0) as [
+    string,
+    string,
+    string,
+    string,
+  ];
   it.each([
     ["two lines swapped", l2 + l1 + l3, "line 1"],
     ["a line repeated", l1 + l2 + l2 + l3, "line 3"],
@@ -98,7 +104,10 @@ describe("reading a state directory", () => {
   it("treats a cut last line as torn in the newest journal written, when the newer one is still empty", async () => {
     const dir = fresh();
     writeFileSync(join(dir, "state.json"), savedText(3));
-    writeFileSync(join(dir, "journal.3.ndjson"), journal(3, tryA, beat2) + lineAfter(3, [tryA, beat2], beat3).slice(0, 20));
+    writeFileSync(
+      join(dir, "journal.3.ndjson"),
+      journal(3, tryA, beat2) + lineAfter(3, [tryA, beat2], beat3).slice(0, 20),
+    );
     writeFileSync(join(dir, "journal.4.ndjson"), "");
     const state = await open(dir);
     expect(state.recovered).toEqual({ generation: 4, entries: 2, tornBytes: 20 });
@@ -121,7 +130,11 @@ describe("reading a state directory", () => {
       journal(0, tryA, beat2, entryJson(1002, "dropTables", []), entryJson(1003, "heartbeat", [5])),
       'line 3: names an unknown operation "dropTables"',
     ],
-    ["an entry that is not {t, op, a}", journal(0, '{"t":"x","op":"tick","a":[]}') + good, "line 1: is not a {t, op, a} entry"],
+    [
+      "an entry that is not {t, op, a}",
+      journal(0, '{"t":"x","op":"tick","a":[]}') + good,
+      "line 1: is not a {t, op, a} entry",
+    ],
   ])("refuses %s, naming file and line, and leaves the file as it was", async (_what, content, problem) => {
     const dir = fresh();
     const path = join(dir, "journal.0.ndjson");
@@ -135,7 +148,10 @@ describe("reading a state directory", () => {
   it("refuses a cut line in a journal older than one written to (a crash cuts only the last write)", () => {
     const dir = fresh();
     writeFileSync(join(dir, "state.json"), savedText(3));
-    writeFileSync(join(dir, "journal.3.ndjson"), journal(3, tryA, beat2) + lineAfter(3, [tryA, beat2], beat3).slice(0, 20));
+    writeFileSync(
+      join(dir, "journal.3.ndjson"),
+      journal(3, tryA, beat2) + lineAfter(3, [tryA, beat2], beat3).slice(0, 20),
+    );
     writeFileSync(join(dir, "journal.4.ndjson"), journal(4, entryJson(1003, "heartbeat", [4])));
     expect(() => readStateDir(dir)).toThrow(
       `${join(dir, "journal.3.ndjson")} line 3: has no newline, and cannot be a write cut by a crash: ` +
@@ -224,7 +240,9 @@ describe("a state.json whose snapshot does not restore", () => {
     damage(saved.snapshot);
     writeFileSync(file, JSON.stringify(saved));
     const before = readFileSync(file, "utf8");
-    await expect(openState(dir, { now: () => 1_000 })).rejects.toThrow(new RegExp(`^${file.replaceAll(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: snapshot\\.`));
+    await expect(openState(dir, { now: () => 1_000 })).rejects.toThrow(
+      new RegExp(`^${file.replaceAll(/[.*+?^${}()|[\]\\/]/g, "\\$&")}: snapshot\\.`),
+    );
     expect(readFileSync(file, "utf8")).toBe(before);
   });
 });

@@ -63,7 +63,11 @@ function busyRegistry(): Registry {
 describe("STORE_OPS", () => {
   it("names every change the journal knows, and nothing else as one", () => {
     expect(JOURNALED_OPS).toContain("reap");
-    expect([...JOURNALED_OPS].sort()).toEqual(Object.keys(STORE_OPS).filter((op) => !(op in calls)).sort());
+    expect([...JOURNALED_OPS].sort()).toEqual(
+      Object.keys(STORE_OPS)
+        .filter((op) => !(op in calls))
+        .sort(),
+    );
   });
 
   const members = Object.keys(calls) as (keyof typeof calls)[];

@@ -41,7 +41,11 @@ export interface ModelChange {
 }
 
 /** How a wait ended, as the model sees it (granted locks in full; otherwise only the kind). */
-export type ModelOutcome = { id: number; kind: string; locks?: { path: string; mode: Mode; fence: number; expires_at_ms: number }[] };
+export type ModelOutcome = {
+  id: number;
+  kind: string;
+  locks?: { path: string; mode: Mode; fence: number; expires_at_ms: number }[];
+};
 
 /** Two paths overlap when equal or one is an ancestor directory of the other, by whole segments. */
 export function overlap(a: string, b: string): boolean {
@@ -67,15 +71,25 @@ export class ReferenceModel {
 
   /** Locks of other agents that conflict with `agent` taking `path` in `mode`. */
   lockConflicts(agent: number, path: string, mode: Mode): ModelLock[] {
-    return this.locks.filter((l) => l.agent !== agent && (mode === "exclusive" || l.mode === "exclusive") && overlap(l.path, path));
+    return this.locks.filter(
+      (l) => l.agent !== agent && (mode === "exclusive" || l.mode === "exclusive") && overlap(l.path, path),
+    );
   }
 
   waiterConflicts(agent: number, paths: string[], mode: Mode, ahead: ModelWaiter[]): ModelWaiter[] {
-    return ahead.filter((w) => w.agent !== agent && (mode === "exclusive" || w.mode === "exclusive") && w.paths.some((p) => paths.some((q) => overlap(p, q))));
+    return ahead.filter(
+      (w) =>
+        w.agent !== agent &&
+        (mode === "exclusive" || w.mode === "exclusive") &&
+        w.paths.some((p) => paths.some((q) => overlap(p, q))),
+    );
   }
 
   blocked(agent: number, paths: string[], mode: Mode, ahead: ModelWaiter[]): boolean {
-    return paths.some((p) => this.lockConflicts(agent, p, mode).length > 0) || this.waiterConflicts(agent, paths, mode, ahead).length > 0;
+    return (
+      paths.some((p) => this.lockConflicts(agent, p, mode).length > 0) ||
+      this.waiterConflicts(agent, paths, mode, ahead).length > 0
+    );
   }
 
   /**
@@ -138,14 +152,20 @@ export class ReferenceModel {
   }
 
   /** Why `cycle` is not a cycle of waits that a new request of `agent` would close, or undefined when it is one. */
-  cycleProblem(agent: number, paths: string[], mode: Mode, cycle: { agent_id: number; path: string; waits_for: number }[]): string | undefined {
+  cycleProblem(
+    agent: number,
+    paths: string[],
+    mode: Mode,
+    cycle: { agent_id: number; path: string; waits_for: number }[],
+  ): string | undefined {
     const edges = this.waitEdges();
     for (const [at, edge] of cycle.entries()) {
       const from = at === 0 ? agent : (cycle[at - 1] as { waits_for: number }).waits_for;
       if (edge.agent_id !== from) return `edge ${at} starts at ${edge.agent_id}, not ${from}`;
       const valid =
         at === 0
-          ? paths.includes(edge.path) && this.waitsFor(agent, [edge.path], mode, this.waiters).some((e) => e.to === edge.waits_for)
+          ? paths.includes(edge.path) &&
+            this.waitsFor(agent, [edge.path], mode, this.waiters).some((e) => e.to === edge.waits_for)
           : edges.some((e) => e.from === edge.agent_id && e.path === edge.path && e.to === edge.waits_for);
       if (!valid) return `edge ${at} (${JSON.stringify(edge)}) is not a wait`;
     }
@@ -190,7 +210,8 @@ export class ReferenceModel {
   }
 
   failWaiters(agent: number, why: string): void {
-    for (const w of this.waiters.filter((w) => w.agent === agent)) this.outcomes.push({ id: w.id, kind: `agent_gone:${why}` });
+    for (const w of this.waiters.filter((w) => w.agent === agent))
+      this.outcomes.push({ id: w.id, kind: `agent_gone:${why}` });
     this.waiters = this.waiters.filter((w) => w.agent !== agent);
   }
 
@@ -216,7 +237,10 @@ export class ReferenceModel {
     });
   }
 
-  /** Grant every waiter, oldest first, that nothing blocks (older waiters still waiting included); repeat while passes grant. */
+  /**
+   * Grant every waiter, oldest first, that nothing blocks (older waiters still waiting included); repeat while passes
+   * grant.
+   */
   pump(): void {
     for (;;) {
       const before = this.waiters.length;
@@ -227,7 +251,8 @@ export class ReferenceModel {
           continue;
         }
         this.waiters = this.waiters.filter((x) => x !== w);
-        if (this.newLocks(w.agent, w.paths) > this.fenceRoom()) this.outcomes.push({ id: w.id, kind: "id_space_exhausted" });
+        if (this.newLocks(w.agent, w.paths) > this.fenceRoom())
+          this.outcomes.push({ id: w.id, kind: "id_space_exhausted" });
         else this.outcomes.push({ id: w.id, kind: "granted", locks: this.grantAll(w.agent, w.paths, w.mode, w.ttl) });
       }
       if (this.waiters.length === before) return;
@@ -243,11 +268,15 @@ export class ReferenceModel {
     const target = this.now;
     try {
       for (;;) {
-        const lock = this.locks.filter((l) => l.expiry <= target).sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
+        const lock = this.locks
+          .filter((l) => l.expiry <= target)
+          .sort((a, b) => a.expiry - b.expiry || a.fence - b.fence)[0];
         const agentEntry = [...this.agents.entries()]
           .filter(([, a]) => a.state === "active" && target - a.lastSeen > this.timeout)
           .sort(([ida, a], [idb, b]) => a.lastSeen - b.lastSeen || ida - idb)[0];
-        const waiter = this.waiters.filter((w) => w.deadline <= target).sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
+        const waiter = this.waiters
+          .filter((w) => w.deadline <= target)
+          .sort((a, b) => a.deadline - b.deadline || a.id - b.id)[0];
         const lockAt = lock?.expiry ?? Infinity;
         const agentAt = agentEntry ? agentEntry[1].lastSeen + this.timeout + 1 : Infinity;
         const waiterAt = waiter?.deadline ?? Infinity;

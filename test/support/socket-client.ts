@@ -108,7 +108,10 @@ export class RawPeer {
     // With nothing to read, "end" is emitted as soon as the server's FIN arrives.
     await new Promise<void>((resolve, reject) => {
       if (this.socket.readableEnded) return resolve();
-      const timer = setTimeout(() => reject(new Error(`the server did not close within ${timeoutMs} ms; read so far: ${data}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`the server did not close within ${timeoutMs} ms; read so far: ${data}`)),
+        timeoutMs,
+      );
       this.socket.once("end", () => {
         clearTimeout(timer);
         resolve();
@@ -122,11 +125,18 @@ export class RawPeer {
   }
 }
 
-/** Connect to `unix:PATH` or `tcp:HOST:PORT`; with `allowHalfOpen` the socket does not close its end when the server closes its own. */
+/**
+ * Connect to `unix:PATH` or `tcp:HOST:PORT`; with `allowHalfOpen` the socket does not close its end when the server
+ * closes its own.
+ */
 async function connectTo(address: string, allowHalfOpen: boolean): Promise<Socket> {
   const socket = address.startsWith("unix:")
     ? connect({ path: address.slice(5), allowHalfOpen })
-    : connect({ port: Number(address.slice(address.lastIndexOf(":") + 1)), host: address.slice(4, address.lastIndexOf(":")), allowHalfOpen });
+    : connect({
+        port: Number(address.slice(address.lastIndexOf(":") + 1)),
+        host: address.slice(4, address.lastIndexOf(":")),
+        allowHalfOpen,
+      });
   await new Promise<void>((resolve, reject) => {
     socket.once("connect", resolve);
     socket.once("error", reject);

@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
-/** A source file: its path from the repository root and its code lines (line comments and block-comment lines blanked). */
+/**
+ * A source file: its path from the repository root and its code lines (line comments and block-comment lines blanked).
+ */
 export interface SourceFile {
   path: string;
   lines: string[];
@@ -14,7 +16,9 @@ export interface SourceFile {
 
 /** Every .ts, .mjs and .cjs file under the given folders (paths from the repository root). */
 export function sourceFiles(...folders: string[]): SourceFile[] {
-  return folders.flatMap((folder) => walk(join(ROOT, folder))).map((file) => ({ path: relative(ROOT, file), lines: codeLines(readFileSync(file, "utf8")) }));
+  return folders
+    .flatMap((folder) => walk(join(ROOT, folder)))
+    .map((file) => ({ path: relative(ROOT, file), lines: codeLines(readFileSync(file, "utf8")) }));
 }
 
 /** The lines of `text` with comment-only lines blanked, so that prose about a fact is not taken for a copy of it. */
@@ -24,7 +28,9 @@ export function codeLines(text: string): string[] {
 
 /** `path:line: text` of every code line matching `pattern`. */
 export function matches(files: SourceFile[], pattern: RegExp): string[] {
-  return files.flatMap((file) => file.lines.flatMap((line, index) => (pattern.test(line) ? [`${file.path}:${index + 1}: ${line.trim()}`] : [])));
+  return files.flatMap((file) =>
+    file.lines.flatMap((line, index) => (pattern.test(line) ? [`${file.path}:${index + 1}: ${line.trim()}`] : [])),
+  );
 }
 
 function walk(dir: string): string[] {

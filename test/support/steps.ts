@@ -6,7 +6,16 @@
 // into calls on a registry (or a journaled store) here. The interpreter
 // keeps track of the waits it started, so that a cancel step can name one.
 import type { Snapshot, SnapshotAgent } from "../../protocol/snapshot.js";
-import type { AcquireResult, Conflict, EditOpName, LockMode, RenewResult, RestoreSummary, TryLockResult, WaitOutcome } from "../../src/core/store.js";
+import type {
+  AcquireResult,
+  Conflict,
+  EditOpName,
+  LockMode,
+  RenewResult,
+  RestoreSummary,
+  TryLockResult,
+  WaitOutcome,
+} from "../../src/core/store.js";
 import type { Change } from "../../src/core/version-log.js";
 import type { StoreApi } from "../../src/storage/store-ops.js";
 
@@ -30,7 +39,15 @@ export type Step =
   | { kind: "renew"; agent: number; paths?: string[]; ttl?: number }
   | { kind: "holder"; path: string }
   | { kind: "check"; agent?: number; paths: string[]; mode: LockMode }
-  | { kind: "record"; agent: number; path: string; op?: EditOpName; hash?: string | number | bigint; size?: number; fence?: number }
+  | {
+      kind: "record";
+      agent: number;
+      path: string;
+      op?: EditOpName;
+      hash?: string | number | bigint;
+      size?: number;
+      fence?: number;
+    }
   | { kind: "changesSince"; seq: number; limit?: number }
   | { kind: "crash"; agents: number[] }
   | { kind: "setTimeout"; ms: number }
@@ -88,7 +105,10 @@ export class StepRunner {
     private readonly options: StepOptions,
   ) {}
 
-  /** The wait a `cancel` step names: the nth still waiting, else one started before (which may have ended), else an id never used. */
+  /**
+   * The wait a `cancel` step names: the nth still waiting, else one started before (which may have ended), else an id
+   * never used.
+   */
   cancelTarget(nth: number): number {
     const pending = [...this.pending];
     if (nth < pending.length) return pending[nth] as number;
@@ -136,7 +156,14 @@ export class StepRunner {
       case "check":
         return target.lockCheck(step.agent, step.paths, step.mode);
       case "record":
-        return target.recordVersion({ agentId: step.agent, path: step.path, op: step.op, hash: step.hash, size: step.size, fence: step.fence });
+        return target.recordVersion({
+          agentId: step.agent,
+          path: step.path,
+          op: step.op,
+          hash: step.hash,
+          size: step.size,
+          fence: step.fence,
+        });
       case "changesSince":
         return target.changesSince(...trimmed(step.seq, step.limit));
       case "crash":
@@ -158,7 +185,10 @@ export class StepRunner {
       this.pending.delete(waitId);
       this.options.onOutcome?.(waitId, outcome);
     };
-    const result = this.target.acquire({ agentId: step.agent, paths: step.paths, mode: step.mode, ttlMs: step.ttl, waitMs: step.wait }, done);
+    const result = this.target.acquire(
+      { agentId: step.agent, paths: step.paths, mode: step.mode, ttlMs: step.ttl, waitMs: step.wait },
+      done,
+    );
     if ("waiting" in result) {
       waitId = result.waiting;
       this.started.push(waitId);
@@ -168,7 +198,10 @@ export class StepRunner {
   }
 }
 
-/** The arguments without their trailing undefined ones: the call as a caller that leaves them out makes it (and a journal writes it). */
+/**
+ * The arguments without their trailing undefined ones: the call as a caller that leaves them out makes it (and a
+ * journal writes it).
+ */
 function trimmed<A extends unknown[]>(...args: A): A {
   let length = args.length;
   while (length > 0 && args[length - 1] === undefined) length--;

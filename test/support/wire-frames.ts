@@ -11,9 +11,14 @@ export type Json = any;
 
 /** Frame message bodies for the wire, as a client writes them. */
 export const frame = (framing: WireFraming, ...bodies: string[]): string =>
-  bodies.map((body) => (framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)).join("");
+  bodies
+    .map((body) => (framing === "ndjson" ? `${body}\n` : `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`))
+    .join("");
 
-/** The frame at `from` in what a server wrote: its body and where it ends; undefined while incomplete. Throws on a header a server must not write. */
+/**
+ * The frame at `from` in what a server wrote: its body and where it ends; undefined while incomplete. Throws on a
+ * header a server must not write.
+ */
 export function takeFrame(framing: WireFraming, data: Buffer, from: number): { body: string; end: number } | undefined {
   if (framing === "ndjson") {
     const newline = data.indexOf(0x0a, from);
@@ -29,7 +34,10 @@ export function takeFrame(framing: WireFraming, data: Buffer, from: number): { b
   return end > data.length ? undefined : { body: data.subarray(start, end).toString(), end };
 }
 
-/** Every complete frame's body in `data`, in order; with `whole`, throws when bytes are left that are not a complete frame. */
+/**
+ * Every complete frame's body in `data`, in order; with `whole`, throws when bytes are left that are not a complete
+ * frame.
+ */
 export function frameBodies(framing: WireFraming, data: Buffer, whole = false): string[] {
   const bodies: string[] = [];
   let at = 0;
@@ -37,12 +45,16 @@ export function frameBodies(framing: WireFraming, data: Buffer, whole = false): 
     bodies.push(frame.body);
     at = frame.end;
   }
-  if (whole && at < data.length) throw new Error(`the output has bytes that are not a complete frame at ${at}: ${JSON.stringify(data.subarray(at, at + 80).toString())}`);
+  if (whole && at < data.length)
+    throw new Error(
+      `the output has bytes that are not a complete frame at ${at}: ${JSON.stringify(data.subarray(at, at + 80).toString())}`,
+    );
   return bodies;
 }
 
 /** A request object. */
-export const req = (id: Json, method: string, params?: Json): Json => (params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params });
+export const req = (id: Json, method: string, params?: Json): Json =>
+  params === undefined ? { jsonrpc: "2.0", id, method } : { jsonrpc: "2.0", id, method, params };
 
 /** A request's JSON text (a body to frame). */
 export const request = (id: Json, method: string, params?: Json): string => JSON.stringify(req(id, method, params));
@@ -111,7 +123,8 @@ export abstract class WirePeer {
     while (this.notifications.length < count) {
       const frame = takeFrame(this.framing, this.stdout, this.consumed);
       if (frame === undefined) {
-        if (Date.now() > deadline) throw new Error(`only ${this.notifications.length} of ${count} notifications within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`only ${this.notifications.length} of ${count} notifications within ${timeoutMs} ms`);
         await this.moreBytes(20);
         continue;
       }
@@ -134,7 +147,10 @@ export abstract class WirePeer {
     for (;;) {
       const messages = this.messages(framing);
       if (messages.length >= count) return messages;
-      if (Date.now() > deadline) throw new Error(`only ${messages.length} of ${count} messages within ${timeoutMs} ms: ${JSON.stringify(messages)}; ${this.serverLog()}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `only ${messages.length} of ${count} messages within ${timeoutMs} ms: ${JSON.stringify(messages)}; ${this.serverLog()}`,
+        );
       await this.moreBytes(20);
     }
   }

@@ -26,7 +26,9 @@ export interface WireSessionOptions {
   admit?(method: string, params: unknown): RpcFailure | undefined;
   /** Flags of the registry beside the defaults: a manual clock, default config and limits, metrics on. */
   runtime?: Partial<RuntimeOptions>;
-  /** Close the runtime when the running test finishes (default); false when started outside a test, then call close(). */
+  /**
+   * Close the runtime when the running test finishes (default); false when started outside a test, then call close().
+   */
   closeAfterTest?: boolean;
 }
 

@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { ContentLengthDecoder, type FrameDecoder, type FrameSink, NdjsonDecoder, encodeFrame, frameAt } from "../../src/transport/framing.js";
+import {
+  ContentLengthDecoder,
+  type FrameDecoder,
+  type FrameSink,
+  NdjsonDecoder,
+  encodeFrame,
+  frameAt,
+} from "../../src/transport/framing.js";
 
 function collect(make: (sink: FrameSink) => FrameDecoder) {
   const messages: string[] = [];
   const errors: { problem: string; oversized: boolean }[] = [];
-  const decoder = make({ message: (text) => messages.push(text), malformed: (problem, oversized) => errors.push({ problem, oversized }) });
+  const decoder = make({
+    message: (text) => messages.push(text),
+    malformed: (problem, oversized) => errors.push({ problem, oversized }),
+  });
   return { decoder, messages, errors };
 }
 
@@ -46,7 +56,9 @@ describe("NdjsonDecoder", () => {
 describe("ContentLengthDecoder", () => {
   const body1 = '{"id":1,"s":"é"}';
   const body2 = '{"id":2}';
-  const input = Buffer.from(`${encodeFrame("content-length", body1)}Content-Type: x\r\nContent-Length: ${body2.length}\r\n\r\n${body2}`);
+  const input = Buffer.from(
+    `${encodeFrame("content-length", body1)}Content-Type: x\r\nContent-Length: ${body2.length}\r\n\r\n${body2}`,
+  );
 
   it("yields each body by byte length (UTF-8), whatever the chunking", () => {
     everySplit(input, (chunks) => {
@@ -58,7 +70,9 @@ describe("ContentLengthDecoder", () => {
   });
 
   it("reports a header without Content-Length or with a bad value, and resynchronises", () => {
-    const data = Buffer.from(`Foo: 1\r\n\r\nContent-Length: x\r\n\r\njunk Content-Length: ${body2.length}\r\n\r\n${body2}`);
+    const data = Buffer.from(
+      `Foo: 1\r\n\r\nContent-Length: x\r\n\r\njunk Content-Length: ${body2.length}\r\n\r\n${body2}`,
+    );
     everySplit(data, (chunks) => {
       const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
       for (const chunk of chunks) decoder.push(chunk);
@@ -74,7 +88,9 @@ describe("ContentLengthDecoder", () => {
       const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(100, sink));
       for (const chunk of chunks) decoder.push(chunk);
       expect(messages).toEqual([body2]);
-      expect(errors).toEqual([{ problem: "a body of 300 bytes exceeds --max-message-bytes=100; it was discarded", oversized: true }]);
+      expect(errors).toEqual([
+        { problem: "a body of 300 bytes exceeds --max-message-bytes=100; it was discarded", oversized: true },
+      ]);
     });
   });
 
@@ -168,7 +184,8 @@ describe("frameAt (for clients reading replies)", () => {
       }
       expect(found).toEqual(bodies);
       expect(at).toBe(data.length);
-      for (let cut = 0; cut < Buffer.byteLength(encodeFrame(framing, bodies[0] as string)); cut++) expect(frameAt(data.subarray(0, cut), framing)).toBeUndefined();
+      for (let cut = 0; cut < Buffer.byteLength(encodeFrame(framing, bodies[0] as string)); cut++)
+        expect(frameAt(data.subarray(0, cut), framing)).toBeUndefined();
     });
   }
 

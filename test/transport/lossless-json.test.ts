@@ -3,19 +3,34 @@ import { describe, expect, it } from "vitest";
 import { parseJson } from "../../src/transport/lossless-json.js";
 
 /** Digit runs of every length from `min` to `max` (size "max": fast-check would otherwise keep them short). */
-const digits = (min: number, max: number) => fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: min, maxLength: max, size: "max" });
+const digits = (min: number, max: number) =>
+  fc.string({ unit: fc.constantFrom(..."0123456789"), minLength: min, maxLength: max, size: "max" });
 
-/** A number token from JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, with long digit runs. */
+/**
+ * A number token from JSON's grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`, with long digit runs.
+ */
 const numberToken = fc
   .tuple(
     fc.constantFrom("", "-"),
-    fc.oneof(fc.constant("0"), fc.tuple(fc.constantFrom(..."123456789"), digits(0, 40)).map(([a, b]) => a + b)),
-    fc.option(digits(1, 40).map((d) => `.${d}`), { nil: "" }),
-    fc.option(fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), digits(1, 20)).map((parts) => parts.join("")), { nil: "" }),
+    fc.oneof(
+      fc.constant("0"),
+      fc.tuple(fc.constantFrom(..."123456789"), digits(0, 40)).map(([a, b]) => a + b),
+    ),
+    fc.option(
+      digits(1, 40).map((d) => `.${d}`),
+      { nil: "" },
+    ),
+    fc.option(
+      fc.tuple(fc.constantFrom("e", "E"), fc.constantFrom("", "+", "-"), digits(1, 20)).map((parts) => parts.join("")),
+      { nil: "" },
+    ),
   )
   .map((parts) => parts.join(""));
 
-/** What parseJson must give for a valid number token: JSON.parse's value, except integers beyond 2^53-1, which stay exact. */
+/**
+ * What parseJson must give for a valid number token: JSON.parse's value, except integers beyond 2^53-1, which stay
+ * exact.
+ */
 function expected(token: string): unknown {
   const value = JSON.parse(token) as number;
   return /^-?[0-9]+$/.test(token) && !Number.isSafeInteger(value) ? BigInt(token) : value;
@@ -63,7 +78,9 @@ describe("parseJson", () => {
   });
 
   it("keeps what JavaScript prints for 0.1 + 0.2, and long fractions and exponents, as numbers", () => {
-    expect(parseJson('{"a":0.30000000000000004,"b":1e0000000000000001,"c":-1.0000000000000000000001e-00000000000000007}')).toEqual({
+    expect(
+      parseJson('{"a":0.30000000000000004,"b":1e0000000000000001,"c":-1.0000000000000000000001e-00000000000000007}'),
+    ).toEqual({
       a: 0.30000000000000004,
       b: 10,
       c: -1e-7,
@@ -80,7 +97,10 @@ describe("parseJson", () => {
 
   it("with bigintsOnlyWhenRounded, keeps 2^53 and -2^53 as numbers (a double holds them exactly) and makes bigints of the integers a double rounds", () => {
     const options = { bigintsOnlyWhenRounded: true };
-    expect(parseJson('{"next_id":9007199254740992,"n":-9007199254740992}', options)).toEqual({ next_id: 2 ** 53, n: -(2 ** 53) });
+    expect(parseJson('{"next_id":9007199254740992,"n":-9007199254740992}', options)).toEqual({
+      next_id: 2 ** 53,
+      n: -(2 ** 53),
+    });
     expect(parseJson("[9007199254740993,-9007199254740993,90071992547409920,18446744073709551615]", options)).toEqual([
       9007199254740993n,
       -9007199254740993n,
@@ -91,7 +111,12 @@ describe("parseJson", () => {
     fc.assert(
       fc.property(numberToken, (token) => {
         const value = expected(token);
-        const want = typeof value === "bigint" && Number(value) === 2 ** 53 * Math.sign(Number(value)) && BigInt(Number(value)) === value ? Number(value) : value;
+        const want =
+          typeof value === "bigint" &&
+          Number(value) === 2 ** 53 * Math.sign(Number(value)) &&
+          BigInt(Number(value)) === value
+            ? Number(value)
+            : value;
         expect(parseJson(`{"n":${token}}`, options), token).toEqual({ n: want });
       }),
     );

@@ -10,7 +10,9 @@ import { codeLines, matches, sourceFiles } from "../support/source-files.js";
 
 const ALLOWED = new Set(["src/transport/framing.ts", "test/support/wire-frames.ts"]);
 
-/** A Content-Length header written or matched in code (tests build such headers as input, so they are not held to this). */
+/**
+ * A Content-Length header written or matched in code (tests build such headers as input, so they are not held to this).
+ */
 const HEADER = /content-length\s*:/i;
 /** A Content-Length value parsed with a regular expression (`Content-Length: (\d+)`), tests included. */
 const PARSED = /content-length[^"'`\n]{0,6}\\d/i;
@@ -34,7 +36,13 @@ describe("Content-Length framing has one source", () => {
   });
 
   it("both sources are where this test looks", () => {
-    for (const path of ALLOWED) expect(matches(all.filter((file) => file.path === path), HEADER).length).toBeGreaterThan(0);
+    for (const path of ALLOWED)
+      expect(
+        matches(
+          all.filter((file) => file.path === path),
+          HEADER,
+        ).length,
+      ).toBeGreaterThan(0);
   });
 
   it("catches the copies it replaced", () => {
@@ -45,7 +53,11 @@ describe("Content-Length framing has one source", () => {
       'const headerEnd = data.indexOf("\\r\\n\\r\\n");',
     ];
     const file = { path: "copy.ts", lines: codeLines(replaced.join("\n")) };
-    expect(replaced.map((_, index) => [HEADER, PARSED, HEADER_END].some((pattern) => pattern.test(file.lines[index] as string)))).toEqual([true, true, true, true]);
+    expect(
+      replaced.map((_, index) =>
+        [HEADER, PARSED, HEADER_END].some((pattern) => pattern.test(file.lines[index] as string)),
+      ),
+    ).toEqual([true, true, true, true]);
     expect(matches([file], PARSED)).toHaveLength(2);
   });
 });
