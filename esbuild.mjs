@@ -16,7 +16,9 @@ const common = {
   minify: true,
   legalComments: "none",
   banner: {
-    js: 'import { createRequire as __harnCreateRequire } from "node:module"; const require = __harnCreateRequire(import.meta.url);',
+    js:
+      'import { createRequire as __harnCreateRequire } from "node:module"; ' +
+      "const require = __harnCreateRequire(import.meta.url);",
   },
   logLevel: "warning",
 };

@@ -53,7 +53,10 @@ export const FLAGS = [
     arg: "ADDR",
     applies: ["socket"],
     without: "stdio",
-    help: "serve many clients on one registry: unix:PATH (socket file mode 0600) or tcp:HOST:PORT with HOST 127.0.0.1, localhost or [::1] (loopback only, needs --auth-token-file; port 0 picks one, logged as listening on ...)",
+    help:
+      "serve many clients on one registry: unix:PATH (socket file mode 0600) or tcp:HOST:PORT with HOST " +
+      "127.0.0.1, localhost or [::1] (loopback only, needs --auth-token-file; port 0 picks one, logged as listening " +
+      "on ...)",
     more: "(see Shared server)",
   },
   {
@@ -79,8 +82,12 @@ export const FLAGS = [
     values: ["auto", "content-length", "ndjson"],
     applies: SERVER,
     default: "auto",
-    help: "message framing; auto decides from the first line: a Content-Length or Content-Type header line means Content-Length, anything else NDJSON",
-    more: "(after byte-order marks and blanks; see Framing and transport). Replies use the framing of the request stream.",
+    help:
+      "message framing; auto decides from the first line: a Content-Length or Content-Type header line means " +
+      "Content-Length, anything else NDJSON",
+    more:
+      "(after byte-order marks and blanks; see Framing and transport). Replies use the framing of the request " +
+      "stream.",
   },
   {
     flag: "--clock",
@@ -115,7 +122,9 @@ export const FLAGS = [
     min: 0,
     applies: SERVER,
     default: 0,
-    help: "a path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay); a clean release frees at once",
+    help:
+      "a path freed because its holder crashed stays unavailable to others this long (Chubby's lock-delay); a " +
+      "clean release frees at once",
   },
   {
     flag: "--max-agents",
@@ -123,7 +132,9 @@ export const FLAGS = [
     arg: "N",
     applies: SERVER,
     default: DEFAULT_LIMITS.maxAgents,
-    help: "agent records kept at most; a new agent past it evicts the crashed record seen longest ago, and only when every record is a live agent is it refused with quota_exceeded",
+    help:
+      "agent records kept at most; a new agent past it evicts the crashed record seen longest ago, and only when " +
+      "every record is a live agent is it refused with quota_exceeded",
   },
   {
     flag: "--max-locks-per-agent",
@@ -147,7 +158,10 @@ export const FLAGS = [
     arg: "N",
     applies: SERVER,
     default: 16 * 1024 * 1024,
-    help: "what one connection may have queued for it while it does not read: past it its event subscription is dropped (an events/dropped notification says from where to catch up), and a peer that leaves more replies than that unread is cut off",
+    help:
+      "what one connection may have queued for it while it does not read: past it its event subscription is " +
+      "dropped (an events/dropped notification says from where to catch up), and a peer that leaves more replies " +
+      "than that unread is cut off",
     more: "(see Framing and transport)",
   },
   {
@@ -156,7 +170,9 @@ export const FLAGS = [
     arg: "FILE",
     applies: ["socket"],
     without: "none",
-    help: "the first request of each connection must be initialize {auth_token} with FILE's content (trimmed); required for TCP",
+    help:
+      "the first request of each connection must be initialize {auth_token} with FILE's content (trimmed); " +
+      "required for TCP",
   },
   {
     flag: "--max-connections",
@@ -165,7 +181,9 @@ export const FLAGS = [
     applies: ["socket"],
     default: 256,
     help: "connections served at once; as many more may wait to be admitted, apart from them",
-    more: "(see Shared server); a waiting one's request while every slot is taken gets `quota_exceeded` and it is closed",
+    more:
+      "(see Shared server); a waiting one's request while every slot is taken gets `quota_exceeded` and it is " +
+      "closed",
   },
   {
     flag: "--auth-timeout-ms",
@@ -173,7 +191,9 @@ export const FLAGS = [
     arg: "N",
     applies: ["socket"],
     default: 5000,
-    help: "a connection not admitted within N ms (TCP: not authenticated; past --max-connections: no slot came free) is closed",
+    help:
+      "a connection not admitted within N ms (TCP: not authenticated; past --max-connections: no slot came free) " +
+      "is closed",
   },
   {
     flag: "--keep-agents-on-disconnect",
@@ -187,7 +207,9 @@ export const FLAGS = [
     kind: "boolean",
     applies: SERVER,
     without: "off: counted and timed",
-    help: "do not count and time requests (the metrics method still reports the registry's counters; this exists to measure what timing costs)",
+    help:
+      "do not count and time requests (the metrics method still reports the registry's counters; this exists to " +
+      "measure what timing costs)",
   },
   {
     flag: "--clientProcessId",
@@ -233,7 +255,9 @@ export const FLAGS = [
     kind: "boolean",
     applies: ["status"],
     without: "print once",
-    help: "redraw on every event (--listen) or change to the directory (--state) until Ctrl-C; exit 1 if the server goes away",
+    help:
+      "redraw on every event (--listen) or change to the directory (--state) until Ctrl-C; exit 1 if the server " +
+      "goes away",
   },
   { flag: "--version", kind: "boolean", applies: MODES, meta: true, help: "print the version and exit" },
   { flag: "--help", kind: "boolean", applies: MODES, meta: true, help: "print this help and exit" },
@@ -255,27 +279,36 @@ export const COMMANDS = {
     modes: SERVER,
     oneOf: { flags: ["--stdio", "--listen"], required: false },
     about:
-      "A JSON-RPC 2.0 sidecar keeping the agent registry, advisory file locks and version log of a Harn workspace. Speaks on stdin/stdout (or a socket with --listen); logs go to stderr. A --state directory keeps the lock TTL and agent timeout it had unless a flag sets them; the start logs each value in force and where it came from.",
+      "A JSON-RPC 2.0 sidecar keeping the agent registry, advisory file locks and version log of a Harn workspace. " +
+      "Speaks on stdin/stdout (or a socket with --listen); logs go to stderr. A --state directory keeps the lock " +
+      "TTL and agent timeout it had unless a flag sets them; the start logs each value in force and where it came " +
+      "from.",
   },
   connect: {
     word: "connect",
     modes: ["connect"],
     oneOf: { flags: ["--listen"], required: true },
     about:
-      "Bridge stdin/stdout to a running harn-registry server, so a host that can only spawn a child joins a shared registry.",
+      "Bridge stdin/stdout to a running harn-registry server, so a host that can only spawn a child joins a shared " +
+      "registry.",
   },
   status: {
     word: "status",
     modes: ["status"],
     oneOf: { flags: ["--listen", "--state", "--snapshot"], required: true },
     about:
-      "Show who holds what: the config in force, every agent (id, name, state, last seen, edits, locks) and every lock (path, mode, holder, fence, expires in), from exactly one source. Colour on a terminal only (and not with NO_COLOR); plain text when piped.",
+      "Show who holds what: the config in force, every agent (id, name, state, last seen, edits, locks) and every " +
+      "lock (path, mode, holder, fence, expires in), from exactly one source. Colour on a terminal only (and not " +
+      "with NO_COLOR); plain text when piped.",
   },
   demo: {
     word: "demo",
     modes: ["demo"],
     about:
-      "Play a short multi-agent story against a sidecar run inside this process (no child process, no socket: the typed client talks to it over in-memory streams; in memory, on a manual clock): two agents contend for a file, one waits and is granted on release, a directory lock blocks its files, a paused writer is refused by its stale fence, a silent agent's locks are freed. Each step is printed as a timeline.",
+      "Play a short multi-agent story against a sidecar run inside this process (no child process, no socket: the " +
+      "typed client talks to it over in-memory streams; in memory, on a manual clock): two agents contend for a " +
+      "file, one waits and is granted on release, a directory lock blocks its files, a paused writer is refused by " +
+      "its stale fence, a silent agent's locks are freed. Each step is printed as a timeline.",
   },
 } as const satisfies Record<string, CommandSpec>;
 

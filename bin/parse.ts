@@ -107,14 +107,14 @@ function scan(
       if (raw === undefined || raw.startsWith("--")) return `${flag} needs a value (${see})`;
       i++;
     }
-    const value = valueOf(spec, raw);
+    const value = parseValue(spec, raw);
     if (typeof value === "object" && "problem" in value) return `${flag}: ${value.problem}`;
     values.set(flag, { spec, value });
   }
   return new Given(rows, values);
 }
 
-function valueOf(spec: FlagSpec, raw: string): Value | { problem: string } {
+function parseValue(spec: FlagSpec, raw: string): Value | { problem: string } {
   switch (spec.kind) {
     case "integer": {
       const min = spec.min ?? 1;

@@ -125,7 +125,8 @@ export function renderFlagTable(): string {
     return `| \`${cell(flagLabel(spec))}\` | ${applies} | ${cell(fallback)} | ${cell(meaning)} |`;
   });
   return [
-    "Where a flag applies: `stdio` and `socket` are the server's two modes (`socket` with `--listen`), the others are subcommands; a flag given where it does not apply is refused.",
+    "Where a flag applies: `stdio` and `socket` are the server's two modes (`socket` with `--listen`), the others " +
+      "are subcommands; a flag given where it does not apply is refused.",
     "",
     "| flag | applies to | without it | meaning |",
     "|---|---|---|---|",

@@ -25,7 +25,10 @@ export const DomainErrors = {
   id_space_exhausted: {
     code: 1003,
     description:
-      "a counter would pass 2^53-1: agent ids (agent_register), fences (a lock granted now or to a queued lock_acquire), version seqs (version_record), an agent's edit_count (version_record), wait ids (a lock_acquire that would wait) or event seqs (a call that could add events); the message names the counter and nothing was changed",
+      "a counter would pass 2^53-1: agent ids (agent_register), fences (a lock granted now or to a queued " +
+      "lock_acquire), version seqs (version_record), an agent's edit_count (version_record), wait ids (a " +
+      "lock_acquire that would wait) or event seqs (a call that could add events); the message names the counter " +
+      "and nothing was changed",
   },
   shutting_down: {
     code: 1004,
@@ -34,12 +37,14 @@ export const DomainErrors = {
   stale_fence: {
     code: 1005,
     description:
-      "version_record with a fence that is not a live exclusive lock of the agent on the path or a covering directory (the lock expired or was lost, or it is shared and so authorises no write); nothing was recorded",
+      "version_record with a fence that is not a live exclusive lock of the agent on the path or a covering " +
+      "directory (the lock expired or was lost, or it is shared and so authorises no write); nothing was recorded",
   },
   agent_gone: {
     code: 1006,
     description:
-      "a waiting lock_acquire ended because its agent crashed, was unregistered or re-registered, or a restore replaced the whole state",
+      "a waiting lock_acquire ended because its agent crashed, was unregistered or re-registered, or a restore " +
+      "replaced the whole state",
   },
   quota_exceeded: {
     code: 1007,
@@ -49,7 +54,8 @@ export const DomainErrors = {
   not_owner: {
     code: 1008,
     description:
-      "the agent is live and belongs to another connection; only that connection may heartbeat, lock, release, record edits for or unregister it (once it has crashed, anyone may register it again)",
+      "the agent is live and belongs to another connection; only that connection may heartbeat, lock, release, " +
+      "record edits for or unregister it (once it has crashed, anyone may register it again)",
   },
   unauthorized: {
     code: 1009,
@@ -59,7 +65,10 @@ export const DomainErrors = {
   deadlock: {
     code: 1010,
     description:
-      "a lock_acquire that would wait was refused at once: waiting would close a cycle of waits (each agent in it waits for a lock or an earlier queued request of the next). `data.cycle` lists the waits from the requester round to it, each {agent_id, path, waits_for}; nothing changed: the requester keeps its locks and the others keep waiting",
+      "a lock_acquire that would wait was refused at once: waiting would close a cycle of waits (each agent in it " +
+      "waits for a lock or an earlier queued request of the next). `data.cycle` lists the waits from the requester " +
+      "round to it, each {agent_id, path, waits_for}; nothing changed: the requester keeps its locks and the " +
+      "others keep waiting",
   },
 } as const;
 

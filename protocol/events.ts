@@ -27,7 +27,8 @@ export const events = {
   },
   "lock/released": {
     description:
-      "A lock stopped being held, and why: released, expired, crashed, unregistered, forced (with the operator's `note`) or replaced (its agent re-registered).",
+      "A lock stopped being held, and why: released, expired, crashed, unregistered, forced (with the operator's " +
+      "`note`) or replaced (its agent re-registered).",
     params: z.strictObject({
       type: z.literal("lock/released"),
       agent_id: AgentId,
@@ -41,7 +42,10 @@ export const events = {
   },
   "lock/deadlock": {
     description:
-      "A lock_acquire that would have waited was refused with `deadlock` (1010): waiting would have closed a cycle of waits. `agent_id`, `paths` and `mode` are the refused request; `cycle` lists the waits from the requester round to it, each `{agent_id, path, waits_for}`: `agent_id` waits for `waits_for` because of its request for `path`. Nothing changed.",
+      "A lock_acquire that would have waited was refused with `deadlock` (1010): waiting would have closed a cycle " +
+      "of waits. `agent_id`, `paths` and `mode` are the refused request; `cycle` lists the waits from the " +
+      "requester round to it, each `{agent_id, path, waits_for}`: `agent_id` waits for `waits_for` because of its " +
+      "request for `path`. Nothing changed.",
     params: z.strictObject({
       type: z.literal("lock/deadlock"),
       agent_id: AgentId,
@@ -75,7 +79,11 @@ export const events = {
   },
   "registry/restored": {
     description:
-      "The whole state was replaced by `restore`: every earlier lock, agent and wait is gone. `agents`, `locks`, `current_seq`, `next_id` and `next_fence` describe the restored state (before the reap that follows, whose crashes come as later events). A subscriber keeping a copy drops it and re-reads (`lock_list`, `agent_list` or `snapshot`): the reply reflects every event sent before it on the connection, and the events after it apply on top.",
+      "The whole state was replaced by `restore`: every earlier lock, agent and wait is gone. `agents`, `locks`, " +
+      "`current_seq`, `next_id` and `next_fence` describe the restored state (before the reap that follows, whose " +
+      "crashes come as later events). A subscriber keeping a copy drops it and re-reads (`lock_list`, `agent_list` " +
+      "or `snapshot`): the reply reflects every event sent before it on the connection, and the events after it " +
+      "apply on top.",
     params: z.strictObject({
       type: z.literal("registry/restored"),
       agents: Count,
@@ -88,7 +96,11 @@ export const events = {
   },
   "events/dropped": {
     description:
-      "Not an event (no `event_seq`, never in `events_since`): this connection stopped taking what it was sent while --max-queued-bytes were queued for it, so its subscription was dropped. `latest_seq` is the last event it was sent; none after it will come. To catch up, send `events_subscribe` again (every event after its reply's `latest_seq` comes as a notification) and `events_since {seq: latest_seq}` for the ones in between, while they are kept.",
+      "Not an event (no `event_seq`, never in `events_since`): this connection stopped taking what it was sent while " +
+      "--max-queued-bytes were queued for it, so its subscription was dropped. `latest_seq` is the last event it " +
+      "was sent; none after it will come. To catch up, send `events_subscribe` again (every event after its " +
+      "reply's `latest_seq` comes as a notification) and `events_since {seq: latest_seq}` for the ones in between, " +
+      "while they are kept.",
     params: z.strictObject({ latest_seq: Count }),
   },
 } as const;

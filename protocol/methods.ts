@@ -124,7 +124,8 @@ export const methods = {
     actsAsAgent: true,
     group: "upstream",
     description:
-      "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are assigned past it); otherwise the next id is assigned.",
+      "Register an agent. With `agent_id` the record is created or replaced under that id (and ids after it are " +
+      "assigned past it); otherwise the next id is assigned.",
     params: z.strictObject({
       name: z._default(z.string({ error: "must be a string" }), "agent"),
       agent_id: z.optional(AgentId),
@@ -150,7 +151,8 @@ export const methods = {
     actsAsAgent: true,
     group: "upstream",
     description:
-      "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
+      "Take (or refresh, if you hold it) an exclusive lock on `path` without waiting. When refused, `holder` is the " +
+      "agent whose lock blocks it (as lock_holder names it), or null when only an earlier queued request does.",
     params: z.strictObject({ agent_id: AgentId, path: WirePath, ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ locked: z.boolean(), holder: z.nullable(AgentId) }),
   },
@@ -164,7 +166,8 @@ export const methods = {
   status: {
     group: "upstream",
     description:
-      "harn-hostlib's status shape: every agent with its lock count. This sidecar indexes no files, so file_count and last_indexed_at_ms are 0 and git_head is null.",
+      "harn-hostlib's status shape: every agent with its lock count. This sidecar indexes no files, so file_count " +
+      "and last_indexed_at_ms are 0 and git_head is null.",
     params: NoParams,
     result: z.strictObject({
       file_count: z.literal(0),
@@ -178,7 +181,9 @@ export const methods = {
     actsAsAgent: true,
     group: "upstream",
     description:
-      "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` is kept exact. With `fence`, the agent must hold a live exclusive lock with that fence on the path or a covering directory, or the call fails with stale_fence and records nothing.",
+      "Append an edit to the version log and count it for the agent (a sign of life). Agent 0 means no agent. `hash` " +
+      "is kept exact. With `fence`, the agent must hold a live exclusive lock with that fence on the path or a " +
+      "covering directory, or the call fails with stale_fence and records nothing.",
     params: z.strictObject({
       agent_id: EditorId,
       path: WirePath,
@@ -209,7 +214,10 @@ export const methods = {
   current_agent_id: {
     group: "upstream",
     description:
-      "The agent bound to the caller's slot by current_agent_set, or null. A connection has one slot; under host/call each `sessionId` of the connection has its own. Slots are connection state (never journaled, never in a snapshot); a binding ends when its agent crashes or is unregistered, or when a restore leaves it not active.",
+      "The agent bound to the caller's slot by current_agent_set, or null. A connection has one slot; under " +
+      "host/call each `sessionId` of the connection has its own. Slots are connection state (never journaled, " +
+      "never in a snapshot); a binding ends when its agent crashes or is unregistered, or when a restore leaves it " +
+      "not active.",
     params: NoParams,
     result: z.nullable(AgentId),
   },
@@ -217,7 +225,12 @@ export const methods = {
     actsAsAgent: true,
     group: "locking",
     description:
-      "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest answers -32800; its agent crashing or being unregistered answers agent_gone. A request that would wait is refused at once with deadlock (1010, the cycle in `data.cycle`) when waiting would close a cycle of waits; nothing changes.",
+      "Take every path or none, exclusive or shared. Re-acquiring a path you hold refreshes it (same fence) and " +
+      "changes its mode. With `wait_ms` > 0 a request that cannot be granted now waits in a FIFO queue (no " +
+      "barging) and is granted when its conflicts go; after `wait_ms` it answers granted: false; $/cancelRequest " +
+      "answers -32800; its agent crashing or being unregistered answers agent_gone. A request that would wait is " +
+      "refused at once with deadlock (1010, the cycle in `data.cycle`) when waiting would close a cycle of waits; " +
+      "nothing changes.",
     params: z.strictObject({
       agent_id: AgentId,
       paths: Paths,
@@ -231,7 +244,9 @@ export const methods = {
     actsAsAgent: true,
     group: "locking",
     description:
-      "Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttl_ms` (default: the lock TTL) from now. A renew never shortens a lock: one that already expires later keeps its expiry (release it to free it sooner). An expired lock is not revived, it is reported missing.",
+      "Extend the agent's locks (all of them when `paths` is omitted) to expire no earlier than `ttl_ms` (default: " +
+      "the lock TTL) from now. A renew never shortens a lock: one that already expires later keeps its expiry " +
+      "(release it to free it sooner). An expired lock is not revived, it is reported missing.",
     params: z.strictObject({ agent_id: AgentId, paths: z.optional(Paths), ttl_ms: z.optional(Duration) }),
     result: z.strictObject({ renewed: z.array(GrantedLock), missing: z.array(z.string()) }),
   },
@@ -259,7 +274,8 @@ export const methods = {
   lock_check: {
     group: "locking",
     description:
-      "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without `agent_id`, every lock counts.",
+      "The conflicts an acquire of `paths` would meet now (queued requests included), changing nothing. Without " +
+      "`agent_id`, every lock counts.",
     params: z.strictObject({
       agent_id: z.optional(AgentId),
       paths: Paths,
@@ -270,7 +286,8 @@ export const methods = {
   lock_force_release: {
     group: "locking",
     description:
-      "An operator's override: release every lock exactly on `path`, whoever holds it; `reason` goes into the lock/released events.",
+      "An operator's override: release every lock exactly on `path`, whoever holds it; `reason` goes into the " +
+      "lock/released events.",
     params: z.strictObject({ path: WirePath, reason: z.optional(z.string({ error: "must be a string" })) }),
     result: z.strictObject({ released: z.array(z.strictObject({ path: z.string(), agent_id: AgentId })) }),
   },
@@ -283,21 +300,25 @@ export const methods = {
   },
   events_since: {
     group: "locking",
-    description: `The events after \`seq\` that are still kept (the last ${thousands(EVENTS_KEPT)}), so a client that reconnects can catch up; \`oldest_seq\` tells whether some were dropped.`,
+    description:
+      `The events after \`seq\` that are still kept (the last ${thousands(EVENTS_KEPT)}), so a client ` +
+      `that reconnects can catch up; \`oldest_seq\` tells whether some were dropped.`,
     params: z.strictObject({ seq: z._default(Count, 0) }),
     result: z.strictObject({ events: z.array(RegistryEvent), oldest_seq: Count, latest_seq: Count }),
   },
   lock_holder: {
     group: "registry",
     description:
-      "The agent whose lock blocks `path`: one on it or a covering directory (an exclusive one, else the earliest shared grant), else one below it; or null.",
+      "The agent whose lock blocks `path`: one on it or a covering directory (an exclusive one, else the earliest " +
+      "shared grant), else one below it; or null.",
     params: z.strictObject({ path: WirePath }),
     result: z.nullable(AgentId),
   },
   lock_list: {
     group: "registry",
     description:
-      "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` matches `src/a.rs`, not `srcx`).",
+      "Live locks sorted by path, optionally of one agent and/or under a directory `prefix` (whole segments: `src` " +
+      "matches `src/a.rs`, not `srcx`).",
     params: z.strictObject({ agent_id: z.optional(AgentId), prefix: z.optional(WirePath) }),
     result: z.array(LockView),
   },
@@ -316,7 +337,8 @@ export const methods = {
   reap: {
     group: "registry",
     description:
-      "Evaluate time-driven state now and list the agents crashed since the previous reap (every request evaluates time first, and so does the deadline timer, so crashes never wait for reap).",
+      "Evaluate time-driven state now and list the agents crashed since the previous reap (every request evaluates " +
+      "time first, and so does the deadline timer, so crashes never wait for reap).",
     params: NoParams,
     result: z.strictObject({ crashed: z.array(AgentId) }),
   },
@@ -330,7 +352,9 @@ export const methods = {
   restore: {
     group: "registry",
     description:
-      "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A bad snapshot changes nothing.",
+      "Replace the whole state with a snapshot (ours, or harn-hostlib's snapshot.json). With `reap` (default) agents " +
+      "silent too long are crashed at once; with `reap: false` the snapshot's active agents count as seen now. A " +
+      "bad snapshot changes nothing.",
     params: z.strictObject({
       snapshot: recordOf(z.unknown(), "must be an object"),
       reap: z._default(z.boolean({ error: "must be true or false" }), true),
@@ -340,7 +364,9 @@ export const methods = {
   metrics: {
     group: "session",
     description:
-      "Counters since start, server-wide: requests per method, errors per code, request latency in the server (µs; a waiting lock_acquire counts its wait), locks and waits by outcome, agents by state, journal writes and fsyncs (null without --state), uptime.",
+      "Counters since start, server-wide: requests per method, errors per code, request latency in the server (µs; a " +
+      "waiting lock_acquire counts its wait), locks and waits by outcome, agents by state, journal writes and " +
+      "fsyncs (null without --state), uptime.",
     params: NoParams,
     result: z.strictObject({
       uptime_ms: Count,
@@ -387,7 +413,10 @@ export const methods = {
     bareOnly: true,
     group: "session",
     description:
-      "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in use, the config with where each value came from (`config_sources`: its flag; without one, the --state directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: true` subscribes this connection to event notifications. It may be sent again.",
+      "Optional handshake (required first on TCP, with `auth_token`): who the server is, the framing and clock in " +
+      "use, the config with where each value came from (`config_sources`: its flag; without one, the --state " +
+      "directory that kept it; otherwise the default; or a restored snapshot) and every method name. `events: " +
+      "true` subscribes this connection to event notifications. It may be sent again.",
     params: z.strictObject({
       client_name: z.optional(z.string()),
       protocol_version: z.optional(z.string()),
@@ -408,14 +437,17 @@ export const methods = {
     bareOnly: true,
     group: "session",
     description:
-      "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 without).",
+      "Prepare to exit: later requests are refused; send the `exit` notification next (exit code 0 after shutdown, 1 " +
+      "without).",
     params: NoParams,
     result: z.null(),
   },
   current_agent_set: {
     group: "host",
     description:
-      "Bind the caller's slot (see current_agent_id) to `agent_id`, or unbind it with null, as an embedder's set_current_agent does; returns the previous binding. The agent need not be registered yet. Acts as no agent.",
+      "Bind the caller's slot (see current_agent_id) to `agent_id`, or unbind it with null, as an embedder's " +
+      "set_current_agent does; returns the previous binding. The agent need not be registered yet. Acts as no " +
+      "agent.",
     params: z.strictObject({ agent_id: z.nullable(AgentId) }),
     result: z.nullable(AgentId),
   },
@@ -424,7 +456,11 @@ export const methods = {
     bareOnly: true,
     group: "host",
     description:
-      "A Harn VM's host bridge call, forwarded as it came (only the id rewritten): `name` is `hostlib_code_index_<method>` for a method host/capabilities lists, `args` is [], [null] or [params]. The result is exactly the method's. An error keeps its code, reads as harn-hostlib's (`hostlib: <builtin>: ...`) and adds `kind` (invalid_parameter, missing_parameter, unimplemented, backend_error), `builtin` and `param` to `data`. Ownership and metrics apply to the method carried.",
+      "A Harn VM's host bridge call, forwarded as it came (only the id rewritten): `name` is " +
+      "`hostlib_code_index_<method>` for a method host/capabilities lists, `args` is [], [null] or [params]. The " +
+      "result is exactly the method's. An error keeps its code, reads as harn-hostlib's (`hostlib: <builtin>: " +
+      "...`) and adds `kind` (invalid_parameter, missing_parameter, unimplemented, backend_error), `builtin` and " +
+      "`param` to `data`. Ownership and metrics apply to the method carried.",
     params: z.strictObject({
       name: z.string({ error: "must be a string" }),
       args: z.array(z.nullable(ParamsObject), { error: argsProblem }).check(z.maxLength(1, { error: argsProblem })),
@@ -436,7 +472,9 @@ export const methods = {
     bareOnly: true,
     group: "host",
     description:
-      "An ACP host's host/call, made by a script's `host_call(\"code_index.<method>\", params)`, forwarded as it came: `name` is `code_index.<method>`, `args` the params (null or absent: none). Answered as builtin_call answers; `sessionId` picks the session's own current-agent slot (absent: the connection's).",
+      "An ACP host's host/call, made by a script's `host_call(\"code_index.<method>\", params)`, forwarded as it " +
+      "came: `name` is `code_index.<method>`, `args` the params (null or absent: none). Answered as builtin_call " +
+      "answers; `sessionId` picks the session's own current-agent slot (absent: the connection's).",
     params: z.strictObject({
       sessionId: z.optional(z.string({ error: "must be a string" })),
       name: z.string({ error: "must be a string" }),

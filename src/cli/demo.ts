@@ -75,7 +75,8 @@ class Story {
     const { client } = this;
     await client.request("initialize", { client_name: "demo", events: true });
     this.out(
-      `harn-registry demo: an in-process sidecar, manual clock, lock TTL ${TTL_MS / 1000}s, agents crash after ${TIMEOUT_MS / 1000}s of silence`,
+      `harn-registry demo: an in-process sidecar, manual clock, lock TTL ${TTL_MS / 1000}s, agents crash after ` +
+        `${TIMEOUT_MS / 1000}s of silence`,
     );
     const editor = await this.register("editor");
     const reviewer = await this.register("reviewer");
@@ -171,7 +172,8 @@ class Story {
     const metrics = await client.request("metrics");
     this.out("");
     this.out(
-      `Done: ${metrics.locks.granted} locks granted, ${metrics.locks.refused} refused, ${metrics.locks.expired} expired, ${metrics.locks.freed_by_crash} freed by a crash; ${metrics.waits.granted} wait granted.`,
+      `Done: ${metrics.locks.granted} locks granted, ${metrics.locks.refused} refused, ${metrics.locks.expired} ` +
+        `expired, ${metrics.locks.freed_by_crash} freed by a crash; ${metrics.waits.granted} wait granted.`,
     );
   }
 
@@ -195,7 +197,8 @@ class Story {
   private step(agent: number, action: string, outcome: string): void {
     this.flushEvents();
     this.out(
-      `  t=${(this.now / 1000).toFixed(1).padStart(5)}s  ${this.name(agent).padEnd(15)}  ${action.padEnd(44)}  → ${outcome}`,
+      `  t=${(this.now / 1000).toFixed(1).padStart(5)}s  ${this.name(agent).padEnd(15)}  ${action.padEnd(44)}  → ` +
+        `${outcome}`,
     );
   }
 

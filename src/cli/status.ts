@@ -82,7 +82,8 @@ export async function runStatus(options: StatusOptions): Promise<void> {
   }
   let pending: NodeJS.Timeout | undefined;
   const redraw = () => {
-    pending ??= setTimeout(() => {
+    if (pending !== undefined) return;
+    pending = setTimeout(() => {
       pending = undefined;
       draw().catch((error: unknown) => fail(error));
     }, 50);

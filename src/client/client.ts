@@ -119,8 +119,14 @@ export function openClient(
       pending.set(reject, method);
       const settle = () => pending.delete(reject);
       connection.sendRequest(method, jsonSafe(params[0] ?? {})).then(
-        (value) => (settle(), resolve(value as ResultOf<typeof method>)),
-        (error: unknown) => (settle(), reject(error)),
+        (value) => {
+          settle();
+          resolve(value as ResultOf<typeof method>);
+        },
+        (error: unknown) => {
+          settle();
+          reject(error);
+        },
       );
     });
   const client: RegistryClient = {

@@ -27,8 +27,8 @@ export class AgentLocks<L extends Keyed> {
 
   get(path: string): L | undefined {
     if (this.map !== undefined) return this.map.get(path);
-    const items = this.items;
-    for (let i = 0; i < this.count; i++) if ((items?.[i] as L).path === path) return items?.[i];
+    const items = this.items ?? [];
+    for (let i = 0; i < this.count; i++) if ((items[i] as L).path === path) return items[i];
     return undefined;
   }
 
@@ -50,7 +50,8 @@ export class AgentLocks<L extends Keyed> {
     if (this.count === (this.items?.length ?? 0)) {
       if (this.count === SMALL) {
         const map = new SlotMap<string, L>();
-        for (let i = 0; i < this.count; i++) map.add((this.items?.[i] as L).path, this.items?.[i] as L);
+        const items = this.items ?? [];
+        for (let i = 0; i < this.count; i++) map.add((items[i] as L).path, items[i] as L);
         map.add(lock.path, lock);
         this.map = map;
         this.items = undefined;

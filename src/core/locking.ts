@@ -386,7 +386,10 @@ export class Locking {
     const where = `of agent ${agentId} on ${JSON.stringify(path)} or a directory covering it`;
     if (lock === undefined) return `is not a live lock ${where}`;
     if (lock.mode !== "exclusive") {
-      return `is a shared lock ${where}; a fence authorises a write only under an exclusive lock (others may share ${JSON.stringify(lock.path)})`;
+      return (
+        `is a shared lock ${where}; a fence authorises a write only under an exclusive lock (others may share ` +
+        `${JSON.stringify(lock.path)})`
+      );
     }
     return undefined;
   }

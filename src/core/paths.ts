@@ -51,7 +51,8 @@ export function normalizePath(path: string, field = "path"): string {
   if (DRIVE.test(normal)) {
     throw new InvalidInputError(
       field,
-      `must be relative to the workspace root, got ${JSON.stringify(path)}, which names a drive (${JSON.stringify(normal)})`,
+      `must be relative to the workspace root, got ${JSON.stringify(path)}, which names a drive ` +
+        `(${JSON.stringify(normal)})`,
     );
   }
   return normal;

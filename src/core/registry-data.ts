@@ -67,7 +67,9 @@ export class RegistryData {
   /** Every agent record, sorted by id. */
   agentsById(): Agent[] {
     const agents: Agent[] = [];
-    this.agents.forEach((agent) => agents.push(agent));
+    this.agents.forEach((agent) => {
+      agents.push(agent);
+    });
     return agents.sort((a, b) => a.id - b.id);
   }
 
@@ -219,6 +221,8 @@ export function detachedAgent(id: number): Agent {
 /** An agent's live locks, sorted by path. */
 export function locksByPath(agent: Agent): Lock[] {
   const locks: Lock[] = [];
-  agent.locks.forEach((lock) => locks.push(lock));
+  agent.locks.forEach((lock) => {
+    locks.push(lock);
+  });
   return locks.sort((a, b) => compareStrings(a.path, b.path));
 }

@@ -705,7 +705,9 @@ export interface SavedDelayedLock {
 /** Check every id of a list before any is used, so that a bad one late in the list changes nothing. */
 function checkAgentIds(ids: readonly number[]): void {
   if (!Array.isArray(ids)) throw new InvalidInputError("agent_ids", "must be a list of agent ids");
-  ids.forEach((id, index) => checkAgentId(id, `agent_ids[${index}]`));
+  ids.forEach((id, index) => {
+    checkAgentId(id, `agent_ids[${index}]`);
+  });
 }
 
 /** Paths of released locks (already sorted). */

@@ -95,7 +95,8 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     if (missing !== undefined) {
       throw new InvalidInputError(
         `snapshot.${missing}`,
-        "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections",
+        "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and " +
+          "versions sections",
       );
     }
   }

@@ -102,7 +102,10 @@ export class Admission {
  */
 function authProblem(method: string, params: unknown, token: Buffer): string | undefined {
   if (method !== "initialize") {
-    return "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file";
+    return (
+      "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the " +
+      "server's --auth-token-file"
+    );
   }
   const offered = (params as { auth_token?: unknown } | null | undefined)?.auth_token;
   if (offered === undefined)

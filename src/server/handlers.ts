@@ -56,10 +56,19 @@ export function createHandlers({
 }: HandlerContext): HandlerTable {
   return {
     agent_register: (p) => (p.agent_id === undefined ? reg.register(p.name) : reg.registerWithId(p.agent_id, p.name)),
-    agent_heartbeat: (p) => (reg.heartbeat(p.agent_id), true),
-    agent_unregister: (p) => (reg.unregister(p.agent_id), true),
+    agent_heartbeat: (p) => {
+      reg.heartbeat(p.agent_id);
+      return true;
+    },
+    agent_unregister: (p) => {
+      reg.unregister(p.agent_id);
+      return true;
+    },
     lock_try: (p) => reg.tryLock(p.agent_id, p.path, p.ttl_ms),
-    lock_release: (p) => (reg.releaseLock(p.agent_id, p.path), true),
+    lock_release: (p) => {
+      reg.releaseLock(p.agent_id, p.path);
+      return true;
+    },
     status: () => ({
       file_count: 0,
       current_seq: reg.currentSeq(),
@@ -79,7 +88,10 @@ export function createHandlers({
     lock_info: (p) => reg.lockInfo(p.path),
     lock_check: (p) => reg.lockCheck(p.agent_id, p.paths, p.mode),
     lock_force_release: (p) => ({ released: reg.forceRelease(p.path, p.reason) }),
-    events_subscribe: () => (subscribeEvents(), { latest_seq: reg.events.latestSeq }),
+    events_subscribe: () => {
+      subscribeEvents();
+      return { latest_seq: reg.events.latestSeq };
+    },
     events_since: (p) => ({
       events: reg.events.since(p.seq),
       oldest_seq: reg.events.oldestSeq,
@@ -97,7 +109,11 @@ export function createHandlers({
       return restored;
     },
     metrics: () => metrics(),
-    clock_set: (p) => (clock.set(p.now_ms), reg.tick(), p.now_ms),
+    clock_set: (p) => {
+      clock.set(p.now_ms);
+      reg.tick();
+      return p.now_ms;
+    },
     initialize: (p) => {
       if (p.events === true) subscribeEvents();
       return {
@@ -110,7 +126,10 @@ export function createHandlers({
         methods: [...methodNames],
       };
     },
-    shutdown: () => (shutdown(), null),
+    shutdown: () => {
+      shutdown();
+      return null;
+    },
     current_agent_set: (p, _token, session) => agents.bind(session, p.agent_id),
     "host/capabilities": () => ({ code_index: [...hostCallableNames] }),
   };

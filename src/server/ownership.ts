@@ -24,7 +24,8 @@ export class Owners {
       if (owner !== undefined && owner !== connection && this.store.agentState(agentId) === "active") {
         throw new DomainError(
           "not_owner",
-          `agent ${agentId} is live and belongs to another connection; only that connection may act as it until it crashes or is unregistered`,
+          `agent ${agentId} is live and belongs to another connection; only that connection may act as it until it ` +
+            `crashes or is unregistered`,
         );
       }
     }

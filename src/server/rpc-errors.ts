@@ -117,7 +117,9 @@ export type HostlibKind = "invalid_parameter" | "missing_parameter" | "unimpleme
  * harn-hostlib's Unimplemented, message and all.
  */
 export function builtinNotServed(envelope: string, builtin: string, name: string): RpcFailure {
-  const message = `hostlib: ${builtin} is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)`;
+  const message =
+    `hostlib: ${builtin} is not implemented yet (harn-registry serves agents, locks and the version ` +
+    `log and indexes no files; host/capabilities lists what it serves)`;
   return new ResponseError(RpcErrorCodes.MethodNotFound, message, {
     method: envelope,
     name,
@@ -130,7 +132,8 @@ export function builtinNotServed(envelope: string, builtin: string, name: string
 export function unknownBuiltin(envelope: string, name: string, form: string): RpcFailure {
   return new ResponseError(
     RpcErrorCodes.MethodNotFound,
-    `${envelope}: no builtin ${JSON.stringify(name)} here; this sidecar serves ${form} for each method host/capabilities lists`,
+    `${envelope}: no builtin ${JSON.stringify(name)} here; this sidecar serves ${form} for each method ` +
+      `host/capabilities lists`,
     {
       method: envelope,
       name,

@@ -129,7 +129,8 @@ export async function openRuntime(
     const { generation, entries, tornBytes } = durable.recovered;
     kept = generation > 0 || entries > 0;
     log(
-      `state ${options.statePath}: generation ${generation}, ${entries} journal entries replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`,
+      `state ${options.statePath}: generation ${generation}, ${entries} journal entries ` +
+        `replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`,
     );
     store = durable.store;
     durability = durable.journal;

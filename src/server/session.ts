@@ -77,7 +77,8 @@ export function startSession(options: SessionOptions): Session {
     onOverflow: (queued) =>
       void end(
         1,
-        `the peer does not read its replies: ${queued} bytes of them were queued, past --max-queued-bytes ${options.maxQueuedBytes}; cut off`,
+        `the peer does not read its replies: ${queued} bytes of them were queued, past --max-queued-bytes ` +
+          `${options.maxQueuedBytes}; cut off`,
       ),
   });
   const reader = new FramedMessageReader(input, {
@@ -106,7 +107,8 @@ export function startSession(options: SessionOptions): Session {
     unsubscribe = undefined;
     connection.sendNotification("events/dropped", { latest_seq: latestSeq });
     log(
-      `events dropped after event_seq ${latestSeq}: the peer did not take them and --max-queued-bytes ${options.maxQueuedBytes} were queued`,
+      `events dropped after event_seq ${latestSeq}: the peer did not take them and --max-queued-bytes ` +
+        `${options.maxQueuedBytes} were queued`,
     );
   };
   const handlers = createHandlers({

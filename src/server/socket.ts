@@ -89,9 +89,8 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
     });
   });
   await listen(server, options.listen);
-  log(
-    `listening on ${formatListenAddress(boundAddress(server, options.listen))}${runtime.durability === undefined ? "" : " (state journaled)"}`,
-  );
+  const journaled = runtime.durability === undefined ? "" : " (state journaled)";
+  log(`listening on ${formatListenAddress(boundAddress(server, options.listen))}${journaled}`);
 
   let exiting = false;
   const done = () => {

@@ -176,7 +176,8 @@ function readSaved(path: string): SavedState | undefined {
     !Array.isArray(value.delayed)
   ) {
     throw new StateFileError(
-      `${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left as it is`,
+      `${path}: is not a ${STATE_FORMAT} file (format, generation, options, waits, delayed, snapshot); it was left ` +
+        `as it is`,
     );
   }
   const crashed = value.crashedSinceReap;

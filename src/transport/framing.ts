@@ -104,7 +104,8 @@ export class NdjsonDecoder implements FrameDecoder {
       this.reset();
       this.discarding = true;
       this.sink.malformed(
-        `a line of more than ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it is being discarded up to the next newline`,
+        `a line of more than ${size} bytes exceeds --max-message-bytes=${this.maxBytes}; it is being discarded up to ` +
+          `the next newline`,
         true,
       );
     }
