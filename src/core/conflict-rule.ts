@@ -25,3 +25,8 @@ export function claim(holder: number, path: string, mode: LockMode): LockClaim {
 export function conflicts(a: LockClaim, b: LockClaim): boolean {
   return a.holder !== b.holder && (a.mode === "exclusive" || b.mode === "exclusive") && pathsOverlap(a.path, b.path);
 }
+
+/** Whether a lock held in `held` mode already gives what a request in `wanted` mode asks (exclusive gives both). */
+export function modeCovers(held: LockMode, wanted: LockMode): boolean {
+  return held === "exclusive" || wanted === "shared";
+}

@@ -1,5 +1,5 @@
 import { MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
-import { type LockClaim, claim, conflicts } from "./conflict-rule.js";
+import { type LockClaim, claim, conflicts, modeCovers } from "./conflict-rule.js";
 import { FENCES, WAIT_IDS, checkRoom, exhaustion } from "./counters.js";
 import { DomainError } from "./errors.js";
 import { ReleaseReason } from "../../protocol/events.js";
@@ -142,7 +142,7 @@ export class Locking {
   /** The single-path exclusive acquire that never waits (the seed's try_lock). */
   tryLock(agentId: number, path: string, ttlMs: number, now: number): TryLockResult {
     const paths = [path];
-    if (this.conflictsFor(agentId, paths, "exclusive", ALL, true).length > 0) {
+    if (this.requestConflicts(agentId, paths, "exclusive", true).length > 0) {
       this.counted.refused++;
       return { locked: false, holder: this.blockingHolder(agentId, path) };
     }
@@ -167,7 +167,7 @@ export class Locking {
   ): AcquireResult | { waiting: number } {
     const { agentId, paths, mode, ttlMs, waitMs } = request;
     const waits = waitMs > 0 && onWaitDone !== undefined;
-    const conflicts = this.conflictsFor(agentId, paths, mode, ALL, waits);
+    const conflicts = this.requestConflicts(agentId, paths, mode, waits);
     if (conflicts.length === 0) {
       this.checkGrant(agentId, paths);
       return this.grantAll(agentId, paths, mode, ttlMs, now);
@@ -334,7 +334,29 @@ export class Locking {
 
   /** The conflicts an acquire would meet now (queued requests included), changing nothing. */
   check(holderId: number, paths: readonly string[], mode: LockMode): Conflict[] {
-    return this.conflictsFor(holderId, paths, mode, ALL, false);
+    return this.requestConflicts(holderId, paths, mode, false);
+  }
+
+  /**
+   * What blocks a new request of `holderId` for `paths` in `mode`: nothing
+   * when it only refreshes what the agent holds (every path held, in the
+   * same mode or exclusive for a shared request: a refresh or a downgrade
+   * takes nothing from anyone, so no lock or queued request stands in its
+   * way), else the conflicts with locks and with every queued request.
+   */
+  private requestConflicts(holderId: number, paths: readonly string[], mode: LockMode, firstOnly: boolean): Conflict[] {
+    return this.refreshesOnly(holderId, paths, mode) ? [] : this.conflictsFor(holderId, paths, mode, ALL, firstOnly);
+  }
+
+  /** Whether `holderId` holds every one of `paths` in `mode` or exclusively. */
+  private refreshesOnly(holderId: number, paths: readonly string[], mode: LockMode): boolean {
+    const held = this.data.agents.get(holderId)?.locks;
+    if (held === undefined) return false;
+    for (const path of paths) {
+      const lock = held.get(path);
+      if (lock === undefined || !modeCovers(lock.mode, mode)) return false;
+    }
+    return true;
   }
 
   /** Who holds exactly `path`, and how many requests wait for it; null when nobody does either. */
