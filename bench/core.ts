@@ -90,21 +90,30 @@ for (const agents of [10, 1_000, 100_000]) {
 const flatHot = (rows[2] as Row).oursHotPair / (rows[0] as Row).oursHotPair;
 const flat = (rows[2] as Row).oursPair / (rows[0] as Row).oursPair;
 const flatHolder = (rows[2] as Row).oursHolder / (rows[0] as Row).oursHolder;
+const flatFloor = (rows[2] as Row).mapFloor / (rows[0] as Row).mapFloor;
 const lines = [
   `Machine: ${machineLine()}`,
   "",
-  "Each cell is the median of 21 batches of 20,000 calls (seed algorithm: 7 batches of up to 20,000, fewer at large sizes).",
-  '"random agent" picks a different agent on every call (cache-hostile); "hot agent" repeats one agent among all of them.',
+  "Each cell is the median of 21 batches of 20,000 calls " +
+    "(seed algorithm: 7 batches of up to 20,000, fewer at large sizes).",
+  '"random agent" picks a different agent on every call (cache-hostile); ' +
+    '"hot agent" repeats one agent among all of them.',
   "",
-  "| agents (4 locks each) | tryLock+releaseLock, ours, hot agent | same, ours, random agent | same, seed algorithm, random agent | lockHolder, ours, random path | lockHolder, seed algorithm | floor: bare Map.get, same paths |",
+  "| agents (4 locks each) | tryLock+releaseLock, ours, hot agent | same, ours, random agent " +
+    "| same, seed algorithm, random agent | lockHolder, ours, random path | lockHolder, seed algorithm " +
+    "| floor: bare Map.get, same paths |",
   "|---:|---:|---:|---:|---:|---:|---:|",
   ...rows.map(
     (r) =>
-      `| ${r.agents.toLocaleString("en")} | ${fmtUs(r.oursHotPair)} | ${fmtUs(r.oursPair)} | ${fmtUs(r.seedPair)} | ${fmtUs(r.oursHolder)} | ${fmtUs(r.seedHolder)} | ${fmtUs(r.mapFloor)} |`,
+      `| ${r.agents.toLocaleString("en")} | ${fmtUs(r.oursHotPair)} | ${fmtUs(r.oursPair)} | ${fmtUs(r.seedPair)} ` +
+      `| ${fmtUs(r.oursHolder)} | ${fmtUs(r.seedHolder)} | ${fmtUs(r.mapFloor)} |`,
   ),
   "",
-  `Flatness, 100,000 vs 10 agents (target ≤ 1.5×): tryLock+releaseLock hot agent ${flatHot.toFixed(2)}×, random agent ${flat.toFixed(2)}×; lockHolder random path ${flatHolder.toFixed(2)}×, against ${((rows[2] as Row).mapFloor / (rows[0] as Row).mapFloor).toFixed(2)}× for a bare Map.get on the same paths (the memory floor).`,
-  `Memory (JS heap and array buffers): ${Math.round(bytesPerAgent)} bytes per agent, ${Math.round(bytesPerLock)} bytes per lock (100,000 agents, 400,000 locks).`,
+  `Flatness, 100,000 vs 10 agents (target ≤ 1.5×): tryLock+releaseLock hot agent ${flatHot.toFixed(2)}×, ` +
+    `random agent ${flat.toFixed(2)}×; lockHolder random path ${flatHolder.toFixed(2)}×, ` +
+    `against ${flatFloor.toFixed(2)}× for a bare Map.get on the same paths (the memory floor).`,
+  `Memory (JS heap and array buffers): ${Math.round(bytesPerAgent)} bytes per agent, ` +
+    `${Math.round(bytesPerLock)} bytes per lock (100,000 agents, 400,000 locks).`,
 ];
 console.log(lines.join("\n"));
 if (sink === 0.5 || agentsOnly.listAgents().length !== 100_000) console.log("unreachable");

@@ -53,7 +53,8 @@ console.log(
   [
     `Machine: ${machineLine()}`,
     "",
-    `Pipelined lock_try + lock_release pairs (${PAIRS.toLocaleString("en")} pairs, 256 requests in flight, NDJSON), median of ${RUNS} runs after a warm-up; the client is another process.`,
+    `Pipelined lock_try + lock_release pairs (${PAIRS.toLocaleString("en")} pairs, 256 requests in flight, NDJSON), ` +
+      `median of ${RUNS} runs after a warm-up; the client is another process.`,
     "",
     "| server | pairs/s | vs stdio in memory |",
     "|---|---:|---:|",
@@ -62,6 +63,7 @@ console.log(
     row("unix socket, in memory", socket),
     row("unix socket, --state", socketState),
     "",
-    `--state costs ${(memory / durable).toFixed(2)}× (target ≤ 3×); a unix socket runs at ${(socket / memory).toFixed(2)}× stdio.`,
+    `--state costs ${(memory / durable).toFixed(2)}× (target ≤ 3×); ` +
+      `a unix socket runs at ${(socket / memory).toFixed(2)}× stdio.`,
   ].join("\n"),
 );

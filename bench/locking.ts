@@ -172,21 +172,26 @@ console.log(
     "|---:|---:|---:|---:|",
     ...rows,
     "",
-    "With agents waiting (in process, median of 21 batches of 2,000; each waiter holds a lock and waits for another agent's):",
+    "With agents waiting (in process, median of 21 batches of 2,000; " +
+      "each waiter holds a lock and waits for another agent's):",
     "",
     "| call | 10 waiting agents | 10,000 waiting agents | ratio (target ≤ 1.5×) |",
     "|---|---:|---:|---:|",
     ...waitRows,
     waitsRefused === 0
-      ? "(no acquire was refused as a deadlock: this build has no deadlock detection; those waits were queued and cancelled)"
+      ? "(no acquire was refused as a deadlock: this build has no deadlock detection; " +
+        "those waits were queued and cancelled)"
       : "",
     "",
-    `Hand-over over stdio (NDJSON, built bin, ${ROUNDS} rounds): from sending lock_release to receiving the waiter's grant,`,
+    `Hand-over over stdio (NDJSON, built bin, ${ROUNDS} rounds): ` +
+      "from sending lock_release to receiving the waiter's grant,",
     "beside a plain current_seq round trip measured in the same rounds:",
     "",
     "| | p50 | p99 |",
     "|---|---:|---:|",
-    `| release → waiter granted | ${percentile(handOver, 0.5).toFixed(0)} µs | ${percentile(handOver, 0.99).toFixed(0)} µs |`,
-    `| current_seq round trip (baseline) | ${percentile(roundTrip, 0.5).toFixed(0)} µs | ${percentile(roundTrip, 0.99).toFixed(0)} µs |`,
+    `| release → waiter granted | ${percentile(handOver, 0.5).toFixed(0)} µs ` +
+      `| ${percentile(handOver, 0.99).toFixed(0)} µs |`,
+    `| current_seq round trip (baseline) | ${percentile(roundTrip, 0.5).toFixed(0)} µs ` +
+      `| ${percentile(roundTrip, 0.99).toFixed(0)} µs |`,
   ].join("\n"),
 );

@@ -38,7 +38,8 @@ export function settledHeap(): number {
 /** One line naming the machine, for the report. */
 export function machineLine(): string {
   const cpu = cpus();
-  return `Node ${process.version}, ${cpu.length} cores (${cpu[0]?.model ?? "unknown cpu"}), ${process.platform}/${process.arch}`;
+  const model = cpu[0]?.model ?? "unknown cpu";
+  return `Node ${process.version}, ${cpu.length} cores (${model}), ${process.platform}/${process.arch}`;
 }
 
 export const fmtUs = (ns: number): string => `${(ns / 1000).toFixed(2)} µs`;

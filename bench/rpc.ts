@@ -81,8 +81,12 @@ const [stock, echoNd, echoCl, oursNd, oursCl, oursNoMetrics] = (await throughput
   { args: [BIN], framing: "content-length" },
   { args: [BIN, "--no-metrics"], framing: "ndjson" },
 ])) as [number, number, number, number, number, number];
+const metricsCost = ((oursNoMetrics - oursNd) / oursNoMetrics) * 100;
 lines.push(
-  `Throughput: pipelined lock_try + lock_release pairs (${PAIRS.toLocaleString("en")} pairs, 256 requests in flight), median of ${RUNS} runs after a warm-up, the servers measured in alternating rounds; each server is its own process, the client another.`,
+  `Throughput: pipelined lock_try + lock_release pairs ` +
+    `(${PAIRS.toLocaleString("en")} pairs, 256 requests in flight), ` +
+    `median of ${RUNS} runs after a warm-up, the servers measured in alternating rounds; ` +
+    "each server is its own process, the client another.",
   "",
   "| server | framing | pairs/s | ours vs (a) stock vscode-jsonrpc | ours vs (b) raw echo, same framing |",
   "|---|---|---:|---:|---:|",
@@ -90,9 +94,11 @@ lines.push(
   `| (b) raw Node echo | NDJSON | ${fmt(echoNd)} | | |`,
   `| (b) raw Node echo | Content-Length | ${fmt(echoCl)} | | |`,
   `| harn-registry | NDJSON | ${fmt(oursNd)} | ${(oursNd / stock).toFixed(2)}× | ${(oursNd / echoNd).toFixed(2)}× |`,
-  `| harn-registry | Content-Length | ${fmt(oursCl)} | ${(oursCl / stock).toFixed(2)}× | ${(oursCl / echoCl).toFixed(2)}× |`,
+  `| harn-registry | Content-Length | ${fmt(oursCl)} | ${(oursCl / stock).toFixed(2)}× ` +
+    `| ${(oursCl / echoCl).toFixed(2)}× |`,
   "",
-  `Targets: ≥ 1.0× (a), ≥ 0.5× (b). Metrics left on cost ${(((oursNoMetrics - oursNd) / oursNoMetrics) * 100).toFixed(1)}% of throughput (NDJSON with --no-metrics: ${fmt(oursNoMetrics)} pairs/s).`,
+  `Targets: ≥ 1.0× (a), ≥ 0.5× (b). Metrics left on cost ${metricsCost.toFixed(1)}% of throughput ` +
+    `(NDJSON with --no-metrics: ${fmt(oursNoMetrics)} pairs/s).`,
   "",
 );
 
@@ -125,7 +131,10 @@ const envelopeCl = await envelopeCost("content-length");
 const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) =>
   `${(((bare - wrapped) / bare) * 100).toFixed(1)}%`;
 lines.push(
-  `Harn's envelope: the same pairs, each request sent as a Harn VM's host bridge sends it (\`builtin_call {name: "hostlib_code_index_lock_try", args: [params]}\`), against bare ones on the same process, alternating (the order switching every round), median of ${ENVELOPE_RUNS} runs each after a warm-up.`,
+  "Harn's envelope: the same pairs, each request sent as a Harn VM's host bridge sends it " +
+    '(`builtin_call {name: "hostlib_code_index_lock_try", args: [params]}`), ' +
+    "against bare ones on the same process, alternating (the order switching every round), " +
+    `median of ${ENVELOPE_RUNS} runs each after a warm-up.`,
   "",
   "| framing | bare pairs/s | builtin_call pairs/s | throughput cost |",
   "|---|---:|---:|---:|",
@@ -143,13 +152,18 @@ const [stockLatency, oursLatencyCl, oursLatencyNd] = (await latencies([
 ])) as [{ p50: number; p99: number }, { p50: number; p99: number }, { p50: number; p99: number }];
 const us = (n: number) => `${n.toFixed(0)} µs`;
 lines.push(
-  `Latency: sequential round trips (one request in flight, lock_try and lock_release alternating), ${LATENCY_TRIPS.toLocaleString("en")} per server after 500 to warm up, in ${LATENCY_ROUNDS} rounds of ${LATENCY_TRIPS / LATENCY_ROUNDS} whose order rotates, so every server sees the same machine state and none always goes first.`,
+  "Latency: sequential round trips (one request in flight, lock_try and lock_release alternating), " +
+    `${LATENCY_TRIPS.toLocaleString("en")} per server after 500 to warm up, ` +
+    `in ${LATENCY_ROUNDS} rounds of ${LATENCY_TRIPS / LATENCY_ROUNDS} whose order rotates, ` +
+    "so every server sees the same machine state and none always goes first.",
   "",
   "| server | framing | p50 | p99 | p50 vs (a) |",
   "|---|---|---:|---:|---:|",
   `| (a) stock vscode-jsonrpc | Content-Length | ${us(stockLatency.p50)} | ${us(stockLatency.p99)} | |`,
-  `| harn-registry | Content-Length | ${us(oursLatencyCl.p50)} | ${us(oursLatencyCl.p99)} | ${(oursLatencyCl.p50 / stockLatency.p50).toFixed(2)}× |`,
-  `| harn-registry | NDJSON | ${us(oursLatencyNd.p50)} | ${us(oursLatencyNd.p99)} | ${(oursLatencyNd.p50 / stockLatency.p50).toFixed(2)}× |`,
+  `| harn-registry | Content-Length | ${us(oursLatencyCl.p50)} | ${us(oursLatencyCl.p99)} ` +
+    `| ${(oursLatencyCl.p50 / stockLatency.p50).toFixed(2)}× |`,
+  `| harn-registry | NDJSON | ${us(oursLatencyNd.p50)} | ${us(oursLatencyNd.p99)} ` +
+    `| ${(oursLatencyNd.p50 / stockLatency.p50).toFixed(2)}× |`,
   "",
   "Target: p50 within 1.2× of (a).",
   "",
@@ -173,7 +187,8 @@ async function load(wire: Wire, agents: number): Promise<number> {
         const agent = ++sent;
         const paths = [0, 1, 2, 3].map((k) => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`);
         batch.push(
-          `{"jsonrpc":"2.0","id":${agent},"method":"lock_acquire","params":{"agent_id":${agent},"paths":${JSON.stringify(paths)}}}\n`,
+          `{"jsonrpc":"2.0","id":${agent},"method":"lock_acquire",` +
+            `"params":{"agent_id":${agent},"paths":${JSON.stringify(paths)}}}\n`,
         );
       }
       if (batch.length > 0) wire.input.write(batch.join(""));
@@ -222,20 +237,29 @@ const snapshotMs = Number(process.hrtime.bigint() - snapshotStart) / 1e6;
 const snapshotText = Buffer.concat(snapshotChunks).toString();
 full.close();
 const snapshot = (JSON.parse(snapshotText) as { result: unknown }).result;
-const restoreRequest = `{"jsonrpc":"2.0","id":"restore","method":"restore","params":{"snapshot":${JSON.stringify(snapshot)}}}`;
+const snapshotJson = JSON.stringify(snapshot);
+const restoreRequest = `{"jsonrpc":"2.0","id":"restore","method":"restore","params":{"snapshot":${snapshotJson}}}`;
 const fresh = spawnWire(SCALE_ARGS);
 const restoreMs = await timedCall(fresh, "ndjson", restoreRequest);
 const afterRestore = rssMiB(fresh.child.pid as number);
 fresh.close();
+const snapshotMiB = snapshotText.length / 1024 / 1024;
 lines.push(
-  "Scale: the same bin with 100,000 agents holding 400,000 live locks, loaded by 100,000 pipelined lock_acquire requests of 4 paths, beside an empty one, in alternating rounds.",
+  "Scale: the same bin with 100,000 agents holding 400,000 live locks, " +
+    "loaded by 100,000 pipelined lock_acquire requests of 4 paths, beside an empty one, in alternating rounds.",
   "",
   "| registry | pipelined pairs/s | empty ÷ this (target ≤ 1.5) |",
   "|---|---:|---:|",
   `| empty | ${fmt(emptyRate)} | |`,
   `| 100,000 agents, 400,000 locks | ${fmt(loaded)} | ${(emptyRate / loaded).toFixed(2)} |`,
   "",
-  `Loading took ${(loadMs / 1000).toFixed(1)} s. RSS with the registry loaded (target ≤ 256 MiB): ${atRest.rss.toFixed(0)} MiB a second after loading; ${steady.rss.toFixed(0)} MiB after the ${RUNS + 1} throughput runs (peak ${steady.peak.toFixed(0)} MiB).`,
-  `Over RPC at that size: snapshot ${snapshotMs.toFixed(0)} ms (request to the last byte of a ${(snapshotText.length / 1024 / 1024).toFixed(0)} MiB reply); restore of it into a fresh process ${restoreMs.toFixed(0)} ms, after which that process holds ${afterRestore.rss.toFixed(0)} MiB RSS (peak ${afterRestore.peak.toFixed(0)} MiB: the request text and its parse are transient).`,
+  `Loading took ${(loadMs / 1000).toFixed(1)} s. RSS with the registry loaded (target ≤ 256 MiB): ` +
+    `${atRest.rss.toFixed(0)} MiB a second after loading; ` +
+    `${steady.rss.toFixed(0)} MiB after the ${RUNS + 1} throughput runs (peak ${steady.peak.toFixed(0)} MiB).`,
+  `Over RPC at that size: snapshot ${snapshotMs.toFixed(0)} ms ` +
+    `(request to the last byte of a ${snapshotMiB.toFixed(0)} MiB reply); ` +
+    `restore of it into a fresh process ${restoreMs.toFixed(0)} ms, ` +
+    `after which that process holds ${afterRestore.rss.toFixed(0)} MiB RSS ` +
+    `(peak ${afterRestore.peak.toFixed(0)} MiB: the request text and its parse are transient).`,
 );
 console.log(lines.join("\n"));

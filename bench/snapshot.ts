@@ -31,8 +31,11 @@ for (let run = 0; run < RUNS; run++) {
 
 const spread = (ms: number[]) => {
   const sorted = [...ms].sort((a, b) => a - b);
-  return `${(sorted[sorted.length >> 1] as number).toFixed(0)} ms (range ${(sorted[0] as number).toFixed(0)}–${(sorted.at(-1) as number).toFixed(0)})`;
+  const median = (sorted[sorted.length >> 1] as number).toFixed(0);
+  return `${median} ms (range ${(sorted[0] as number).toFixed(0)}–${(sorted.at(-1) as number).toFixed(0)})`;
 };
 console.log(
-  `snapshot() at 100,000 agents / 400,000 locks, median of ${RUNS} in a process holding only that registry: ${spread(snapshotMs)}; restore(): ${spread(restoreMs)} (target ≤ 1000 ms each); round trip identical: ${roundTrip}.`,
+  `snapshot() at 100,000 agents / 400,000 locks, median of ${RUNS} in a process holding only that registry: ` +
+    `${spread(snapshotMs)}; restore(): ${spread(restoreMs)} (target ≤ 1000 ms each); ` +
+    `round trip identical: ${roundTrip}.`,
 );

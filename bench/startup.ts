@@ -51,7 +51,11 @@ console.log(
     `| (a) stock vscode-jsonrpc server, answers null (baseline) | ${median(stock).toFixed(1)} ms | ${p90(stock)} ms |`,
     `| harn-registry bin | ${median(ours).toFixed(1)} ms | ${p90(ours)} ms |`,
     "",
-    `harn-registry vs (a): ${(median(ours) / median(stock)).toFixed(2)}× (target ≤ 1.3×); vs bare Node: ${(median(ours) / median(bare)).toFixed(2)}×. The bin loads ${(loadedAtStart(BUNDLE) / 1024).toFixed(0)} KiB of bundled JS at start (dist/harn-registry.js and the chunks it imports statically; the --state, --listen and connect code loads on demand).`,
+    `harn-registry vs (a): ${(median(ours) / median(stock)).toFixed(2)}× (target ≤ 1.3×); ` +
+      `vs bare Node: ${(median(ours) / median(bare)).toFixed(2)}×. ` +
+      `The bin loads ${(loadedAtStart(BUNDLE) / 1024).toFixed(0)} KiB of bundled JS at start ` +
+      "(dist/harn-registry.js and the chunks it imports statically; " +
+      "the --state, --listen and connect code loads on demand).",
   ].join("\n"),
 );
 

@@ -62,10 +62,14 @@ export function renderProtocolFiles(): Map<string, string> {
     files.set(`protocol/schemas/${base}.request.json`, schemaFile("request", request));
     files.set(`protocol/schemas/${base}.response.json`, schemaFile("response", response));
     const actsAs = "actsAsAgent" in spec ? " (acts as agent)" : "";
-    rows.push(
-      `| \`${name}\` | ${spec.group}${actsAs} | ${escapeCell(paramsLabel(request))} | ${escapeCell(typeLabel(response))} | ` +
-        `${escapeCell(spec.description)} |`,
-    );
+    const cells = [
+      `\`${name}\``,
+      `${spec.group}${actsAs}`,
+      paramsLabel(request),
+      typeLabel(response),
+      spec.description,
+    ];
+    rows.push(`| ${cells.map((cell, index) => (index < 2 ? cell : escapeCell(cell))).join(" | ")} |`);
   }
   const eventRows: string[] = [];
   for (const [name, spec] of Object.entries(serverNotifications)) {

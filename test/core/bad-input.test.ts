@@ -230,33 +230,36 @@ function stateOf(reg: Registry) {
 }
 
 describe("bad input", () => {
-  it("Every operation validates all its input before it touches anything: bad input throws and changes nothing.", () => {
-    fc.assert(
-      fc.property(fc.array(fc.oneof(good, bad), { minLength: 1, maxLength: 80 }), (calls) => {
-        const clock = { now: 1_000 };
-        const reg = new Registry({
-          now: () => clock.now,
-          crashLockDelayMs: 300,
-          limits: { maxAgents: 3, maxLocksPerAgent: 3 },
-        });
-        for (const each of calls) {
-          const before = stateOf(reg);
-          let thrown: unknown;
-          try {
-            each.run(reg, clock);
-          } catch (error) {
-            thrown = error;
+  it(
+    "Every operation validates all its input before it touches anything: " + "bad input throws and changes nothing.",
+    () => {
+      fc.assert(
+        fc.property(fc.array(fc.oneof(good, bad), { minLength: 1, maxLength: 80 }), (calls) => {
+          const clock = { now: 1_000 };
+          const reg = new Registry({
+            now: () => clock.now,
+            crashLockDelayMs: 300,
+            limits: { maxAgents: 3, maxLocksPerAgent: 3 },
+          });
+          for (const each of calls) {
+            const before = stateOf(reg);
+            let thrown: unknown;
+            try {
+              each.run(reg, clock);
+            } catch (error) {
+              thrown = error;
+            }
+            if (thrown === undefined) continue;
+            if (!(thrown instanceof InvalidInputError || thrown instanceof DomainError)) throw thrown;
+            expect(stateOf(reg), `${each.label} threw ${(thrown as Error).message} and changed the state`).toEqual(
+              before,
+            );
           }
-          if (thrown === undefined) continue;
-          if (!(thrown instanceof InvalidInputError || thrown instanceof DomainError)) throw thrown;
-          expect(stateOf(reg), `${each.label} threw ${(thrown as Error).message} and changed the state`).toEqual(
-            before,
-          );
-        }
-      }),
-      { numRuns: Number(process.env.FUZZ_RUNS ?? 15) * 10 },
-    );
-  });
+        }),
+        { numRuns: Number(process.env.FUZZ_RUNS ?? 15) * 10 },
+      );
+    },
+  );
 
   it("crashAgents([1, 0]) crashes nobody: every id is checked first", () => {
     const reg = new Registry({ now: () => 0 });

@@ -110,45 +110,57 @@ describe("time passes through every deadline in order", () => {
     );
   });
 
-  it("a long-silent waiter crashes at its own deadline, before a grant that comes later, however the clock gets there", () => {
-    for (const path of [[5_000], [1_001, 5_000], [1_011, 5_000], [3_000, 5_000]]) {
+  it(
+    "a long-silent waiter crashes at its own deadline, " +
+      "before a grant that comes later, however the clock gets there",
+    () => {
+      for (const path of [[5_000], [1_001, 5_000], [1_011, 5_000], [3_000, 5_000]]) {
+        const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 1_000 });
+        reg.tryLock(1, "f", 100_000);
+        clock.now = 10;
+        const seen: WaitOutcome<AcquireResult>[] = [];
+        reg.acquire({ agentId: 2, paths: ["f"], waitMs: 200_000 }, (o) => void seen.push(o));
+        for (const t of path) {
+          clock.now = t;
+          reg.tick();
+        }
+        expect(seen, `clock path ${path.join(" → ")}`).toEqual([{ kind: "granted", result: expect.anything() }]);
+        expect(reg.getAgent(2)?.state, `clock path ${path.join(" → ")}`).toBe("crashed");
+        expect(reg.lockHolder("f")).toBeNull();
+      }
+    },
+  );
+
+  it(
+    "an agent crashes at the first millisecond it is over its timeout, " +
+      "so a lock expiring at that instant goes first and its waiter is granted and revived",
+    () => {
       const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 1_000 });
-      reg.tryLock(1, "f", 100_000);
+      reg.tryLock(1, "f", 1_011);
       clock.now = 10;
       const seen: WaitOutcome<AcquireResult>[] = [];
-      reg.acquire({ agentId: 2, paths: ["f"], waitMs: 200_000 }, (o) => void seen.push(o));
-      for (const t of path) {
-        clock.now = t;
-        reg.tick();
-      }
-      expect(seen, `clock path ${path.join(" → ")}`).toEqual([{ kind: "granted", result: expect.anything() }]);
-      expect(reg.getAgent(2)?.state, `clock path ${path.join(" → ")}`).toBe("crashed");
-      expect(reg.lockHolder("f")).toBeNull();
-    }
-  });
+      reg.acquire({ agentId: 2, paths: ["f"], waitMs: 5_000 }, (o) => void seen.push(o));
+      clock.now = 500;
+      reg.heartbeat(1);
+      clock.now = 1_011;
+      expect(reg.getAgent(2)?.state).toBe("active");
+      expect(seen).toMatchObject([{ kind: "granted", result: { locks: [{ path: "f", expires_at_ms: 31_011 }] } }]);
+      expect(reg.lockHolder("f")).toBe(2);
+      expect(reg.getAgent(2)?.last_seen_ms).toBe(1_011);
+    },
+  );
 
-  it("an agent crashes at the first millisecond it is over its timeout, so a lock expiring at that instant goes first and its waiter is granted and revived", () => {
-    const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 1_000 });
-    reg.tryLock(1, "f", 1_011);
-    clock.now = 10;
-    const seen: WaitOutcome<AcquireResult>[] = [];
-    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 5_000 }, (o) => void seen.push(o));
-    clock.now = 500;
-    reg.heartbeat(1);
-    clock.now = 1_011;
-    expect(reg.getAgent(2)?.state).toBe("active");
-    expect(seen).toMatchObject([{ kind: "granted", result: { locks: [{ path: "f", expires_at_ms: 31_011 }] } }]);
-    expect(reg.lockHolder("f")).toBe(2);
-    expect(reg.getAgent(2)?.last_seen_ms).toBe(1_011);
-  });
-
-  it("a shorter agent timeout or a restored state does not rewrite the past: what it makes due is applied at that moment", () => {
-    const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 60_000 });
-    reg.tryLock(1, "f");
-    clock.now = 20_000;
-    const crashedAt: number[] = [];
-    reg.events.subscribe((event) => event.type === "agent/crashed" && crashedAt.push(event.at_ms));
-    reg.setConfig({ agent_timeout_ms: 1_000 });
-    expect(crashedAt).toEqual([20_000]);
-  });
+  it(
+    "a shorter agent timeout or a restored state does not rewrite the past: " +
+      "what it makes due is applied at that moment",
+    () => {
+      const { reg, clock } = manualRegistry(0, { agent_timeout_ms: 60_000 });
+      reg.tryLock(1, "f");
+      clock.now = 20_000;
+      const crashedAt: number[] = [];
+      reg.events.subscribe((event) => event.type === "agent/crashed" && crashedAt.push(event.at_ms));
+      reg.setConfig({ agent_timeout_ms: 1_000 });
+      expect(crashedAt).toEqual([20_000]);
+    },
+  );
 });

@@ -190,37 +190,41 @@ describe("counters near 2^53-1", () => {
     );
   });
 
-  it("refuses calls that could need event numbers past the limit; time, reads and releases still run, and no event_seq passes 2^53-1", () => {
-    const clock = { now: 0 };
-    const events = new EventLog(MAX - 520);
-    const reg = new Registry({
-      now: () => clock.now,
-      events,
-      config: { default_lock_ttl_ms: 1_000, agent_timeout_ms: 5_000 },
-    });
-    expect(reg.register("a")).toBe(1);
-    expect(reg.tryLock(1, "a")).toEqual({ locked: true, holder: 1 });
-    expect(reg.tryLock(1, "b")).toEqual({ locked: true, holder: 1 });
-    expectExhausted(reg, /^the event seq counter \(event_seq\) is exhausted/, () => reg.tryLock(1, "c"));
-    expectExhausted(reg, /^the event seq counter/, () => reg.register("b"));
-    expectExhausted(reg, /^the event seq counter/, () =>
-      reg.acquire({ agentId: 2, paths: ["a"], waitMs: 100 }, () => {}),
-    );
-    expect(reg.releaseLock(1, "b")).toBe(true);
-    expect(reg.lockHolder("a")).toBe(1);
-    clock.now = 10_000;
-    expect(reg.reap()).toEqual([1]);
-    expect(reg.snapshot().agents.agents).toMatchObject([{ id: 1, state: "crashed" }]);
-    expect(events.latestSeq).toBeLessThanOrEqual(MAX);
-    expect(events.since(MAX - 521).map((event) => event.type)).toEqual([
-      "agent/registered",
-      "lock/granted",
-      "lock/granted",
-      "lock/released",
-      "lock/released",
-      "agent/crashed",
-    ]);
-  });
+  it(
+    "refuses calls that could need event numbers past the limit; " +
+      "time, reads and releases still run, and no event_seq passes 2^53-1",
+    () => {
+      const clock = { now: 0 };
+      const events = new EventLog(MAX - 520);
+      const reg = new Registry({
+        now: () => clock.now,
+        events,
+        config: { default_lock_ttl_ms: 1_000, agent_timeout_ms: 5_000 },
+      });
+      expect(reg.register("a")).toBe(1);
+      expect(reg.tryLock(1, "a")).toEqual({ locked: true, holder: 1 });
+      expect(reg.tryLock(1, "b")).toEqual({ locked: true, holder: 1 });
+      expectExhausted(reg, /^the event seq counter \(event_seq\) is exhausted/, () => reg.tryLock(1, "c"));
+      expectExhausted(reg, /^the event seq counter/, () => reg.register("b"));
+      expectExhausted(reg, /^the event seq counter/, () =>
+        reg.acquire({ agentId: 2, paths: ["a"], waitMs: 100 }, () => {}),
+      );
+      expect(reg.releaseLock(1, "b")).toBe(true);
+      expect(reg.lockHolder("a")).toBe(1);
+      clock.now = 10_000;
+      expect(reg.reap()).toEqual([1]);
+      expect(reg.snapshot().agents.agents).toMatchObject([{ id: 1, state: "crashed" }]);
+      expect(events.latestSeq).toBeLessThanOrEqual(MAX);
+      expect(events.since(MAX - 521).map((event) => event.type)).toEqual([
+        "agent/registered",
+        "lock/granted",
+        "lock/granted",
+        "lock/released",
+        "lock/released",
+        "agent/crashed",
+      ]);
+    },
+  );
 
   it("refuses a restore whose state could need event numbers past the limit", () => {
     const reg = new Registry({ now: () => 0, events: new EventLog(MAX - 3) });

@@ -141,43 +141,47 @@ describe("paths are normalised", () => {
     expect(reg.snapshot()).toEqual(before);
   });
 
-  it("accepts exactly the paths whose normal form is relative, and the normal form of any accepted path is accepted as itself", () => {
-    const segment = fc.constantFrom(
-      "a",
-      "src",
-      ".",
-      "..",
-      "",
-      "C:",
-      "c:x",
-      "z:",
-      "C:x",
-      "a:b",
-      "__proto__",
-      "x\\y",
-      "é",
-    );
-    fc.assert(
-      fc.property(
-        fc.array(segment, { minLength: 1, maxLength: 6 }),
-        fc.constantFrom("/", "\\"),
-        (segments, separator) => {
-          const path = segments.join(separator);
-          const expected = modelNormalize(path);
-          let normal: string | null;
-          try {
-            normal = normalizePath(path);
-          } catch (error) {
-            expect(error).toBeInstanceOf(InvalidInputError);
-            normal = null;
-          }
-          expect(normal, JSON.stringify(path)).toBe(expected);
-          if (normal !== null) expect(normalizePath(normal)).toBe(normal);
-        },
-      ),
-      { numRuns: 2_000 },
-    );
-  });
+  it(
+    "accepts exactly the paths whose normal form is relative, " +
+      "and the normal form of any accepted path is accepted as itself",
+    () => {
+      const segment = fc.constantFrom(
+        "a",
+        "src",
+        ".",
+        "..",
+        "",
+        "C:",
+        "c:x",
+        "z:",
+        "C:x",
+        "a:b",
+        "__proto__",
+        "x\\y",
+        "é",
+      );
+      fc.assert(
+        fc.property(
+          fc.array(segment, { minLength: 1, maxLength: 6 }),
+          fc.constantFrom("/", "\\"),
+          (segments, separator) => {
+            const path = segments.join(separator);
+            const expected = modelNormalize(path);
+            let normal: string | null;
+            try {
+              normal = normalizePath(path);
+            } catch (error) {
+              expect(error).toBeInstanceOf(InvalidInputError);
+              normal = null;
+            }
+            expect(normal, JSON.stringify(path)).toBe(expected);
+            if (normal !== null) expect(normalizePath(normal)).toBe(normal);
+          },
+        ),
+        { numRuns: 2_000 },
+      );
+    },
+  );
 
   it.each(["./C:x", "a/../C:x", ".\\C:x", "./c:", "x/../c:/y"])(
     "refuses %s, which normalises to a drive path",

@@ -33,7 +33,9 @@ describe("keys named like Object.prototype members", () => {
         const shared = rest;
         if (shared.length > 0)
           expect(reg.acquire({ agentId: 1, paths: shared, mode: "shared" })).toMatchObject({ granted: true });
-        paths.forEach((path, index) => expect(reg.recordVersion({ agentId: 1, path, size: index })).toBe(index + 1));
+        paths.forEach((path, index) => {
+          expect(reg.recordVersion({ agentId: 1, path, size: index })).toBe(index + 1);
+        });
         expect(reg.changesSince(0).map((change) => change.path)).toEqual(paths);
         expect(reg.tryLock(2, first)).toEqual({ locked: false, holder: 1 });
 
@@ -59,20 +61,24 @@ describe("keys named like Object.prototype members", () => {
     );
   });
 
-  it("keeps a lock and a history on __proto__ in the snapshot, so a restored registry still refuses the path to others", () => {
-    const { reg } = manualRegistry(0);
-    reg.tryLock(1, "__proto__");
-    reg.recordVersion({ agentId: 1, path: "__proto__", hash: "7" });
-    const snapshot = throughJson(reg.snapshot());
-    expect(snapshot.agents.agents[0]?.locked_paths).toEqual(JSON.parse('{"__proto__": 30000}'));
-    expect(Object.keys(snapshot.versions.history)).toEqual(["__proto__"]);
-    const { reg: restored } = manualRegistry(0);
-    expect(restored.restore(snapshot)).toEqual({ agents: 1, locks: 1, current_seq: 1 });
-    expect(restored.tryLock(2, "__proto__")).toEqual({ locked: false, holder: 1 });
-    expect(restored.changesSince(0)).toEqual([
-      { path: "__proto__", seq: 1, agent_id: 1, op: "write", hash: "7", size: 0, timestamp_ms: 0 },
-    ]);
-  });
+  it(
+    "keeps a lock and a history on __proto__ in the snapshot, " +
+      "so a restored registry still refuses the path to others",
+    () => {
+      const { reg } = manualRegistry(0);
+      reg.tryLock(1, "__proto__");
+      reg.recordVersion({ agentId: 1, path: "__proto__", hash: "7" });
+      const snapshot = throughJson(reg.snapshot());
+      expect(snapshot.agents.agents[0]?.locked_paths).toEqual(JSON.parse('{"__proto__": 30000}'));
+      expect(Object.keys(snapshot.versions.history)).toEqual(["__proto__"]);
+      const { reg: restored } = manualRegistry(0);
+      expect(restored.restore(snapshot)).toEqual({ agents: 1, locks: 1, current_seq: 1 });
+      expect(restored.tryLock(2, "__proto__")).toEqual({ locked: false, holder: 1 });
+      expect(restored.changesSince(0)).toEqual([
+        { path: "__proto__", seq: 1, agent_id: 1, op: "write", hash: "7", size: 0, timestamp_ms: 0 },
+      ]);
+    },
+  );
 
   it.each(protoNames.filter((name) => name !== "__proto__"))(
     "does not take %s as a locked path of a snapshot that does not lock it",
@@ -130,7 +136,8 @@ describe("protocol records keyed by user strings", () => {
   it("keep a history on __proto__ and a restore's top-level keys", () => {
     const snapshot = throughJson(manualRegistry(0).reg.snapshot());
     snapshot.versions = JSON.parse(
-      '{"current_seq": 1, "history": {"__proto__": [{"seq": 1, "agent_id": 0, "timestamp_ms": 0, "op": "write", "hash": "0", "size": 0}]}}',
+      '{"current_seq": 1, "history": {"__proto__": ' +
+        '[{"seq": 1, "agent_id": 0, "timestamp_ms": 0, "op": "write", "hash": "0", "size": 0}]}}',
     );
     expect(Object.keys(SnapshotInput.parse(snapshot).versions.history)).toEqual(["__proto__"]);
     const params = methods.restore.params.parse(JSON.parse('{"snapshot": {"__proto__": {"format_version": 2}}}'));

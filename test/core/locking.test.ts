@@ -126,23 +126,27 @@ describe("fencing tokens", () => {
     expect(reg.currentSeq()).toBe(1);
   });
 
-  it("authorise a write only under an exclusive lock: a fence of a shared lock, on the path or a covering directory, records nothing", () => {
-    const { reg } = manualRegistry();
-    const [sharedDir] = (reg.acquire({ agentId: 1, paths: ["src"], mode: "shared" }) as AcquireResult).locks;
-    reg.acquire({ agentId: 2, paths: ["src"], mode: "shared" });
-    const [sharedFile] = (reg.acquire({ agentId: 1, paths: ["docs/a.md"], mode: "shared" }) as AcquireResult).locks;
-    for (const [path, fence] of [
-      ["src/a.rs", sharedDir?.fence],
-      ["docs/a.md", sharedFile?.fence],
-    ] as const) {
-      const record = () => reg.recordVersion({ agentId: 1, path, fence });
-      expect(record).toThrow(DomainError);
-      expect(record).toThrow(/shared lock .*a fence authorises a write only under an exclusive lock/);
-    }
-    expect(reg.currentSeq()).toBe(0);
-    const [exclusive] = (reg.acquire({ agentId: 1, paths: ["docs"] }) as AcquireResult).locks;
-    expect(reg.recordVersion({ agentId: 1, path: "docs/a.md", fence: exclusive?.fence })).toBe(1);
-  });
+  it(
+    "authorise a write only under an exclusive lock: " +
+      "a fence of a shared lock, on the path or a covering directory, records nothing",
+    () => {
+      const { reg } = manualRegistry();
+      const [sharedDir] = (reg.acquire({ agentId: 1, paths: ["src"], mode: "shared" }) as AcquireResult).locks;
+      reg.acquire({ agentId: 2, paths: ["src"], mode: "shared" });
+      const [sharedFile] = (reg.acquire({ agentId: 1, paths: ["docs/a.md"], mode: "shared" }) as AcquireResult).locks;
+      for (const [path, fence] of [
+        ["src/a.rs", sharedDir?.fence],
+        ["docs/a.md", sharedFile?.fence],
+      ] as const) {
+        const record = () => reg.recordVersion({ agentId: 1, path, fence });
+        expect(record).toThrow(DomainError);
+        expect(record).toThrow(/shared lock .*a fence authorises a write only under an exclusive lock/);
+      }
+      expect(reg.currentSeq()).toBe(0);
+      const [exclusive] = (reg.acquire({ agentId: 1, paths: ["docs"] }) as AcquireResult).locks;
+      expect(reg.recordVersion({ agentId: 1, path: "docs/a.md", fence: exclusive?.fence })).toBe(1);
+    },
+  );
 
   it("name the problem once, without the method (the server adds it)", () => {
     const { reg } = manualRegistry();
@@ -282,42 +286,46 @@ describe("waiting", () => {
     expect(w.seen).toEqual([{ kind: "cancelled" }]);
   });
 
-  it("registers an unknown agent when it grants (lock_acquire too; a waiting one when its wait is granted). A refused lock changes nothing, nor does a wait that ends ungranted.", () => {
-    const { reg, clock } = manualRegistry();
-    reg.tryLock(1, "f", 1_000_000);
-    const types = () =>
-      reg.events.since(0).map((event) => `${event.type}:${"agent_id" in event ? event.agent_id : ""}`);
-    const before = { snapshot: reg.snapshot(), events: types() };
-    const timing = outcomes();
-    const cancelled = outcomes();
-    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, timing.done);
-    const { waiting } = reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, cancelled.done) as {
-      waiting: number;
-    };
-    expect(reg.getAgent(2)).toBeNull();
-    expect(reg.getAgent(3)).toBeNull();
-    expect(reg.listAgents().map((agent) => agent.id)).toEqual([1]);
-    clock.now = 1_000;
-    reg.tick();
-    expect(timing.seen).toMatchObject([{ kind: "timed_out", result: { granted: false } }]);
-    reg.cancelWait(waiting);
-    expect(cancelled.seen).toEqual([{ kind: "cancelled" }]);
-    expect(reg.snapshot()).toEqual({ ...before.snapshot, taken_at_ms: 1_000 });
-    expect(types()).toEqual(before.events);
+  it(
+    "registers an unknown agent when it grants (lock_acquire too; a waiting one when its wait is granted). " +
+      "A refused lock changes nothing, nor does a wait that ends ungranted.",
+    () => {
+      const { reg, clock } = manualRegistry();
+      reg.tryLock(1, "f", 1_000_000);
+      const types = () =>
+        reg.events.since(0).map((event) => `${event.type}:${"agent_id" in event ? event.agent_id : ""}`);
+      const before = { snapshot: reg.snapshot(), events: types() };
+      const timing = outcomes();
+      const cancelled = outcomes();
+      reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, timing.done);
+      const { waiting } = reg.acquire({ agentId: 3, paths: ["f"], waitMs: 1_000_000 }, cancelled.done) as {
+        waiting: number;
+      };
+      expect(reg.getAgent(2)).toBeNull();
+      expect(reg.getAgent(3)).toBeNull();
+      expect(reg.listAgents().map((agent) => agent.id)).toEqual([1]);
+      clock.now = 1_000;
+      reg.tick();
+      expect(timing.seen).toMatchObject([{ kind: "timed_out", result: { granted: false } }]);
+      reg.cancelWait(waiting);
+      expect(cancelled.seen).toEqual([{ kind: "cancelled" }]);
+      expect(reg.snapshot()).toEqual({ ...before.snapshot, taken_at_ms: 1_000 });
+      expect(types()).toEqual(before.events);
 
-    const granted = outcomes();
-    reg.acquire({ agentId: 4, paths: ["f"], mode: "shared", ttlMs: 500, waitMs: 1_000_000 }, granted.done);
-    clock.now = 2_000;
-    reg.releaseLock(1, "f");
-    expect(granted.seen).toMatchObject([
-      { kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "shared", expires_at_ms: 2_500 }] } },
-    ]);
-    expect(reg.getAgent(4)).toMatchObject({ name: "agent-4", state: "active", last_seen_ms: 2_000 });
-    expect(types().slice(before.events.length)).toEqual(["lock/released:1", "agent/registered:4", "lock/granted:4"]);
-    expect(reg.events.since(0).find((event) => event.type === "agent/registered" && event.agent_id === 4)?.at_ms).toBe(
-      2_000,
-    );
-  });
+      const granted = outcomes();
+      reg.acquire({ agentId: 4, paths: ["f"], mode: "shared", ttlMs: 500, waitMs: 1_000_000 }, granted.done);
+      clock.now = 2_000;
+      reg.releaseLock(1, "f");
+      expect(granted.seen).toMatchObject([
+        { kind: "granted", result: { granted: true, locks: [{ path: "f", mode: "shared", expires_at_ms: 2_500 }] } },
+      ]);
+      expect(reg.getAgent(4)).toMatchObject({ name: "agent-4", state: "active", last_seen_ms: 2_000 });
+      expect(types().slice(before.events.length)).toEqual(["lock/released:1", "agent/registered:4", "lock/granted:4"]);
+      expect(
+        reg.events.since(0).find((event) => event.type === "agent/registered" && event.agent_id === 4)?.at_ms,
+      ).toBe(2_000);
+    },
+  );
 
   it("a waiter whose agent has no record cannot crash: its wait ends at its deadline, past the agent timeout", () => {
     const { reg, clock } = manualRegistry();
@@ -338,17 +346,21 @@ describe("waiting", () => {
     expect(reg.reap()).toEqual([]);
   });
 
-  it("unregistering an agent that only waits (no record yet) ends its wait with agent_gone and changes nothing else", () => {
-    const { reg } = manualRegistry();
-    reg.tryLock(1, "f");
-    const w = outcomes();
-    reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, w.done);
-    const latest = reg.events.latestSeq;
-    expect(reg.unregister(2)).toBe(false);
-    expect(w.seen).toEqual([{ kind: "agent_gone", why: "unregistered" }]);
-    expect(reg.events.latestSeq).toBe(latest);
-    expect(reg.lockInfo("f")).toMatchObject({ waiters: 0 });
-  });
+  it(
+    "unregistering an agent that only waits (no record yet) " +
+      "ends its wait with agent_gone and changes nothing else",
+    () => {
+      const { reg } = manualRegistry();
+      reg.tryLock(1, "f");
+      const w = outcomes();
+      reg.acquire({ agentId: 2, paths: ["f"], waitMs: 1_000 }, w.done);
+      const latest = reg.events.latestSeq;
+      expect(reg.unregister(2)).toBe(false);
+      expect(w.seen).toEqual([{ kind: "agent_gone", why: "unregistered" }]);
+      expect(reg.events.latestSeq).toBe(latest);
+      expect(reg.lockInfo("f")).toMatchObject({ waiters: 0 });
+    },
+  );
 });
 
 describe("crash lock-delay", () => {
@@ -392,41 +404,49 @@ describe("operator and bulk methods", () => {
     expect(reg.renew(1, ["b"])).toEqual({ renewed: [], missing: ["b"] });
   });
 
-  it("renew extends to expire no earlier than ttl_ms from now. A renew never shortens a lock: one that already expires later keeps its expiry", () => {
-    const { reg, clock } = manualRegistry();
-    reg.acquire({ agentId: 1, paths: ["long", "short"], ttlMs: 30_000 });
-    reg.acquire({ agentId: 1, paths: ["short"], ttlMs: 200 });
-    clock.now = 100;
-    expect(reg.renew(1, ["long"], 100)).toEqual({
-      renewed: [{ path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }],
-      missing: [],
-    });
-    expect(reg.renew(1, undefined, 1_000)).toEqual({
-      renewed: [
-        { path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 },
-        { path: "short", mode: "exclusive", fence: 2, expires_at_ms: 1_100 },
-      ],
-      missing: [],
-    });
-    expect(reg.getAgent(1)?.last_seen_ms).toBe(100);
-    clock.now = 1_100;
-    expect(reg.listLocks().map((lock) => lock.path)).toEqual(["long"]);
-    clock.now = 29_999;
-    expect(reg.lockInfo("long")?.holders).toEqual([{ agent_id: 1, fence: 1, expires_at_ms: 30_000 }]);
-  });
+  it(
+    "renew extends to expire no earlier than ttl_ms from now. " +
+      "A renew never shortens a lock: one that already expires later keeps its expiry",
+    () => {
+      const { reg, clock } = manualRegistry();
+      reg.acquire({ agentId: 1, paths: ["long", "short"], ttlMs: 30_000 });
+      reg.acquire({ agentId: 1, paths: ["short"], ttlMs: 200 });
+      clock.now = 100;
+      expect(reg.renew(1, ["long"], 100)).toEqual({
+        renewed: [{ path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 }],
+        missing: [],
+      });
+      expect(reg.renew(1, undefined, 1_000)).toEqual({
+        renewed: [
+          { path: "long", mode: "exclusive", fence: 1, expires_at_ms: 30_000 },
+          { path: "short", mode: "exclusive", fence: 2, expires_at_ms: 1_100 },
+        ],
+        missing: [],
+      });
+      expect(reg.getAgent(1)?.last_seen_ms).toBe(100);
+      clock.now = 1_100;
+      expect(reg.listLocks().map((lock) => lock.path)).toEqual(["long"]);
+      clock.now = 29_999;
+      expect(reg.lockInfo("long")?.holders).toEqual([{ agent_id: 1, fence: 1, expires_at_ms: 30_000 }]);
+    },
+  );
 
-  it("under rules 1 (journals written before rules were numbered) a renew set the expiry to now + ttl_ms, shortening, and a wait registered its agent at once", () => {
-    const { reg } = manualRegistry();
-    reg.setProcessOptions({ ...reg.processOptions(), rules: undefined });
-    expect(reg.processOptions().rules).toBe(1);
-    reg.acquire({ agentId: 1, paths: ["long"], ttlMs: 30_000 });
-    expect(reg.renew(1, ["long"], 100).renewed).toMatchObject([{ path: "long", expires_at_ms: 100 }]);
-    reg.acquire({ agentId: 2, paths: ["long"], waitMs: 10 }, () => {});
-    expect(reg.agentState(2)).toBe("active");
-    expect(() => reg.setProcessOptions({ ...reg.processOptions(), rules: RULES + 1 })).toThrow(
-      /^rules must be at most/,
-    );
-  });
+  it(
+    "under rules 1 (journals written before rules were numbered) " +
+      "a renew set the expiry to now + ttl_ms, shortening, and a wait registered its agent at once",
+    () => {
+      const { reg } = manualRegistry();
+      reg.setProcessOptions({ ...reg.processOptions(), rules: undefined });
+      expect(reg.processOptions().rules).toBe(1);
+      reg.acquire({ agentId: 1, paths: ["long"], ttlMs: 30_000 });
+      expect(reg.renew(1, ["long"], 100).renewed).toMatchObject([{ path: "long", expires_at_ms: 100 }]);
+      reg.acquire({ agentId: 2, paths: ["long"], waitMs: 10 }, () => {});
+      expect(reg.agentState(2)).toBe("active");
+      expect(() => reg.setProcessOptions({ ...reg.processOptions(), rules: RULES + 1 })).toThrow(
+        /^rules must be at most/,
+      );
+    },
+  );
 
   it("releases all of an agent's locks, and force-releases a path whoever holds it", () => {
     const { reg } = manualRegistry();

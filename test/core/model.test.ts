@@ -210,7 +210,7 @@ const commands = [
         const tryLock = call(r, { kind: "tryLock", agent: id, path, ttl });
         if (key === null || !isId(id)) return void expect(tryLock).toThrow();
         m.settle();
-        const blocked = m.blocked(id, [key], "exclusive", m.waiters);
+        const blocked = m.requestBlocked(id, [key], "exclusive");
         if (!blocked && m.newLocks(id, [key]) > m.fenceRoom())
           return void expect(tryLock).toThrow(/^the fence counter/);
         const result = tryLock();
@@ -231,7 +231,7 @@ const commands = [
         if (keys.includes(null)) return void expect(acquire).toThrow();
         const unique = [...new Set(keys as string[])];
         m.settle();
-        const blocked = m.blocked(id, unique, mode, m.waiters);
+        const blocked = m.requestBlocked(id, unique, mode);
         if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom())
           return void expect(acquire).toThrow(/^the fence counter/);
         if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
@@ -354,7 +354,7 @@ const commands = [
         m.settle();
         const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
         const conflicts = r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
-        if (m.blocked(id ?? 0, keys, mode, m.waiters)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
+        if (m.requestBlocked(id ?? 0, keys, mode)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
         else expect(conflicts).toEqual([]);
       }),
     ),
@@ -451,7 +451,7 @@ const waitHeavy = [
     .map(([id, wanted, mode]) =>
       command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
         m.settle();
-        const blocked = m.blocked(id, wanted, mode, m.waiters);
+        const blocked = m.requestBlocked(id, wanted, mode);
         const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl: 1_000_000, wait: 1_000_000 });
         if (!blocked) {
           expect(acquire()).toEqual({ granted: true, locks: m.grantAll(id, wanted, mode, 1_000_000), conflicts: [] });
@@ -546,29 +546,40 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
 }
 
 describe("model-based: core vs reference model", () => {
-  it("agrees on random timed histories of locks, modes, directories, fences and waits, from counters anywhere up to 2^53-1", () => {
-    fc.assert(
-      fc.property(starts, fc.commands(commands, { maxCommands: 200, size: "max" }), (start, cmds) => {
-        fc.modelRun(() => startAt(start), cmds);
-      }),
-      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
-    );
-  });
-
-  it("refuses a wait as a deadlock exactly when the brute-force waits-for graph finds a cycle, on histories dense in waits", () => {
-    const before = seen.deadlocks;
-    fc.assert(
-      fc.property(
-        fc.commands([...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy], {
-          maxCommands: 120,
-          size: "max",
+  it(
+    "agrees on random timed histories of locks, modes, directories, fences and waits, " +
+      "from counters anywhere up to 2^53-1",
+    () => {
+      fc.assert(
+        fc.property(starts, fc.commands(commands, { maxCommands: 200, size: "max" }), (start, cmds) => {
+          fc.modelRun(() => startAt(start), cmds);
         }),
-        (cmds) => {
-          fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
-        },
-      ),
-      { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
-    );
-    expect(seen.deadlocks - before, "the histories reach deadlock refusals").toBeGreaterThan(0);
-  });
+        { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
+      );
+    },
+  );
+
+  it(
+    "refuses a wait as a deadlock exactly when the brute-force waits-for graph finds a cycle, " +
+      "on histories dense in waits",
+    () => {
+      const before = seen.deadlocks;
+      fc.assert(
+        fc.property(
+          fc.commands(
+            [...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy],
+            {
+              maxCommands: 120,
+              size: "max",
+            },
+          ),
+          (cmds) => {
+            fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
+          },
+        ),
+        { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
+      );
+      expect(seen.deadlocks - before, "the histories reach deadlock refusals").toBeGreaterThan(0);
+    },
+  );
 });

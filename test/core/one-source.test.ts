@@ -79,26 +79,30 @@ describe("one source for each fact", () => {
     }
   });
 
-  it("a snapshot's maps of fences and expiries accept exactly what Fence and Millis accept, and say so in their JSON Schema", () => {
-    const values = fc.oneof(
-      fc.integer(),
-      fc.constantFrom(0, 1, -1, MAX_ID, MAX_ID + 1, -MAX_ID, -MAX_ID - 1, 1.5, Number.NaN, Infinity),
-    );
-    fc.assert(
-      fc.property(values, (value) => {
-        expect(FencesByPath.safeParse({ a: value }).success).toBe(Fence.safeParse(value).success);
-        expect(MillisByPath.safeParse({ a: value }).success).toBe(Millis.safeParse(value).success);
-      }),
-      { numRuns: 500 },
-    );
-    const entry = jsonSchemaOf(SnapshotAgentEntry, "output") as {
-      properties: Record<string, { additionalProperties: unknown }>;
-    };
-    const { $schema: _fence, ...fence } = jsonSchemaOf(Fence, "output");
-    const { $schema: _millis, ...millis } = jsonSchemaOf(Millis, "output");
-    expect(entry.properties.lock_fences?.additionalProperties).toEqual(fence);
-    expect(entry.properties.locked_paths?.additionalProperties).toEqual(millis);
-  });
+  it(
+    "a snapshot's maps of fences and expiries accept exactly what Fence and Millis accept, " +
+      "and say so in their JSON Schema",
+    () => {
+      const values = fc.oneof(
+        fc.integer(),
+        fc.constantFrom(0, 1, -1, MAX_ID, MAX_ID + 1, -MAX_ID, -MAX_ID - 1, 1.5, Number.NaN, Infinity),
+      );
+      fc.assert(
+        fc.property(values, (value) => {
+          expect(FencesByPath.safeParse({ a: value }).success).toBe(Fence.safeParse(value).success);
+          expect(MillisByPath.safeParse({ a: value }).success).toBe(Millis.safeParse(value).success);
+        }),
+        { numRuns: 500 },
+      );
+      const entry = jsonSchemaOf(SnapshotAgentEntry, "output") as {
+        properties: Record<string, { additionalProperties: unknown }>;
+      };
+      const { $schema: _fence, ...fence } = jsonSchemaOf(Fence, "output");
+      const { $schema: _millis, ...millis } = jsonSchemaOf(Millis, "output");
+      expect(entry.properties.lock_fences?.additionalProperties).toEqual(fence);
+      expect(entry.properties.locked_paths?.additionalProperties).toEqual(millis);
+    },
+  );
 
   it("the core's checks say what the protocol's schemas say, with the same defaults", () => {
     expect(AgentId.safeParse(0).error?.issues[0]?.message).toBe(AGENT_ID_RANGE);

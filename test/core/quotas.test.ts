@@ -68,73 +68,85 @@ describe("quotas", () => {
     expect(reg.lockHolder("x")).toBeNull();
   });
 
-  it("ends a waiter whose agent has no record with quota_exceeded when its grant would pass maxAgents (the record comes at the grant)", () => {
-    const { reg } = limited(2, 10);
-    reg.tryLock(1, "x");
-    const seen: WaitOutcome<AcquireResult>[] = [];
-    expect(reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome))).toEqual({
-      waiting: 1,
-    });
-    reg.registerWithId(3, "third");
-    reg.releaseLock(1, "x");
-    expect(seen).toEqual([{ kind: "quota_exceeded", why: "agent 2 would be agent number 3, past --max-agents 2" }]);
-    expect(reg.getAgent(2)).toBeNull();
-    expect(reg.lockHolder("x")).toBeNull();
-  });
+  it(
+    "ends a waiter whose agent has no record with quota_exceeded " +
+      "when its grant would pass maxAgents (the record comes at the grant)",
+    () => {
+      const { reg } = limited(2, 10);
+      reg.tryLock(1, "x");
+      const seen: WaitOutcome<AcquireResult>[] = [];
+      expect(reg.acquire({ agentId: 2, paths: ["x"], waitMs: 10_000 }, (outcome) => seen.push(outcome))).toEqual({
+        waiting: 1,
+      });
+      reg.registerWithId(3, "third");
+      reg.releaseLock(1, "x");
+      expect(seen).toEqual([{ kind: "quota_exceeded", why: "agent 2 would be agent number 3, past --max-agents 2" }]);
+      expect(reg.getAgent(2)).toBeNull();
+      expect(reg.lockHolder("x")).toBeNull();
+    },
+  );
 });
 
 describe("crashed records past maxAgents", () => {
-  it("never exhaust the quota: a new agent evicts the crashed record seen longest ago, by every route that creates one", () => {
-    const { reg, clock } = limited(3, 10);
-    // Many connection lifetimes: register, then crash on disconnect; the old code refused the 4th registration for
-    // good.
-    for (let lifetime = 1; lifetime <= 50; lifetime++) {
+  it(
+    "never exhaust the quota: " +
+      "a new agent evicts the crashed record seen longest ago, by every route that creates one",
+    () => {
+      const { reg, clock } = limited(3, 10);
+      // Many connection lifetimes: register, then crash on disconnect; the old code refused the 4th registration for
+      // good.
+      for (let lifetime = 1; lifetime <= 50; lifetime++) {
+        clock.now += 10;
+        const id = reg.register(`host ${lifetime}`);
+        expect(reg.crashAgents([id])).toEqual([id]);
+        expect(reg.listAgents().length).toBeLessThanOrEqual(3);
+      }
+      expect(reg.listAgents().map((a) => [a.id, a.state])).toEqual([
+        [48, "crashed"],
+        [49, "crashed"],
+        [50, "crashed"],
+      ]);
       clock.now += 10;
-      const id = reg.register(`host ${lifetime}`);
-      expect(reg.crashAgents([id])).toEqual([id]);
-      expect(reg.listAgents().length).toBeLessThanOrEqual(3);
-    }
-    expect(reg.listAgents().map((a) => [a.id, a.state])).toEqual([
-      [48, "crashed"],
-      [49, "crashed"],
-      [50, "crashed"],
-    ]);
-    clock.now += 10;
-    reg.heartbeat(49); // revived: no longer evictable
-    for (const [route, id, create] of [
-      ["registerWithId", 100, () => reg.registerWithId(100, "x")],
-      ["heartbeat", 101, () => reg.heartbeat(101)],
-      ["tryLock", 102, () => reg.tryLock(102, "a")],
-      ["acquire", 103, () => reg.acquire({ agentId: 103, paths: ["b"] })],
-    ] as const) {
-      clock.now += 10;
-      create();
-      expect(reg.getAgent(id)?.state, route).toBe("active");
-      expect(reg.getAgent(49)?.state, route).toBe("active");
-      expect(reg.listAgents().length, route).toBe(3);
-      reg.crashAgents([id]);
-    }
-    expect(reg.listAgents().map((a) => a.id)).toEqual([49, 102, 103]);
-  });
+      reg.heartbeat(49); // revived: no longer evictable
+      for (const [route, id, create] of [
+        ["registerWithId", 100, () => reg.registerWithId(100, "x")],
+        ["heartbeat", 101, () => reg.heartbeat(101)],
+        ["tryLock", 102, () => reg.tryLock(102, "a")],
+        ["acquire", 103, () => reg.acquire({ agentId: 103, paths: ["b"] })],
+      ] as const) {
+        clock.now += 10;
+        create();
+        expect(reg.getAgent(id)?.state, route).toBe("active");
+        expect(reg.getAgent(49)?.state, route).toBe("active");
+        expect(reg.listAgents().length, route).toBe(3);
+        reg.crashAgents([id]);
+      }
+      expect(reg.listAgents().map((a) => a.id)).toEqual([49, 102, 103]);
+    },
+  );
 
-  it("evicts by last_seen_ms then id, whatever the crash order; refuses, changing nothing, when every record is active", () => {
-    const { reg, clock } = limited(3, 10);
-    reg.registerWithId(5, "a");
-    clock.now += 1;
-    reg.registerWithId(2, "b");
-    reg.registerWithId(9, "c");
-    reg.crashAgents([9, 2, 5]);
-    reg.register("d");
-    expect(reg.getAgent(5)).toBeNull();
-    reg.register("e");
-    expect(reg.getAgent(2)).toBeNull();
-    expect(reg.getAgent(9)?.state).toBe("crashed");
-    reg.heartbeat(9);
-    const before = JSON.stringify(reg.snapshot());
-    expect(quotaError(() => reg.register("f"))).toBe("agent 12 would be agent number 4, past --max-agents 3");
-    expect(quotaError(() => reg.acquire({ agentId: 20, paths: ["x", "y"] }))).toContain("past --max-agents 3");
-    expect(JSON.stringify(reg.snapshot())).toBe(before);
-  });
+  it(
+    "evicts by last_seen_ms then id, whatever the crash order; " +
+      "refuses, changing nothing, when every record is active",
+    () => {
+      const { reg, clock } = limited(3, 10);
+      reg.registerWithId(5, "a");
+      clock.now += 1;
+      reg.registerWithId(2, "b");
+      reg.registerWithId(9, "c");
+      reg.crashAgents([9, 2, 5]);
+      reg.register("d");
+      expect(reg.getAgent(5)).toBeNull();
+      reg.register("e");
+      expect(reg.getAgent(2)).toBeNull();
+      expect(reg.getAgent(9)?.state).toBe("crashed");
+      reg.heartbeat(9);
+      const before = JSON.stringify(reg.snapshot());
+      expect(quotaError(() => reg.register("f"))).toBe("agent 12 would be agent number 4, past --max-agents 3");
+      expect(quotaError(() => reg.acquire({ agentId: 20, paths: ["x", "y"] }))).toContain("past --max-agents 3");
+      expect(JSON.stringify(reg.snapshot())).toBe(before);
+    },
+  );
 
   it("a restored snapshot's crashed records are evictable too", () => {
     const { reg, clock } = limited(2, 10);
@@ -150,22 +162,25 @@ describe("crashed records past maxAgents", () => {
 });
 
 describe("crashAgents", () => {
-  it("crashes the active agents given (their locks go, their waiters hear agent_gone) and reports which it crashed", () => {
-    const clock = { now: 0 };
-    const reg = new Registry({ now: () => clock.now });
-    reg.tryLock(1, "a");
-    reg.tryLock(2, "b");
-    reg.registerWithId(3, "c");
-    const seen: WaitOutcome<AcquireResult>[] = [];
-    reg.acquire({ agentId: 2, paths: ["a"], waitMs: 5000 }, (outcome) => seen.push(outcome));
-    expect(reg.crashAgents([2, 9, 1])).toEqual([2, 1]);
-    expect(seen).toEqual([{ kind: "agent_gone", why: "crashed" }]);
-    expect(reg.listLocks()).toEqual([]);
-    expect(reg.agentState(1)).toBe("crashed");
-    expect(reg.agentState(3)).toBe("active");
-    expect(reg.crashAgents([1])).toEqual([]);
-    expect(reg.reap()).toEqual([1, 2]);
-  });
+  it(
+    "crashes the active agents given (their locks go, their waiters hear agent_gone) " + "and reports which it crashed",
+    () => {
+      const clock = { now: 0 };
+      const reg = new Registry({ now: () => clock.now });
+      reg.tryLock(1, "a");
+      reg.tryLock(2, "b");
+      reg.registerWithId(3, "c");
+      const seen: WaitOutcome<AcquireResult>[] = [];
+      reg.acquire({ agentId: 2, paths: ["a"], waitMs: 5000 }, (outcome) => seen.push(outcome));
+      expect(reg.crashAgents([2, 9, 1])).toEqual([2, 1]);
+      expect(seen).toEqual([{ kind: "agent_gone", why: "crashed" }]);
+      expect(reg.listLocks()).toEqual([]);
+      expect(reg.agentState(1)).toBe("crashed");
+      expect(reg.agentState(3)).toBe("active");
+      expect(reg.crashAgents([1])).toEqual([]);
+      expect(reg.reap()).toEqual([1, 2]);
+    },
+  );
 });
 
 describe("saved waits", () => {

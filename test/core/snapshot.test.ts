@@ -92,37 +92,42 @@ describe("snapshot codec", () => {
     }
   });
 
-  it("lists integer-like paths in code-unit order too, so JSON.stringify writes the documented order, and snapshot → restore → snapshot stays byte-identical", () => {
-    const { reg } = manualRegistry(0);
-    for (const path of INDEX_LIKE_PATHS) {
-      reg.tryLock(1, path, 60_000 + path.length);
-      reg.recordVersion({ agentId: 1, path });
-    }
-    expect(reg.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 70_000 })).toMatchObject({
-      granted: true,
-    });
-    const snapshot = reg.snapshot();
-    const maps = [
-      ...snapshot.agents.agents.flatMap((agent) => [agent.locked_paths, agent.lock_fences]),
-      snapshot.versions.history,
-    ];
-    for (const map of maps) {
-      expect(Object.getPrototypeOf(map)).toBeNull();
-      expect(Object.keys(map)).toEqual([...Object.keys(map)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    expect(Object.keys(snapshot.versions.history)).toEqual(IN_CODE_UNIT_ORDER);
-    expect(Object.keys(snapshot.agents.agents[1]?.locked_paths ?? {})).toEqual(["20", "3", "b"]);
-    expect(snapshot.agents.agents[1]?.shared_paths).toEqual(["20", "3", "b"]);
-    const text = JSON.stringify(snapshot);
-    expect(mapsOutOfOrder(text, JSON.parse(text))).toEqual([]);
-    expect(text).toContain(
-      `"locked_paths":{"0":60001,"01":60002,"10":60002,"1a":60002,"4294967294":60010,"4294967295":60010,"9":60001,"a":60001}`,
-    );
-    const { reg: other } = manualRegistry(0);
-    other.restore(JSON.parse(text));
-    expect(JSON.stringify(other.snapshot())).toBe(text);
-    expect(JSON.stringify(other.prepareRestore(JSON.parse(text)).snapshot)).toBe(text);
-  });
+  it(
+    "lists integer-like paths in code-unit order too, so JSON.stringify writes the documented order, " +
+      "and snapshot → restore → snapshot stays byte-identical",
+    () => {
+      const { reg } = manualRegistry(0);
+      for (const path of INDEX_LIKE_PATHS) {
+        reg.tryLock(1, path, 60_000 + path.length);
+        reg.recordVersion({ agentId: 1, path });
+      }
+      expect(reg.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 70_000 })).toMatchObject({
+        granted: true,
+      });
+      const snapshot = reg.snapshot();
+      const maps = [
+        ...snapshot.agents.agents.flatMap((agent) => [agent.locked_paths, agent.lock_fences]),
+        snapshot.versions.history,
+      ];
+      for (const map of maps) {
+        expect(Object.getPrototypeOf(map)).toBeNull();
+        expect(Object.keys(map)).toEqual([...Object.keys(map)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+      }
+      expect(Object.keys(snapshot.versions.history)).toEqual(IN_CODE_UNIT_ORDER);
+      expect(Object.keys(snapshot.agents.agents[1]?.locked_paths ?? {})).toEqual(["20", "3", "b"]);
+      expect(snapshot.agents.agents[1]?.shared_paths).toEqual(["20", "3", "b"]);
+      const text = JSON.stringify(snapshot);
+      expect(mapsOutOfOrder(text, JSON.parse(text))).toEqual([]);
+      expect(text).toContain(
+        `"locked_paths":{"0":60001,"01":60002,"10":60002,"1a":60002,` +
+          `"4294967294":60010,"4294967295":60010,"9":60001,"a":60001}`,
+      );
+      const { reg: other } = manualRegistry(0);
+      other.restore(JSON.parse(text));
+      expect(JSON.stringify(other.snapshot())).toBe(text);
+      expect(JSON.stringify(other.prepareRestore(JSON.parse(text)).snapshot)).toBe(text);
+    },
+  );
 
   it("knows the keys a JS object lists first (array indexes) exactly as the engine does", () => {
     /** Whether the engine lists `key` before a key added earlier. */
@@ -347,7 +352,8 @@ describe("snapshot codec", () => {
     const before = JSON.stringify(reg.snapshot());
     const ours = reg.snapshot();
     const hostlibHint =
-      "is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections";
+      "is required: a snapshot without format_version is read as harn-hostlib's, " +
+      "which must have its agents and versions sections";
     const refused: [unknown, string][] = [
       [{}, `snapshot.agents ${hostlibHint}`],
       [{ name: "harn-registry", version: "0.1.0", dependencies: {} }, `snapshot.agents ${hostlibHint}`],

@@ -166,7 +166,9 @@ describe("AgentLocks", () => {
         }
         for (let key = 0; key <= 40; key++) expect(locks.get(`p${key}`)).toBe(model.get(`p${key}`));
         const seen: string[] = [];
-        locks.forEach((lock) => seen.push(lock.path));
+        locks.forEach((lock) => {
+          seen.push(lock.path);
+        });
         expect(seen.sort()).toEqual([...model.keys()].sort());
         expect([...locks.values()].map((lock) => lock.path).sort()).toEqual([...model.keys()].sort());
         locks.clear();

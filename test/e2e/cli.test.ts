@@ -135,54 +135,61 @@ describe("harn-registry status", () => {
     ]);
   });
 
-  it("--json lists integer-like paths in code-unit order, from a state directory and from a snapshot file", async () => {
-    const dir = tempDir("harn-cli-");
-    const state = await openState(join(dir, "state"), { now: Date.now });
-    for (const path of INDEX_LIKE_PATHS) state.store.tryLock(1, path, 600_000);
-    state.store.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 600_000 });
-    writeFileSync(join(dir, "snap.json"), JSON.stringify(state.store.snapshot()));
-    await state.close();
-    const order = [...INDEX_LIKE_PATHS, "3", "20", "b"].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const source of [`--state=${join(dir, "state")}`, `--snapshot=${join(dir, "snap.json")}`]) {
-      const result = run(["status", source, "--json"]);
-      expect(result.stderr).toBe("");
-      expect([...result.stdout.matchAll(/"path":("[^"]*")/g)].map((match) => JSON.parse(match[1] as string))).toEqual(
-        order,
-      );
-    }
-  });
+  it(
+    "--json lists integer-like paths in code-unit order, " + "from a state directory and from a snapshot file",
+    async () => {
+      const dir = tempDir("harn-cli-");
+      const state = await openState(join(dir, "state"), { now: Date.now });
+      for (const path of INDEX_LIKE_PATHS) state.store.tryLock(1, path, 600_000);
+      state.store.acquire({ agentId: 2, paths: ["3", "20", "b"], mode: "shared", ttlMs: 600_000 });
+      writeFileSync(join(dir, "snap.json"), JSON.stringify(state.store.snapshot()));
+      await state.close();
+      const order = [...INDEX_LIKE_PATHS, "3", "20", "b"].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      for (const source of [`--state=${join(dir, "state")}`, `--snapshot=${join(dir, "snap.json")}`]) {
+        const result = run(["status", source, "--json"]);
+        expect(result.stderr).toBe("");
+        expect([...result.stdout.matchAll(/"path":("[^"]*")/g)].map((match) => JSON.parse(match[1] as string))).toEqual(
+          order,
+        );
+      }
+    },
+  );
 
-  it("judges a --clock=manual writer's state directory by the writer's clock, not the wall clock, while it runs and after", async () => {
-    const state = join(tempDir("harn-cli-"), "state");
-    const writer = new RawSidecar("ndjson", [`--state=${state}`, "--clock=manual", "--agent-timeout-ms=45000"]);
-    sidecars.push(writer);
-    await writer.call(1, "clock_set", { now_ms: 1_000 });
-    await writer.call(2, "agent_register", { name: "editor" });
-    await writer.call(3, "lock_acquire", { agent_id: 1, paths: ["src/main.rs"], ttl_ms: 60_000 });
-    await writer.call(4, "clock_set", { now_ms: 30_000 });
-    const view = () => JSON.parse(run(["status", `--state=${state}`, "--json"]).stdout);
-    expect(view()).toMatchObject({
-      as_of_ms: 30_000,
-      clock: "manual",
-      agents: [{ id: 1, state: "active", last_seen_ms: 1_000, locks: 1 }],
-      locks: [{ path: "src/main.rs", holder: 1, expires_at_ms: 61_000 }],
-    });
-    const table = run(["status", `--state=${state}`]).stdout;
-    expect(table.split("\n")[0]).toMatch(/ {2}as of 1970-01-01T00:00:30\.000Z \(manual clock\)$/);
-    expect(table).toMatch(/^ {3}1 {2}editor {2}active {2}29s ago/m);
-    expect(table).toMatch(/^ {2}src\/main\.rs {2}exclusive {7}1 {6}1 {2}31s$/m);
+  it(
+    "judges a --clock=manual writer's state directory by the writer's clock, " +
+      "not the wall clock, while it runs and after",
+    async () => {
+      const state = join(tempDir("harn-cli-"), "state");
+      const writer = new RawSidecar("ndjson", [`--state=${state}`, "--clock=manual", "--agent-timeout-ms=45000"]);
+      sidecars.push(writer);
+      await writer.call(1, "clock_set", { now_ms: 1_000 });
+      await writer.call(2, "agent_register", { name: "editor" });
+      await writer.call(3, "lock_acquire", { agent_id: 1, paths: ["src/main.rs"], ttl_ms: 60_000 });
+      await writer.call(4, "clock_set", { now_ms: 30_000 });
+      const view = () => JSON.parse(run(["status", `--state=${state}`, "--json"]).stdout);
+      expect(view()).toMatchObject({
+        as_of_ms: 30_000,
+        clock: "manual",
+        agents: [{ id: 1, state: "active", last_seen_ms: 1_000, locks: 1 }],
+        locks: [{ path: "src/main.rs", holder: 1, expires_at_ms: 61_000 }],
+      });
+      const table = run(["status", `--state=${state}`]).stdout;
+      expect(table.split("\n")[0]).toMatch(/ {2}as of 1970-01-01T00:00:30\.000Z \(manual clock\)$/);
+      expect(table).toMatch(/^ {3}1 {2}editor {2}active {2}29s ago/m);
+      expect(table).toMatch(/^ {2}src\/main\.rs {2}exclusive {7}1 {6}1 {2}31s$/m);
 
-    await writer.call(5, "clock_set", { now_ms: 46_001 });
-    expect((await writer.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed" });
-    expect(view()).toMatchObject({
-      as_of_ms: 46_001,
-      clock: "manual",
-      agents: [{ id: 1, state: "crashed", locks: 0 }],
-      locks: [],
-    });
-    expect(await writer.endInput()).toEqual({ code: 0, signal: null });
-    expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed" }] });
-  });
+      await writer.call(5, "clock_set", { now_ms: 46_001 });
+      expect((await writer.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed" });
+      expect(view()).toMatchObject({
+        as_of_ms: 46_001,
+        clock: "manual",
+        agents: [{ id: 1, state: "crashed", locks: 0 }],
+        locks: [],
+      });
+      expect(await writer.endInput()).toEqual({ code: 0, signal: null });
+      expect(view()).toMatchObject({ as_of_ms: 46_001, clock: "manual", agents: [{ id: 1, state: "crashed" }] });
+    },
+  );
 
   it("judges a --clock=system writer's state directory by the wall clock", async () => {
     const { state } = await populated();
@@ -330,43 +337,55 @@ describe("the config in force, and where each value came from", () => {
     return { config, sources: config_sources, log: log[0] };
   };
 
-  it("a flag wins; without one, a --state directory keeps the value it had; otherwise the default: in the start log, initialize and status", () => {
-    const dir = join(tempDir("harn-config-"), "state");
-    const first = start([`--state=${dir}`, "--lock-ttl-ms=1234"]);
-    expect(first).toMatchObject({
-      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
-      sources: { default_lock_ttl_ms: "flag", agent_timeout_ms: "default" },
-    });
-    expect(first.log).toMatch(
-      /^harn-registry: config: lock-ttl-ms=1234 \(flag\), agent-timeout-ms=45000 \(default\), compact-bytes=67108864 \(default\), /,
-    );
-    const again = start([`--state=${dir}`]);
-    expect(again).toMatchObject({
-      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
-      sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
-    });
-    expect(again.log).toMatch(/^harn-registry: config: lock-ttl-ms=1234 \(state\), agent-timeout-ms=45000 \(state\), /);
-    const third = start([`--state=${dir}`, "--agent-timeout-ms", "999"]);
-    expect(third).toMatchObject({
-      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
-      sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "flag" },
-    });
+  it(
+    "a flag wins; without one, a --state directory keeps the value it had; " +
+      "otherwise the default: in the start log, initialize and status",
+    () => {
+      const dir = join(tempDir("harn-config-"), "state");
+      const first = start([`--state=${dir}`, "--lock-ttl-ms=1234"]);
+      expect(first).toMatchObject({
+        config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
+        sources: { default_lock_ttl_ms: "flag", agent_timeout_ms: "default" },
+      });
+      expect(first.log).toMatch(
+        new RegExp(
+          String.raw`^harn-registry: config: lock-ttl-ms=1234 \(flag\), agent-timeout-ms=45000 \(default\), ` +
+            String.raw`compact-bytes=67108864 \(default\), `,
+        ),
+      );
+      const again = start([`--state=${dir}`]);
+      expect(again).toMatchObject({
+        config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 45_000 },
+        sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
+      });
+      expect(again.log).toMatch(
+        /^harn-registry: config: lock-ttl-ms=1234 \(state\), agent-timeout-ms=45000 \(state\), /,
+      );
+      const third = start([`--state=${dir}`, "--agent-timeout-ms", "999"]);
+      expect(third).toMatchObject({
+        config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
+        sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "flag" },
+      });
 
-    const view = JSON.parse(run(["status", `--state=${dir}`, "--json"]).stdout);
-    expect(view).toMatchObject({
-      config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
-      config_sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
-    });
-    expect(run(["status", `--state=${dir}`]).stdout.split("\n")[1]).toBe(
-      "config  default_lock_ttl_ms=1234 (state), agent_timeout_ms=999 (state)",
-    );
+      const view = JSON.parse(run(["status", `--state=${dir}`, "--json"]).stdout);
+      expect(view).toMatchObject({
+        config: { default_lock_ttl_ms: 1234, agent_timeout_ms: 999 },
+        config_sources: { default_lock_ttl_ms: "state", agent_timeout_ms: "state" },
+      });
+      expect(run(["status", `--state=${dir}`]).stdout.split("\n")[1]).toBe(
+        "config  default_lock_ttl_ms=1234 (state), agent_timeout_ms=999 (state)",
+      );
 
-    const memory = start(["--no-metrics"]);
-    expect(memory.sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
-    expect(memory.log).toMatch(
-      /^harn-registry: config: lock-ttl-ms=30000 \(default\), agent-timeout-ms=45000 \(default\), .*, no-metrics \(flag\)$/,
-    );
-  });
+      const memory = start(["--no-metrics"]);
+      expect(memory.sources).toEqual({ default_lock_ttl_ms: "default", agent_timeout_ms: "default" });
+      expect(memory.log).toMatch(
+        new RegExp(
+          String.raw`^harn-registry: config: lock-ttl-ms=30000 \(default\), agent-timeout-ms=45000 \(default\), ` +
+            String.raw`.*, no-metrics \(flag\)$`,
+        ),
+      );
+    },
+  );
 
   it("a value a restored snapshot changed is reported as restore; status --snapshot reports the file's", async () => {
     const sidecar = new RawSidecar("ndjson", ["--lock-ttl-ms=5000"]);
@@ -453,7 +472,11 @@ describe("every failure of a command: exit 1, one line naming the file or peer a
       "a package.json given as a snapshot",
       { "package.json": '{"name":"x","version":"1.0.0"}' },
       ["status", "--snapshot=@/package.json"],
-      /^harn-registry status: \S+\/package\.json: snapshot\.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections$/,
+      new RegExp(
+        String.raw`^harn-registry status: \S+\/package\.json: snapshot\.agents is required: ` +
+          "a snapshot without format_version is read as harn-hostlib's, " +
+          "which must have its agents and versions sections$",
+      ),
     ],
     [
       "an empty object given as a snapshot",

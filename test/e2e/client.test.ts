@@ -48,18 +48,21 @@ async function waitingRequest(client: RegistryClient): Promise<{ pending: Promis
 }
 
 describe("every client promise settles", () => {
-  it("when the sidecar is killed with a request pending: RegistryClosedError naming the signal and the method", async () => {
-    const sidecar = spawnSidecar({ stderr: "ignore" });
-    const { pending } = await waitingRequest(sidecar.client);
-    sidecar.child.kill("SIGKILL");
-    const outcome = await settled(pending);
-    expect("error" in outcome && outcome.error).toBeInstanceOf(RegistryClosedError);
-    expect("error" in outcome && (outcome.error as Error).message).toBe(
-      "harn-registry: lock_acquire: the sidecar was killed by SIGKILL",
-    );
-    expect(await settled(sidecar.close())).toEqual({ value: null });
-    expect(await settled(sidecar.close())).toEqual({ value: null });
-  });
+  it(
+    "when the sidecar is killed with a request pending: " + "RegistryClosedError naming the signal and the method",
+    async () => {
+      const sidecar = spawnSidecar({ stderr: "ignore" });
+      const { pending } = await waitingRequest(sidecar.client);
+      sidecar.child.kill("SIGKILL");
+      const outcome = await settled(pending);
+      expect("error" in outcome && outcome.error).toBeInstanceOf(RegistryClosedError);
+      expect("error" in outcome && (outcome.error as Error).message).toBe(
+        "harn-registry: lock_acquire: the sidecar was killed by SIGKILL",
+      );
+      expect(await settled(sidecar.close())).toEqual({ value: null });
+      expect(await settled(sidecar.close())).toEqual({ value: null });
+    },
+  );
 
   it("when the sidecar exits at start (a bad flag): the first request rejects with its exit code", async () => {
     const sidecar = spawnSidecar({ args: ["--no-such-flag"], stderr: "ignore" });
@@ -107,20 +110,23 @@ describe("every client promise settles", () => {
 });
 
 describe("tokens", () => {
-  it("a token read from its file by hand, trailing newline and all, authenticates, and so does authTokenFile", async () => {
-    const dir = tempDir("harn-client-");
-    const file = join(dir, "token");
-    writeFileSync(file, "s3cret\n");
-    const { address } = await server(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${file}`]);
-    for (const options of [{ authToken: "s3cret\n" }, { authTokenFile: file }]) {
-      const client = await connectRegistry(address, options);
-      cleanups.push(() => client.dispose());
-      expect(await client.request("current_seq")).toBe(0);
-    }
-    await expect(connectRegistry(address, { authTokenFile: join(dir, "missing") })).rejects.toThrow(
-      `cannot read the auth token file ${join(dir, "missing")}: ENOENT`,
-    );
-  });
+  it(
+    "a token read from its file by hand, trailing newline and all, " + "authenticates, and so does authTokenFile",
+    async () => {
+      const dir = tempDir("harn-client-");
+      const file = join(dir, "token");
+      writeFileSync(file, "s3cret\n");
+      const { address } = await server(["--listen=tcp:127.0.0.1:0", `--auth-token-file=${file}`]);
+      for (const options of [{ authToken: "s3cret\n" }, { authTokenFile: file }]) {
+        const client = await connectRegistry(address, options);
+        cleanups.push(() => client.dispose());
+        expect(await client.request("current_seq")).toBe(0);
+      }
+      await expect(connectRegistry(address, { authTokenFile: join(dir, "missing") })).rejects.toThrow(
+        `cannot read the auth token file ${join(dir, "missing")}: ENOENT`,
+      );
+    },
+  );
 });
 
 describe("typed events", () => {

@@ -147,7 +147,9 @@ describe("--state", () => {
     const second = start(dir);
     expect(await ended(second)).toEqual({ code: 1, signal: null });
     expect(second.stderr).toBe(
-      `harn-registry: ${path} line 2: fails its checksum (changed, or moved, repeated or dropped lines before it, or from another journal); the file was left as it is\n`,
+      `harn-registry: ${path} line 2: fails its checksum ` +
+        `(changed, or moved, repeated or dropped lines before it, or from another journal); ` +
+        `the file was left as it is\n`,
     );
     expect(readFileSync(path)).toEqual(before);
   });
@@ -182,49 +184,54 @@ describe("--state", () => {
     for (const reply of answered) expect(locks.some((lock) => lock.path === `p/${reply.id}`)).toBe(true);
   });
 
-  it("keeps event numbers: an event_seq names one event for the life of the directory, across restarts and compactions, and numbering continues after the last one", async () => {
-    const dir = fresh();
-    const sinceZero = async (sidecar: RawSidecar) => (await sidecar.call("events", "events_since", { seq: 0 })).result;
-    const first = start(dir);
-    await first.call(1, "agent_register", { name: "a" });
-    await first.call(2, "lock_try", { agent_id: 1, path: "a" });
-    const one = await sinceZero(first);
-    expect(one).toMatchObject({ oldest_seq: 1, latest_seq: 2 });
-    expect(await first.endInput()).toEqual({ code: 0, signal: null });
+  it(
+    "keeps event numbers: an event_seq names one event for the life of the directory, " +
+      "across restarts and compactions, and numbering continues after the last one",
+    async () => {
+      const dir = fresh();
+      const sinceZero = async (sidecar: RawSidecar) =>
+        (await sidecar.call("events", "events_since", { seq: 0 })).result;
+      const first = start(dir);
+      await first.call(1, "agent_register", { name: "a" });
+      await first.call(2, "lock_try", { agent_id: 1, path: "a" });
+      const one = await sinceZero(first);
+      expect(one).toMatchObject({ oldest_seq: 1, latest_seq: 2 });
+      expect(await first.endInput()).toEqual({ code: 0, signal: null });
 
-    const second = start(dir, ["--compact-bytes=1"]);
-    const two = await sinceZero(second);
-    expect(two.oldest_seq).toBe(1);
-    expect(two.events.slice(0, 2)).toEqual(one.events);
-    await second.call(1, "lock_try", { agent_id: 2, path: "b" });
-    const grown = await sinceZero(second);
-    expect(grown.events.slice(-2)).toMatchObject([
-      { event_seq: two.latest_seq + 1, type: "agent/registered", agent_id: 2 },
-      { event_seq: two.latest_seq + 2, type: "lock/granted", agent_id: 2, path: "b" },
-    ]);
-    expect(await second.endInput()).toEqual({ code: 0, signal: null });
-    expect(second.stderr).toMatch(/compacted .*: generation [1-9]/);
+      const second = start(dir, ["--compact-bytes=1"]);
+      const two = await sinceZero(second);
+      expect(two.oldest_seq).toBe(1);
+      expect(two.events.slice(0, 2)).toEqual(one.events);
+      await second.call(1, "lock_try", { agent_id: 2, path: "b" });
+      const grown = await sinceZero(second);
+      expect(grown.events.slice(-2)).toMatchObject([
+        { event_seq: two.latest_seq + 1, type: "agent/registered", agent_id: 2 },
+        { event_seq: two.latest_seq + 2, type: "lock/granted", agent_id: 2, path: "b" },
+      ]);
+      expect(await second.endInput()).toEqual({ code: 0, signal: null });
+      expect(second.stderr).toMatch(/compacted .*: generation [1-9]/);
 
-    const third = start(dir);
-    const three = await sinceZero(third);
-    const saved = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
-    expect(saved.generation).toBeGreaterThan(0);
-    expect(three.oldest_seq).toBe(saved.lastEventSeq + 1);
-    expect(three.oldest_seq).toBeGreaterThan(1);
-    expect(three.latest_seq).toBeGreaterThanOrEqual(grown.latest_seq);
-    const earlier = new Map(grown.events.map((event: Json) => [event.event_seq, event]));
-    for (const event of three.events)
-      if (earlier.has(event.event_seq)) expect(event).toEqual(earlier.get(event.event_seq));
-    await third.call(1, "agent_heartbeat", { agent_id: 3 });
-    const added = (await third.call(2, "events_since", { seq: three.latest_seq })).result.events;
-    expect(added).toMatchObject([{ event_seq: three.latest_seq + 1, type: "agent/registered", agent_id: 3 }]);
-    expect(await third.endInput()).toEqual({ code: 0, signal: null });
+      const third = start(dir);
+      const three = await sinceZero(third);
+      const saved = JSON.parse(readFileSync(join(dir, "state.json"), "utf8"));
+      expect(saved.generation).toBeGreaterThan(0);
+      expect(three.oldest_seq).toBe(saved.lastEventSeq + 1);
+      expect(three.oldest_seq).toBeGreaterThan(1);
+      expect(three.latest_seq).toBeGreaterThanOrEqual(grown.latest_seq);
+      const earlier = new Map(grown.events.map((event: Json) => [event.event_seq, event]));
+      for (const event of three.events)
+        if (earlier.has(event.event_seq)) expect(event).toEqual(earlier.get(event.event_seq));
+      await third.call(1, "agent_heartbeat", { agent_id: 3 });
+      const added = (await third.call(2, "events_since", { seq: three.latest_seq })).result.events;
+      expect(added).toMatchObject([{ event_seq: three.latest_seq + 1, type: "agent/registered", agent_id: 3 }]);
+      expect(await third.endInput()).toEqual({ code: 0, signal: null });
 
-    const fourth = start(dir);
-    const four = await sinceZero(fourth);
-    expect(four.oldest_seq).toBe(three.oldest_seq);
-    expect(four.events.slice(0, three.events.length + 1)).toEqual([...three.events, ...added]);
-  });
+      const fourth = start(dir);
+      const four = await sinceZero(fourth);
+      expect(four.oldest_seq).toBe(three.oldest_seq);
+      expect(four.events.slice(0, three.events.length + 1)).toEqual([...three.events, ...added]);
+    },
+  );
 
   it("recovers with the command-line config winning over the saved one", async () => {
     const dir = fresh();

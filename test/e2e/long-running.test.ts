@@ -195,7 +195,8 @@ describe("replies when a client half-closes", () => {
     ["in memory, NDJSON", "ndjson", []],
     ["with --state, Content-Length", "content-length", ["--state=STATE"]],
   ])(
-    "through connect, %s: every reply (the waiting lock_acquire's -32800 too) reaches a host that reads slowly, and the bridge exits 0",
+    "through connect, %s: every reply (the waiting lock_acquire's -32800 too) " +
+      "reaches a host that reads slowly, and the bridge exits 0",
     async (_what, framing, args) => {
       const { address } = await serve(args);
       const holder = await client(address);
@@ -250,102 +251,116 @@ describe("replies when a client half-closes", () => {
     expect(replies.map((reply) => reply.result)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
   });
 
-  it("connect exits 1 with one line naming the server when it is killed mid-session or refuses the session", async () => {
-    const { server, address } = await serve(["--max-connections=1"]);
-    const first = new Bridge(address);
-    first.child.stdin.write(frame("ndjson", request(1, "agent_register")));
-    await until(() => first.messages("ndjson").length === 1, 5000, "the first reply");
-    const refused = new Bridge(address);
-    refused.child.stdin.end(frame("ndjson", request(1, "current_seq")));
-    expect(await refused.exited).toEqual({ code: 1, signal: null });
-    expect(refused.messages("ndjson")).toMatchObject([{ id: 1, error: { code: 1007 } }]);
-    expect(refused.stderr).toBe(
-      `harn-registry connect: ${address} refused the session: current_seq: the server already serves --max-connections 1 connections; try again later\n`,
-    );
+  it(
+    "connect exits 1 with one line naming the server " + "when it is killed mid-session or refuses the session",
+    async () => {
+      const { server, address } = await serve(["--max-connections=1"]);
+      const first = new Bridge(address);
+      first.child.stdin.write(frame("ndjson", request(1, "agent_register")));
+      await until(() => first.messages("ndjson").length === 1, 5000, "the first reply");
+      const refused = new Bridge(address);
+      refused.child.stdin.end(frame("ndjson", request(1, "current_seq")));
+      expect(await refused.exited).toEqual({ code: 1, signal: null });
+      expect(refused.messages("ndjson")).toMatchObject([{ id: 1, error: { code: 1007 } }]);
+      expect(refused.stderr).toBe(
+        `harn-registry connect: ${address} refused the session: ` +
+          `current_seq: the server already serves --max-connections 1 connections; try again later\n`,
+      );
 
-    first.child.stdin.write(frame("ndjson", request(2, "lock_acquire", { agent_id: 1, paths: ["x"] })));
-    await until(() => first.messages("ndjson").length === 2, 5000, "the second reply");
-    server.kill();
-    expect(await first.exited).toEqual({ code: 1, signal: null });
-    expect(first.stderr).toMatch(
-      new RegExp(`^harn-registry connect: ${address} closed the connection while the host was still connected: .*\\n$`),
-    );
-  });
+      first.child.stdin.write(frame("ndjson", request(2, "lock_acquire", { agent_id: 1, paths: ["x"] })));
+      await until(() => first.messages("ndjson").length === 2, 5000, "the second reply");
+      server.kill();
+      expect(await first.exited).toEqual({ code: 1, signal: null });
+      expect(first.stderr).toMatch(
+        new RegExp(
+          `^harn-registry connect: ${address} closed the connection while the host was still connected: .*\\n$`,
+        ),
+      );
+    },
+  );
 });
 
 describe("what one connection may have queued is bounded", () => {
-  it("a subscriber that stops reading under an event flood loses its subscription (events/dropped), the server stays small, the others are unaffected", async () => {
-    const { server, address } = await serve(["--max-queued-bytes=2097152"]);
-    const paused = await RawPeer.open(address);
-    paused.send(req(1, "initialize", { events: true }));
-    const flooder = await Counter.open(address);
-    await pause(200);
-    const before = rssMiB(server.child.pid as number);
-    let peak = before;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.child.pid as number))), 100);
-    const pairs = await flood(flooder, 7, 4000, Number.POSITIVE_INFINITY);
-    clearInterval(sampler);
-    // The old server kept every event for the paused peer: tens of MB a second.
-    expect(peak - before).toBeLessThan(48);
-    // A subscriber that reads gets every event meanwhile (at a pace this process keeps up with): a grant and a release
-    // per pair.
-    const reading = await Counter.open(address);
-    reading.send(request(1, "initialize", { events: true }));
-    await until(() => reading.replies === 1, 5000, "the reading subscriber's initialize");
-    const more = await flood(flooder, 7, 1500, 10_000);
-    await until(
-      () => reading.events >= more * 2 || reading.dropped.length > 0,
-      20_000,
-      `every event at the reading subscriber: ${JSON.stringify({ ...reading, socket: undefined })}`,
-    );
-    expect({ events: reading.events, dropped: reading.dropped }).toEqual({ events: more * 2, dropped: [] });
-    paused.halfClose();
-    const got = await paused.readToEnd(20_000);
-    const dropped = got.filter((message: Json) => message.method === "events/dropped");
-    expect(dropped).toHaveLength(1);
-    const sent = got
-      .filter((message: Json) => message.params?.event_seq !== undefined)
-      .map((message: Json) => message.params.event_seq);
-    expect(dropped[0].params).toEqual({ latest_seq: sent.at(-1) });
-    expect(got.at(-1)).toEqual(dropped[0]);
-    expect(sent.length).toBeLessThan(pairs * 2);
-    expect(sent.every((seq: number, index: number) => index === 0 || seq === sent[index - 1] + 1)).toBe(true);
-    expect(server.stderr).toMatch(/connection 1: events dropped after event_seq \d+/);
-  });
+  it(
+    "a subscriber that stops reading under an event flood loses its subscription (events/dropped), " +
+      "the server stays small, the others are unaffected",
+    async () => {
+      const { server, address } = await serve(["--max-queued-bytes=2097152"]);
+      const paused = await RawPeer.open(address);
+      paused.send(req(1, "initialize", { events: true }));
+      const flooder = await Counter.open(address);
+      await pause(200);
+      const before = rssMiB(server.child.pid as number);
+      let peak = before;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(server.child.pid as number))), 100);
+      const pairs = await flood(flooder, 7, 4000, Number.POSITIVE_INFINITY);
+      clearInterval(sampler);
+      // The old server kept every event for the paused peer: tens of MB a second.
+      expect(peak - before).toBeLessThan(48);
+      // A subscriber that reads gets every event meanwhile (at a pace this process keeps up with): a grant and a
+      // release per pair.
+      const reading = await Counter.open(address);
+      reading.send(request(1, "initialize", { events: true }));
+      await until(() => reading.replies === 1, 5000, "the reading subscriber's initialize");
+      const more = await flood(flooder, 7, 1500, 10_000);
+      await until(
+        () => reading.events >= more * 2 || reading.dropped.length > 0,
+        20_000,
+        `every event at the reading subscriber: ${JSON.stringify({ ...reading, socket: undefined })}`,
+      );
+      expect({ events: reading.events, dropped: reading.dropped }).toEqual({ events: more * 2, dropped: [] });
+      paused.halfClose();
+      const got = await paused.readToEnd(20_000);
+      const dropped = got.filter((message: Json) => message.method === "events/dropped");
+      expect(dropped).toHaveLength(1);
+      const sent = got
+        .filter((message: Json) => message.params?.event_seq !== undefined)
+        .map((message: Json) => message.params.event_seq);
+      expect(dropped[0].params).toEqual({ latest_seq: sent.at(-1) });
+      expect(got.at(-1)).toEqual(dropped[0]);
+      expect(sent.length).toBeLessThan(pairs * 2);
+      expect(sent.every((seq: number, index: number) => index === 0 || seq === sent[index - 1] + 1)).toBe(true);
+      expect(server.stderr).toMatch(/connection 1: events dropped after event_seq \d+/);
+    },
+  );
 
-  it("through a bridge whose host stops reading: the server and the bridge stay small; the host catches up from events/dropped", async () => {
-    const { server, address } = await serve(["--max-queued-bytes=1048576"]);
-    const bridge = new Bridge(address, false);
-    bridge.child.stdout.pause();
-    bridge.child.stdin.write(frame("ndjson", request(1, "initialize", { events: true })));
-    const flooder = await Counter.open(address);
-    await pause(300);
-    const before = { server: rssMiB(server.child.pid as number), bridge: rssMiB(bridge.child.pid as number) };
-    let peak = { ...before };
-    const sampler = setInterval(() => {
-      peak = {
-        server: Math.max(peak.server, rssMiB(server.child.pid as number)),
-        bridge: Math.max(peak.bridge, rssMiB(bridge.child.pid as number)),
-      };
-    }, 100);
-    await flood(flooder, 8, 3000, Number.POSITIVE_INFINITY);
-    clearInterval(sampler);
-    expect(peak.server - before.server).toBeLessThan(48);
-    expect(peak.bridge - before.bridge).toBeLessThan(48);
-    bridge.readAll();
-    bridge.child.stdout.resume();
-    await until(() => bridge.stdout.includes('"events/dropped"'), 10_000, "events/dropped through the bridge");
-    const dropped = bridge.messages("ndjson").find((message) => message.method === "events/dropped");
-    bridge.child.stdin.write(
-      frame("ndjson", request(2, "events_subscribe"), request(3, "events_since", { seq: dropped.params.latest_seq })),
-    );
-    bridge.child.stdin.end();
-    expect(await bridge.exited).toEqual({ code: 0, signal: null });
-    const [subscribed, since] = bridge.messages("ndjson").filter((message) => message.id === 2 || message.id === 3);
-    expect(subscribed.result.latest_seq).toBeGreaterThan(dropped.params.latest_seq);
-    expect(since.result).toMatchObject({ latest_seq: subscribed.result.latest_seq });
-    expect(since.result.events.at(-1).event_seq).toBe(subscribed.result.latest_seq);
-  });
+  it(
+    "through a bridge whose host stops reading: " +
+      "the server and the bridge stay small; the host catches up from events/dropped",
+    async () => {
+      const { server, address } = await serve(["--max-queued-bytes=1048576"]);
+      const bridge = new Bridge(address, false);
+      bridge.child.stdout.pause();
+      bridge.child.stdin.write(frame("ndjson", request(1, "initialize", { events: true })));
+      const flooder = await Counter.open(address);
+      await pause(300);
+      const before = { server: rssMiB(server.child.pid as number), bridge: rssMiB(bridge.child.pid as number) };
+      let peak = { ...before };
+      const sampler = setInterval(() => {
+        peak = {
+          server: Math.max(peak.server, rssMiB(server.child.pid as number)),
+          bridge: Math.max(peak.bridge, rssMiB(bridge.child.pid as number)),
+        };
+      }, 100);
+      await flood(flooder, 8, 3000, Number.POSITIVE_INFINITY);
+      clearInterval(sampler);
+      expect(peak.server - before.server).toBeLessThan(48);
+      expect(peak.bridge - before.bridge).toBeLessThan(48);
+      bridge.readAll();
+      bridge.child.stdout.resume();
+      await until(() => bridge.stdout.includes('"events/dropped"'), 10_000, "events/dropped through the bridge");
+      const dropped = bridge.messages("ndjson").find((message) => message.method === "events/dropped");
+      bridge.child.stdin.write(
+        frame("ndjson", request(2, "events_subscribe"), request(3, "events_since", { seq: dropped.params.latest_seq })),
+      );
+      bridge.child.stdin.end();
+      expect(await bridge.exited).toEqual({ code: 0, signal: null });
+      const [subscribed, since] = bridge.messages("ndjson").filter((message) => message.id === 2 || message.id === 3);
+      expect(subscribed.result.latest_seq).toBeGreaterThan(dropped.params.latest_seq);
+      expect(since.result).toMatchObject({ latest_seq: subscribed.result.latest_seq });
+      expect(since.result.events.at(-1).event_seq).toBe(subscribed.result.latest_seq);
+    },
+  );
 
   it.each([
     [
@@ -356,10 +371,14 @@ describe("what one connection may have queued is bounded", () => {
     [
       "--max-queued-bytes=65536: its replies pass it",
       ["--max-queued-bytes=65536"],
-      /connection 2: exiting with code 1: the peer does not read its replies: \d+ bytes of them were queued, past --max-queued-bytes 65536; cut off/,
+      new RegExp(
+        "connection 2: exiting with code 1: the peer does not read its replies: " +
+          String.raw`\d+ bytes of them were queued, past --max-queued-bytes 65536; cut off`,
+      ),
     ],
   ])(
-    "a peer that pipelines 20,000 requests + shutdown + exit and never reads loses its slot (%s); its agents crash; the others are unaffected",
+    "a peer that pipelines 20,000 requests + shutdown + exit and never reads loses its slot (%s); " +
+      "its agents crash; the others are unaffected",
     async (_what, args, logged) => {
       const { server, address } = await serve(["tcp", "--max-connections=2", ...args]);
       const other = await client(address);
@@ -486,7 +505,8 @@ describe("signals", () => {
   ];
 
   it.each(cases)(
-    "$signal on $transport (state: $state) during a $during: reading stops at once, what was received is answered and on disk, exit 0",
+    "$signal on $transport (state: $state) during a $during: " +
+      "reading stops at once, what was received is answered and on disk, exit 0",
     async ({ transport, state, during, signal }) => {
       const dir = tempDir("harn-signal-");
       const stateArgs = state ? [`--state=${join(dir, "state")}`] : [];
@@ -566,18 +586,21 @@ describe("signals", () => {
     },
   );
 
-  it("a stdio server whose host does not read exits 0 within its flush bound on SIGTERM (it used to hang)", async () => {
-    const sidecar = new RawSidecar("ndjson");
-    children.push(sidecar.child);
-    sidecar.child.stdout.pause();
-    sidecar.sendRaw(frame("ndjson", ...Array.from({ length: 20_000 }, (_, i) => request(i, "lock_list"))));
-    await pause(500);
-    const signalled = Date.now();
-    sidecar.child.kill("SIGTERM");
-    expect(await sidecar.exited).toEqual({ code: 0, signal: null });
-    expect(Date.now() - signalled).toBeLessThan(5000);
-    expect(sidecar.stderr).toContain("the peer did not take its replies within 2000 ms; cut off");
-  });
+  it(
+    "a stdio server whose host does not read exits 0 within its flush bound on SIGTERM " + "(it used to hang)",
+    async () => {
+      const sidecar = new RawSidecar("ndjson");
+      children.push(sidecar.child);
+      sidecar.child.stdout.pause();
+      sidecar.sendRaw(frame("ndjson", ...Array.from({ length: 20_000 }, (_, i) => request(i, "lock_list"))));
+      await pause(500);
+      const signalled = Date.now();
+      sidecar.child.kill("SIGTERM");
+      expect(await sidecar.exited).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalled).toBeLessThan(5000);
+      expect(sidecar.stderr).toContain("the peer did not take its replies within 2000 ms; cut off");
+    },
+  );
 });
 
 describe("crashed records and --max-agents", () => {

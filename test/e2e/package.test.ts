@@ -236,7 +236,8 @@ describe("the package", () => {
     expect(packed.files.find((file) => file.path === "bin/harn-registry")?.mode ?? 0).toBe(0o755);
   }, 10_000);
 
-  it("installs from the tarball into an empty project: the bins run, import() gives the client, require() says ESM-only", async () => {
+  it("installs from the tarball into an empty project: " +
+    "the bins run, import() gives the client, require() says ESM-only", async () => {
     const project = emptyProject(
       join(work, "from-tarball"),
       `file:${join(work, packed.filename)}`,

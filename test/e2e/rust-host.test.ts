@@ -90,7 +90,8 @@ afterEach(() => {
 });
 
 describe("examples/rust-host", () => {
-  it("builds offline without warnings, and its unit tests pass (frames of both framings from one stream, a client shared by threads, a u64 kept exact)", () => {
+  it("builds offline without warnings, and its unit tests pass " +
+    "(frames of both framings from one stream, a client shared by threads, a u64 kept exact)", () => {
     host();
     expect(buildLog).not.toMatch(/warning|error/);
     const unit = cargo(["test", "--lib"]);

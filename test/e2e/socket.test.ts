@@ -43,7 +43,9 @@ const notOwner = (id: number | string, method: string, agent: number) => ({
   id,
   error: {
     code: 1008,
-    message: `${method}: agent ${agent} is live and belongs to another connection; only that connection may act as it until it crashes or is unregistered`,
+    message:
+      `${method}: agent ${agent} is live and belongs to another connection; ` +
+      `only that connection may act as it until it crashes or is unregistered`,
     data: { method, error: "not_owner" },
   },
 });
@@ -54,48 +56,52 @@ describe("unix socket server", () => {
     expect(statSync(path).mode & 0o777).toBe(0o600);
   });
 
-  it("two hosts share one registry: conflicts across hosts, not_owner for a foreign live agent, locks freed when a host disconnects", async () => {
-    const { address, server } = await unixServer();
-    const a = await client(address);
-    const b = await client(address);
-    expect((await a.call(1, "agent_register", { name: "alpha" })).result).toBe(1);
-    expect((await a.call(2, "lock_try", { agent_id: 1, path: "src/a.rs" })).result).toEqual({
-      locked: true,
-      holder: 1,
-    });
-    expect((await b.call(1, "agent_register", { name: "beta" })).result).toBe(2);
-    expect((await b.call(2, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
-      locked: false,
-      holder: 1,
-    });
-    for (const [method, params] of [
-      ["agent_heartbeat", { agent_id: 1 }],
-      ["lock_release", { agent_id: 1, path: "src/a.rs" }],
-      ["lock_try", { agent_id: 1, path: "src/b.rs" }],
-      ["lock_acquire", { agent_id: 1, paths: ["src/b.rs"] }],
-      ["lock_release_all", { agent_id: 1 }],
-      ["lock_renew", { agent_id: 1 }],
-      ["version_record", { agent_id: 1, path: "src/a.rs" }],
-      ["agent_unregister", { agent_id: 1 }],
-      ["agent_register", { agent_id: 1, name: "stolen" }],
-    ] as const) {
-      expect(await b.call(3, method, params)).toEqual(notOwner(3, method, 1));
-    }
-    expect((await b.call(4, "lock_holder", { path: "src/a.rs" })).result).toBe(1);
-    expect((await b.call(5, "version_record", { agent_id: 0, path: "src/a.rs" })).result).toBe(1);
-    a.close();
-    await a.closed;
-    await server.waitForLog(/connection 1 closed: agents 1 crashed, their locks freed/);
-    expect((await b.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed", locks: [] });
-    expect((await b.call(7, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
-      locked: true,
-      holder: 2,
-    });
-    expect((await b.call(8, "agent_register", { agent_id: 1, name: "taken over" })).result).toBe(1);
-    expect((await b.call(9, "agent_heartbeat", { agent_id: 1 })).result).toBe(true);
-    const c = await client(address);
-    expect(await c.call(1, "agent_heartbeat", { agent_id: 1 })).toEqual(notOwner(1, "agent_heartbeat", 1));
-  });
+  it(
+    "two hosts share one registry: conflicts across hosts, " +
+      "not_owner for a foreign live agent, locks freed when a host disconnects",
+    async () => {
+      const { address, server } = await unixServer();
+      const a = await client(address);
+      const b = await client(address);
+      expect((await a.call(1, "agent_register", { name: "alpha" })).result).toBe(1);
+      expect((await a.call(2, "lock_try", { agent_id: 1, path: "src/a.rs" })).result).toEqual({
+        locked: true,
+        holder: 1,
+      });
+      expect((await b.call(1, "agent_register", { name: "beta" })).result).toBe(2);
+      expect((await b.call(2, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
+        locked: false,
+        holder: 1,
+      });
+      for (const [method, params] of [
+        ["agent_heartbeat", { agent_id: 1 }],
+        ["lock_release", { agent_id: 1, path: "src/a.rs" }],
+        ["lock_try", { agent_id: 1, path: "src/b.rs" }],
+        ["lock_acquire", { agent_id: 1, paths: ["src/b.rs"] }],
+        ["lock_release_all", { agent_id: 1 }],
+        ["lock_renew", { agent_id: 1 }],
+        ["version_record", { agent_id: 1, path: "src/a.rs" }],
+        ["agent_unregister", { agent_id: 1 }],
+        ["agent_register", { agent_id: 1, name: "stolen" }],
+      ] as const) {
+        expect(await b.call(3, method, params)).toEqual(notOwner(3, method, 1));
+      }
+      expect((await b.call(4, "lock_holder", { path: "src/a.rs" })).result).toBe(1);
+      expect((await b.call(5, "version_record", { agent_id: 0, path: "src/a.rs" })).result).toBe(1);
+      a.close();
+      await a.closed;
+      await server.waitForLog(/connection 1 closed: agents 1 crashed, their locks freed/);
+      expect((await b.call(6, "agent_get", { agent_id: 1 })).result).toMatchObject({ state: "crashed", locks: [] });
+      expect((await b.call(7, "lock_try", { agent_id: 2, path: "src/a.rs" })).result).toEqual({
+        locked: true,
+        holder: 2,
+      });
+      expect((await b.call(8, "agent_register", { agent_id: 1, name: "taken over" })).result).toBe(1);
+      expect((await b.call(9, "agent_heartbeat", { agent_id: 1 })).result).toBe(true);
+      const c = await client(address);
+      expect(await c.call(1, "agent_heartbeat", { agent_id: 1 })).toEqual(notOwner(1, "agent_heartbeat", 1));
+    },
+  );
 
   it("never grants a lock to two hosts at once under contention (waiting acquires, fenced writes)", async () => {
     const { address } = await unixServer();
@@ -196,21 +202,25 @@ describe("unix socket server", () => {
     expect((await host.call(1, "current_seq")).result).toBe(0);
   });
 
-  it("with --state keeps the shared registry across a kill -9; recovered agents belong to whoever acts as them first", async () => {
-    const dir = fresh();
-    const path = join(dir, "registry.sock");
-    const first = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
-    const a = await client(first.address);
-    await a.call(1, "lock_try", { agent_id: 3, path: "durable.rs" });
-    first.server.kill();
-    await first.server.exited;
-    const second = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
-    const b = await client(second.address);
-    expect((await b.call(1, "lock_holder", { path: "durable.rs" })).result).toBe(3);
-    expect((await b.call(2, "agent_heartbeat", { agent_id: 3 })).result).toBe(true);
-    const c = await client(second.address);
-    expect(await c.call(1, "agent_heartbeat", { agent_id: 3 })).toEqual(notOwner(1, "agent_heartbeat", 3));
-  });
+  it(
+    "with --state keeps the shared registry across a kill -9; " +
+      "recovered agents belong to whoever acts as them first",
+    async () => {
+      const dir = fresh();
+      const path = join(dir, "registry.sock");
+      const first = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
+      const a = await client(first.address);
+      await a.call(1, "lock_try", { agent_id: 3, path: "durable.rs" });
+      first.server.kill();
+      await first.server.exited;
+      const second = await serve([`--listen=unix:${path}`, `--state=${join(dir, "state")}`]);
+      const b = await client(second.address);
+      expect((await b.call(1, "lock_holder", { path: "durable.rs" })).result).toBe(3);
+      expect((await b.call(2, "agent_heartbeat", { agent_id: 3 })).result).toBe(true);
+      const c = await client(second.address);
+      expect(await c.call(1, "agent_heartbeat", { agent_id: 3 })).toEqual(notOwner(1, "agent_heartbeat", 3));
+    },
+  );
 
   it("on SIGTERM closes every connection and exits 0", async () => {
     const { address, server } = await unixServer();
@@ -262,7 +272,8 @@ describe("TCP server", () => {
       "another method first",
       "agent_register",
       { name: "sneaky" },
-      "not authenticated; the first request on a TCP connection must be initialize with the auth_token from the server's --auth-token-file",
+      "not authenticated; the first request on a TCP connection must be initialize " +
+        "with the auth_token from the server's --auth-token-file",
     ],
   ])(
     "refuses %s with unauthorized, saying which, and closes the connection, changing nothing",
@@ -416,7 +427,9 @@ describe("a peer cannot keep a connection slot", () => {
       const { server, address } = hold.transport === "tcp" ? await tcpServer(TOKEN, args) : await unixServer(args);
       const fillers = hold.whileFull ? [await served(address), await served(address)] : [];
       const stalled = [await peer(address), await peer(address)];
-      stalled.forEach((p, index) => hold.act(p, index + 1));
+      stalled.forEach((p, index) => {
+        hold.act(p, index + 1);
+      });
       for (let index = 1; index <= stalled.length; index++)
         await server.waitForLog(new RegExp(`connection ${fillers.length + index}: exiting`));
       for (const filler of fillers) filler.close();
@@ -450,18 +463,21 @@ describe("a peer cannot keep a connection slot", () => {
     expect((await host.call(1, "agent_list")).result).toEqual([]);
   });
 
-  it("connections waiting to authenticate take no served slot; past --max-connections of them the oldest is closed", async () => {
-    const { server, address } = await tcpServer(TOKEN, ["--max-connections=2", "--auth-timeout-ms=60000"]);
-    const waiting = [await peer(address), await peer(address)];
-    waiting[1]?.write('{"jsonrpc":"2.0","id":1,');
-    const [a, b] = [await served(address, 0), await served(address, 0)];
-    expect((await a.call(1, "metrics")).result.connections).toBe(2);
-    expect((await b.call(1, "current_seq")).result).toBe(0);
-    await peer(address);
-    await server.waitForLog(/connection 1: exiting with code 0: .*waiting/);
-    expect(await waiting[0]?.readToEnd()).toEqual([]);
-    expect(server.stderr).not.toMatch(/connection 2: exiting/);
-  });
+  it(
+    "connections waiting to authenticate take no served slot; " + "past --max-connections of them the oldest is closed",
+    async () => {
+      const { server, address } = await tcpServer(TOKEN, ["--max-connections=2", "--auth-timeout-ms=60000"]);
+      const waiting = [await peer(address), await peer(address)];
+      waiting[1]?.write('{"jsonrpc":"2.0","id":1,');
+      const [a, b] = [await served(address, 0), await served(address, 0)];
+      expect((await a.call(1, "metrics")).result.connections).toBe(2);
+      expect((await b.call(1, "current_seq")).result).toBe(0);
+      await peer(address);
+      await server.waitForLog(/connection 1: exiting with code 0: .*waiting/);
+      expect(await waiting[0]?.readToEnd()).toEqual([]);
+      expect(server.stderr).not.toMatch(/connection 2: exiting/);
+    },
+  );
 
   it("a peer that asks to exit but does not read what it is owed is cut off; its agents crash", async () => {
     const { server, address } = await unixServer();

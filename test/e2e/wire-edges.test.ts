@@ -35,7 +35,8 @@ describe("the wire, through the bin", () => {
   it("answers a long fraction with -32602 and the id, and 10,000-deep params likewise", () => {
     const deep = `${"[".repeat(10_000)}9007199254740993${"]".repeat(10_000)}`;
     const { lines } = run(
-      `{"jsonrpc":"2.0","id":1,"method":"lock_try","params":{"agent_id":0.30000000000000004,"path":"a"}}\n{"jsonrpc":"2.0","id":2,"method":"status","params":{"x":${deep}}}\n`,
+      `{"jsonrpc":"2.0","id":1,"method":"lock_try","params":{"agent_id":0.30000000000000004,"path":"a"}}\n` +
+        `{"jsonrpc":"2.0","id":2,"method":"status","params":{"x":${deep}}}\n`,
     );
     expect(lines.map((line) => JSON.parse(line))).toMatchObject([
       { id: 1, error: { code: -32602 } },
@@ -74,25 +75,29 @@ describe("the wire, through the bin", () => {
     expect(code).toBe(0);
   });
 
-  it("hands the registry flags to the session: --lock-ttl-ms, --agent-timeout-ms, --crash-lock-delay-ms, --max-message-bytes", () => {
-    const input = [
-      req(1, "initialize"),
-      req(2, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 }),
-      req(3, "clock_set", { now_ms: 1_001 }),
-      req(4, "lock_try", { agent_id: 2, path: "f" }),
-      req(5, "agent_register", { name: "x".repeat(3000) }),
-    ];
-    const { lines } = run(input.map((m) => `${JSON.stringify(m)}\n`).join(""), [
-      "--lock-ttl-ms=700",
-      "--agent-timeout-ms=1000",
-      "--crash-lock-delay-ms=5000",
-      "--max-message-bytes=2000",
-    ]);
-    const replies = lines.map((line) => JSON.parse(line));
-    expect(replies[0].result.config).toEqual({ default_lock_ttl_ms: 700, agent_timeout_ms: 1000 });
-    expect(replies[3]).toMatchObject({ id: 4, result: { locked: false, holder: 1 } });
-    expect(replies[4]).toMatchObject({ id: null, error: { code: -32600 } });
-  });
+  it(
+    "hands the registry flags to the session: " +
+      "--lock-ttl-ms, --agent-timeout-ms, --crash-lock-delay-ms, --max-message-bytes",
+    () => {
+      const input = [
+        req(1, "initialize"),
+        req(2, "lock_try", { agent_id: 1, path: "f", ttl_ms: 1_000_000 }),
+        req(3, "clock_set", { now_ms: 1_001 }),
+        req(4, "lock_try", { agent_id: 2, path: "f" }),
+        req(5, "agent_register", { name: "x".repeat(3000) }),
+      ];
+      const { lines } = run(input.map((m) => `${JSON.stringify(m)}\n`).join(""), [
+        "--lock-ttl-ms=700",
+        "--agent-timeout-ms=1000",
+        "--crash-lock-delay-ms=5000",
+        "--max-message-bytes=2000",
+      ]);
+      const replies = lines.map((line) => JSON.parse(line));
+      expect(replies[0].result.config).toEqual({ default_lock_ttl_ms: 700, agent_timeout_ms: 1000 });
+      expect(replies[3]).toMatchObject({ id: 4, result: { locked: false, holder: 1 } });
+      expect(replies[4]).toMatchObject({ id: null, error: { code: -32600 } });
+    },
+  );
 
   it("runs nothing after exit: agent_register, exit, agent_register, lock_try in one chunk", () => {
     const { lines, code } = run(

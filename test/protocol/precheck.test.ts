@@ -97,33 +97,37 @@ describe("precheck", () => {
     }
   });
 
-  it("lets the envelopes' usual params through without zod (the path every call of a Harn host takes), and only those", () => {
-    const builtin = precheck(methods.builtin_call.params);
-    expect(builtin({ name: "hostlib_code_index_lock_try", args: [{ agent_id: 1, path: "a" }] })).toBe(true);
-    expect(builtin({ name: "x", args: [] })).toBe(true);
-    expect(builtin({ name: "x", args: [null] })).toBe(true);
-    expect(builtin({ name: "x", args: [Object.create(null)] })).toBe(true);
-    for (const refused of [
-      { name: "x", args: [{}, {}] },
-      { name: "x", args: [[]] },
-      { name: "x", args: [5] },
-      { name: 5, args: [] },
-      { name: "x" },
-      { name: "x", args: [], more: 1 },
-      { name: "x", args: [new Date()] },
-    ]) {
-      expect(builtin(refused), JSON.stringify(refused)).toBe(false);
-    }
-    const hostCall = precheck(methods["host/call"].params);
-    expect(hostCall({ sessionId: "s", name: "code_index.status", args: null })).toBe(true);
-    expect(hostCall({ name: "code_index.status", args: { seq: 1 } })).toBe(true);
-    expect(hostCall({ name: "code_index.status" })).toBe(true);
-    expect(hostCall({ sessionId: 1, name: "code_index.status" })).toBe(false);
-    expect(hostCall({ name: "code_index.status", args: [] })).toBe(false);
-    expect(precheck(methods.current_agent_set.params)({ agent_id: null })).toBe(true);
-    expect(precheck(methods.lock_renew.params)({ agent_id: 1, paths: ["a", "b"] })).toBe(true);
-    expect(precheck(methods.lock_renew.params)({ agent_id: 1, paths: [] })).toBe(false);
-  });
+  it(
+    "lets the envelopes' usual params through without zod " +
+      "(the path every call of a Harn host takes), and only those",
+    () => {
+      const builtin = precheck(methods.builtin_call.params);
+      expect(builtin({ name: "hostlib_code_index_lock_try", args: [{ agent_id: 1, path: "a" }] })).toBe(true);
+      expect(builtin({ name: "x", args: [] })).toBe(true);
+      expect(builtin({ name: "x", args: [null] })).toBe(true);
+      expect(builtin({ name: "x", args: [Object.create(null)] })).toBe(true);
+      for (const refused of [
+        { name: "x", args: [{}, {}] },
+        { name: "x", args: [[]] },
+        { name: "x", args: [5] },
+        { name: 5, args: [] },
+        { name: "x" },
+        { name: "x", args: [], more: 1 },
+        { name: "x", args: [new Date()] },
+      ]) {
+        expect(builtin(refused), JSON.stringify(refused)).toBe(false);
+      }
+      const hostCall = precheck(methods["host/call"].params);
+      expect(hostCall({ sessionId: "s", name: "code_index.status", args: null })).toBe(true);
+      expect(hostCall({ name: "code_index.status", args: { seq: 1 } })).toBe(true);
+      expect(hostCall({ name: "code_index.status" })).toBe(true);
+      expect(hostCall({ sessionId: 1, name: "code_index.status" })).toBe(false);
+      expect(hostCall({ name: "code_index.status", args: [] })).toBe(false);
+      expect(precheck(methods.current_agent_set.params)({ agent_id: null })).toBe(true);
+      expect(precheck(methods.lock_renew.params)({ agent_id: 1, paths: ["a", "b"] })).toBe(true);
+      expect(precheck(methods.lock_renew.params)({ agent_id: 1, paths: [] })).toBe(false);
+    },
+  );
 
   it("is sound for envelope-shaped values", () => {
     const args = fc.array(fc.oneof(fc.constant(null), fc.object(), fc.anything()), { maxLength: 3 });

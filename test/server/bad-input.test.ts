@@ -199,7 +199,8 @@ describe("Content-Length framing errors", () => {
     const sidecar = await WireSession.start({ framing: "content-length" });
     const body = JSON.stringify(req(1, "current_seq"));
     const frame = Buffer.from(
-      `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`,
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n${body}`,
     );
     for (const byte of frame) {
       sidecar.sendRaw(Buffer.from([byte]));

@@ -36,8 +36,9 @@ function refused(message: string, cycle: Edge[]): Json {
   };
 }
 
+const waitWords = (e: Edge) => `agent ${e.agent_id} waits for agent ${e.waits_for} on ${JSON.stringify(e.path)}`;
 const words = (cycle: Edge[]) =>
-  `waiting would close a cycle of waits: ${cycle.map((e) => `agent ${e.agent_id} waits for agent ${e.waits_for} on ${JSON.stringify(e.path)}`).join(", ")}; refused, nothing changed`;
+  `waiting would close a cycle of waits: ${cycle.map((e) => waitWords(e)).join(", ")}; refused, nothing changed`;
 
 describe("deadlock over the wire", () => {
   it("refuses the wait that closes a two-agent cycle, tells subscribers, and changes nothing", async () => {
@@ -138,35 +139,38 @@ describe("deadlock over the wire", () => {
     ]);
   });
 
-  it("refuses a cycle that closes through a request queued ahead (no barging): the free path is wanted by a waiter", async () => {
-    const { call, wait, take } = await session();
-    await take(1, ["a"]);
-    wait(2, ["a", "b"]);
-    // b is free, but agent 2's queued request wants it: agent 1 would wait behind agent 2, who waits for agent 1's a.
-    const cycle = [
-      { agent_id: 1, path: "b", waits_for: 2 },
-      { agent_id: 2, path: "a", waits_for: 1 },
-    ];
-    expect(await call("lock_acquire", { agent_id: 1, paths: ["b"], wait_ms: WAIT })).toMatchObject(
-      refused(words(cycle), cycle),
-    );
-    // Without wait_ms the same request is refused as before, naming the queued request.
-    expect((await take(1, ["b"])).result).toEqual({
-      granted: false,
-      locks: [],
-      conflicts: [{ path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true }],
-    });
-    // And a path inside a directory one holds, wanted by a request queued for the directory.
-    await take(3, ["d"]);
-    wait(4, ["d"]);
-    const inside = [
-      { agent_id: 3, path: "d/f", waits_for: 4 },
-      { agent_id: 4, path: "d", waits_for: 3 },
-    ];
-    expect(await call("lock_acquire", { agent_id: 3, paths: ["d/f"], wait_ms: WAIT })).toMatchObject(
-      refused(words(inside), inside),
-    );
-  });
+  it(
+    "refuses a cycle that closes through a request queued ahead (no barging): " + "the free path is wanted by a waiter",
+    async () => {
+      const { call, wait, take } = await session();
+      await take(1, ["a"]);
+      wait(2, ["a", "b"]);
+      // b is free, but agent 2's queued request wants it: agent 1 would wait behind agent 2, who waits for agent 1's a.
+      const cycle = [
+        { agent_id: 1, path: "b", waits_for: 2 },
+        { agent_id: 2, path: "a", waits_for: 1 },
+      ];
+      expect(await call("lock_acquire", { agent_id: 1, paths: ["b"], wait_ms: WAIT })).toMatchObject(
+        refused(words(cycle), cycle),
+      );
+      // Without wait_ms the same request is refused as before, naming the queued request.
+      expect((await take(1, ["b"])).result).toEqual({
+        granted: false,
+        locks: [],
+        conflicts: [{ path: "b", holder: 2, mode: "exclusive", expires_at_ms: null, queued: true }],
+      });
+      // And a path inside a directory one holds, wanted by a request queued for the directory.
+      await take(3, ["d"]);
+      wait(4, ["d"]);
+      const inside = [
+        { agent_id: 3, path: "d/f", waits_for: 4 },
+        { agent_id: 4, path: "d", waits_for: 3 },
+      ];
+      expect(await call("lock_acquire", { agent_id: 3, paths: ["d/f"], wait_ms: WAIT })).toMatchObject(
+        refused(words(inside), inside),
+      );
+    },
+  );
 
   it("counts the refusal among the errors by code", async () => {
     const { call, wait, take } = await session();

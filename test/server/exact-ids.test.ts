@@ -40,17 +40,21 @@ const layouts: ((id: string) => string)[] = [
 const rawId = (line: string) => (/^\{"jsonrpc":"2\.0","id":([^,]*),/.exec(line) as RegExpExecArray)[1];
 
 describe("exactId", () => {
-  it("keeps the number for ids that print back as sent, and makes a RawId of the token otherwise, wherever the id is", () => {
-    for (const layout of layouts) {
-      for (const token of [...rawTokens, ...plainTokens].filter((t) => !t.startsWith('"'))) {
-        const text = layout(token);
-        const id = (parseJson(text) as { id: number | bigint }).id;
-        const exact = exactId(text, id);
-        if (rawTokens.includes(token)) expect(exact, text).toEqual(new RawId(token, id));
-        else expect(exact, text).toBe(id);
+  it(
+    "keeps the number for ids that print back as sent, " +
+      "and makes a RawId of the token otherwise, wherever the id is",
+    () => {
+      for (const layout of layouts) {
+        for (const token of [...rawTokens, ...plainTokens].filter((t) => !t.startsWith('"'))) {
+          const text = layout(token);
+          const id = (parseJson(text) as { id: number | bigint }).id;
+          const exact = exactId(text, id);
+          if (rawTokens.includes(token)) expect(exact, text).toEqual(new RawId(token, id));
+          else expect(exact, text).toBe(id);
+        }
       }
-    }
-  });
+    },
+  );
 
   it("finds the token of any number from JSON's grammar", () => {
     const token = fc
@@ -117,7 +121,8 @@ for (const framing of ["ndjson", "content-length"] as const) {
           '{"jsonrpc":"2.0","id":2,"method":"agent_register"}',
           '{"jsonrpc":"2.0","id":3,"method":"lock_try","params":{"agent_id":1,"path":"a"}}',
           '{"jsonrpc":"2.0","id":1e2,"method":"lock_acquire","params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
-          '{"jsonrpc":"2.0","id":18446744073709551615,"method":"lock_acquire","params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
+          '{"jsonrpc":"2.0","id":18446744073709551615,"method":"lock_acquire",' +
+            '"params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
         ),
       );
       await wire.waitFor(3, framing);

@@ -23,10 +23,14 @@ function caller(s: WireSession, envelope: "builtin_call" | "host/call", sessionI
   let id = 0;
   return async (method, paramsText) => {
     id++;
+    const sessionField = sessionId === undefined ? "" : `"sessionId":${JSON.stringify(sessionId)},`;
+    const argsField = paramsText === undefined ? "" : `,"args":${paramsText}`;
     const body =
       envelope === "builtin_call"
-        ? `{"jsonrpc":"2.0","id":${id},"method":"builtin_call","params":{"name":"${BUILTIN_PREFIX}${method}","args":[${paramsText ?? ""}]}}`
-        : `{"jsonrpc":"2.0","id":${id},"method":"host/call","params":{${sessionId === undefined ? "" : `"sessionId":${JSON.stringify(sessionId)},`}"name":"code_index.${method}"${paramsText === undefined ? "" : `,"args":${paramsText}`}}}`;
+        ? `{"jsonrpc":"2.0","id":${id},"method":"builtin_call",` +
+          `"params":{"name":"${BUILTIN_PREFIX}${method}","args":[${paramsText ?? ""}]}}`
+        : `{"jsonrpc":"2.0","id":${id},"method":"host/call",` +
+          `"params":{${sessionField}"name":"code_index.${method}"${argsField}}}`;
     s.send(body);
     const reply = await s.next();
     expect(reply.id).toBe(id);
@@ -250,7 +254,8 @@ describe("the envelopes", () => {
     for (const [i, [method, params]] of calls.entries()) {
       bare.send(`{"jsonrpc":"2.0","id":${i},"method":"${method}","params":${params}}`);
       builtin.send(
-        `{"jsonrpc":"2.0","id":${i},"method":"builtin_call","params":{"name":"hostlib_code_index_${method}","args":[${params}]}}`,
+        `{"jsonrpc":"2.0","id":${i},"method":"builtin_call",` +
+          `"params":{"name":"hostlib_code_index_${method}","args":[${params}]}}`,
       );
       hostCall.send(
         `{"jsonrpc":"2.0","id":${i},"method":"host/call","params":{"name":"code_index.${method}","args":${params}}}`,
@@ -311,41 +316,45 @@ describe("the envelopes", () => {
     expect(metrics.locks).toMatchObject({ granted: 1, refused: 1, released: 1 });
   });
 
-  it("carry a waiting lock_acquire: $/cancelRequest with the envelope's id cancels it, answered as harn-hostlib's backend_error", async () => {
-    const s = await WireSession.start();
-    const builtin = caller(s, "builtin_call");
-    await builtin("lock_try", '{"agent_id":1,"path":"a"}');
-    s.send(
-      req(50, "builtin_call", {
-        name: "hostlib_code_index_lock_acquire",
-        args: [{ agent_id: 2, paths: ["a"], wait_ms: 60_000 }],
-      }),
-    );
-    s.send(
-      req(51, "host/call", {
-        sessionId: "x",
-        name: "code_index.lock_acquire",
-        args: { agent_id: 3, paths: ["a"], wait_ms: 60_000 },
-      }),
-    );
-    s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 50 } });
-    const cancelled = await s.next();
-    expect(cancelled).toEqual({
-      jsonrpc: "2.0",
-      id: 50,
-      error: {
-        code: -32800,
-        message: "hostlib: hostlib_code_index_lock_acquire: cancelled while waiting",
-        data: { method: "lock_acquire", kind: "backend_error", builtin: "hostlib_code_index_lock_acquire" },
-      },
-    });
-    s.send(req(52, "lock_release", { agent_id: 1, path: "a" }));
-    const replies = [await s.next(), await s.next()].sort((x, y) => x.id - y.id);
-    expect(replies).toMatchObject([
-      { id: 51, result: { granted: true, locks: [{ path: "a", fence: 2 }] } },
-      { id: 52, result: true },
-    ]);
-  });
+  it(
+    "carry a waiting lock_acquire: " +
+      "$/cancelRequest with the envelope's id cancels it, answered as harn-hostlib's backend_error",
+    async () => {
+      const s = await WireSession.start();
+      const builtin = caller(s, "builtin_call");
+      await builtin("lock_try", '{"agent_id":1,"path":"a"}');
+      s.send(
+        req(50, "builtin_call", {
+          name: "hostlib_code_index_lock_acquire",
+          args: [{ agent_id: 2, paths: ["a"], wait_ms: 60_000 }],
+        }),
+      );
+      s.send(
+        req(51, "host/call", {
+          sessionId: "x",
+          name: "code_index.lock_acquire",
+          args: { agent_id: 3, paths: ["a"], wait_ms: 60_000 },
+        }),
+      );
+      s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: 50 } });
+      const cancelled = await s.next();
+      expect(cancelled).toEqual({
+        jsonrpc: "2.0",
+        id: 50,
+        error: {
+          code: -32800,
+          message: "hostlib: hostlib_code_index_lock_acquire: cancelled while waiting",
+          data: { method: "lock_acquire", kind: "backend_error", builtin: "hostlib_code_index_lock_acquire" },
+        },
+      });
+      s.send(req(52, "lock_release", { agent_id: 1, path: "a" }));
+      const replies = [await s.next(), await s.next()].sort((x, y) => x.id - y.id);
+      expect(replies).toMatchObject([
+        { id: 51, result: { granted: true, locks: [{ path: "a", fence: 2 }] } },
+        { id: 52, result: true },
+      ]);
+    },
+  );
 });
 
 /** The state a refused call must leave as it was: the snapshot, the event count and the slots. */
@@ -416,7 +425,8 @@ describe("errors, as harn-hostlib words them", () => {
       "a parameter the method does not take",
       { name: "hostlib_code_index_status", args: [{ verbose: true }] },
       -32602,
-      "hostlib: hostlib_code_index_status: invalid parameter 'verbose': is not a parameter of status (it takes: no parameters)",
+      "hostlib: hostlib_code_index_status: invalid parameter 'verbose': " +
+        "is not a parameter of status (it takes: no parameters)",
       hostlibData("status", "invalid_parameter", {
         field: "verbose",
         problem: "is not a parameter of status (it takes: no parameters)",
@@ -438,7 +448,8 @@ describe("errors, as harn-hostlib words them", () => {
       "a domain error (a stale fence)",
       { name: "hostlib_code_index_version_record", args: [{ agent_id: 1, path: "src/a.rs", fence: 99 }] },
       1005,
-      'hostlib: hostlib_code_index_version_record: fence 99 is not a live lock of agent 1 on "src/a.rs" or a directory covering it; nothing was recorded',
+      'hostlib: hostlib_code_index_version_record: fence 99 is not a live lock of agent 1 on "src/a.rs" ' +
+        "or a directory covering it; nothing was recorded",
       hostlibData("version_record", "backend_error", { error: "stale_fence" }),
     ],
     [
@@ -452,7 +463,9 @@ describe("errors, as harn-hostlib words them", () => {
       "a code_index builtin not served here",
       { name: "hostlib_code_index_query", args: [{ needle: "x" }] },
       -32601,
-      "hostlib: hostlib_code_index_query is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)",
+      "hostlib: hostlib_code_index_query is not implemented yet " +
+        "(harn-registry serves agents, locks and the version log and indexes no files; " +
+        "host/capabilities lists what it serves)",
       {
         method: "builtin_call",
         name: "hostlib_code_index_query",
@@ -464,7 +477,9 @@ describe("errors, as harn-hostlib words them", () => {
       "a method that is sent bare only (shutdown)",
       { name: "hostlib_code_index_shutdown", args: [] },
       -32601,
-      "hostlib: hostlib_code_index_shutdown is not implemented yet (harn-registry serves agents, locks and the version log and indexes no files; host/capabilities lists what it serves)",
+      "hostlib: hostlib_code_index_shutdown is not implemented yet " +
+        "(harn-registry serves agents, locks and the version log and indexes no files; " +
+        "host/capabilities lists what it serves)",
       {
         method: "builtin_call",
         name: "hostlib_code_index_shutdown",
@@ -476,14 +491,16 @@ describe("errors, as harn-hostlib words them", () => {
       "a builtin outside hostlib_code_index_",
       { name: "hostlib_fs_read", args: [{}] },
       -32601,
-      'builtin_call: no builtin "hostlib_fs_read" here; this sidecar serves hostlib_code_index_<method> for each method host/capabilities lists',
+      'builtin_call: no builtin "hostlib_fs_read" here; ' +
+        "this sidecar serves hostlib_code_index_<method> for each method host/capabilities lists",
       { method: "builtin_call", name: "hostlib_fs_read" },
     ],
     [
       "more than one argument",
       { name: "hostlib_code_index_status", args: [{}, {}] },
       -32602,
-      "hostlib: hostlib_code_index_status: invalid parameter 'args': must be [], [null] or [params]: a builtin takes one argument, its params object (null for none)",
+      "hostlib: hostlib_code_index_status: invalid parameter 'args': must be [], [null] or [params]: " +
+        "a builtin takes one argument, its params object (null for none)",
       {
         method: "builtin_call",
         field: "args",
@@ -588,7 +605,8 @@ describe("errors, as harn-hostlib words them", () => {
     expect((await s.call(1, "host/call", { name: "fs.read", args: {} })).error).toEqual({
       code: -32601,
       message:
-        'host/call: no builtin "fs.read" here; this sidecar serves code_index.<method> for each method host/capabilities lists',
+        'host/call: no builtin "fs.read" here; ' +
+        "this sidecar serves code_index.<method> for each method host/capabilities lists",
       data: { method: "host/call", name: "fs.read" },
     });
     expect((await s.call(2, "host/call", { name: "code_index.status", args: [] })).error).toMatchObject({
@@ -715,33 +733,41 @@ describe("current-agent slots", () => {
     expect(await slots(s)).toEqual([null, null, 2]);
   });
 
-  it("ends when a restore leaves its agent missing or not active, and is kept for an agent active in the restored state", async () => {
-    const s = await WireSession.start();
-    const call = caller(s, "builtin_call");
-    await ok(call, "agent_register", { agent_id: 1 });
-    await ok(call, "agent_register", { agent_id: 2 });
-    const snapshot = (await s.call("snap", "snapshot")).result;
-    await ok(call, "agent_register", { agent_id: 3 });
-    await bind(s, 1, 2, 3);
-    snapshot.agents.agents[1].state = "crashed";
-    const restored = await ok(call, "restore", { snapshot });
-    expect(restored).toEqual({ agents: 2, locks: 0, current_seq: 0 });
-    expect(await slots(s)).toEqual([1, null, null]);
-    expect(s.runtime.bindings.size).toBe(1);
-  });
+  it(
+    "ends when a restore leaves its agent missing or not active, " +
+      "and is kept for an agent active in the restored state",
+    async () => {
+      const s = await WireSession.start();
+      const call = caller(s, "builtin_call");
+      await ok(call, "agent_register", { agent_id: 1 });
+      await ok(call, "agent_register", { agent_id: 2 });
+      const snapshot = (await s.call("snap", "snapshot")).result;
+      await ok(call, "agent_register", { agent_id: 3 });
+      await bind(s, 1, 2, 3);
+      snapshot.agents.agents[1].state = "crashed";
+      const restored = await ok(call, "restore", { snapshot });
+      expect(restored).toEqual({ agents: 2, locks: 0, current_seq: 0 });
+      expect(await slots(s)).toEqual([1, null, null]);
+      expect(s.runtime.bindings.size).toBe(1);
+    },
+  );
 
-  it("is not journaled and not in a snapshot: binding and reading slots write no journal line and leave the snapshot as it was", async () => {
-    const s = await WireSession.start({ statePath: tempDir("harn-slots-") });
-    const call = caller(s, "builtin_call");
-    await ok(call, "agent_register", { agent_id: 4 });
-    const lines = async () => (await s.call("m", "metrics")).result.journal.lines;
-    const before = await lines();
-    const snapshot = (await s.call("snap", "snapshot")).result;
-    await bind(s, 4, 4, 4);
-    expect(await slots(s)).toEqual([4, 4, 4]);
-    expect(await lines()).toBe(before);
-    expect((await s.call("snap", "snapshot")).result).toEqual(snapshot);
-  });
+  it(
+    "is not journaled and not in a snapshot: " +
+      "binding and reading slots write no journal line and leave the snapshot as it was",
+    async () => {
+      const s = await WireSession.start({ statePath: tempDir("harn-slots-") });
+      const call = caller(s, "builtin_call");
+      await ok(call, "agent_register", { agent_id: 4 });
+      const lines = async () => (await s.call("m", "metrics")).result.journal.lines;
+      const before = await lines();
+      const snapshot = (await s.call("snap", "snapshot")).result;
+      await bind(s, 4, 4, 4);
+      expect(await slots(s)).toEqual([4, 4, 4]);
+      expect(await lines()).toBe(before);
+      expect((await s.call("snap", "snapshot")).result).toEqual(snapshot);
+    },
+  );
 
   it("goes with the connection: its bindings are dropped when the session ends", async () => {
     const s = await WireSession.start();

@@ -35,17 +35,20 @@ describe("keys and counters over the wire", () => {
     expect(metrics.errors).toEqual({ "-32601": names.length });
   });
 
-  it("round-trips a snapshot whose counters are used up, then refuses the next id, naming the method once", async () => {
-    const sidecar = await WireSession.start();
-    expect((await sidecar.call(1, "agent_register", { name: "last", agent_id: MAX })).result).toBe(MAX);
-    const snapshot = (await sidecar.call(2, "snapshot")).result;
-    expect(snapshot.agents.next_id).toBe(2 ** 53);
-    expect((await sidecar.call(3, "restore", { snapshot })).result).toEqual({ agents: 1, locks: 0, current_seq: 0 });
-    expect((await sidecar.call(4, "snapshot")).result).toEqual(snapshot);
-    const refused = (await sidecar.call(5, "agent_register", { name: "one more" })).error;
-    expect(refused).toMatchObject({ code: 1003, data: { method: "agent_register", error: "id_space_exhausted" } });
-    expect(refused.message).toMatch(/^agent_register: the agent id counter \(next_id\) is exhausted/);
-  });
+  it(
+    "round-trips a snapshot whose counters are used up, " + "then refuses the next id, naming the method once",
+    async () => {
+      const sidecar = await WireSession.start();
+      expect((await sidecar.call(1, "agent_register", { name: "last", agent_id: MAX })).result).toBe(MAX);
+      const snapshot = (await sidecar.call(2, "snapshot")).result;
+      expect(snapshot.agents.next_id).toBe(2 ** 53);
+      expect((await sidecar.call(3, "restore", { snapshot })).result).toEqual({ agents: 1, locks: 0, current_seq: 0 });
+      expect((await sidecar.call(4, "snapshot")).result).toEqual(snapshot);
+      const refused = (await sidecar.call(5, "agent_register", { name: "one more" })).error;
+      expect(refused).toMatchObject({ code: 1003, data: { method: "agent_register", error: "id_space_exhausted" } });
+      expect(refused.message).toMatch(/^agent_register: the agent id counter \(next_id\) is exhausted/);
+    },
+  );
 
   it("names the method once in a stale_fence error", async () => {
     const sidecar = await WireSession.start();

@@ -54,15 +54,18 @@ describe("waiting over the wire", () => {
     ]);
   });
 
-  it("on the system clock, one timer grants a waiter when the holder's lock expires, with no request in between", async () => {
-    const raw = await system();
-    await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 300 });
-    const started = Date.now();
-    const reply = await raw.call(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 5_000 });
-    const waited = Date.now() - started;
-    expect(reply.result).toMatchObject({ granted: true, locks: [{ path: "f", fence: 2 }] });
-    expect(waited).toBeGreaterThanOrEqual(100);
-  });
+  it(
+    "on the system clock, one timer grants a waiter when the holder's lock expires, " + "with no request in between",
+    async () => {
+      const raw = await system();
+      await raw.call(1, "lock_try", { agent_id: 1, path: "f", ttl_ms: 300 });
+      const started = Date.now();
+      const reply = await raw.call(2, "lock_acquire", { agent_id: 2, paths: ["f"], wait_ms: 5_000 });
+      const waited = Date.now() - started;
+      expect(reply.result).toMatchObject({ granted: true, locks: [{ path: "f", fence: 2 }] });
+      expect(waited).toBeGreaterThanOrEqual(100);
+    },
+  );
 
   it("on the system clock, answers granted: false when wait_ms runs out", async () => {
     const raw = await system();

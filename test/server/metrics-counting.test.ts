@@ -56,10 +56,12 @@ describe("metrics", () => {
       metrics: 2,
     });
     expect(middle.errors).toEqual({ "-32700": 1, "-32602": 1, "-32601": 1 });
-    expect(replies.get(null)).toMatchObject({ error: { code: -32700 } }); // answered at once, though wait 5 is still waiting
+    // answered at once, though wait 5 is still waiting
+    expect(replies.get(null)).toMatchObject({ error: { code: -32700 } });
     expect(middle.locks).toMatchObject({ held: 2, granted: 4, refused: 1, released: 1, force_released: 1 });
     expect(middle.waits).toMatchObject({ waiting: 1, started: 2, granted: 1 });
-    expect(middle.agents).toEqual({ active: 3, crashed: 0, gone: 0 }); // agent 4 only waits: it has no record until a grant
+    // agent 4 only waits: it has no record until a grant
+    expect(middle.agents).toEqual({ active: 3, crashed: 0, gone: 0 });
     await call(10, "clock_set", { now_ms: 2_000 });
     expect((await answer(5)).result.granted).toBe(false);
     await call(11, "clock_set", { now_ms: 10_000 });

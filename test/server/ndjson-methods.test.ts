@@ -51,7 +51,8 @@ describe("every method over NDJSON", () => {
       }),
     ).toEqual(ok(1, 13));
     s.sendRaw(
-      '{"jsonrpc":"2.0","id":14,"method":"version_record","params":{"agent_id":0,"path":"b","hash":18446744073709551614}}\n',
+      '{"jsonrpc":"2.0","id":14,"method":"version_record",' +
+        '"params":{"agent_id":0,"path":"b","hash":18446744073709551614}}\n',
     );
     expect(await s.next()).toEqual(ok(2, 14));
     expect(await s.call(15, "current_seq")).toEqual(ok(2, 15));
@@ -142,36 +143,43 @@ describe("every method over NDJSON", () => {
   it("restores a harn-hostlib snapshot.json with numeric 64-bit hashes, exactly", async () => {
     const sidecar = await WireSession.start();
     const hostlib =
-      '{"version":1,"files":{},"agents":{"next_id":2,"agents":[{"id":1,"name":"ide","state":"active","last_seen_ms":0,"edit_count":1,"locked_paths":{"a.rs":60000}}]},' +
-      '"versions":{"current_seq":1,"history":{"a.rs":[{"seq":1,"agent_id":1,"timestamp_ms":0,"op":"write","hash":12345678901234567890,"size":3}]}}}';
+      '{"version":1,"files":{},"agents":{"next_id":2,"agents":[{"id":1,"name":"ide","state":"active",' +
+      '"last_seen_ms":0,"edit_count":1,"locked_paths":{"a.rs":60000}}]},' +
+      '"versions":{"current_seq":1,"history":{"a.rs":[{"seq":1,"agent_id":1,"timestamp_ms":0,"op":"write",' +
+      '"hash":12345678901234567890,"size":3}]}}}';
     sidecar.sendRaw(`{"jsonrpc":"2.0","id":1,"method":"restore","params":{"snapshot":${hostlib}}}\n`);
     expect(await sidecar.next()).toEqual(ok({ agents: 1, locks: 1, current_seq: 1 }, 1));
     expect((await sidecar.call(2, "changes_since")).result[0].hash).toBe("12345678901234567890");
   });
 
-  it("restore refuses a snapshot without its required sections, naming the missing one, and nothing changes", async () => {
-    const sidecar = await WireSession.start();
-    await sidecar.call(1, "agent_register", { name: "a" });
-    await sidecar.call(2, "lock_try", { agent_id: 1, path: "kept" });
-    const before = (await sidecar.call(3, "snapshot")).result;
-    const refused: [unknown, string][] = [
-      [
-        {},
-        "snapshot.agents is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections",
-      ],
-      [
-        { agents: {} },
-        "snapshot.versions is required: a snapshot without format_version is read as harn-hostlib's, which must have its agents and versions sections",
-      ],
-      [{ ...before, versions: undefined }, "snapshot.versions is required"],
-    ];
-    for (const [index, [snapshot, message]] of refused.entries()) {
-      const reply = await sidecar.call(10 + index, "restore", { snapshot });
-      expect(reply.error).toMatchObject({ code: -32602, message: `restore: ${message}` });
-      expect(sidecar.notifications).toEqual([]);
-    }
-    expect((await sidecar.call(20, "snapshot")).result).toEqual(before);
-  });
+  it(
+    "restore refuses a snapshot without its required sections, " + "naming the missing one, and nothing changes",
+    async () => {
+      const sidecar = await WireSession.start();
+      await sidecar.call(1, "agent_register", { name: "a" });
+      await sidecar.call(2, "lock_try", { agent_id: 1, path: "kept" });
+      const before = (await sidecar.call(3, "snapshot")).result;
+      const refused: [unknown, string][] = [
+        [
+          {},
+          "snapshot.agents is required: a snapshot without format_version is read as harn-hostlib's, " +
+            "which must have its agents and versions sections",
+        ],
+        [
+          { agents: {} },
+          "snapshot.versions is required: a snapshot without format_version is read as harn-hostlib's, " +
+            "which must have its agents and versions sections",
+        ],
+        [{ ...before, versions: undefined }, "snapshot.versions is required"],
+      ];
+      for (const [index, [snapshot, message]] of refused.entries()) {
+        const reply = await sidecar.call(10 + index, "restore", { snapshot });
+        expect(reply.error).toMatchObject({ code: -32602, message: `restore: ${message}` });
+        expect(sidecar.notifications).toEqual([]);
+      }
+      expect((await sidecar.call(20, "snapshot")).result).toEqual(before);
+    },
+  );
 
   it("restore with reap: false keeps restored agents alive", async () => {
     const sidecar = await WireSession.start();

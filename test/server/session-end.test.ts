@@ -36,7 +36,10 @@ for (const framing of ["ndjson", "content-length"] as const) {
       let admitted = 0;
       const wire = await WireSession.start({
         framing,
-        admit: (method) => (admitted++, domainFailure(method, "unauthorized", "not authenticated")),
+        admit: (method) => {
+          admitted++;
+          return domainFailure(method, "unauthorized", "not authenticated");
+        },
       });
       wire.sendRaw(frame(framing, request(1, "agent_register"), ...after));
       expect(await wire.exited).toBe(0);

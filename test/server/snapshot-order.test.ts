@@ -23,28 +23,32 @@ describe.each([
   ["with --state", () => ({ statePath: tempDir("harn-order-") })],
   ["over Content-Length", () => ({ framing: "content-length" as const })],
 ])("the snapshot reply (%s)", (_how, options) => {
-  it("writes its path maps in code-unit order, integer-like paths included, and snapshot → restore → snapshot gives the same bytes", async () => {
-    const session = await WireSession.start(options());
-    await session.call(1, "agent_register", { name: "one" });
-    await session.call(2, "agent_register", { name: "two" });
-    let id = 10;
-    for (const path of INDEX_LIKE_PATHS) {
-      expect(
-        (await session.call(id++, "lock_try", { agent_id: 1, path, ttl_ms: 60_000 + path.length })).result,
-      ).toEqual({ locked: true, holder: 1 });
-      await session.call(id++, "version_record", { agent_id: 2, path, hash: "14695981039346656037" });
-    }
-    await session.call(id++, "lock_acquire", { agent_id: 2, paths: ["3", "20", "b"], mode: "shared" });
-    const first = (await session.call(100, "snapshot")).result;
-    const text = resultText(replyBody(session, 100));
-    expect(Object.keys(JSON.parse(text).versions.history).sort()).toEqual(IN_CODE_UNIT_ORDER);
-    expect(mapsOutOfOrder(text, first)).toEqual([]);
-    expect(text).toContain(`"history":{"0":[`);
-    expect(text.indexOf('"10":[')).toBeLessThan(text.indexOf('"9":['));
-    expect(text.indexOf('"4294967295":[')).toBeLessThan(text.indexOf('"9":['));
+  it(
+    "writes its path maps in code-unit order, integer-like paths included, " +
+      "and snapshot → restore → snapshot gives the same bytes",
+    async () => {
+      const session = await WireSession.start(options());
+      await session.call(1, "agent_register", { name: "one" });
+      await session.call(2, "agent_register", { name: "two" });
+      let id = 10;
+      for (const path of INDEX_LIKE_PATHS) {
+        expect(
+          (await session.call(id++, "lock_try", { agent_id: 1, path, ttl_ms: 60_000 + path.length })).result,
+        ).toEqual({ locked: true, holder: 1 });
+        await session.call(id++, "version_record", { agent_id: 2, path, hash: "14695981039346656037" });
+      }
+      await session.call(id++, "lock_acquire", { agent_id: 2, paths: ["3", "20", "b"], mode: "shared" });
+      const first = (await session.call(100, "snapshot")).result;
+      const text = resultText(replyBody(session, 100));
+      expect(Object.keys(JSON.parse(text).versions.history).sort()).toEqual(IN_CODE_UNIT_ORDER);
+      expect(mapsOutOfOrder(text, first)).toEqual([]);
+      expect(text).toContain(`"history":{"0":[`);
+      expect(text.indexOf('"10":[')).toBeLessThan(text.indexOf('"9":['));
+      expect(text.indexOf('"4294967295":[')).toBeLessThan(text.indexOf('"9":['));
 
-    expect((await session.call(101, "restore", { snapshot: first, reap: false })).error).toBeUndefined();
-    await session.call(102, "snapshot");
-    expect(resultText(replyBody(session, 102))).toBe(text);
-  });
+      expect((await session.call(101, "restore", { snapshot: first, reap: false })).error).toBeUndefined();
+      await session.call(102, "snapshot");
+      expect(resultText(replyBody(session, 102))).toBe(text);
+    },
+  );
 });

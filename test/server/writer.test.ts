@@ -99,22 +99,25 @@ describe("BatchingMessageWriter", () => {
     expect(output.writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n']);
   });
 
-  it("with a journal, writes a message only once every change made before it is on disk, and keeps the order", async () => {
-    const journal = new FakeJournal();
-    const { output, writer } = setup(journal);
-    journal.appended = 1;
-    void writer.write(response(1));
-    void writer.write(response(2));
-    journal.appended = 2;
-    void writer.write(response(3));
-    writer.flush();
-    await turn();
-    expect(output.writes).toEqual([]);
-    journal.sync(1);
-    expect(output.writes.join("")).toBe('{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n');
-    journal.sync(2);
-    expect(output.writes.join("")).toContain('"id":3');
-  });
+  it(
+    "with a journal, writes a message only once every change made before it is on disk, " + "and keeps the order",
+    async () => {
+      const journal = new FakeJournal();
+      const { output, writer } = setup(journal);
+      journal.appended = 1;
+      void writer.write(response(1));
+      void writer.write(response(2));
+      journal.appended = 2;
+      void writer.write(response(3));
+      writer.flush();
+      await turn();
+      expect(output.writes).toEqual([]);
+      journal.sync(1);
+      expect(output.writes.join("")).toBe('{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n');
+      journal.sync(2);
+      expect(output.writes.join("")).toContain('"id":3');
+    },
+  );
 
   it("stops writing while the output is congested, asks to pause input, and resumes on drain", async () => {
     const { output, writer, events } = setup();
@@ -176,77 +179,88 @@ describe("BatchingMessageWriter", () => {
     expect(JSON.parse(output.writes.join(""))).toEqual({ jsonrpc: "2.0", id: 1, result: text });
   });
 
-  it("drain waits for a slow reader as long as it takes something within the bound, and gives up on one that takes nothing", async () => {
-    const output = new SlowOutput();
-    const writer = new BatchingMessageWriter(output, {
-      framing: () => "ndjson",
-      onCongestion: () => {},
-      onBrokenPipe: () => {},
-    });
-    const big = "y".repeat(40_000);
-    for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
-    const slow = writer.drain(150);
-    // 20 × 40 KB in 64 KiB pieces, one piece taken every 60 ms: ~800 ms in all, far past the bound, never 150 ms
-    // without progress.
-    const reader = setInterval(() => output.take(), 60);
-    expect(await slow).toBe("written");
-    clearInterval(reader);
-    expect(
-      output.writes
-        .join("")
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => JSON.parse(line).id),
-    ).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  it(
+    "drain waits for a slow reader as long as it takes something within the bound, " +
+      "and gives up on one that takes nothing",
+    async () => {
+      const output = new SlowOutput();
+      const writer = new BatchingMessageWriter(output, {
+        framing: () => "ndjson",
+        onCongestion: () => {},
+        onBrokenPipe: () => {},
+      });
+      const big = "y".repeat(40_000);
+      for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
+      const slow = writer.drain(150);
+      // 20 × 40 KB in 64 KiB pieces, one piece taken every 60 ms: ~800 ms in all, far past the bound, never 150 ms
+      // without progress.
+      const reader = setInterval(() => output.take(), 60);
+      expect(await slow).toBe("written");
+      clearInterval(reader);
+      expect(
+        output.writes
+          .join("")
+          .split("\n")
+          .filter(Boolean)
+          .map((line) => JSON.parse(line).id),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => i));
 
-    for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
-    const started = performance.now();
-    expect(await writer.drain(150)).toBe("stalled");
-    expect(performance.now() - started).toBeLessThan(1000);
-    void writer.write(response(99));
-    await turn();
-    output.take();
-    expect(output.writes.join("")).not.toContain('"id":99');
-  });
+      for (let i = 0; i < 20; i++) void writer.write({ jsonrpc: "2.0", id: i, result: big } as Message);
+      const started = performance.now();
+      expect(await writer.drain(150)).toBe("stalled");
+      expect(performance.now() - started).toBeLessThan(1000);
+      void writer.write(response(99));
+      await turn();
+      output.take();
+      expect(output.writes.join("")).not.toContain('"id":99');
+    },
+  );
 
-  it("with maxQueuedBytes: backedUp once the congested output holds that much; a reply queued past it ends the writer (onOverflow)", async () => {
-    const { output, writer, events } = setup(undefined, 1000);
-    output.full = true;
-    void writer.write(response(0));
-    await turn();
-    expect(events).toEqual(["pause"]);
-    expect(writer.backedUp).toBe(false);
-    for (let i = 1; i <= 20; i++) void writer.write(response(i));
-    expect(writer.backedUp).toBe(false);
-    for (let i = 0; i < 10; i++)
-      void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
-    expect(writer.queuedBytes).toBeGreaterThanOrEqual(1000);
-    expect(writer.backedUp).toBe(true);
-    for (let i = 21; i <= 27; i++) void writer.write(response(i));
-    expect(events).toEqual(["pause"]);
-    void writer.write(response(28));
-    expect(events).toEqual(["pause", expect.stringMatching(/^overflow \d+$/)]);
-    output.full = false;
-    output.emit("drain");
-    void writer.write(response(42));
-    await turn();
-    expect(output.writes).toHaveLength(1);
-  });
+  it(
+    "with maxQueuedBytes: backedUp once the congested output holds that much; " +
+      "a reply queued past it ends the writer (onOverflow)",
+    async () => {
+      const { output, writer, events } = setup(undefined, 1000);
+      output.full = true;
+      void writer.write(response(0));
+      await turn();
+      expect(events).toEqual(["pause"]);
+      expect(writer.backedUp).toBe(false);
+      for (let i = 1; i <= 20; i++) void writer.write(response(i));
+      expect(writer.backedUp).toBe(false);
+      for (let i = 0; i < 10; i++)
+        void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+      expect(writer.queuedBytes).toBeGreaterThanOrEqual(1000);
+      expect(writer.backedUp).toBe(true);
+      for (let i = 21; i <= 27; i++) void writer.write(response(i));
+      expect(events).toEqual(["pause"]);
+      void writer.write(response(28));
+      expect(events).toEqual(["pause", expect.stringMatching(/^overflow \d+$/)]);
+      output.full = false;
+      output.emit("drain");
+      void writer.write(response(42));
+      await turn();
+      expect(output.writes).toHaveLength(1);
+    },
+  );
 
-  it("notifications do not count toward the replies' bound, and an output that is not congested never overflows", async () => {
-    const { output, writer, events } = setup(undefined, 100);
-    for (let i = 0; i < 50; i++) void writer.write(response(i));
-    expect(events).toEqual([]);
-    await turn();
-    output.full = true;
-    void writer.write(response(50));
-    await turn();
-    for (let i = 0; i < 50; i++)
-      void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
-    void writer.write(response(51));
-    expect(events).toEqual(["pause"]);
-    expect(writer.backedUp).toBe(true);
-  });
+  it(
+    "notifications do not count toward the replies' bound, " + "and an output that is not congested never overflows",
+    async () => {
+      const { output, writer, events } = setup(undefined, 100);
+      for (let i = 0; i < 50; i++) void writer.write(response(i));
+      expect(events).toEqual([]);
+      await turn();
+      output.full = true;
+      void writer.write(response(50));
+      await turn();
+      for (let i = 0; i < 50; i++)
+        void writer.write({ jsonrpc: "2.0", method: "lock/granted", params: { i } } as Message);
+      void writer.write(response(51));
+      expect(events).toEqual(["pause"]);
+      expect(writer.backedUp).toBe(true);
+    },
+  );
 
   it("writes nothing after the output ended, and dispose releases the journal's listener", async () => {
     const journal = new FakeJournal();

@@ -117,97 +117,108 @@ const registryOptions = (now: () => number) => ({
 });
 
 describe("journal replay", () => {
-  it("rebuilds exactly the live registry, across compactions and pending waits, its events under the same numbers", async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(op, { minLength: 1, maxLength: 150, size: "max" }),
-        fc.integer({ min: 100, max: 1200 }),
-        fc.boolean(),
-        start,
-        async (ops, compactBytes, moving, counters) => {
-          const dir = tempDir("harn-replay-");
-          let now = 1_000;
-          const clock = moving ? () => now++ : () => now;
-          const state = await openState(dir, registryOptions(clock), compactBytes);
-          const store = state.store;
-          if (counters !== undefined) store.restore(emptySnapshot(counters));
-          const runner = new StepRunner(store, { advance: (ms) => (now += ms) });
-          for (const step of ops) {
-            try {
-              if (step.kind === "flush") await state.journal.flushed();
-              else runner.run(step);
-            } catch (error) {
-              if (!(error instanceof Error) || !/DomainError|InvalidInputError/.test(error.name)) throw error;
+  it(
+    "rebuilds exactly the live registry, across compactions and pending waits, " + "its events under the same numbers",
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(op, { minLength: 1, maxLength: 150, size: "max" }),
+          fc.integer({ min: 100, max: 1200 }),
+          fc.boolean(),
+          start,
+          async (ops, compactBytes, moving, counters) => {
+            const dir = tempDir("harn-replay-");
+            let now = 1_000;
+            const clock = moving ? () => now++ : () => now;
+            const state = await openState(dir, registryOptions(clock), compactBytes);
+            const store = state.store;
+            if (counters !== undefined) store.restore(emptySnapshot(counters));
+            const runner = new StepRunner(store, { advance: (ms) => (now += ms) });
+            for (const step of ops) {
+              try {
+                if (step.kind === "flush") await state.journal.flushed();
+                else runner.run(step);
+              } catch (error) {
+                if (!(error instanceof Error) || !/DomainError|InvalidInputError/.test(error.name)) throw error;
+              }
             }
-          }
-          await state.close();
-          const live = state.store.registry;
-          const replayed = replayStateDir(
-            readStateDir(dir),
-            new PinnedClock(() => now),
-            registryOptions(() => now),
-          ).registry;
-          expect(replayed.saveWaits()).toEqual(live.saveWaits());
-          expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
-          expect(replayed.snapshot()).toEqual(live.snapshot());
-          // The same events under the same numbers: those since the last compaction, re-made by the replay.
-          expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
-          expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
-          expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
-        },
-      ),
-      { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
-    );
-  });
+            await state.close();
+            const live = state.store.registry;
+            const replayed = replayStateDir(
+              readStateDir(dir),
+              new PinnedClock(() => now),
+              registryOptions(() => now),
+            ).registry;
+            expect(replayed.saveWaits()).toEqual(live.saveWaits());
+            expect(replayed.saveCrashedSinceReap()).toEqual(live.saveCrashedSinceReap());
+            expect(replayed.snapshot()).toEqual(live.snapshot());
+            // The same events under the same numbers: those since the last compaction, re-made by the replay.
+            expect(replayed.events.latestSeq).toBe(live.events.latestSeq);
+            expect(replayed.events.oldestSeq).toBe((readStateDir(dir).saved?.lastEventSeq ?? 0) + 1);
+            expect(replayed.events.since(0)).toEqual(live.events.since(replayed.events.oldestSeq - 1));
+          },
+        ),
+        { numRuns: Number(process.env.REPLAY_RUNS ?? 60) },
+      );
+    },
+  );
 
-  it("journals a tick before a read that applies a deadline, so a waiter granted by the read is granted at the same time on replay", async () => {
-    const dir = tempDir("harn-replay-");
-    let now = 1_000;
-    const state = await openState(
-      dir,
-      registryOptions(() => now),
-    );
-    state.store.tryLock(1, "a", 1000);
-    state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
-    now = 2_500;
-    expect(state.store.lockHolder("a")).toBe(2);
-    now = 4_000;
-    state.store.heartbeat(3);
-    await state.close();
-    const replayed = replayStateDir(
-      readStateDir(dir),
-      new PinnedClock(() => now),
-      registryOptions(() => now),
-    ).registry;
-    expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_000 }]);
-    expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
-  });
+  it(
+    "journals a tick before a read that applies a deadline, " +
+      "so a waiter granted by the read is granted at the same time on replay",
+    async () => {
+      const dir = tempDir("harn-replay-");
+      let now = 1_000;
+      const state = await openState(
+        dir,
+        registryOptions(() => now),
+      );
+      state.store.tryLock(1, "a", 1000);
+      state.store.acquire({ agentId: 2, paths: ["a"], waitMs: 60_000 }, () => {});
+      now = 2_500;
+      expect(state.store.lockHolder("a")).toBe(2);
+      now = 4_000;
+      state.store.heartbeat(3);
+      await state.close();
+      const replayed = replayStateDir(
+        readStateDir(dir),
+        new PinnedClock(() => now),
+        registryOptions(() => now),
+      ).registry;
+      expect(replayed.lockInfo("a")?.holders).toEqual([{ agent_id: 2, fence: 2, expires_at_ms: 5_000 }]);
+      expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
+    },
+  );
 
-  it("replays each change under the lock-delay and limits in force when it was made, whatever the replaying process's", async () => {
-    const dir = tempDir("harn-replay-");
-    let now = 1_000;
-    const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
-    const first = await openState(dir, strict);
-    first.store.tryLock(1, "a");
-    expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
-    first.store.registerWithId(2, "two");
-    expect(() => first.store.register("three")).toThrow(/past --max-agents 2/);
-    first.store.crashAgents([1]);
-    now = 2_000;
-    expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
-    await first.close();
-    const lenient = { now: () => now, crashLockDelayMs: 0 };
-    const second = await openState(dir, lenient, 1);
-    expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
-    expect(second.store.lockHolder("a")).toBe(1);
-    expect(second.store.lockHolder("b")).toBeNull();
-    expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
-    expect(second.store.register("three")).toBe(3);
-    await second.close();
-    const third = await openState(dir, lenient);
-    expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
-    await third.close();
-  });
+  it(
+    "replays each change under the lock-delay and limits in force when it was made, " +
+      "whatever the replaying process's",
+    async () => {
+      const dir = tempDir("harn-replay-");
+      let now = 1_000;
+      const strict = { now: () => now, crashLockDelayMs: 5_000, limits: { maxAgents: 2, maxLocksPerAgent: 1 } };
+      const first = await openState(dir, strict);
+      first.store.tryLock(1, "a");
+      expect(() => first.store.tryLock(1, "b")).toThrow(/past --max-locks-per-agent 1/);
+      first.store.registerWithId(2, "two");
+      expect(() => first.store.register("three")).toThrow(/past --max-agents 2/);
+      first.store.crashAgents([1]);
+      now = 2_000;
+      expect(first.store.tryLock(2, "a")).toEqual({ locked: false, holder: 1 });
+      await first.close();
+      const lenient = { now: () => now, crashLockDelayMs: 0 };
+      const second = await openState(dir, lenient, 1);
+      expect(second.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2]);
+      expect(second.store.lockHolder("a")).toBe(1);
+      expect(second.store.lockHolder("b")).toBeNull();
+      expect(second.store.tryLock(2, "b")).toEqual({ locked: true, holder: 2 });
+      expect(second.store.register("three")).toBe(3);
+      await second.close();
+      const third = await openState(dir, lenient);
+      expect(third.store.agentDetails().map((agent) => agent.id)).toEqual([1, 2, 3]);
+      await third.close();
+    },
+  );
 
   it("keeps a lock and a history on __proto__ across a compaction, so the path stays refused to others", async () => {
     const dir = tempDir("harn-replay-");
@@ -265,29 +276,34 @@ describe("journal replay", () => {
     await second.close();
   });
 
-  it("replays a journal written before rules were numbered under its rules (a waiting acquire registered its agent at once), and what a newer process appends under the current rules", async () => {
-    const dir = tempDir("harn-replay-");
-    cpSync(fileURLToPath(new URL("../fixtures/journal/every-op", import.meta.url)), dir, { recursive: true });
-    const now = 6_000;
-    const state = await openState(dir, { now: () => now });
-    // Agent 23 waited, was cancelled and never granted: under rules 1 it was registered all the same.
-    expect(state.store.getAgent(23)).toMatchObject({ name: "agent-23", locks: [] });
-    state.store.tryLock(1, "x");
-    state.store.acquire({ agentId: 30, paths: ["x"], waitMs: 60_000 }, () => {});
-    expect(state.store.getAgent(30)).toBeNull();
-    await state.close();
-    const configures = readFileSync(join(dir, "journal.0.ndjson"), "utf8")
-      .split("\n")
-      .filter((line) => line.includes('"op":"configure"'))
-      .map((line) => JSON.parse(line.slice(line.indexOf(" ") + 1)).a[0].rules);
-    expect(configures).toEqual([undefined, RULES]);
-    const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), { now: () => now }).registry;
-    expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
-    expect(replayed.saveWaits()).toEqual(state.store.registry.saveWaits());
-    expect(replayed.getAgent(23)).not.toBeNull();
-    expect(replayed.getAgent(30)).toBeNull();
-    expect(replayed.processOptions().rules).toBe(RULES);
-  });
+  it(
+    "replays a journal written before rules were numbered under its rules " +
+      "(a waiting acquire registered its agent at once), " +
+      "and what a newer process appends under the current rules",
+    async () => {
+      const dir = tempDir("harn-replay-");
+      cpSync(fileURLToPath(new URL("../fixtures/journal/every-op", import.meta.url)), dir, { recursive: true });
+      const now = 6_000;
+      const state = await openState(dir, { now: () => now });
+      // Agent 23 waited, was cancelled and never granted: under rules 1 it was registered all the same.
+      expect(state.store.getAgent(23)).toMatchObject({ name: "agent-23", locks: [] });
+      state.store.tryLock(1, "x");
+      state.store.acquire({ agentId: 30, paths: ["x"], waitMs: 60_000 }, () => {});
+      expect(state.store.getAgent(30)).toBeNull();
+      await state.close();
+      const configures = readFileSync(join(dir, "journal.0.ndjson"), "utf8")
+        .split("\n")
+        .filter((line) => line.includes('"op":"configure"'))
+        .map((line) => JSON.parse(line.slice(line.indexOf(" ") + 1)).a[0].rules);
+      expect(configures).toEqual([undefined, RULES]);
+      const replayed = replayStateDir(readStateDir(dir), new PinnedClock(() => now), { now: () => now }).registry;
+      expect(replayed.snapshot()).toEqual(state.store.registry.snapshot());
+      expect(replayed.saveWaits()).toEqual(state.store.registry.saveWaits());
+      expect(replayed.getAgent(23)).not.toBeNull();
+      expect(replayed.getAgent(30)).toBeNull();
+      expect(replayed.processOptions().rules).toBe(RULES);
+    },
+  );
 
   it("journals reap: after a restart it reports the agents crashed since the last one, across compaction", async () => {
     const dir = tempDir("harn-replay-");

@@ -139,7 +139,8 @@ describe("a refused restore with --state", () => {
     ],
     [
       "ours without agents",
-      '{"format_version":2,"taken_at_ms":1,"config":{"default_lock_ttl_ms":1,"agent_timeout_ms":1},"versions":{"current_seq":0,"history":{}}}',
+      '{"format_version":2,"taken_at_ms":1,"config":{"default_lock_ttl_ms":1,"agent_timeout_ms":1},' +
+        '"versions":{"current_seq":0,"history":{}}}',
       /^snapshot\.agents is required/,
     ],
   ])(

@@ -47,13 +47,16 @@ describe("journal lines", () => {
     expect(checkLine(`zzzzzzzz ${line.slice(9, -1)}`, chainSeed(0))).toBeUndefined();
   });
 
-  it("form a chain: a line checks only after the line it was written after, and only in its generation's journal", () => {
-    const [first, second] = journalLines([tryA, beat2], 0) as [string, string];
-    const firstCrc = checkLine(first.slice(0, -1), chainSeed(0))?.crc as number;
-    expect(checkLine(second.slice(0, -1), firstCrc)?.text).toBe(beat2);
-    expect(checkLine(second.slice(0, -1), chainSeed(0))).toBeUndefined();
-    expect(checkLine(first.slice(0, -1), chainSeed(1))).toBeUndefined();
-  });
+  it(
+    "form a chain: a line checks only after the line it was written after, " + "and only in its generation's journal",
+    () => {
+      const [first, second] = journalLines([tryA, beat2], 0) as [string, string];
+      const firstCrc = checkLine(first.slice(0, -1), chainSeed(0))?.crc as number;
+      expect(checkLine(second.slice(0, -1), firstCrc)?.text).toBe(beat2);
+      expect(checkLine(second.slice(0, -1), chainSeed(0))).toBeUndefined();
+      expect(checkLine(first.slice(0, -1), chainSeed(1))).toBeUndefined();
+    },
+  );
 });
 
 describe("a journal whose lines were moved, repeated, dropped or copied from another journal", () => {

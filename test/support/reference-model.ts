@@ -173,6 +173,21 @@ export class ReferenceModel {
     return undefined;
   }
 
+  /**
+   * Whether `agent` holds every one of `paths` in `mode` or exclusively: such a request only refreshes (or downgrades)
+   * and nothing blocks it.
+   */
+  refreshesOnly(agent: number, paths: string[], mode: Mode): boolean {
+    return paths.every((p) =>
+      this.locks.some((l) => l.agent === agent && l.path === p && (l.mode === mode || l.mode === "exclusive")),
+    );
+  }
+
+  /** Whether a new request (not a queued one) is blocked: by a lock or any queued request, unless it only refreshes. */
+  requestBlocked(agent: number, paths: string[], mode: Mode): boolean {
+    return !this.refreshesOnly(agent, paths, mode) && this.blocked(agent, paths, mode, this.waiters);
+  }
+
   /** Holders a refused exclusive request on `path` may be told about; null when only queued requests block it. */
   acceptableHolders(agent: number, path: string): Set<number | null> {
     const conflicts = this.lockConflicts(agent, path, "exclusive");

@@ -47,7 +47,8 @@ export function frameBodies(framing: WireFraming, data: Buffer, whole = false): 
   }
   if (whole && at < data.length)
     throw new Error(
-      `the output has bytes that are not a complete frame at ${at}: ${JSON.stringify(data.subarray(at, at + 80).toString())}`,
+      `the output has bytes that are not a complete frame at ${at}: ` +
+        JSON.stringify(data.subarray(at, at + 80).toString()),
     );
   return bodies;
 }
@@ -149,7 +150,8 @@ export abstract class WirePeer {
       if (messages.length >= count) return messages;
       if (Date.now() > deadline)
         throw new Error(
-          `only ${messages.length} of ${count} messages within ${timeoutMs} ms: ${JSON.stringify(messages)}; ${this.serverLog()}`,
+          `only ${messages.length} of ${count} messages within ${timeoutMs} ms: ` +
+            `${JSON.stringify(messages)}; ${this.serverLog()}`,
         );
       await this.moreBytes(20);
     }

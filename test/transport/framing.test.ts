@@ -111,17 +111,22 @@ describe("ContentLengthDecoder header ends and blank lines", () => {
     ["\\r\\n\\n", "\r\n\n"],
     ["\\n\\r\\n", "\n\r\n"],
   ] as const) {
-    it(`takes a header block ended by ${label}, other headers and blank lines between messages included, whatever the chunking`, () => {
-      const headers = `Content-Type: application/json${end.startsWith("\r") ? "\r\n" : "\n"}Content-Length: ${body.length}`;
-      const data = Buffer.from(`${headers}${end}${body}\r\n\n${headers}${end}${body}`);
-      everySplit(data, (chunks) => {
-        const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
-        for (const chunk of chunks) decoder.push(chunk);
-        decoder.end();
-        expect(messages).toEqual([body, body]);
-        expect(errors).toEqual([]);
-      });
-    });
+    it(
+      `takes a header block ended by ${label}, ` +
+        `other headers and blank lines between messages included, whatever the chunking`,
+      () => {
+        const newline = end.startsWith("\r") ? "\r\n" : "\n";
+        const headers = `Content-Type: application/json${newline}Content-Length: ${body.length}`;
+        const data = Buffer.from(`${headers}${end}${body}\r\n\n${headers}${end}${body}`);
+        everySplit(data, (chunks) => {
+          const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+          for (const chunk of chunks) decoder.push(chunk);
+          decoder.end();
+          expect(messages).toEqual([body, body]);
+          expect(errors).toEqual([]);
+        });
+      },
+    );
   }
 });
 
@@ -148,26 +153,30 @@ describe("decoders at the end of the input", () => {
     expect(errors).toHaveLength(1);
   });
 
-  it("Content-Length: a body or header block cut short is malformed; trailing blanks and a skipped oversized body are not", () => {
-    const frame = encodeFrame("content-length", '{"id":1}');
-    for (const [cut, problem] of [
-      [frame.slice(0, -3), "the input ended after 5 of the 8 body bytes"],
-      [frame.slice(0, 10), 'the input ended inside a header block: "Content-Le"'],
-      [frame.slice(0, frame.indexOf("\r\n\r\n") + 2), "the input ended inside a header block"],
-    ] as const) {
-      const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
-      decoder.push(Buffer.from(`${frame}${cut}`));
+  it(
+    "Content-Length: a body or header block cut short is malformed; " +
+      "trailing blanks and a skipped oversized body are not",
+    () => {
+      const frame = encodeFrame("content-length", '{"id":1}');
+      for (const [cut, problem] of [
+        [frame.slice(0, -3), "the input ended after 5 of the 8 body bytes"],
+        [frame.slice(0, 10), 'the input ended inside a header block: "Content-Le"'],
+        [frame.slice(0, frame.indexOf("\r\n\r\n") + 2), "the input ended inside a header block"],
+      ] as const) {
+        const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+        decoder.push(Buffer.from(`${frame}${cut}`));
+        decoder.end();
+        expect(messages).toEqual(['{"id":1}']);
+        expect(errors).toHaveLength(1);
+        expect(errors[0]?.problem).toContain(problem);
+        expect(errors[0]?.oversized).toBe(false);
+      }
+      const { decoder, errors } = collect((sink) => new ContentLengthDecoder(5, sink));
+      decoder.push(Buffer.from(`${frame}\r\n \n${frame.slice(0, -3)}`));
       decoder.end();
-      expect(messages).toEqual(['{"id":1}']);
-      expect(errors).toHaveLength(1);
-      expect(errors[0]?.problem).toContain(problem);
-      expect(errors[0]?.oversized).toBe(false);
-    }
-    const { decoder, errors } = collect((sink) => new ContentLengthDecoder(5, sink));
-    decoder.push(Buffer.from(`${frame}\r\n \n${frame.slice(0, -3)}`));
-    decoder.end();
-    expect(errors.map((e) => e.oversized)).toEqual([true, true]);
-  });
+      expect(errors.map((e) => e.oversized)).toEqual([true, true]);
+    },
+  );
 });
 
 describe("frameAt (for clients reading replies)", () => {
@@ -189,11 +198,15 @@ describe("frameAt (for clients reading replies)", () => {
     });
   }
 
-  it("reads a Content-Length header block as the decoder does: any case, bare LF, other headers, blank lines before it", () => {
-    const body = '{"id":3}';
-    const data = Buffer.from(`\r\n\ncontent-type: x\ncontent-length:${body.length}\n\n${body}`);
-    const frame = frameAt(data, "content-length");
-    expect(frame && data.toString("utf8", frame.start, frame.end)).toBe(body);
-    expect(frame?.next).toBe(data.length);
-  });
+  it(
+    "reads a Content-Length header block as the decoder does: " +
+      "any case, bare LF, other headers, blank lines before it",
+    () => {
+      const body = '{"id":3}';
+      const data = Buffer.from(`\r\n\ncontent-type: x\ncontent-length:${body.length}\n\n${body}`);
+      const frame = frameAt(data, "content-length");
+      expect(frame && data.toString("utf8", frame.start, frame.end)).toBe(body);
+      expect(frame?.next).toBe(data.length);
+    },
+  );
 });

@@ -49,33 +49,41 @@ const placements = (token: string): [string, unknown][] => [
 ];
 
 describe("parseJson", () => {
-  it("parses every number of JSON's grammar as JSON.parse does, keeping integers beyond 2^53-1 exact, in strings and outside", () => {
-    fc.assert(
-      fc.property(numberToken, (token) => {
-        for (const [text, value] of placements(token)) expect(parseJson(text), text).toEqual(value);
-      }),
-      { numRuns: 2000 },
-    );
-  });
+  it(
+    "parses every number of JSON's grammar as JSON.parse does, " +
+      "keeping integers beyond 2^53-1 exact, in strings and outside",
+    () => {
+      fc.assert(
+        fc.property(numberToken, (token) => {
+          for (const [text, value] of placements(token)) expect(parseJson(text), text).toEqual(value);
+        }),
+        { numRuns: 2000 },
+      );
+    },
+  );
 
-  it("refuses what JSON.parse refuses, near numbers too (leading zeros, a number as an object key, a bare sign or point)", () => {
-    const invalid = fc.oneof(
-      numberToken.map((token) => `{${token}:1}`),
-      digits(16, 30).map((d) => `{"a":1,1${d}:1}`),
-      digits(16, 30).map((d) => `[0${d}]`),
-      digits(16, 30).map((d) => `[-0${d}]`),
-      digits(16, 30).map((d) => `[${d}.]`),
-      digits(16, 30).map((d) => `[1${d}e]`),
-      digits(16, 30).map((d) => `[- 1${d}]`),
-      digits(16, 30).map((d) => `[1${d}x]`),
-    );
-    fc.assert(
-      fc.property(invalid, (text) => {
-        expect(() => JSON.parse(text)).toThrow(SyntaxError);
-        expect(() => parseJson(text), text).toThrow(SyntaxError);
-      }),
-    );
-  });
+  it(
+    "refuses what JSON.parse refuses, near numbers too " +
+      "(leading zeros, a number as an object key, a bare sign or point)",
+    () => {
+      const invalid = fc.oneof(
+        numberToken.map((token) => `{${token}:1}`),
+        digits(16, 30).map((d) => `{"a":1,1${d}:1}`),
+        digits(16, 30).map((d) => `[0${d}]`),
+        digits(16, 30).map((d) => `[-0${d}]`),
+        digits(16, 30).map((d) => `[${d}.]`),
+        digits(16, 30).map((d) => `[1${d}e]`),
+        digits(16, 30).map((d) => `[- 1${d}]`),
+        digits(16, 30).map((d) => `[1${d}x]`),
+      );
+      fc.assert(
+        fc.property(invalid, (text) => {
+          expect(() => JSON.parse(text)).toThrow(SyntaxError);
+          expect(() => parseJson(text), text).toThrow(SyntaxError);
+        }),
+      );
+    },
+  );
 
   it("keeps what JavaScript prints for 0.1 + 0.2, and long fractions and exponents, as numbers", () => {
     expect(
@@ -95,32 +103,33 @@ describe("parseJson", () => {
     expect(Object.getOwnPropertyDescriptor(proto, "__proto__")?.value).toBe(18446744073709551615n);
   });
 
-  it("with bigintsOnlyWhenRounded, keeps 2^53 and -2^53 as numbers (a double holds them exactly) and makes bigints of the integers a double rounds", () => {
-    const options = { bigintsOnlyWhenRounded: true };
-    expect(parseJson('{"next_id":9007199254740992,"n":-9007199254740992}', options)).toEqual({
-      next_id: 2 ** 53,
-      n: -(2 ** 53),
-    });
-    expect(parseJson("[9007199254740993,-9007199254740993,90071992547409920,18446744073709551615]", options)).toEqual([
-      9007199254740993n,
-      -9007199254740993n,
-      90071992547409920n,
-      18446744073709551615n,
-    ]);
-    expect(parseJson("9007199254740992")).toBe(9007199254740992n);
-    fc.assert(
-      fc.property(numberToken, (token) => {
-        const value = expected(token);
-        const want =
-          typeof value === "bigint" &&
-          Number(value) === 2 ** 53 * Math.sign(Number(value)) &&
-          BigInt(Number(value)) === value
-            ? Number(value)
-            : value;
-        expect(parseJson(`{"n":${token}}`, options), token).toEqual({ n: want });
-      }),
-    );
-  });
+  it(
+    "with bigintsOnlyWhenRounded, keeps 2^53 and -2^53 as numbers (a double holds them exactly) " +
+      "and makes bigints of the integers a double rounds",
+    () => {
+      const options = { bigintsOnlyWhenRounded: true };
+      expect(parseJson('{"next_id":9007199254740992,"n":-9007199254740992}', options)).toEqual({
+        next_id: 2 ** 53,
+        n: -(2 ** 53),
+      });
+      expect(parseJson("[9007199254740993,-9007199254740993,90071992547409920,18446744073709551615]", options)).toEqual(
+        [9007199254740993n, -9007199254740993n, 90071992547409920n, 18446744073709551615n],
+      );
+      expect(parseJson("9007199254740992")).toBe(9007199254740992n);
+      fc.assert(
+        fc.property(numberToken, (token) => {
+          const value = expected(token);
+          const want =
+            typeof value === "bigint" &&
+            Number(value) === 2 ** 53 * Math.sign(Number(value)) &&
+            BigInt(Number(value)) === value
+              ? Number(value)
+              : value;
+          expect(parseJson(`{"n":${token}}`, options), token).toEqual({ n: want });
+        }),
+      );
+    },
+  );
 
   it("parses nesting as deep as JSON.parse takes, with a big integer at the bottom", () => {
     const depth = 10_000;

@@ -49,7 +49,8 @@ describe("Content-Length framing has one source", () => {
     const replaced = [
       'const length = Number(/content-length:\\s*(\\d+)/i.exec(data.toString("latin1", 0, headerEnd))?.[1]);',
       "return out.split(/Content-Length: \\d+\\r\\n\\r\\n/).filter(Boolean);",
-      'this.sendRaw(this.framing === "ndjson" ? `${body}\\n` : `Content-Length: ${Buffer.byteLength(body)}\\r\\n\\r\\n${body}`);',
+      'this.sendRaw(this.framing === "ndjson" ? ' +
+        "`${body}\\n` : `Content-Length: ${Buffer.byteLength(body)}\\r\\n\\r\\n${body}`);",
       'const headerEnd = data.indexOf("\\r\\n\\r\\n");',
     ];
     const file = { path: "copy.ts", lines: codeLines(replaced.join("\n")) };
