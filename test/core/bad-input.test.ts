@@ -251,8 +251,19 @@ describe("bad input", () => {
             }
             if (thrown === undefined) continue;
             if (!(thrown instanceof InvalidInputError || thrown instanceof DomainError)) throw thrown;
+            // A deadlock refusal changes nothing but tells subscribers: one lock/deadlock event.
+            const told = thrown instanceof DomainError && thrown.kind === "deadlock";
+            if (told)
+              expect(reg.events.since(before.latestEvent).map((event) => event.type)).toEqual(["lock/deadlock"]);
+            const expected = told
+              ? {
+                  ...before,
+                  latestEvent: before.latestEvent + 1,
+                  stats: { ...before.stats, locks: { ...before.stats.locks, refused: before.stats.locks.refused + 1 } },
+                }
+              : before;
             expect(stateOf(reg), `${each.label} threw ${(thrown as Error).message} and changed the state`).toEqual(
-              before,
+              expected,
             );
           }
         }),
