@@ -226,3 +226,14 @@ export function locksByPath(agent: Agent): Lock[] {
   });
   return locks.sort((a, b) => compareStrings(a.path, b.path));
 }
+
+/** What every view of an agent shows (status, agent_get, a snapshot), in that order. */
+export function agentFields(agent: Agent) {
+  return {
+    id: agent.id,
+    name: agent.name,
+    state: agent.state,
+    last_seen_ms: agent.lastSeenMs,
+    edit_count: agent.editCount,
+  };
+}

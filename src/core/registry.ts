@@ -6,7 +6,15 @@ import { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
 import { EVENTS_PER_WAITER, type Limits, Locking, type ProcessOptions, RULES, processOptionsOf } from "./locking.js";
 import { compareStrings, isWithin, normalizePath } from "./paths.js";
-import { type Agent, type Lock, RegistryData, defaultAgentName, detachedAgent, locksByPath } from "./registry-data.js";
+import {
+  type Agent,
+  type Lock,
+  RegistryData,
+  agentFields,
+  defaultAgentName,
+  detachedAgent,
+  locksByPath,
+} from "./registry-data.js";
 import { type DecodedSnapshot, decodeSnapshot, encodeSnapshot } from "./snapshot-codec.js";
 import type {
   AcquireInput,
@@ -361,14 +369,7 @@ export class Registry implements RegistryStore {
 
   listAgents(): AgentSummary[] {
     this.settle();
-    return this.data.agentsById().map((agent) => ({
-      id: agent.id,
-      name: agent.name,
-      state: agent.state,
-      last_seen_ms: agent.lastSeenMs,
-      edit_count: agent.editCount,
-      lock_count: agent.locks.size,
-    }));
+    return this.data.agentsById().map((agent) => ({ ...agentFields(agent), lock_count: agent.locks.size }));
   }
 
   /**
@@ -717,12 +718,5 @@ function pathsOf(locks: Lock[]): string[] {
 
 function detail(agent: Agent): AgentDetail {
   const locks = locksByPath(agent).map((lock) => ({ path: lock.path, expires_at_ms: lock.expiresAtMs }));
-  return {
-    id: agent.id,
-    name: agent.name,
-    state: agent.state,
-    last_seen_ms: agent.lastSeenMs,
-    edit_count: agent.editCount,
-    locks,
-  };
+  return { ...agentFields(agent), locks };
 }

@@ -16,7 +16,7 @@ import { dictionary, inCodeUnitOrder, isIndexKey } from "./dictionary.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
 import type { LockMode } from "./lock-table.js";
 import { normalizePath } from "./paths.js";
-import { type Agent, RegistryData, locksByPath } from "./registry-data.js";
+import { type Agent, RegistryData, agentFields, locksByPath } from "./registry-data.js";
 import type { Change } from "./version-log.js";
 
 /** What every accepted snapshot format decodes to (format 1 and harn-hostlib lack the fence fields). */
@@ -245,11 +245,7 @@ export function encodeSnapshot(data: RegistryData, config: RegistryConfig, now: 
       if (lock.mode === "shared") shared_paths.push(lock.path);
     }
     return {
-      id: agent.id,
-      name: agent.name,
-      state: agent.state,
-      last_seen_ms: agent.lastSeenMs,
-      edit_count: agent.editCount,
+      ...agentFields(agent),
       locked_paths: inCodeUnitOrder(locked_paths, hasIndexKey),
       lock_fences: inCodeUnitOrder(lock_fences, hasIndexKey),
       shared_paths,

@@ -8,7 +8,7 @@ import {
   type MessageReader,
 } from "vscode-jsonrpc/node";
 import { checkEnvelope } from "./envelope.js";
-import { detectFraming } from "../transport/detect-framing.js";
+import { FramingDetector } from "../transport/detect-framing.js";
 import {
   ContentLengthDecoder,
   type FrameDecoder,
@@ -57,7 +57,7 @@ export interface TransportReader extends MessageReader {
 export class FramedMessageReader extends AbstractMessageReader implements TransportReader {
   private decoder: FrameDecoder | undefined;
   /** With auto framing, the bytes that could not decide it yet (part of a BOM or of a header name). */
-  private undecided: Buffer = Buffer.alloc(0);
+  private readonly detector = new FramingDetector();
   private callback: DataCallback | undefined;
   private readonly sink: FrameSink;
   private readonly rejected = new Emitter<TransportError>();
@@ -97,15 +97,10 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
 
   private push(chunk: Buffer): void {
     if (this.decoder === undefined) {
-      const data = this.undecided.length === 0 ? chunk : Buffer.concat([this.undecided, chunk]);
-      const { framing, start } = detectFraming(data);
-      if (framing === undefined) {
-        this.undecided = data.subarray(start);
-        return;
-      }
-      this.undecided = Buffer.alloc(0);
-      this.useFraming(framing);
-      chunk = data.subarray(start);
+      const decided = this.detector.take(chunk);
+      if (decided === undefined) return;
+      this.useFraming(decided.framing);
+      chunk = decided.rest;
     }
     (this.decoder as FrameDecoder).push(chunk);
     this.options.onChunkDone();
@@ -113,9 +108,10 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
 
   /** The input ended: what the decoder still holds is answered, then the reader closes. */
   private end(): void {
-    if (this.decoder === undefined && this.undecided.length > 0) {
+    const leftover = this.decoder === undefined ? this.detector.leftover() : undefined;
+    if (leftover !== undefined) {
       this.useFraming("ndjson");
-      (this.decoder as FrameDecoder | undefined)?.push(this.undecided);
+      (this.decoder as FrameDecoder | undefined)?.push(leftover);
     }
     this.decoder?.end();
     this.options.onChunkDone();

@@ -1,7 +1,7 @@
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { replaceFileSync } from "./files.js";
-import { StateFileError } from "./state-error.js";
+import { StateFileError, readStateText } from "./state-error.js";
 
 /** Written by a writer that closed cleanly; removed (durably) by the next one before it writes. */
 export const CLOSED_FILE = "closed.json";
@@ -20,13 +20,8 @@ export interface ClosedMark {
  */
 export function readClosedMark(dir: string): ClosedMark | undefined {
   const path = join(dir, CLOSED_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new StateFileError(`${path}: cannot be read: ${(error as Error).message}`);
-  }
+  const text = readStateText(path);
+  if (text === undefined) return undefined;
   let mark: Partial<ClosedMark> | undefined;
   try {
     mark = JSON.parse(text) as Partial<ClosedMark>;

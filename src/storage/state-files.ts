@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import type { ProcessOptions, SavedDelayedLock } from "../core/registry.js";
@@ -6,7 +6,7 @@ import type { SavedWaits } from "../core/wait-queue.js";
 import { CLOSED_FILE, type ClosedMark, readClosedMark } from "./closed-mark.js";
 import { type JournalRead, corrupt, readJournal } from "./journal-read.js";
 import { parseSnapshotText } from "./snapshot-text.js";
-import { StateFileError } from "./state-error.js";
+import { StateFileError, readStateText } from "./state-error.js";
 
 /**
  * The file of the saved state: a snapshot, the waits pending at that moment, and the journal generation that follows
@@ -152,13 +152,8 @@ function checkEnd(dir: string, journals: JournalRead[], closed: ClosedMark | und
 
 /** state.json, read losslessly (see parseSnapshotText). */
 function readSaved(path: string): SavedState | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw new StateFileError(`${path}: cannot be read: ${(error as Error).message}`);
-  }
+  const text = readStateText(path);
+  if (text === undefined) return undefined;
   let value: Partial<SavedState>;
   try {
     value = parseSnapshotText(text) as Partial<SavedState>;

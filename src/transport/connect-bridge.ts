@@ -1,7 +1,7 @@
 import { type Socket, connect } from "node:net";
 import { readAuthToken } from "./auth-token.js";
 import { type ListenAddress, connectOptions, formatListenAddress } from "./listen-address.js";
-import { detectFraming } from "./detect-framing.js";
+import { FramingDetector, detectFraming } from "./detect-framing.js";
 import {
   ContentLengthDecoder,
   type FrameDecoder,
@@ -260,30 +260,28 @@ export class Ledger {
 /** One direction's frames, in the framing its first bytes show. */
 class SideDecoder {
   private decoder: FrameDecoder | undefined;
-  private undecided: Buffer = Buffer.alloc(0);
+  private readonly detector = new FramingDetector();
 
   constructor(private readonly sink: FrameSink) {}
 
   push(chunk: Buffer): void {
     if (this.decoder === undefined) {
-      const data = this.undecided.length === 0 ? chunk : Buffer.concat([this.undecided, chunk]);
-      const { framing, start } = detectFraming(data);
-      if (framing === undefined) {
-        this.undecided = data.subarray(start);
-        return;
-      }
-      this.undecided = Buffer.alloc(0);
+      const decided = this.detector.take(chunk);
+      if (decided === undefined) return;
       this.decoder =
-        framing === "ndjson" ? new NdjsonDecoder(NO_LIMIT, this.sink) : new ContentLengthDecoder(NO_LIMIT, this.sink);
-      chunk = data.subarray(start);
+        decided.framing === "ndjson"
+          ? new NdjsonDecoder(NO_LIMIT, this.sink)
+          : new ContentLengthDecoder(NO_LIMIT, this.sink);
+      chunk = decided.rest;
     }
     this.decoder.push(chunk);
   }
 
   end(): void {
-    if (this.decoder === undefined && this.undecided.length > 0) {
+    const leftover = this.decoder === undefined ? this.detector.leftover() : undefined;
+    if (leftover !== undefined) {
       this.decoder = new NdjsonDecoder(NO_LIMIT, this.sink);
-      this.decoder.push(this.undecided);
+      this.decoder.push(leftover);
     }
     this.decoder?.end();
   }

@@ -54,3 +54,31 @@ function prefixMatch(data: Buffer, start: number, name: Buffer): "whole" | "part
   }
   return "whole";
 }
+
+/**
+ * A stream's first bytes, kept until its framing is known (see
+ * {@link detectFraming}): the server's reader and the connect bridge both
+ * decide their framing through it.
+ */
+export class FramingDetector {
+  private undecided: Buffer = Buffer.alloc(0);
+
+  /** Feed a chunk: the framing and the bytes from the first message on, once known; undefined while it is not. */
+  take(chunk: Buffer): { framing: Framing; rest: Buffer } | undefined {
+    const data = this.undecided.length === 0 ? chunk : Buffer.concat([this.undecided, chunk]);
+    const { framing, start } = detectFraming(data);
+    if (framing === undefined) {
+      this.undecided = data.subarray(start);
+      return undefined;
+    }
+    this.undecided = Buffer.alloc(0);
+    return { framing, rest: data.subarray(start) };
+  }
+
+  /**
+   * At the end of the input: what came while the framing was undecided (read as NDJSON), or undefined when nothing did.
+   */
+  leftover(): Buffer | undefined {
+    return this.undecided.length > 0 ? this.undecided : undefined;
+  }
+}
