@@ -198,12 +198,13 @@ export class ContentLengthDecoder implements FrameDecoder {
     }
     const block = this.buffer.subarray(0, end.block).toString("latin1");
     this.buffer = this.buffer.subarray(end.body);
-    const length = contentLength(block);
+    const at = contentLengthAt(block);
+    const length = contentLength(block, at);
     if (typeof length === "string") {
       this.sink.malformed(length, false);
       return true;
     }
-    const junk = junkBeforeHeader(block);
+    const junk = junkBeforeHeader(block, at);
     if (junk !== undefined)
       this.sink.malformed(
         `bytes that are not a header line before a Content-Length header: ${JSON.stringify(junk.slice(0, 80))}`,
@@ -248,8 +249,8 @@ const HEADER_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:/;
  * is not a header line: bytes a peer sent between frames (a line of JSON,
  * garbage), which are answered as malformed rather than silently skipped.
  */
-function junkBeforeHeader(block: string): string | undefined {
-  const at = block.toLowerCase().lastIndexOf(CONTENT_LENGTH_HEADER);
+function junkBeforeHeader(block: string, at: number): string | undefined {
+  if (at === 0) return undefined;
   const lineStart = block.lastIndexOf("\n", at) + 1;
   const blank = (text: string) => text.replaceAll(BOM_LATIN1, "").trim() === "";
   const junk = block
@@ -260,9 +261,13 @@ function junkBeforeHeader(block: string): string | undefined {
   return junk.length === 0 ? undefined : junk.join("\n");
 }
 
-/** The Content-Length of a header block, or what is wrong with it. */
-function contentLength(block: string): number | string {
-  const at = block.toLowerCase().lastIndexOf(CONTENT_LENGTH_HEADER);
+/** Where a header block's last Content-Length header starts (-1 when it has none). */
+function contentLengthAt(block: string): number {
+  return block.toLowerCase().lastIndexOf(CONTENT_LENGTH_HEADER);
+}
+
+/** The Content-Length of a header block whose last Content-Length header starts at `at`, or what is wrong with it. */
+function contentLength(block: string, at = contentLengthAt(block)): number | string {
   if (at === -1) return `header block without Content-Length: ${JSON.stringify(block.slice(0, 80))}`;
   for (const line of block.slice(at).split("\n")) {
     const colon = line.indexOf(":");
