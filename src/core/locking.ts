@@ -342,10 +342,12 @@ export class Locking {
    * when it only refreshes what the agent holds (every path held, in the
    * same mode or exclusive for a shared request: a refresh or a downgrade
    * takes nothing from anyone, so no lock or queued request stands in its
-   * way), else the conflicts with locks and with every queued request.
+   * way), else the conflicts with locks and with every queued request. (Looked at only when something conflicts: the
+   * common case pays nothing.)
    */
   private requestConflicts(holderId: number, paths: readonly string[], mode: LockMode, firstOnly: boolean): Conflict[] {
-    return this.refreshesOnly(holderId, paths, mode) ? [] : this.conflictsFor(holderId, paths, mode, ALL, firstOnly);
+    const conflicts = this.conflictsFor(holderId, paths, mode, ALL, firstOnly);
+    return conflicts.length > 0 && this.refreshesOnly(holderId, paths, mode) ? [] : conflicts;
   }
 
   /** Whether `holderId` holds every one of `paths` in `mode` or exclusively. */
