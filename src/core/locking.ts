@@ -342,8 +342,8 @@ export class Locking {
    * when it only refreshes what the agent holds (every path held, in the
    * same mode or exclusive for a shared request: a refresh or a downgrade
    * takes nothing from anyone, so no lock or queued request stands in its
-   * way), else the conflicts with locks and with every queued request. (Looked at only when something conflicts: the
-   * common case pays nothing.)
+   * way), else the conflicts with locks and with every queued request.
+   * Whether it only refreshes is looked at only when something conflicts.
    */
   private requestConflicts(holderId: number, paths: readonly string[], mode: LockMode, firstOnly: boolean): Conflict[] {
     const conflicts = this.conflictsFor(holderId, paths, mode, ALL, firstOnly);
