@@ -46,16 +46,17 @@ const STOCK_SERVER: Server = { args: [STOCK], framing: "content-length" };
 const echo = (framing: WireFraming): Server => ({ args: [ECHO, framing], framing });
 const ours = (framing: WireFraming, ...flags: string[]): Server => ({ args: [BIN, ...flags], framing });
 
-/** One server's pipelined runs: median pairs per second, and its CPU per request over all the runs (µs). */
+/** One server's pipelined runs: median pairs per second, its CPU per request over all the runs and in each (µs). */
 interface Pipelined {
   rate: number;
   cpuUs: number;
+  runCpuUs: number[];
 }
 
 /**
  * Pipelined runs of CPU_PAIRS pairs on several servers in alternating rounds, RUNS each after a warm-up; each
  * server's CPU time read from /proc before and after each run. Only the runs count: idle between them, a server may
- * still do timed work of its own (V8's memory reducer runs a collection some seconds after a busy spell).
+ * still do work of its own (timers, V8's collections when idle).
  */
 async function pipelined(servers: Server[]): Promise<Pipelined[]> {
   const wires = servers.map(({ args }) => spawnWire(args));
@@ -73,6 +74,7 @@ async function pipelined(servers: Server[]): Promise<Pipelined[]> {
         0.5,
       ),
       cpuUs: (list.reduce((sum, run) => sum + run.cpuMs, 0) * 1000) / (list.length * CPU_PAIRS * 2),
+      runCpuUs: list.map((run) => (run.cpuMs * 1000) / (CPU_PAIRS * 2)),
     }));
   } finally {
     for (const wire of wires) wire.close();
@@ -150,6 +152,7 @@ const [stock, echoNd, echoCl, oursNd, oursCl, noMetrics] = (await pipelined([
   ours("ndjson", "--no-metrics"),
 ])) as [Pipelined, Pipelined, Pipelined, Pipelined, Pipelined, Pipelined];
 const metricsCpu = percent(oursNd.cpuUs - noMetrics.cpuUs, oursNd.cpuUs);
+const metricsRounds = oursNd.runCpuUs.map((on, round) => percent(on - (noMetrics.runCpuUs[round] as number), on));
 const oursRow = (name: string, framing: string, run: Pipelined, floor: Pipelined) =>
   `| ${name} | ${framing} | ${fmt(run.rate)} | ${us(run.cpuUs)} | ${times(run.rate / stock.rate)} ` +
   `| ${times(run.rate / floor.rate)} | ${times(run.cpuUs / floor.cpuUs)} |`;
@@ -173,6 +176,7 @@ const throughputLines = [
   "",
   "Targets: pairs/s ≥ 1.0× (a) and ≥ 0.5× (b); server CPU per request ≤ 1.4× (b). " +
     `Metrics left on cost ${metricsCpu.toFixed(1)}% of the server's CPU per request ` +
+    `(${Math.min(...metricsRounds).toFixed(1)}% to ${Math.max(...metricsRounds).toFixed(1)}% round by round) ` +
     `and ${percent(noMetrics.rate - oursNd.rate, noMetrics.rate).toFixed(1)}% of throughput ` +
     "(NDJSON, against --no-metrics).",
   "",
