@@ -115,3 +115,16 @@ export interface RegistryStore {
   snapshot(): Snapshot;
   restore(snapshot: unknown, options?: { reap?: boolean }): RestoreSummary;
 }
+
+/** A value, or a promise of it (what a {@link ServedStore} answers). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/**
+ * A store whose changes and reads may answer later (PostgreSQL): each of its methods may return a promise, and the
+ * promises settle in call order. Its other members (`events`) stay synchronous. Every {@link RegistryStore} is one.
+ */
+export type ServedStore = {
+  [K in keyof RegistryStore]: RegistryStore[K] extends (...args: infer A) => infer R
+    ? (...args: A) => MaybePromise<R>
+    : RegistryStore[K];
+};
