@@ -70,6 +70,13 @@ export const DomainErrors = {
       "round to it, each {agent_id, path, waits_for}; nothing changed: the requester keeps its locks and the " +
       "others keep waiting",
   },
+  store_unavailable: {
+    code: 1011,
+    description:
+      "the PostgreSQL state (--state=postgres://...) could not be reached, so the call was not applied; nothing was " +
+      "changed (when the connection was lost during a commit, the sidecar learned from the log that the commit had " +
+      "not been made before answering). The sidecar reconnects on its own: send the call again",
+  },
 } as const;
 
 /** Name of a documented domain error. */
