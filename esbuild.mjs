@@ -3,8 +3,30 @@
 // used only by --state, --listen and connect loads only when asked for.
 // Its chunks go to dist/chunks, emptied first: they are part of the
 // package, and chunks of earlier builds must not ship with it.
-import { rmSync } from "node:fs";
+import { readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
+
+/**
+ * protocol/on-demand.ts hands out the zod schemas; in the sidecar they are
+ * built on the first call, not at start. Its `import * as schemas` becomes
+ * a require() made by the call, which esbuild bundles as a module
+ * evaluated when first required (with zod and everything it imports).
+ */
+const zodOnDemand = {
+  name: "zod-on-demand",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]protocol[\\/]on-demand\.ts$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      const eager = 'import * as schemas from "./zod-schemas.js";';
+      if (!source.includes(eager) || !source.includes("return schemas;"))
+        throw new Error(`${path} is no longer in the form esbuild.mjs rewrites`);
+      const contents = source
+        .replace(eager, "let schemas;")
+        .replace("return schemas;", 'return (schemas ??= require("./zod-schemas.js"));');
+      return { contents, loader: "ts" };
+    });
+  },
+};
 
 const common = {
   outdir: "dist",
@@ -23,12 +45,13 @@ const common = {
   logLevel: "warning",
 };
 
-rmSync("dist/chunks", { recursive: true, force: true });
+await rm("dist/chunks", { recursive: true, force: true });
 await build({
   ...common,
   entryPoints: { "harn-registry": "bin/main.ts" },
   splitting: true,
   chunkNames: "chunks/[name]-[hash]",
+  plugins: [zodOnDemand],
 });
 await build({
   ...common,
