@@ -1,5 +1,3 @@
-import { createRequire } from "node:module";
-
 /** The marker as it appears in JSON text (an escape) and as the parsed string (a real NUL). */
 interface Marker {
   text: string;
@@ -7,11 +5,10 @@ interface Marker {
 }
 let madeMarker: Marker | undefined;
 
-/** The marker, made on first use: node:crypto (for its nonce) loads only when a message has a 16-digit number. */
+/** The marker, made on first use: Node's crypto (for its nonce) loads only when a message has a 16-digit number. */
 function marker(): Marker {
   if (madeMarker === undefined) {
-    const { randomBytes } = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
-    const nonce = randomBytes(8).toString("hex");
+    const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
     madeMarker = { text: `\\u0000bigint:${nonce}:`, parsed: `\u0000bigint:${nonce}:` };
   }
   return madeMarker;
