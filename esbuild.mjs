@@ -1,10 +1,14 @@
-// Bundles the sidecar, the typed client and the benchmarks into dist/.
-// The sidecar is built on its own with code splitting, so that the code
-// used only by --state, --listen and connect loads only when asked for.
-// Its chunks go to dist/chunks, emptied first: they are part of the
-// package, and chunks of earlier builds must not ship with it.
+// Bundles the sidecar, its launcher, the typed client and the benchmarks
+// into dist/. The sidecar is one CommonJS script, dist/harn-registry.cjs,
+// that bin/harn-registry runs through dist/launch.cjs from V8's code cache
+// (dist/harn-registry.cache, made last: scripts/code-cache.mjs). The code
+// of --state, --listen, connect, status and demo is in it, as modules
+// that esbuild evaluates only when they are imported, and V8 compiles
+// only what runs. Files of earlier builds go first: the cache of an
+// earlier bundle must never be taken for this one's.
 import { readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
+import { makeCodeCache } from "./scripts/code-cache.mjs";
 
 /**
  * protocol/on-demand.ts hands out the zod schemas; in the sidecar they are
@@ -45,12 +49,18 @@ const common = {
   logLevel: "warning",
 };
 
-await rm("dist/chunks", { recursive: true, force: true });
+for (const stale of ["dist/chunks", "dist/harn-registry.js", "dist/harn-registry.cache"])
+  await rm(stale, { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: { "harn-registry": "bin/main.ts" },
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
+  format: "cjs",
+  // import.meta (a client module's way to find the bin) as an ES module would see it.
+  banner: {
+    js: 'var importMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+  },
+  define: { "import.meta": "importMeta" },
+  outExtension: { ".js": ".cjs" },
+  entryPoints: { "harn-registry": "src/cli/main.ts", launch: "src/cli/launch.ts" },
   plugins: [zodOnDemand],
 });
 await build({
@@ -69,3 +79,4 @@ await build({
     "scripts/gen-readme": "scripts/gen-readme.ts",
   },
 });
+await makeCodeCache();

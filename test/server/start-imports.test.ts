@@ -1,4 +1,4 @@
-// What the sidecar loads at start: the modules bin/main.ts imports
+// What the sidecar loads at start: the modules src/cli/main.ts imports
 // statically, followed through their own static imports. None of them may
 // load zod (the protocol's schemas are built on first use: see
 // protocol/on-demand.ts), vscode-jsonrpc (the client's, not the server's)
@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const ENTRY = "bin/main.ts";
+const ENTRY = "src/cli/main.ts";
 /** Its import is turned into a require() on first use in the bundle (esbuild.mjs). */
 const ON_DEMAND = "protocol/on-demand.ts";
 const STATIC_IMPORT = /^(?:import|export)\s+(?!type\b)(?:[^;]*?\sfrom\s*)?"([^"]+)"/gm;
