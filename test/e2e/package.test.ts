@@ -290,7 +290,7 @@ describe("the package", () => {
     expect((await run(clone, "git", ["ls-files", "dist"])).trim()).toBe("");
     const project = emptyProject(join(work, "from-git"), `git+file://${clone}#${commit}`, manifest, projectLock);
     await run(project, "npm", ["ci"]);
-    expect(existsSync(join(project, "node_modules", "harn-registry", "dist", "harn-registry.js"))).toBe(true);
+    expect(existsSync(join(project, "node_modules", "harn-registry", "dist", "harn-registry.cjs"))).toBe(true);
     checkInstalled(project, manifest.version);
   }, 60_000);
 });
