@@ -54,9 +54,9 @@ for (const stale of ["dist/chunks", "dist/harn-registry.js", "dist/harn-registry
 await build({
   ...common,
   format: "cjs",
-  // import.meta (a client module's way to find the bin) as an ES module would see it.
+  // Strict, as the ES modules it is made of; import.meta (a client module's way to find the bin) as they would see it.
   banner: {
-    js: 'var importMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+    js: '"use strict"; var importMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
   },
   define: { "import.meta": "importMeta" },
   outExtension: { ".js": ".cjs" },

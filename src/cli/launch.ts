@@ -4,9 +4,9 @@
 // instead of compiling it. The build makes the cache (esbuild.mjs: a short
 // session run with HARN_REGISTRY_CODE_CACHE=write); V8 refuses a cache
 // made by another V8 or with other V8 flags, and the bundle is then
-// compiled as usual. CommonJS: __dirname is dist/.
+// compiled as usual. CommonJS: __dirname is dist/, and this file's require
+// serves the bundle (which requires Node's modules only).
 import { readFileSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { Script } from "node:vm";
 import { keepYoungGenerationSmall } from "../server/heap-tuning.js";
@@ -30,7 +30,7 @@ if (mode === "check") {
 const bundle = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void)(
   bundle.exports,
-  createRequire(BUNDLE),
+  require,
   bundle,
   BUNDLE,
   __dirname,
