@@ -28,13 +28,7 @@ if (mode === "check") {
   process.stderr.write(`harn-registry: code cache ${verdict}\n`);
 }
 const bundle = { exports: {} };
-(script.runInThisContext() as (...args: unknown[]) => void)(
-  bundle.exports,
-  require,
-  bundle,
-  BUNDLE,
-  __dirname,
-);
+(script.runInThisContext() as (...args: unknown[]) => void)(bundle.exports, require, bundle, BUNDLE, __dirname);
 
 /** The cache, if the build made one. */
 function readCache(): Buffer | undefined {
