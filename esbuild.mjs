@@ -1,14 +1,13 @@
 // Bundles the sidecar, its launcher, the typed client and the benchmarks
 // into dist/. The sidecar is one CommonJS script, dist/harn-registry.cjs,
 // that bin/harn-registry runs through dist/launch.cjs from V8's code cache
-// (dist/harn-registry.cache, made last: scripts/code-cache.mjs). The code
+// (dist/harn-registry.cache, made last: scripts/code-cache.ts). The code
 // of --state, --listen, connect, status and demo is in it, as modules
 // that esbuild evaluates only when they are imported, and V8 compiles
 // only what runs. Files of earlier builds go first: the cache of an
 // earlier bundle must never be taken for this one's.
 import { readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
-import { makeCodeCache } from "./scripts/code-cache.mjs";
 
 /**
  * protocol/on-demand.ts hands out the zod schemas; in the sidecar they are
@@ -77,6 +76,7 @@ await build({
     "bench/baselines/raw-echo": "bench/baselines/raw-echo.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
     "scripts/gen-readme": "scripts/gen-readme.ts",
+    "scripts/code-cache": "scripts/code-cache.ts",
   },
 });
-await makeCodeCache();
+await import("./dist/scripts/code-cache.js");
