@@ -1,8 +1,6 @@
 import * as z from "zod/mini";
 import { type Plan, type Precheck, byZod, compilePlan, schemaAt } from "./precheck-plan.js";
 
-export type { Precheck } from "./precheck-plan.js";
-
 interface Def {
   type: string;
   format?: string;

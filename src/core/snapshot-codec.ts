@@ -2,7 +2,7 @@ import type * as z from "zod/mini";
 import type { RegistryConfig } from "../../protocol/common.js";
 import { SNAPSHOT_FORMAT_VERSION } from "../../protocol/constants.js";
 import { zodSchemas } from "../../protocol/on-demand.js";
-import type { Precheck } from "../../protocol/precheck.js";
+import type { Precheck } from "../../protocol/precheck-plan.js";
 import type { Snapshot } from "../../protocol/snapshot.js";
 import { roomFrom } from "./counters.js";
 import { dictionary, inCodeUnitOrder, isIndexKey } from "./dictionary.js";
