@@ -1,10 +1,35 @@
-// Bundles the sidecar, the typed client and the benchmarks into dist/.
-// The sidecar is built on its own with code splitting, so that the code
-// used only by --state, --listen and connect loads only when asked for.
-// Its chunks go to dist/chunks, emptied first: they are part of the
-// package, and chunks of earlier builds must not ship with it.
-import { rmSync } from "node:fs";
+// Bundles the sidecar, its launcher, the typed client and the benchmarks
+// into dist/. The sidecar is one CommonJS script, dist/harn-registry.cjs,
+// that bin/harn-registry runs through dist/launch.cjs from V8's code cache
+// (dist/harn-registry.cache, made last: scripts/code-cache.ts). The code
+// of --state, --listen, connect, status and demo is in it, as modules
+// that esbuild evaluates only when they are imported, and V8 compiles
+// only what runs. Files of earlier builds go first: the cache of an
+// earlier bundle must never be taken for this one's.
+import { readFile, rm } from "node:fs/promises";
 import { build } from "esbuild";
+
+/**
+ * protocol/on-demand.ts hands out the zod schemas; in the sidecar they are
+ * built on the first call, not at start. Its `import * as schemas` becomes
+ * a require() made by the call, which esbuild bundles as a module
+ * evaluated when first required (with zod and everything it imports).
+ */
+const zodOnDemand = {
+  name: "zod-on-demand",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]protocol[\\/]on-demand\.ts$/ }, async ({ path }) => {
+      const source = await readFile(path, "utf8");
+      const eager = 'import * as schemas from "./zod-schemas.js";';
+      if (!source.includes(eager) || !source.includes("return schemas;"))
+        throw new Error(`${path} is no longer in the form esbuild.mjs rewrites`);
+      const contents = source
+        .replace(eager, "let schemas;")
+        .replace("return schemas;", 'return (schemas ??= require("./zod-schemas.js"));');
+      return { contents, loader: "ts" };
+    });
+  },
+};
 
 const common = {
   outdir: "dist",
@@ -23,12 +48,19 @@ const common = {
   logLevel: "warning",
 };
 
-rmSync("dist/chunks", { recursive: true, force: true });
+for (const stale of ["dist/chunks", "dist/harn-registry.js", "dist/harn-registry.cache"])
+  await rm(stale, { recursive: true, force: true });
 await build({
   ...common,
-  entryPoints: { "harn-registry": "bin/main.ts" },
-  splitting: true,
-  chunkNames: "chunks/[name]-[hash]",
+  format: "cjs",
+  // Strict, as the ES modules it is made of; import.meta (a client module's way to find the bin) as they would see it.
+  banner: {
+    js: '"use strict"; var importMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
+  },
+  define: { "import.meta": "importMeta" },
+  outExtension: { ".js": ".cjs" },
+  entryPoints: { "harn-registry": "src/cli/main.ts", launch: "src/cli/launch.ts" },
+  plugins: [zodOnDemand],
 });
 await build({
   ...common,
@@ -44,5 +76,7 @@ await build({
     "bench/baselines/raw-echo": "bench/baselines/raw-echo.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
     "scripts/gen-readme": "scripts/gen-readme.ts",
+    "scripts/code-cache": "scripts/code-cache.ts",
   },
 });
+await import("./dist/scripts/code-cache.js");

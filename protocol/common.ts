@@ -1,17 +1,10 @@
 import * as z from "zod/mini";
+import { AGENT_ID_RANGE, AGENT_STATES, EDIT_OPS, LOCK_MODES, MAX_ID, MAX_U64 } from "./constants.js";
 import { integerBounds } from "./precheck.js";
-
-/** Largest id and timestamp the registry accepts (2^53-1). */
-export const MAX_ID = Number.MAX_SAFE_INTEGER;
-/** Largest unsigned 64-bit value, the range of an FNV-1a hash. */
-export const MAX_U64 = (1n << 64n) - 1n;
 
 /** An integer from `min` to 2^53-1, every failure reported as `message`. */
 const integer = (min: number, message: string) =>
   z.int({ error: message }).check(z.minimum(min, { error: message }), z.maximum(MAX_ID, { error: message }));
-
-/** What is wrong with an agent id that is not one (the registry's own check says the same). */
-export const AGENT_ID_RANGE = "must be an integer from 1 to 2^53-1";
 
 /** Agent id: an integer from 1 to 2^53-1. */
 export const AgentId = integer(1, AGENT_ID_RANGE);
@@ -34,24 +27,14 @@ export const Seq = z.int().check(z.minimum(1));
 /** A fencing token: positive, strictly increasing, never reused. */
 export const Fence = integer(1, "must be a positive integer");
 
-/** Most paths one lock_acquire, lock_renew or lock_check may name. */
-export const MAX_PATHS_PER_ACQUIRE = 256;
-
-/** How many events the registry keeps for `events_since`. */
-export const EVENTS_KEPT = 10_000;
-
 /** A workspace-relative path as sent; the registry normalises it. */
 export const WirePath = z.string({ error: "must be a string" }).check(z.minLength(1, { error: "must not be empty" }));
 
-const editOps = ["snapshot", "write", "replace_range", "insert_after", "delete_range", "patch", "delete"] as const;
 /** Edit operations of the version log. */
-export const EditOp = z.enum(editOps, { error: `must be one of ${editOps.join(", ")}` });
-/** The edit operation recorded when none is given. */
-export const DEFAULT_EDIT_OP: z.infer<typeof EditOp> = "write";
+export const EditOp = z.enum(EDIT_OPS, { error: `must be one of ${EDIT_OPS.join(", ")}` });
 
-const agentStates = ["active", "crashed", "gone"] as const;
 /** Agent lifecycle states. */
-export const AgentState = z.enum(agentStates, { error: `must be one of ${agentStates.join(", ")}` });
+export const AgentState = z.enum(AGENT_STATES, { error: `must be one of ${AGENT_STATES.join(", ")}` });
 
 const hashRange = "must be an unsigned 64-bit integer (0 to 18446744073709551615), as an integer or a decimal string";
 
@@ -169,12 +152,9 @@ export const MillisByPath = integersByPath(Millis, "must be an integer number of
 /** `{path: fence}`. */
 export const FencesByPath = integersByPath(Fence, "must be a positive integer fence");
 
-const lockModes = ["exclusive", "shared"] as const;
 /** Lock modes: readers share, a writer excludes everyone else. */
-export const LockMode = z.enum(lockModes, { error: `must be ${lockModes.join(" or ")}` });
+export const LockMode = z.enum(LOCK_MODES, { error: `must be ${LOCK_MODES.join(" or ")}` });
 export type LockMode = z.infer<typeof LockMode>;
-/** The mode of a lock asked for without one. */
-export const DEFAULT_LOCK_MODE: LockMode = "exclusive";
 
 const nextMessage = "must be an integer from 1 to 2^53";
 

@@ -1,8 +1,9 @@
 import * as z from "zod/mini";
 import { AgentId, Count, Fence, LockMode, Millis, NextCounter, Seq } from "./common.js";
+import { RELEASE_REASONS } from "./constants.js";
 
 /** Why a lock stopped being held. */
-export const ReleaseReason = z.enum(["released", "expired", "crashed", "unregistered", "forced", "replaced"]);
+export const ReleaseReason = z.enum(RELEASE_REASONS);
 export type ReleaseReason = z.infer<typeof ReleaseReason>;
 
 const stamp = { event_seq: Seq, at_ms: Millis };

@@ -3,17 +3,13 @@ import {
   AgentId,
   AgentState,
   Count,
-  DEFAULT_EDIT_OP,
-  DEFAULT_LOCK_MODE,
   Duration,
-  EVENTS_KEPT,
   EditOp,
   EditorId,
   Fence,
   HashInput,
   HashOutput,
   LockMode,
-  MAX_PATHS_PER_ACQUIRE,
   Millis,
   ParamsObject,
   RegistryConfig,
@@ -21,11 +17,9 @@ import {
   WirePath,
   recordOf,
 } from "./common.js";
+import { DEFAULT_EDIT_OP, DEFAULT_LOCK_MODE, EVENTS_KEPT, MAX_PATHS_PER_ACQUIRE } from "./constants.js";
 import { RegistryEvent, events } from "./events.js";
 import { Snapshot } from "./snapshot.js";
-
-/** Version of this wire protocol, reported by `initialize`. */
-export const PROTOCOL_VERSION = "1";
 
 const NoParams = z.strictObject({});
 

@@ -1,7 +1,5 @@
 import * as z from "zod/mini";
-
-/** A predicate that is true only for values the schema accepts and returns unchanged. */
-export type Precheck = (value: unknown) => boolean;
+import { type Plan, type Precheck, byZod, compilePlan, schemaAt } from "./precheck-plan.js";
 
 interface Def {
   type: string;
@@ -51,30 +49,37 @@ export function integerBounds(schema: z.ZodMiniType): { min: number; max: number
 /**
  * Compile a zod schema into a plain predicate, for validating very many
  * values fast (a snapshot's 100,000 agent entries: about 10× faster than
- * zod). Derived from the schema itself, never written twice: strict
- * objects, optional keys, safe integers with minimum/maximum checks, plain
- * strings, enums, literals, nullables and arrays (with length checks) are
- * checked inline, and so is a custom check whose JSON Schema (its meta)
- * says "object of integers" (integersByPath in common.ts) or just
- * "object" (ParamsObject); anything else (other custom checks,
- * records, transforms) falls back to the schema's own safeParse for that
- * part, counting only when zod gives the very same value back. A property
- * test holds every precheck to its schema. A true answer means zod would accept the value
- * and give it back unchanged; on false, run zod for its error.
+ * zod). Derived from the schema itself, never written twice (see planOf).
+ * A property test holds every precheck to its schema. A true answer means
+ * zod would accept the value and give it back unchanged; on false, run zod
+ * for its error.
  */
 export function precheck(schema: z.ZodMiniType): Precheck {
+  return compilePlan(planOf(schema), (path) => byZod(() => schemaAt(schema, path)));
+}
+
+const isJsonScalar = (value: unknown): value is string | number | boolean | null =>
+  value === null || typeof value === "string" || typeof value === "boolean" || Number.isFinite(value);
+
+/**
+ * How to precheck a schema (see {@link Plan}): strict objects, optional
+ * keys, defaults (when the key is there), safe integers with
+ * minimum/maximum checks, plain strings, booleans, enums, literals,
+ * nullables and arrays (with length checks) are checked inline, and so is
+ * a custom check whose JSON Schema (its meta) says "object of integers"
+ * (integersByPath in common.ts) or just "object" (ParamsObject); anything
+ * else (other custom checks, records, transforms) is left to the schema's
+ * own safeParse for that part, counting only when zod gives the very same
+ * value back. `path` is where `schema` is in the schema the plan is for.
+ */
+export function planOf(schema: z.ZodMiniType, path: string[] = []): Plan {
   const def = defOf(schema);
   const checks = def.checks ?? [];
-  const fallback: Precheck = (value) => {
-    const parsed = schema.safeParse(value);
-    return parsed.success && Object.is(parsed.data, value);
-  };
+  const fallback: Plan = { type: "zod", path };
   switch (def.type) {
     case "number": {
       const range = safeIntegerRange(schema);
-      if (range === undefined) return fallback;
-      const { min, max } = range;
-      return (value) => Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
+      return range === undefined ? fallback : { type: "integer", ...range };
     }
     case "string": {
       let minLength = 0;
@@ -83,15 +88,14 @@ export function precheck(schema: z.ZodMiniType): Precheck {
         if (kind !== "min_length" || typeof minimum !== "number") return fallback;
         minLength = Math.max(minLength, minimum);
       }
-      return (value) => typeof value === "string" && value.length >= minLength;
+      return { type: "string", minLength };
     }
-    case "enum": {
-      const allowed = new Set(Object.values(def.entries ?? {}));
-      return checks.length === 0 ? (value) => allowed.has(value) : fallback;
-    }
+    case "boolean":
+      return checks.length === 0 ? { type: "boolean" } : fallback;
+    case "enum":
     case "literal": {
-      const allowed = new Set(def.values ?? []);
-      return checks.length === 0 ? (value) => allowed.has(value) : fallback;
+      const values = def.type === "enum" ? Object.values(def.entries ?? {}) : (def.values ?? []);
+      return checks.length === 0 && values.every(isJsonScalar) ? { type: "oneOf", values } : fallback;
     }
     case "array": {
       if (def.element === undefined) return fallback;
@@ -103,18 +107,15 @@ export function precheck(schema: z.ZodMiniType): Precheck {
         else if (kind === "max_length" && typeof maximum === "number") maxLength = Math.min(maxLength, maximum);
         else return fallback;
       }
-      const element = precheck(def.element);
-      return (value) => {
-        if (!Array.isArray(value) || value.length < minLength || value.length > maxLength) return false;
-        for (let i = 0; i < value.length; i++) if (!element(value[i])) return false;
-        return true;
-      };
+      const element = planOf(def.element, [...path, "element"]);
+      return Number.isFinite(maxLength)
+        ? { type: "array", minLength, maxLength, element }
+        : { type: "array", minLength, element };
     }
-    case "nullable": {
+    case "nullable":
+    case "default":
       if (checks.length > 0 || def.innerType === undefined) return fallback;
-      const inner = precheck(def.innerType);
-      return (value) => value === null || inner(value);
-    }
+      return { type: def.type, inner: planOf(def.innerType, [...path, "innerType"]) };
     case "object": {
       if (
         checks.length > 0 ||
@@ -125,30 +126,19 @@ export function precheck(schema: z.ZodMiniType): Precheck {
         return fallback;
       const fields = Object.entries(def.shape).map(([key, field]) => {
         const fieldDef = defOf(field);
-        const optional = fieldDef.type === "optional";
-        return {
-          key,
-          optional,
-          check: precheck(optional && fieldDef.innerType !== undefined ? fieldDef.innerType : field),
-        };
+        const optional = fieldDef.type === "optional" && fieldDef.innerType !== undefined;
+        const check = optional
+          ? planOf(fieldDef.innerType as z.ZodMiniType, [...path, "shape", key, "innerType"])
+          : planOf(field, [...path, "shape", key]);
+        return { key, optional, check };
       });
-      const known = new Set(Object.keys(def.shape));
-      return (value) => {
-        if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-        const record = value as Record<string, unknown>;
-        for (const { key, optional, check } of fields) {
-          const field = record[key];
-          if (field === undefined ? !optional : !check(field)) return false;
-        }
-        for (const key in record) if (!known.has(key)) return false;
-        return Object.getPrototypeOf(record) === Object.prototype || Object.getPrototypeOf(record) === null;
-      };
+      return { type: "object", fields };
     }
     case "custom": {
       const meta = z.globalRegistry.get(schema) as
         | { type?: unknown; additionalProperties?: Record<string, unknown> }
         | undefined;
-      if (meta?.type === "object" && Object.keys(meta).length === 1) return isPlainObject;
+      if (meta?.type === "object" && Object.keys(meta).length === 1) return { type: "plainObject" };
       const values = meta?.additionalProperties;
       if (meta?.type !== "object" || values?.type !== "integer" || Object.keys(meta).length !== 2) return fallback;
       if (
@@ -159,24 +149,9 @@ export function precheck(schema: z.ZodMiniType): Precheck {
         return fallback;
       const min = (values.minimum as number | undefined) ?? Number.MIN_SAFE_INTEGER;
       const max = (values.maximum as number | undefined) ?? Number.MAX_SAFE_INTEGER;
-      return (value) => {
-        if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-        const record = value as Record<string, unknown>;
-        for (const key in record) {
-          const n = record[key];
-          if (!Number.isSafeInteger(n) || (n as number) < min || (n as number) > max) return false;
-        }
-        return Object.getPrototypeOf(record) === Object.prototype || Object.getPrototypeOf(record) === null;
-      };
+      return { type: "integerRecord", min, max };
     }
     default:
       return fallback;
   }
-}
-
-/** A plain object (not an array, no prototype but Object's or none). */
-function isPlainObject(value: unknown): boolean {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
-  const prototype = Object.getPrototypeOf(value);
-  return prototype === Object.prototype || prototype === null;
 }

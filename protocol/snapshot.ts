@@ -16,9 +16,7 @@ import {
   Seq,
   recordOf,
 } from "./common.js";
-
-/** Current snapshot format: 2 adds lock modes and fences; 1 still restores. */
-export const SNAPSHOT_FORMAT_VERSION = 2;
+import { SNAPSHOT_FORMAT_VERSION } from "./constants.js";
 
 const historyEntry = <H extends z.ZodMiniType>(hash: H) =>
   z.strictObject({ seq: Seq, agent_id: EditorId, timestamp_ms: Millis, op: EditOp, hash, size: Count });

@@ -1,5 +1,5 @@
 // npm run gen:readme — rewrite README.md's generated blocks (the command line synopsis and flag table) from
-// bin/flags.ts.
+// src/cli/flags.ts.
 import { readFileSync, writeFileSync } from "node:fs";
 import { renderReadme } from "./readme-files.js";
 

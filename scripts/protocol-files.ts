@@ -1,10 +1,14 @@
-// Renders protocol/schemas/*.json and protocol/README.md from the method
-// table. Pure: returns path → content; gen-protocol.ts writes them and a
-// test fails when the committed files differ.
+// Renders protocol/schemas/*.json, protocol/README.md and
+// protocol/method-index.json from the method table. Pure: returns path →
+// content; gen-protocol.ts writes them and a test fails when the committed
+// files differ.
 import * as z from "zod/mini";
 import { recordShapes } from "../protocol/common.js";
+import { PROTOCOL_VERSION } from "../protocol/constants.js";
 import { DomainErrors, RpcErrorCodes } from "../protocol/errors.js";
-import { type MethodSpec, PROTOCOL_VERSION, methods, notifications, serverNotifications } from "../protocol/methods.js";
+import type { MethodIndexEntry } from "../protocol/method-index.js";
+import { type MethodSpec, methods, notifications, serverNotifications } from "../protocol/methods.js";
+import { planOf } from "../protocol/precheck.js";
 
 /** The first line of protocol/README.md. */
 const GENERATED_NOTE =
@@ -82,7 +86,22 @@ export function renderProtocolFiles(): Map<string, string> {
     eventRows.push(`| \`${name}\` | ${escapeCell(paramsLabel(params))} | ${escapeCell(spec.description)} |`);
   }
   files.set("protocol/README.md", renderReadme(rows, eventRows));
+  files.set("protocol/method-index.json", `${JSON.stringify(methodIndexOf(), null, 2)}\n`);
   return files;
+}
+
+/** What the server needs of each method before zod loads (see protocol/method-index.ts). */
+function methodIndexOf(): Record<string, MethodIndexEntry> {
+  const index: Record<string, MethodIndexEntry> = {};
+  for (const [name, spec] of Object.entries(methods) as [string, MethodSpec][]) {
+    const flags = (["actsAsAgent", "envelope", "bareOnly"] as const).filter((flag) => flag in spec);
+    index[name] = {
+      ...Object.fromEntries(flags.map((flag) => [flag, true])),
+      parameters: Object.keys((spec.params as z.ZodMiniObject).shape),
+      precheck: planOf(spec.params),
+    };
+  }
+  return index;
 }
 
 function renderReadme(rows: string[], eventRows: string[]): string {

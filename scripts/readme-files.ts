@@ -1,8 +1,8 @@
-// Renders the generated blocks of README.md from bin/flags.ts: the command
+// Renders the generated blocks of README.md from src/cli/flags.ts: the command
 // line synopsis and the flag table, each between `<!-- gen:readme NAME -->`
 // and `<!-- /gen:readme NAME -->`. Pure: gen-readme.ts writes the result
 // and test/readme-drift.test.ts fails when the committed README differs.
-import { renderFlagTable, renderSynopsis } from "../bin/usage.js";
+import { renderFlagTable, renderSynopsis } from "../src/cli/usage.js";
 
 export const README_BLOCKS: Record<string, () => string> = {
   synopsis: () => `\`\`\`\n${renderSynopsis()}\n\`\`\``,

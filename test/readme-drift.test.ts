@@ -1,5 +1,5 @@
 // README.md against the program: the generated blocks (the command line
-// synopsis and flag table, from bin/flags.ts) must be what `npm run
+// synopsis and flag table, from src/cli/flags.ts) must be what `npm run
 // gen:readme` makes today, and the lists written by hand must name the
 // methods protocol/methods.ts declares.
 import { readFileSync, readdirSync } from "node:fs";

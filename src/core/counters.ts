@@ -1,4 +1,4 @@
-import { MAX_ID } from "../../protocol/common.js";
+import { MAX_ID } from "../../protocol/constants.js";
 import { DomainError } from "./errors.js";
 
 /**

@@ -1,11 +1,10 @@
-import { EVENTS_KEPT, type LockMode, MAX_ID } from "../../protocol/common.js";
-import { type RegistryEvent, type RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
+import type { LockMode } from "../../protocol/common.js";
+import { EVENTS_KEPT, MAX_ID, RELEASE_REASONS } from "../../protocol/constants.js";
+import type { RegistryEvent, RegistryEventBody, ReleaseReason } from "../../protocol/events.js";
 
 export type { RegistryEvent, RegistryEventBody };
 export type { ReleaseReason } from "../../protocol/events.js";
 
-/** Release reasons, as a released lock event keeps them: by index into the protocol's own list. */
-const REASONS = ReleaseReason.options;
 const OTHER = 0;
 const GRANTED = 1;
 const RELEASED = 2;
@@ -99,7 +98,7 @@ export class EventLog {
   ): void {
     const slot = this.next(atMs, RELEASED);
     this.lockColumns(slot, agentId, path, mode, fence);
-    this.detail[slot] = REASONS.indexOf(reason);
+    this.detail[slot] = RELEASE_REASONS.indexOf(reason);
     if (note !== undefined) this.notes.set(this.seq, note);
     this.tell(slot);
   }
@@ -172,7 +171,7 @@ export class EventLog {
         event_seq: seq,
         at_ms,
       };
-    const reason = REASONS[this.detail[slot] as number] as ReleaseReason;
+    const reason = RELEASE_REASONS[this.detail[slot] as number] as ReleaseReason;
     const note = this.notes.get(seq);
     const released = { type: "lock/released", agent_id, path, mode, fence, reason, event_seq: seq, at_ms } as const;
     return note === undefined ? released : { ...released, note };

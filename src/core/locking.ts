@@ -1,8 +1,8 @@
-import { MAX_PATHS_PER_ACQUIRE } from "../../protocol/common.js";
+import { MAX_PATHS_PER_ACQUIRE, RELEASE_REASONS } from "../../protocol/constants.js";
 import { type LockClaim, claim, conflicts, modeCovers } from "./conflict-rule.js";
 import { FENCES, WAIT_IDS, checkRoom, exhaustion } from "./counters.js";
 import { DomainError } from "./errors.js";
-import { ReleaseReason } from "../../protocol/events.js";
+import type { ReleaseReason } from "../../protocol/events.js";
 import type { EventLog } from "./events.js";
 import type { LockMode } from "./lock-table.js";
 import { forEachAncestor, isWithin } from "./paths.js";
@@ -120,7 +120,7 @@ export class Locking {
     waitsGone: 0,
     waitsOverQuota: 0,
   };
-  private readonly releasedFor = Object.fromEntries(ReleaseReason.options.map((reason) => [reason, 0])) as Record<
+  private readonly releasedFor = Object.fromEntries(RELEASE_REASONS.map((reason) => [reason, 0])) as Record<
     ReleaseReason,
     number
   >;

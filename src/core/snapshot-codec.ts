@@ -1,16 +1,9 @@
 import type * as z from "zod/mini";
 import type { RegistryConfig } from "../../protocol/common.js";
-import { precheck } from "../../protocol/precheck.js";
-import {
-  HostlibSnapshotInput,
-  REQUIRED_SNAPSHOT_SECTIONS,
-  SNAPSHOT_FORMAT_VERSION,
-  type Snapshot,
-  SnapshotAgentEntry,
-  SnapshotInput,
-  SnapshotV1AgentEntry,
-  SnapshotV1Input,
-} from "../../protocol/snapshot.js";
+import { SNAPSHOT_FORMAT_VERSION } from "../../protocol/constants.js";
+import { zodSchemas } from "../../protocol/on-demand.js";
+import type { Precheck } from "../../protocol/precheck-plan.js";
+import type { Snapshot } from "../../protocol/snapshot.js";
 import { roomFrom } from "./counters.js";
 import { dictionary, inCodeUnitOrder, isIndexKey } from "./dictionary.js";
 import { InvalidInputError, describeIssue, fieldName } from "./errors.js";
@@ -41,12 +34,9 @@ interface AnySnapshot {
 
 /**
  * Agent entries are checked by predicates compiled from their schemas (about 10× faster than zod on 100,000 entries);
- * zod runs on the rest, and on the entries only to name a bad one.
+ * zod runs on the rest, and on the entries only to name a bad one. Compiled on first use.
  */
-const agentEntryChecks = new Map([
-  [1, precheck(SnapshotV1AgentEntry)],
-  [2, precheck(SnapshotAgentEntry)],
-]);
+let agentEntryChecks: Map<unknown, Precheck> | undefined;
 
 /** A snapshot decoded into fresh registry data, and its config when it carried one (harn-hostlib snapshots do not). */
 export interface DecodedSnapshot {
@@ -75,13 +65,18 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
     throw new InvalidInputError("snapshot", "must be an object");
   }
   const version = (input as { format_version?: unknown }).format_version;
+  const schemas = zodSchemas();
+  agentEntryChecks ??= new Map([
+    [1, schemas.precheck(schemas.SnapshotV1AgentEntry)],
+    [2, schemas.precheck(schemas.SnapshotAgentEntry)],
+  ]);
   const schema =
     version === undefined
-      ? HostlibSnapshotInput
+      ? schemas.HostlibSnapshotInput
       : version === 1
-        ? SnapshotV1Input
+        ? schemas.SnapshotV1Input
         : version === 2
-          ? SnapshotInput
+          ? schemas.SnapshotInput
           : undefined;
   if (schema === undefined)
     throw new InvalidInputError(
@@ -89,7 +84,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
       `must be 1 or ${SNAPSHOT_FORMAT_VERSION}, got ${JSON.stringify(version)}`,
     );
   if (version === undefined) {
-    const missing = REQUIRED_SNAPSHOT_SECTIONS.find(
+    const missing = schemas.REQUIRED_SNAPSHOT_SECTIONS.find(
       (section) => !Object.hasOwn(input, section) || (input as Record<string, unknown>)[section] === undefined,
     );
     if (missing !== undefined) {
@@ -102,7 +97,7 @@ export function decodeSnapshot(input: unknown, fenceFloor: number): DecodedSnaps
   }
   const sections = input as { agents?: { agents?: unknown } };
   const entries = sections.agents?.agents;
-  const entryCheck = agentEntryChecks.get(version as number);
+  const entryCheck = agentEntryChecks.get(version);
   const entriesValid = entryCheck !== undefined && Array.isArray(entries) && entries.every(entryCheck);
   const parsed = schema.safeParse(entriesValid ? { ...sections, agents: { ...sections.agents, agents: [] } } : input);
   if (!parsed.success) {

@@ -1,13 +1,14 @@
+import type { LockMode } from "../../protocol/common.js";
 import {
   AGENT_ID_RANGE,
   DEFAULT_EDIT_OP,
   DEFAULT_LOCK_MODE,
-  EditOp,
-  HashInput,
-  LockMode,
+  EDIT_OPS,
+  LOCK_MODES,
   MAX_ID,
   MAX_PATHS_PER_ACQUIRE,
-} from "../../protocol/common.js";
+} from "../../protocol/constants.js";
+import { zodSchemas } from "../../protocol/on-demand.js";
 import { InvalidInputError, describeValue } from "./errors.js";
 import { normalizePath } from "./paths.js";
 import type { EditOpName } from "./version-log.js";
@@ -35,7 +36,7 @@ export function checkDeadline(now: number, ms: number, field: string, what: stri
 
 /** A hash as integer, bigint or decimal string → canonical decimal string of a u64. */
 export function canonicalHash(hash: unknown, field = "hash"): string {
-  const parsed = HashInput.safeParse(hash);
+  const parsed = zodSchemas().HashInput.safeParse(hash);
   if (!parsed.success) throw new InvalidInputError(field, parsed.error.issues[0]?.message ?? "is not a valid hash");
   return parsed.data;
 }
@@ -52,17 +53,15 @@ export function checkPaths(paths: unknown): string[] {
 /** A lock mode; the default when undefined. */
 export function checkMode(mode: unknown): LockMode {
   if (mode === undefined) return DEFAULT_LOCK_MODE;
-  if ((LockMode.options as readonly unknown[]).includes(mode)) return mode as LockMode;
-  throw new InvalidInputError("mode", `must be ${LockMode.options.join(" or ")}, got ${JSON.stringify(mode)}`);
+  if ((LOCK_MODES as readonly unknown[]).includes(mode)) return mode as LockMode;
+  throw new InvalidInputError("mode", `must be ${LOCK_MODES.join(" or ")}, got ${JSON.stringify(mode)}`);
 }
 
 /** One of the version log's operations; the default when undefined. */
 export function checkOp(op: unknown): EditOpName {
   if (op === undefined) return DEFAULT_EDIT_OP;
-  const parsed = EditOp.safeParse(op);
-  if (!parsed.success)
-    throw new InvalidInputError("op", `must be one of ${EditOp.options.join(", ")}, got ${JSON.stringify(op)}`);
-  return parsed.data;
+  if ((EDIT_OPS as readonly unknown[]).includes(op)) return op as EditOpName;
+  throw new InvalidInputError("op", `must be one of ${EDIT_OPS.join(", ")}, got ${JSON.stringify(op)}`);
 }
 
 /** An agent name: any string. */

@@ -1,4 +1,4 @@
-import { MAX_ID } from "../../protocol/common.js";
+import { MAX_ID } from "../../protocol/constants.js";
 import { InvalidInputError } from "./errors.js";
 import { type HeapNode, IndexedHeap } from "./heap.js";
 import type { LockMode } from "./lock-table.js";

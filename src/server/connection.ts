@@ -1,10 +1,5 @@
-import {
-  type CancellationToken,
-  type Disposable,
-  Emitter,
-  type Message,
-  type MessageWriter,
-} from "vscode-jsonrpc/node";
+import type { CancellationToken, Disposable, Message, MessageWriter } from "vscode-jsonrpc/node";
+import { Emitter } from "./emitter.js";
 import type { TransportReader } from "./reader.js";
 import { type RequestId, idValue } from "./request-id.js";
 import { type TransportError, toResponseError } from "./rpc-errors.js";

@@ -1,15 +1,10 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
-import {
-  BUILTIN_PREFIX,
-  type EnvelopeName,
-  HOST_CALL_PREFIX,
-  type HostCallable,
-  type MethodName,
-  hostCallableNames,
-  methods,
-} from "../../protocol/methods.js";
-import { type Precheck, precheck } from "../../protocol/precheck.js";
+import { BUILTIN_PREFIX, HOST_CALL_PREFIX } from "../../protocol/host-names.js";
+import { type MethodIndexEntry, hostCallableNames, methodIndex, methodNames } from "../../protocol/method-index.js";
+import type { EnvelopeName, HostCallable, MethodName } from "../../protocol/methods.js";
+import { zodSchemas } from "../../protocol/on-demand.js";
+import { type Precheck, byZod, compilePlan, schemaAt } from "../../protocol/precheck-plan.js";
 import { describeValue } from "../core/errors.js";
 import {
   asHostlibError,
@@ -25,12 +20,31 @@ import {
 import type { HandledMethod, HandlerTable } from "./handlers.js";
 import type { ServerMetrics } from "./metrics.js";
 
-/** Params that pass a method's precheck (compiled from its zod schema) skip zod: no copy, no allocation. */
-const prechecks = new Map(Object.entries(methods).map(([name, spec]) => [name, precheck(spec.params)]));
+/**
+ * Every method: its flags, and its params schema, which is built on first use (zod loads only when a precheck leaves a
+ * request to it).
+ */
+const methods = Object.fromEntries(
+  methodNames.map((name) => [
+    name,
+    {
+      ...methodIndex[name],
+      get params(): z.ZodMiniType {
+        return zodSchemas().methods[name].params;
+      },
+    },
+  ]),
+) as Record<MethodName, MethodIndexEntry & { readonly params: z.ZodMiniType }>;
 
-const parameterNames = new Map(
-  Object.entries(methods).map(([name, spec]) => [name, Object.keys((spec.params as z.ZodMiniObject).shape)]),
+/** Params that pass a method's precheck (compiled from its zod schema's plan) skip zod: no copy, no allocation. */
+const prechecks = new Map(
+  methodNames.map((name) => [
+    name,
+    compilePlan(methodIndex[name].precheck, (path) => byZod(() => schemaAt(methods[name].params, path))),
+  ]),
 );
+
+const parameterNames = new Map(methodNames.map((name) => [name, methodIndex[name].parameters]));
 
 /** Wraps the run of a handler that acts as an agent: its `agent_id`, or "new" when the call creates one. */
 export type ActAs = <T>(agentId: number | "new", call: () => T) => T;

@@ -1,15 +1,8 @@
 import type { CancellationToken } from "vscode-jsonrpc/node";
 import pkg from "../../package.json" with { type: "json" };
-import {
-  type ConfigSources,
-  type EnvelopeName,
-  type MethodName,
-  PROTOCOL_VERSION,
-  type ResultOf,
-  type ValidParamsOf,
-  hostCallableNames,
-  methodNames,
-} from "../../protocol/methods.js";
+import { PROTOCOL_VERSION } from "../../protocol/constants.js";
+import { hostCallableNames, methodNames } from "../../protocol/method-index.js";
+import type { ConfigSources, EnvelopeName, MethodName, ResultOf, ValidParamsOf } from "../../protocol/methods.js";
 import { after } from "../core/after.js";
 import type { RegistryStore, ServedStore } from "../core/store.js";
 import type { ServerClock } from "./clock.js";

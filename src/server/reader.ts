@@ -1,12 +1,6 @@
 import type { Readable } from "node:stream";
-import {
-  AbstractMessageReader,
-  type DataCallback,
-  type Disposable,
-  Emitter,
-  type Event,
-  type MessageReader,
-} from "vscode-jsonrpc/node";
+import type { DataCallback, Disposable, Event, MessageReader } from "vscode-jsonrpc/node";
+import { Emitter } from "./emitter.js";
 import { checkEnvelope } from "./envelope.js";
 import { FramingDetector } from "../transport/detect-framing.js";
 import {
@@ -18,6 +12,7 @@ import {
 } from "../transport/framing.js";
 import { parseJson } from "../transport/lossless-json.js";
 import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
+import { AbstractMessageReader } from "./message-streams.js";
 import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */

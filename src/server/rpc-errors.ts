@@ -1,4 +1,3 @@
-import { ResponseError } from "vscode-jsonrpc/node";
 import type * as z from "zod/mini";
 import { type DomainErrorName, DomainErrors, RpcErrorCodes } from "../../protocol/errors.js";
 import { DomainError, InvalidInputError, describeIssue, fieldName } from "../core/errors.js";
@@ -10,6 +9,27 @@ import type { RequestId } from "./request-id.js";
  * src/server or src/transport builds an error object or picks a code
  * (test/server/one-error-module.test.ts fails on one that does).
  */
+
+/**
+ * A JSON-RPC error object as a thrown error: vscode-jsonrpc's ResponseError, made here so that the server does not
+ * load vscode-jsonrpc (a client still gets vscode-jsonrpc's own from the wire).
+ */
+export class ResponseError<D = unknown> extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: D,
+  ) {
+    super(message);
+  }
+
+  /** The error object of the reply. */
+  toJson(): { code: number; message: string; data?: D } {
+    const json: { code: number; message: string; data?: D } = { code: this.code, message: this.message };
+    if (this.data !== undefined) json.data = this.data;
+    return json;
+  }
+}
 
 /** An error a request is answered with; its data names the method (and the field, or the domain error's name). */
 export type RpcFailure = ResponseError<Record<string, unknown>>;

@@ -1,7 +1,8 @@
 import type { Writable } from "node:stream";
-import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
+import type { Message, MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "../transport/framing.js";
+import { AbstractMessageWriter } from "./message-streams.js";
 import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */

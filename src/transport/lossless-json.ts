@@ -1,9 +1,19 @@
-import { randomBytes } from "node:crypto";
-
-const nonce = randomBytes(8).toString("hex");
 /** The marker as it appears in JSON text (an escape) and as the parsed string (a real NUL). */
-const markerText = `\\u0000bigint:${nonce}:`;
-const marker = `\u0000bigint:${nonce}:`;
+interface Marker {
+  text: string;
+  parsed: string;
+}
+let madeMarker: Marker | undefined;
+
+/** The marker, made on first use: Node's crypto (for its nonce) loads only when a message has a 16-digit number. */
+function marker(): Marker {
+  if (madeMarker === undefined) {
+    const nonce = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString("hex");
+    madeMarker = { text: `\\u0000bigint:${nonce}:`, parsed: `\u0000bigint:${nonce}:` };
+  }
+  return madeMarker;
+}
+
 /**
  * A number token of 16 digits or more, where a value can start (text start, after `:`, `,` or `[` and blanks): no such
  * token can be missed, and digits inside strings (a hash as a decimal string) mostly do not match.
@@ -44,6 +54,7 @@ const isDigit = (c: number) => c >= 48 && c <= 57;
  * string.
  */
 function markBigIntegers(text: string, onlyRounded: boolean): string {
+  const markerText = marker().text;
   let out = "";
   let copied = 0;
   for (let i = 0; i < text.length; i++) {
@@ -108,7 +119,8 @@ function isTwoTo53(text: string, start: number, end: number): boolean {
 
 /** Turn the marked strings of a parsed value into bigints, with an explicit stack (any depth). */
 function restoreBigIntegers(root: unknown): unknown {
-  if (typeof root === "string") return root.startsWith(marker) ? BigInt(root.slice(marker.length)) : root;
+  const prefix = marker().parsed;
+  if (typeof root === "string") return root.startsWith(prefix) ? BigInt(root.slice(prefix.length)) : root;
   const stack: unknown[] = [root];
   while (stack.length > 0) {
     const node = stack.pop();
@@ -117,20 +129,20 @@ function restoreBigIntegers(root: unknown): unknown {
       for (let i = 0; i < node.length; i++) {
         const value: unknown = node[i];
         if (typeof value === "string") {
-          if (value.startsWith(marker)) node[i] = BigInt(value.slice(marker.length));
+          if (value.startsWith(prefix)) node[i] = BigInt(value.slice(prefix.length));
         } else if (typeof value === "object" && value !== null) stack.push(value);
       }
       continue;
     }
     const object = node as Record<string, unknown>;
     for (const key of Object.keys(object)) {
-      if (key.startsWith(marker))
-        throw new SyntaxError(`Unexpected number ${key.slice(marker.length)} in JSON: an object key must be a string`);
+      if (key.startsWith(prefix))
+        throw new SyntaxError(`Unexpected number ${key.slice(prefix.length)} in JSON: an object key must be a string`);
       const value = object[key];
       if (typeof value === "string") {
-        if (value.startsWith(marker))
+        if (value.startsWith(prefix))
           Object.defineProperty(object, key, {
-            value: BigInt(value.slice(marker.length)),
+            value: BigInt(value.slice(prefix.length)),
             writable: true,
             enumerable: true,
             configurable: true,

@@ -1,10 +1,18 @@
-// The flag table (bin/flags.ts) and the parser made from it, row by row:
+// The flag table (src/cli/flags.ts) and the parser made from it, row by row:
 // every flag of every command takes `--flag value` as `--flag=value`, is
 // checked by its kind, and is refused where it does not apply.
 import { describe, expect, it } from "vitest";
-import { COMMANDS, type CommandName, FLAGS, type FlagSpec, type Mode, commandOf, flagsOf } from "../../bin/flags.js";
-import { type Command, parseArgs } from "../../bin/parse.js";
-import { renderHelp, renderSynopsis } from "../../bin/usage.js";
+import {
+  COMMANDS,
+  type CommandName,
+  FLAGS,
+  type FlagSpec,
+  type Mode,
+  commandOf,
+  flagsOf,
+} from "../../src/cli/flags.js";
+import { type Command, parseArgs } from "../../src/cli/parse.js";
+import { renderHelp, renderSynopsis } from "../../src/cli/usage.js";
 import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../../src/core/registry.js";
 
 const NAMES = Object.keys(COMMANDS) as CommandName[];

@@ -6,21 +6,15 @@
 import { readFileSync, readdirSync } from "node:fs";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { AgentId, Fence, FencesByPath, LockMode, Millis, MillisByPath, NextCounter } from "../../protocol/common.js";
 import {
   AGENT_ID_RANGE,
-  AgentId,
   DEFAULT_EDIT_OP,
   DEFAULT_LOCK_MODE,
   EVENTS_KEPT,
-  Fence,
-  FencesByPath,
-  LockMode,
   MAX_ID,
   MAX_PATHS_PER_ACQUIRE,
-  Millis,
-  MillisByPath,
-  NextCounter,
-} from "../../protocol/common.js";
+} from "../../protocol/constants.js";
 import { ReleaseReason, events } from "../../protocol/events.js";
 import { methods } from "../../protocol/methods.js";
 import { SnapshotAgentEntry } from "../../protocol/snapshot.js";
@@ -149,11 +143,11 @@ describe("no copy of a fact reappears", () => {
   });
 
   it("limits, release reasons, lock modes and the default agent name are written once", () => {
-    expect(filesMatching(/\b256\b/)).toEqual(["protocol/common.ts"]);
+    expect(filesMatching(/\b256\b/)).toEqual(["protocol/constants.ts"]);
     expect(filesMatching(/10,000/)).toEqual([]);
-    expect(filesMatching(/"unregistered",\s*"forced"|"forced",\s*"replaced"/)).toEqual(["protocol/events.ts"]);
-    expect(filesMatching(/"exclusive",\s*"shared"/)).toEqual(["protocol/common.ts"]);
+    expect(filesMatching(/"unregistered",\s*"forced"|"forced",\s*"replaced"/)).toEqual(["protocol/constants.ts"]);
+    expect(filesMatching(/"exclusive",\s*"shared"/)).toEqual(["protocol/constants.ts"]);
     expect(filesMatching(/`agent-\$\{/)).toEqual(["src/core/registry-data.ts"]);
-    expect(filesMatching(/must be an integer from 1 to 2\^53-1/)).toEqual(["protocol/common.ts"]);
+    expect(filesMatching(/must be an integer from 1 to 2\^53-1/)).toEqual(["protocol/constants.ts"]);
   });
 });

@@ -30,6 +30,7 @@
 // what the clone must have itself.
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -167,11 +168,22 @@ const id = await sidecar.client.request("agent_register", { name: "consumer" });
 console.log(JSON.stringify({ id, exit: await sidecar.close() }));
 `;
 
-/** The checks every installed copy must pass: bins, import(), require(). */
+/** The checks every installed copy must pass: bins (from the build's code cache), import(), require(). */
 function checkInstalled(project: string, version: string): void {
   const bin = join(project, "node_modules", ".bin", "harn-registry");
   const versionRun = runSync(project, bin, ["--version"]);
   expect(versionRun).toEqual({ status: 0, stdout: `${version}\n`, stderr: "" });
+  // V8 flags in NODE_OPTIONS would make V8 refuse the cache (as it should).
+  const { NODE_OPTIONS: _flags, ...plain } = ENV;
+  const cached = spawnSync(bin, ["--version"], {
+    cwd: project,
+    env: { ...plain, HARN_REGISTRY_CODE_CACHE: "check" },
+    encoding: "utf8",
+  });
+  expect({ status: cached.status, stderr: cached.stderr }).toEqual({
+    status: 0,
+    stderr: "harn-registry: code cache used\n",
+  });
   const help = runSync(project, "npx", ["harn-registry", "--help"]);
   expect(help.status).toBe(0);
   expect(help.stdout).toMatch(/^Usage: harn-registry /);
@@ -228,7 +240,10 @@ describe("the package", () => {
     const files = packed.files.map((file) => file.path);
     for (const file of [
       "bin/harn-registry",
-      "dist/harn-registry.js",
+      "bin/package.json",
+      "dist/launch.cjs",
+      "dist/harn-registry.cjs",
+      "dist/harn-registry.cache",
       "dist/client.js",
       "dist/types/src/client/index.d.ts",
       "src/client/esm-only.cjs",
@@ -257,17 +272,23 @@ describe("the package", () => {
     await run(project, "npm", ["ci"]);
     const installed = join(project, "node_modules", "harn-registry");
 
-    // The sidecar is split into chunks loaded on demand (--state, --listen,
-    // connect, status, demo): every one must ship.
-    const { found, missing, external } = moduleGraph(join(installed, "dist", "harn-registry.js"));
-    expect(missing).toEqual([]);
-    for (const lazy of ["socket", "connect", "status", "demo", "durable-state"]) {
-      expect(found.some((file) => file.includes(`${join("dist", "chunks")}/${lazy}-`))).toBe(true);
-    }
+    // The bin loads its launcher, which runs the sidecar's bundle (one
+    // script, with what --state, --listen, connect, status and demo need).
+    const launcher = moduleGraph(join(installed, "bin", "harn-registry"));
+    expect(launcher.found.map((file) => file.slice(installed.length))).toEqual([
+      join("/bin", "harn-registry"),
+      join("/dist", "launch.cjs"),
+    ]);
+    const sidecar = moduleGraph(join(installed, "dist", "harn-registry.cjs"));
+    expect([...launcher.missing, ...sidecar.missing]).toEqual([]);
     // dist/ is bundled: at run time it loads Node's modules only (README, Install).
     const client = moduleGraph(join(installed, "dist", "client.js"));
     expect(client.missing).toEqual([]);
-    expect([...external, ...client.external].filter((specifier) => !specifier.startsWith("node:"))).toEqual([]);
+    expect(
+      [...launcher.external, ...sidecar.external, ...client.external].filter(
+        (specifier) => !specifier.startsWith("node:") && !builtinModules.includes(specifier),
+      ),
+    ).toEqual([]);
     checkInstalled(project, manifest.version);
     const demo = runSync(project, join(project, "node_modules", ".bin", "harn-registry"), ["demo"]);
     expect(demo.stderr).toBe("");
@@ -279,7 +300,7 @@ describe("the package", () => {
     expect((await run(clone, "git", ["ls-files", "dist"])).trim()).toBe("");
     const project = emptyProject(join(work, "from-git"), `git+file://${clone}#${commit}`, manifest, projectLock);
     await run(project, "npm", ["ci"]);
-    expect(existsSync(join(project, "node_modules", "harn-registry", "dist", "harn-registry.js"))).toBe(true);
+    expect(existsSync(join(project, "node_modules", "harn-registry", "dist", "harn-registry.cjs"))).toBe(true);
     checkInstalled(project, manifest.version);
   }, 60_000);
 });

@@ -3,8 +3,10 @@
 // fast path would never run).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { methodIndex } from "../../protocol/method-index.js";
 import { methods } from "../../protocol/methods.js";
 import { precheck } from "../../protocol/precheck.js";
+import { type Plan, compilePlan, schemaAt } from "../../protocol/precheck-plan.js";
 import { SnapshotAgentEntry, SnapshotV1AgentEntry } from "../../protocol/snapshot.js";
 
 const path = fc.stringMatching(/^[a-z]{1,3}(\/[a-z]{1,3}){0,3}$/);
@@ -146,4 +148,53 @@ describe("precheck", () => {
       );
     }
   });
+
+  it("lets through without zod the usual params of a Harn host's first calls (zod loads on first use)", () => {
+    const plans = Object.fromEntries(Object.entries(methodIndex).map(([name, entry]) => [name, entry.precheck]));
+    const usual: [keyof typeof methods, unknown][] = [
+      ["initialize", { client_name: "host", events: true }],
+      ["agent_register", { name: "editor" }],
+      ["lock_try", { agent_id: 1, path: "a" }],
+      ["lock_acquire", { agent_id: 1, paths: ["a"], mode: "shared", wait_ms: 0 }],
+      ["version_record", { agent_id: 1, path: "a", op: "write" }],
+      ["builtin_call", { name: "hostlib_code_index_lock_try", args: [{ agent_id: 1, path: "a" }] }],
+    ];
+    for (const [name, params] of usual) {
+      const check = compileWithoutZod(plans[name] as Plan);
+      expect(check(params), name).toBe(true);
+    }
+  });
+
+  it("leaves to zod only parts that name a sub-schema of their method", () => {
+    for (const [name, entry] of Object.entries(methodIndex)) {
+      for (const path of zodSteps(entry.precheck)) {
+        const schema = schemaAt(methods[name as keyof typeof methods].params, path) as unknown as { _zod?: unknown };
+        expect(schema?._zod, `${name}: ${path.join(".")}`).toBeDefined();
+      }
+    }
+  });
 });
+
+/** A plan compiled with every zod step failing the test. */
+function compileWithoutZod(plan: Plan) {
+  return compilePlan(plan, (path) => () => {
+    throw new Error(`zod asked for at ${path.join(".")}`);
+  });
+}
+
+/** The paths of a plan's zod steps. */
+function zodSteps(plan: Plan): string[][] {
+  switch (plan.type) {
+    case "zod":
+      return [plan.path];
+    case "array":
+      return zodSteps(plan.element);
+    case "nullable":
+    case "default":
+      return zodSteps(plan.inner);
+    case "object":
+      return plan.fields.flatMap((field) => zodSteps(field.check));
+    default:
+      return [];
+  }
+}

@@ -2,8 +2,8 @@
 // --help text and the README's synopsis and flag table (usage.ts, written
 // by `npm run gen:readme`, checked by test/readme-drift.test.ts) come from
 // these two tables.
-import type { RegistryConfig } from "../protocol/common.js";
-import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../src/core/registry.js";
+import type { RegistryConfig } from "../../protocol/common.js";
+import { DEFAULT_CONFIG, DEFAULT_LIMITS } from "../core/registry.js";
 
 /** Where a flag applies: the server's two modes (socket with --listen), then the subcommands. */
 export type Mode = "stdio" | "socket" | "connect" | "status" | "demo";

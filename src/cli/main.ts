@@ -1,6 +1,6 @@
-import pkg from "../package.json" with { type: "json" };
-import { oneLine } from "../src/cli/failure.js";
-import { runStdioServer } from "../src/server/stdio.js";
+import pkg from "../../package.json" with { type: "json" };
+import { oneLine } from "./failure.js";
+import { runStdioServer } from "../server/stdio.js";
 import { parseArgs } from "./parse.js";
 
 const command = parseArgs(process.argv.slice(2));
@@ -22,13 +22,13 @@ else if ("error" in command) {
   process.exitCode = 2;
 } else if ("connect" in command)
   subcommand("connect", () =>
-    import("../src/transport/connect-bridge.js").then(({ runConnectBridge }) => runConnectBridge(command.connect)),
+    import("../transport/connect-bridge.js").then(({ runConnectBridge }) => runConnectBridge(command.connect)),
   );
 else if ("status" in command)
-  subcommand("status", () => import("../src/cli/status.js").then(({ runStatus }) => runStatus(command.status)));
-else if ("demo" in command) subcommand("demo", () => import("../src/cli/demo.js").then(({ runDemo }) => runDemo()));
+  subcommand("status", () => import("./status.js").then(({ runStatus }) => runStatus(command.status)));
+else if ("demo" in command) subcommand("demo", () => import("./demo.js").then(({ runDemo }) => runDemo()));
 else if ("socket" in command)
-  import("../src/server/socket.js")
+  import("../server/socket.js")
     .then(({ runSocketServer }) => runSocketServer(command.socket))
     .catch(failing("harn-registry"));
 else runStdioServer(command.stdio).catch(failing("harn-registry"));

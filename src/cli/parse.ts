@@ -1,10 +1,10 @@
-import type { StatusOptions, StatusSource } from "../src/cli/status.js";
-import type { ConnectOptions } from "../src/transport/connect-bridge.js";
-import type { RuntimeSetting } from "../src/server/runtime.js";
-import type { SocketServerOptions } from "../src/server/socket.js";
-import { isPostgresUrl } from "../src/server/state-url.js";
-import type { StdioServerOptions } from "../src/server/stdio.js";
-import { type ListenAddress, formatListenAddress, parseListenAddress } from "../src/transport/listen-address.js";
+import type { StatusOptions, StatusSource } from "./status.js";
+import type { ConnectOptions } from "../transport/connect-bridge.js";
+import type { RuntimeSetting } from "../server/runtime.js";
+import type { SocketServerOptions } from "../server/socket.js";
+import { isPostgresUrl } from "../server/state-url.js";
+import type { StdioServerOptions } from "../server/stdio.js";
+import { type ListenAddress, formatListenAddress, parseListenAddress } from "../transport/listen-address.js";
 import { COMMANDS, type CommandName, type FlagName, type FlagSpec, commandOf, flagsOf } from "./flags.js";
 import { flagLabel, renderHelp } from "./usage.js";
 
