@@ -70,6 +70,13 @@ export const DomainErrors = {
       "round to it, each {agent_id, path, waits_for}; nothing changed: the requester keeps its locks and the " +
       "others keep waiting",
   },
+  store_unavailable: {
+    code: 1011,
+    description:
+      "the PostgreSQL state could not be reached (the connection is down or was lost during the call); the call " +
+      "was not applied (when a commit's outcome was unknown, the sidecar read the log to learn it before answering); " +
+      "the sidecar reconnects by itself",
+  },
 } as const;
 
 /** Name of a documented domain error. */

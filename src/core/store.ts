@@ -115,3 +115,13 @@ export interface RegistryStore {
   snapshot(): Snapshot;
   restore(snapshot: unknown, options?: { reap?: boolean }): RestoreSummary;
 }
+
+/** A value now, or one to come. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** A store whose changes and reads may answer later (PostgreSQL state); its other members stay synchronous. */
+export type ServedStore = {
+  [K in keyof RegistryStore]: RegistryStore[K] extends (...args: infer A) => infer R
+    ? (...args: A) => MaybePromise<R>
+    : RegistryStore[K];
+};
