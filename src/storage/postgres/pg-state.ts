@@ -91,7 +91,8 @@ class PgRegistry implements PgState {
   readonly recovered: { seq: number; entries: number; snapshotSeq: number | null };
   private readonly replica: Replica;
   private queue: Call[] = [];
-  private running: Promise<void> | undefined;
+  private running: Promise<void> = Promise.resolve();
+  private active = false;
   private behind = false;
   private down = false;
   private closed = false;
@@ -149,7 +150,7 @@ class PgRegistry implements PgState {
   }
 
   async close(): Promise<void> {
-    await this.running;
+    while (this.active) await this.running;
     if (!this.options.keepAgents) {
       const live = [...this.owned].filter((id) => this.replica.registry.agentState(id) === "active");
       if (live.length > 0) {
@@ -182,18 +183,22 @@ class PgRegistry implements PgState {
   }
 
   private kick(): void {
-    if (this.running !== undefined) return;
-    this.running = Promise.resolve()
-      .then(() => this.run())
-      .catch((error: unknown) => this.options.onFatal(error as Error))
-      .finally(() => (this.running = undefined));
+    if (this.active) return;
+    this.active = true;
+    this.running = this.run().catch((error: unknown) => this.options.onFatal(error as Error));
   }
 
+  /** Rounds until nothing is queued; `active` is cleared in the same turn as the last check, so no call is missed. */
   private async run(): Promise<void> {
-    while (!this.down && (this.queue.length > 0 || this.behind)) {
-      this.behind = false;
-      this.counts.rounds++;
-      await this.round(this.takeRound());
+    try {
+      await Promise.resolve();
+      while (!this.down && (this.queue.length > 0 || this.behind)) {
+        this.behind = false;
+        this.counts.rounds++;
+        await this.round(this.takeRound());
+      }
+    } finally {
+      this.active = false;
     }
   }
 
