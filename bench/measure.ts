@@ -43,3 +43,22 @@ export function machineLine(): string {
 }
 
 export const fmtUs = (ns: number): string => `${(ns / 1000).toFixed(2)} µs`;
+
+/** One target as a report states it: what is aimed at, the figure measured, and whether it is met. */
+export interface TargetRow {
+  target: string;
+  figure: string;
+  met: boolean;
+}
+
+/** A Markdown table of targets under a title line, then a blank line. */
+export function targetsTable(title: string, rows: TargetRow[]): string[] {
+  return [
+    title,
+    "",
+    "| target | figure | met? |",
+    "|---|---|---|",
+    ...rows.map(({ target, figure, met }) => `| ${target} | ${figure} | ${met ? "met" : "**not met**"} |`),
+    "",
+  ];
+}

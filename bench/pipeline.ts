@@ -1,7 +1,10 @@
-// Pipelined request throughput against a JSON-RPC peer in another process:
-// lock_try + lock_release pairs, a window of requests in flight, replies
-// counted off the wire.
-import { type ChildProcess, spawn } from "node:child_process";
+// Talking to a JSON-RPC peer in another process, shared by the benchmarks:
+// spawning it (in a clean environment) and reading its CPU time, pipelined
+// lock_try + lock_release pairs with a window of requests in flight (replies
+// counted off the wire), sequential round trips, and running several
+// servers in alternating rounds.
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import type { Readable, Writable } from "node:stream";
 import { type Framing, encodeFrame, frameAt } from "../src/transport/framing.js";
@@ -15,10 +18,46 @@ export interface Wire {
   close(): void;
 }
 
+/** Variables that change how every Node process starts, and so are kept from the children measured. */
+export const STARTUP_VARIABLES = ["NODE_EXTRA_CA_CERTS", "NODE_OPTIONS"] as const;
+
+/** This process's environment without STARTUP_VARIABLES (NODE_EXTRA_CA_CERTS alone adds ~50 ms to a Node start). */
+export function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of STARTUP_VARIABLES) delete env[name];
+  return env;
+}
+
+/** How spawnWire starts a child: its environment (cleanEnv() unless given) and whether it gets a pipe on fd 3. */
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  fd3?: boolean;
+}
+
+/** A wire to a child process of ours. */
+export type ChildWire = Wire & { child: ChildProcess };
+
 /** Spawn `node args…` and talk on its stdin/stdout. */
-export function spawnWire(args: string[]): Wire & { child: ChildProcess } {
-  const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "ignore"] });
-  return { child, input: child.stdin, output: child.stdout, close: () => child.kill("SIGKILL") };
+export function spawnWire(args: string[], { env = cleanEnv(), fd3 = false }: SpawnOptions = {}): ChildWire {
+  const stdio: StdioOptions = ["pipe", "pipe", "ignore", ...(fd3 ? (["pipe"] as const) : [])];
+  const child = spawn(process.execPath, args, { env, stdio });
+  return {
+    child,
+    input: child.stdin as Writable,
+    output: child.stdout as Readable,
+    close: () => child.kill("SIGKILL"),
+  };
+}
+
+/** Clock ticks per second of /proc's CPU times: USER_HZ, 100 on Linux. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU time, user and system, that a live process (all its threads) has used so far: milliseconds, in 10 ms steps. */
+export function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  // Fields after "(comm)": state is field 3, utime 14, stime 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
 }
 
 /** Connect to a unix socket. */
@@ -160,6 +199,27 @@ export const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] as number;
 };
+
+/**
+ * `measure(index)` of `count` servers in `rounds` rounds after `warmups` unrecorded ones, each round starting with the
+ * next server, so that all see the same machine state and none always goes first; each server's results in order.
+ */
+export async function inRounds<T>(
+  count: number,
+  rounds: number,
+  warmups: number,
+  measure: (index: number) => Promise<T>,
+): Promise<T[][]> {
+  const results: T[][] = Array.from({ length: count }, () => []);
+  for (let round = -warmups; round < rounds; round++) {
+    for (let turn = 0; turn < count; turn++) {
+      const index = (round + warmups + turn) % count;
+      const result = await measure(index);
+      if (round >= 0) (results[index] as T[]).push(result);
+    }
+  }
+  return results;
+}
 
 /** Median of `runs` measurements after one warm-up. */
 export async function medianRate(runs: number, measure: () => Promise<number>): Promise<number> {

@@ -1,136 +1,226 @@
-// npm run bench:rpc — issue 6's figures: the real bin in another process
-// against (a) a do-nothing server on stock vscode-jsonrpc and (b) a raw
-// Node echo, measured in the same run: pipelined throughput in both
-// framings, sequential latency, metrics' cost, the cost of Harn's
-// builtin_call envelope against bare calls, and throughput and RSS at
-// 100,000 agents / 400,000 live locks with snapshot and restore over RPC.
-import { readFileSync } from "node:fs";
+// npm run bench:rpc — the real bin in another process against (a) a
+// do-nothing server on stock vscode-jsonrpc and (b) a raw Node echo, the
+// floor, measured in the same run: pipelined throughput and server CPU per
+// request in both framings, heap allocation per request, sequential
+// latency, metrics' cost, the cost of Harn's builtin_call envelope against
+// bare calls, and throughput and RSS at 100,000 agents / 400,000 live locks
+// with snapshot and restore over RPC. Every child runs without the
+// variables that slow a Node start (cleanEnv). Leads with issue 20's targets.
 import { fileURLToPath } from "node:url";
-import { machineLine } from "./measure.js";
+import { heapBytesDuring, spawnProbed } from "./alloc.js";
+import { type TargetRow, machineLine, targetsTable } from "./measure.js";
 import {
-  type Wire,
+  STARTUP_VARIABLES,
   type WireFraming,
+  cpuMs,
+  inRounds,
   percentile,
   pipelinedPairs,
   roundTrips,
   spawnWire,
-  timedCall,
 } from "./pipeline.js";
+import { scaleSection } from "./rpc-scale.js";
 
 const BIN = fileURLToPath(new URL("../../bin/harn-registry", import.meta.url));
 const STOCK = fileURLToPath(new URL("./baselines/stock-server.js", import.meta.url));
 const ECHO = fileURLToPath(new URL("./baselines/raw-echo.js", import.meta.url));
 const PAIRS = 20_000;
-const RUNS = 5;
-const LATENCY_TRIPS = 6_000;
+/** Pairs per throughput and CPU run: enough that /proc's 10 ms steps stay ~1% of the raw echo's CPU over all runs. */
+const CPU_PAIRS = 50_000;
+const RUNS = 9;
+const ALLOC_RUNS = 3;
+const PAD_BYTES = 1024;
 const LATENCY_ROUNDS = 60;
+const LATENCY_WARMUP_ROUNDS = 5;
+const TRIPS_PER_ROUND = 100;
 const ENVELOPE_RUNS = 11;
+const SCALE_RUNS = 5;
 
-/** Pipelined throughput of several servers at once, in alternating rounds (median of RUNS after a warm-up each). */
-async function throughputs(servers: { args: string[]; framing: WireFraming }[]): Promise<number[]> {
-  const wires = servers.map(({ args }) => spawnWire(args));
-  try {
-    const rates: number[][] = servers.map(() => []);
-    for (let round = -1; round < RUNS; round++) {
-      for (const [index, wire] of wires.entries()) {
-        const rate = await pipelinedPairs(wire, (servers[index] as { framing: WireFraming }).framing, PAIRS);
-        if (round >= 0) (rates[index] as number[]).push(rate);
-      }
-    }
-    return rates.map((list) => percentile(list, 0.5));
-  } finally {
-    for (const wire of wires) wire.close();
-  }
+/** A server to measure: how to start it, and the framing to talk to it in. */
+interface Server {
+  args: string[];
+  framing: WireFraming;
+}
+
+const STOCK_SERVER: Server = { args: [STOCK], framing: "content-length" };
+const echo = (framing: WireFraming): Server => ({ args: [ECHO, framing], framing });
+const ours = (framing: WireFraming, ...flags: string[]): Server => ({ args: [BIN, ...flags], framing });
+
+/** One server's pipelined runs: median pairs per second, its CPU per request over all the runs and in each (µs). */
+interface Pipelined {
+  rate: number;
+  cpuUs: number;
+  runCpuUs: number[];
 }
 
 /**
- * Sequential round trips against several servers at once, in short rounds whose order rotates, so that all see the same
- * machine state and none always goes first.
+ * Pipelined runs of CPU_PAIRS pairs on several servers in alternating rounds, RUNS each after a warm-up; each
+ * server's CPU time read from /proc before and after each run. Only the runs count: idle between them, a server may
+ * still do work of its own (timers, V8's collections when idle).
  */
-async function latencies(servers: { args: string[]; framing: WireFraming }[]): Promise<{ p50: number; p99: number }[]> {
+async function pipelined(servers: Server[]): Promise<Pipelined[]> {
   const wires = servers.map(({ args }) => spawnWire(args));
   try {
-    for (const [index, wire] of wires.entries())
-      await roundTrips(wire, (servers[index] as { framing: WireFraming }).framing, 500);
-    const times: number[][] = servers.map(() => []);
-    for (let round = 0; round < LATENCY_ROUNDS; round++) {
-      for (let turn = 0; turn < wires.length; turn++) {
-        const index = (round + turn) % wires.length;
-        const trips = await roundTrips(
-          wires[index] as Wire,
-          (servers[index] as { framing: WireFraming }).framing,
-          LATENCY_TRIPS / LATENCY_ROUNDS,
-        );
-        (times[index] as number[]).push(...trips);
-      }
-    }
-    return times.map((list) => ({ p50: percentile(list, 0.5), p99: percentile(list, 0.99) }));
+    const runs = await inRounds(servers.length, RUNS, 1, async (index) => {
+      const wire = wires[index] as (typeof wires)[number];
+      const pid = wire.child.pid as number;
+      const before = cpuMs(pid);
+      const rate = await pipelinedPairs(wire, (servers[index] as Server).framing, CPU_PAIRS);
+      return { rate, cpuMs: cpuMs(pid) - before };
+    });
+    return runs.map((list) => ({
+      rate: percentile(
+        list.map(({ rate }) => rate),
+        0.5,
+      ),
+      cpuUs: (list.reduce((sum, run) => sum + run.cpuMs, 0) * 1000) / (list.length * CPU_PAIRS * 2),
+      runCpuUs: list.map((run) => (run.cpuMs * 1000) / (CPU_PAIRS * 2)),
+    }));
   } finally {
     for (const wire of wires) wire.close();
   }
 }
 
-const fmt = (rate: number) => Math.round(rate).toLocaleString("en");
-const lines: string[] = [`Machine: ${machineLine()}`, ""];
+/**
+ * Heap bytes each server allocates per request in pipelined runs, median of ALLOC_RUNS after a warm-up, in alternating
+ * rounds, each in a child of its own with the allocation probe (with `pad`, also its 1,024-byte check).
+ */
+async function allocations(servers: (Server & { pad?: boolean })[]): Promise<number[]> {
+  const wires = servers.map(({ args, pad }) => spawnProbed(args, pad));
+  try {
+    const runs = await inRounds(servers.length, ALLOC_RUNS, 1, async (index) => {
+      const wire = wires[index] as (typeof wires)[number];
+      const framing = (servers[index] as Server).framing;
+      return (await heapBytesDuring(wire, () => pipelinedPairs(wire, framing, PAIRS))) / (PAIRS * 2);
+    });
+    return runs.map((list) => percentile(list, 0.5));
+  } finally {
+    for (const wire of wires) wire.close();
+  }
+}
 
-const [stock, echoNd, echoCl, oursNd, oursCl, oursNoMetrics] = (await throughputs([
-  { args: [STOCK], framing: "content-length" },
-  { args: [ECHO, "ndjson"], framing: "ndjson" },
-  { args: [ECHO, "content-length"], framing: "content-length" },
-  { args: [BIN], framing: "ndjson" },
-  { args: [BIN], framing: "content-length" },
-  { args: [BIN, "--no-metrics"], framing: "ndjson" },
-])) as [number, number, number, number, number, number];
-const metricsCost = ((oursNoMetrics - oursNd) / oursNoMetrics) * 100;
-lines.push(
-  `Throughput: pipelined lock_try + lock_release pairs ` +
-    `(${PAIRS.toLocaleString("en")} pairs, 256 requests in flight), ` +
-    `median of ${RUNS} runs after a warm-up, the servers measured in alternating rounds; ` +
-    "each server is its own process, the client another.",
-  "",
-  "| server | framing | pairs/s | ours vs (a) stock vscode-jsonrpc | ours vs (b) raw echo, same framing |",
-  "|---|---|---:|---:|---:|",
-  `| (a) stock vscode-jsonrpc, answers null | Content-Length | ${fmt(stock)} | | |`,
-  `| (b) raw Node echo | NDJSON | ${fmt(echoNd)} | | |`,
-  `| (b) raw Node echo | Content-Length | ${fmt(echoCl)} | | |`,
-  `| harn-registry | NDJSON | ${fmt(oursNd)} | ${(oursNd / stock).toFixed(2)}× | ${(oursNd / echoNd).toFixed(2)}× |`,
-  `| harn-registry | Content-Length | ${fmt(oursCl)} | ${(oursCl / stock).toFixed(2)}× ` +
-    `| ${(oursCl / echoCl).toFixed(2)}× |`,
-  "",
-  `Targets: ≥ 1.0× (a), ≥ 0.5× (b). Metrics left on cost ${metricsCost.toFixed(1)}% of throughput ` +
-    `(NDJSON with --no-metrics: ${fmt(oursNoMetrics)} pairs/s).`,
-  "",
-);
+/** Median and 99th percentile of one server's round trips, µs. */
+interface Latency {
+  p50: number;
+  p99: number;
+}
 
 /**
- * A Harn host's envelope against bare calls: the same bin, one process per
- * framing, bare and builtin_call-wrapped pairs measured alternately on it
- * (the order switching every round), median of ENVELOPE_RUNS each after a
- * warm-up of both.
+ * Sequential round trips, TRIPS_PER_ROUND per server in each of LATENCY_ROUNDS rounds after LATENCY_WARMUP_ROUNDS, the
+ * servers in an order that rotates every round.
+ */
+async function latencies(servers: Server[]): Promise<Latency[]> {
+  const wires = servers.map(({ args }) => spawnWire(args));
+  try {
+    const runs = await inRounds(servers.length, LATENCY_ROUNDS, LATENCY_WARMUP_ROUNDS, (index) =>
+      roundTrips(wires[index] as (typeof wires)[number], (servers[index] as Server).framing, TRIPS_PER_ROUND),
+    );
+    return runs.map((list) => ({ p50: percentile(list.flat(), 0.5), p99: percentile(list.flat(), 0.99) }));
+  } finally {
+    for (const wire of wires) wire.close();
+  }
+}
+
+/**
+ * A Harn host's envelope against bare calls: the same bin, one process per framing, bare and builtin_call-wrapped
+ * pairs measured alternately on it (the order switching every round), median of ENVELOPE_RUNS each after a warm-up.
  */
 async function envelopeCost(framing: WireFraming): Promise<{ bare: number; wrapped: number }> {
   const wire = spawnWire([BIN]);
   try {
-    const bare: number[] = [];
-    const wrapped: number[] = [];
-    for (let round = -1; round < ENVELOPE_RUNS; round++) {
-      const order = round % 2 === 0 ? [false, true] : [true, false];
-      for (const wrap of order) {
-        const rate = await pipelinedPairs(wire, framing, PAIRS, 256, wrap ? "builtin_call" : undefined);
-        if (round >= 0) (wrap ? wrapped : bare).push(rate);
-      }
-    }
-    return { bare: percentile(bare, 0.5), wrapped: percentile(wrapped, 0.5) };
+    const [bare, wrapped] = await inRounds(2, ENVELOPE_RUNS, 1, (index) =>
+      pipelinedPairs(wire, framing, PAIRS, 256, index === 1 ? "builtin_call" : undefined),
+    );
+    return { bare: percentile(bare as number[], 0.5), wrapped: percentile(wrapped as number[], 0.5) };
   } finally {
     wire.close();
   }
 }
 
+const fmt = (rate: number) => Math.round(rate).toLocaleString("en");
+const times = (ratio: number) => `${ratio.toFixed(2)}×`;
+const us = (n: number) => `${n.toFixed(2)} µs`;
+const bytes = (n: number) => `${Math.round(n).toLocaleString("en")} B`;
+const percent = (part: number, whole: number) => (part / whole) * 100;
+
+const [stock, echoNd, echoCl, oursNd, oursCl, noMetrics] = (await pipelined([
+  STOCK_SERVER,
+  echo("ndjson"),
+  echo("content-length"),
+  ours("ndjson"),
+  ours("content-length"),
+  ours("ndjson", "--no-metrics"),
+])) as [Pipelined, Pipelined, Pipelined, Pipelined, Pipelined, Pipelined];
+const metricsCpu = percent(oursNd.cpuUs - noMetrics.cpuUs, oursNd.cpuUs);
+const metricsRounds = oursNd.runCpuUs.map((on, round) => percent(on - (noMetrics.runCpuUs[round] as number), on));
+const oursRow = (name: string, framing: string, run: Pipelined, floor: Pipelined) =>
+  `| ${name} | ${framing} | ${fmt(run.rate)} | ${us(run.cpuUs)} | ${times(run.rate / stock.rate)} ` +
+  `| ${times(run.rate / floor.rate)} | ${times(run.cpuUs / floor.cpuUs)} |`;
+const throughputLines = [
+  "Throughput and server CPU: pipelined lock_try + lock_release pairs " +
+    `(${CPU_PAIRS.toLocaleString("en")} pairs, 256 requests in flight), ${RUNS} runs per server after a warm-up, ` +
+    "the servers measured in alternating rounds; each server is its own process, the client another. " +
+    "pairs/s is the median run; server CPU per request is the user + system time of the server process " +
+    `(all its threads, from /proc/PID/stat before and after each run, in 10 ms steps) summed over the ${RUNS} runs, ` +
+    "divided by their requests.",
+  "",
+  "| server | framing | pairs/s | server CPU per request | pairs/s vs (a) | pairs/s vs (b), same framing " +
+    "| CPU per request vs (b), same framing |",
+  "|---|---|---:|---:|---:|---:|---:|",
+  `| (a) stock vscode-jsonrpc, answers null | Content-Length | ${fmt(stock.rate)} | ${us(stock.cpuUs)} | | | |`,
+  `| (b) raw Node echo | NDJSON | ${fmt(echoNd.rate)} | ${us(echoNd.cpuUs)} | | | |`,
+  `| (b) raw Node echo | Content-Length | ${fmt(echoCl.rate)} | ${us(echoCl.cpuUs)} | | | |`,
+  oursRow("harn-registry", "NDJSON", oursNd, echoNd),
+  oursRow("harn-registry", "Content-Length", oursCl, echoCl),
+  oursRow("harn-registry --no-metrics", "NDJSON", noMetrics, echoNd),
+  "",
+  "Targets: pairs/s ≥ 1.0× (a) and ≥ 0.5× (b); server CPU per request ≤ 1.4× (b). " +
+    `Metrics left on cost ${metricsCpu.toFixed(1)}% of the server's CPU per request ` +
+    `(${Math.min(...metricsRounds).toFixed(1)}% to ${Math.max(...metricsRounds).toFixed(1)}% round by round) ` +
+    `and ${percent(noMetrics.rate - oursNd.rate, noMetrics.rate).toFixed(1)}% of throughput ` +
+    "(NDJSON, against --no-metrics).",
+  "",
+];
+
+const [stockAlloc, echoNdAlloc, echoClAlloc, oursNdAlloc, oursClAlloc, paddedAlloc] = (await allocations([
+  STOCK_SERVER,
+  echo("ndjson"),
+  echo("content-length"),
+  ours("ndjson"),
+  ours("content-length"),
+  { ...echo("ndjson"), pad: true },
+])) as [number, number, number, number, number, number];
+const padMeasured = paddedAlloc - echoNdAlloc;
+const allocRow = (name: string, framing: string, perRequest: number, floor?: number) =>
+  `| ${name} | ${framing} | ${bytes(perRequest)} | ${floor === undefined ? "" : times(perRequest / floor)} |`;
+const allocationLines = [
+  "Allocation: bytes the server's V8 heap allocates per request in pipelined runs like those above " +
+    `(${PAIRS.toLocaleString("en")} pairs each), ` +
+    `median of ${ALLOC_RUNS} runs after a warm-up, the servers in alternating rounds, each in a process of its own ` +
+    "with bench/preload/alloc-probe.mjs loaded (it forces a full collection at the start and end of each run " +
+    "and sums the heap's growth between collections from v8.GCProfiler; Buffer contents, outside the heap, " +
+    "are not counted).",
+  "",
+  "| server | framing | heap bytes per request | vs (b), same framing |",
+  "|---|---|---:|---:|",
+  allocRow("(a) stock vscode-jsonrpc, answers null", "Content-Length", stockAlloc),
+  allocRow("(b) raw Node echo", "NDJSON", echoNdAlloc),
+  allocRow("(b) raw Node echo", "Content-Length", echoClAlloc),
+  allocRow("harn-registry", "NDJSON", oursNdAlloc, echoNdAlloc),
+  allocRow("harn-registry", "Content-Length", oursClAlloc, echoClAlloc),
+  "",
+  `Target: ≤ 0.5 KB (512 B) per request. The probe's check, same run: the NDJSON raw echo with each JSON.parse ` +
+    `made to allocate ${bytes(PAD_BYTES)} more measured +${bytes(padMeasured)} per request` +
+    (Math.abs(padMeasured - PAD_BYTES) <= PAD_BYTES * 0.05
+      ? "."
+      : ` — more than 5% off ${bytes(PAD_BYTES)}: the allocation figures above are not to be trusted.`),
+  "",
+];
+
 const envelopeNd = await envelopeCost("ndjson");
 const envelopeCl = await envelopeCost("content-length");
-const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) =>
-  `${(((bare - wrapped) / bare) * 100).toFixed(1)}%`;
-lines.push(
+const cost = ({ bare, wrapped }: { bare: number; wrapped: number }) => `${percent(bare - wrapped, bare).toFixed(1)}%`;
+const envelopeLines = [
   "Harn's envelope: the same pairs, each request sent as a Harn VM's host bridge sends it " +
     '(`builtin_call {name: "hostlib_code_index_lock_try", args: [params]}`), ' +
     "against bare ones on the same process, alternating (the order switching every round), " +
@@ -143,123 +233,79 @@ lines.push(
   "",
   "Target: < 10% throughput cost.",
   "",
-);
+];
 
-const [stockLatency, oursLatencyCl, oursLatencyNd] = (await latencies([
-  { args: [STOCK], framing: "content-length" },
-  { args: [BIN], framing: "content-length" },
-  { args: [BIN], framing: "ndjson" },
-])) as [{ p50: number; p99: number }, { p50: number; p99: number }, { p50: number; p99: number }];
-const us = (n: number) => `${n.toFixed(0)} µs`;
-lines.push(
+const [stockLatency, echoLatencyNd, echoLatencyCl, oursLatencyNd, oursLatencyCl] = (await latencies([
+  STOCK_SERVER,
+  echo("ndjson"),
+  echo("content-length"),
+  ours("ndjson"),
+  ours("content-length"),
+])) as [Latency, Latency, Latency, Latency, Latency];
+const latencyRow = (name: string, framing: string, { p50, p99 }: Latency, floor?: Latency) =>
+  `| ${name} | ${framing} | ${us(p50)} | ${us(p99)} | ${floor === undefined ? "" : times(p50 / floor.p50)} ` +
+  `| ${floor === undefined ? "" : times(p50 / stockLatency.p50)} |`;
+const latencyLines = [
   "Latency: sequential round trips (one request in flight, lock_try and lock_release alternating), " +
-    `${LATENCY_TRIPS.toLocaleString("en")} per server after 500 to warm up, ` +
-    `in ${LATENCY_ROUNDS} rounds of ${LATENCY_TRIPS / LATENCY_ROUNDS} whose order rotates, ` +
+    `${(LATENCY_ROUNDS * TRIPS_PER_ROUND).toLocaleString("en")} per server ` +
+    `after ${LATENCY_WARMUP_ROUNDS * TRIPS_PER_ROUND} to warm up, ` +
+    `in ${LATENCY_ROUNDS} rounds of ${TRIPS_PER_ROUND} whose order rotates, ` +
     "so every server sees the same machine state and none always goes first.",
   "",
-  "| server | framing | p50 | p99 | p50 vs (a) |",
-  "|---|---|---:|---:|---:|",
-  `| (a) stock vscode-jsonrpc | Content-Length | ${us(stockLatency.p50)} | ${us(stockLatency.p99)} | |`,
-  `| harn-registry | Content-Length | ${us(oursLatencyCl.p50)} | ${us(oursLatencyCl.p99)} ` +
-    `| ${(oursLatencyCl.p50 / stockLatency.p50).toFixed(2)}× |`,
-  `| harn-registry | NDJSON | ${us(oursLatencyNd.p50)} | ${us(oursLatencyNd.p99)} ` +
-    `| ${(oursLatencyNd.p50 / stockLatency.p50).toFixed(2)}× |`,
+  "| server | framing | p50 | p99 | p50 vs (b), same framing | p50 vs (a) |",
+  "|---|---|---:|---:|---:|---:|",
+  latencyRow("(a) stock vscode-jsonrpc", "Content-Length", stockLatency),
+  latencyRow("(b) raw Node echo", "NDJSON", echoLatencyNd),
+  latencyRow("(b) raw Node echo", "Content-Length", echoLatencyCl),
+  latencyRow("harn-registry", "NDJSON", oursLatencyNd, echoLatencyNd),
+  latencyRow("harn-registry", "Content-Length", oursLatencyCl, echoLatencyCl),
   "",
-  "Target: p50 within 1.2× of (a).",
+  "Targets: p50 ≤ 1.3× (b), same framing; p50 within 1.2× of (a).",
   "",
-);
+];
 
-function rssMiB(pid: number): { rss: number; peak: number } {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
-  return { rss: kib("VmRSS") / 1024, peak: kib("VmHWM") / 1024 };
-}
+const scaleLines = await scaleSection(BIN, PAIRS, SCALE_RUNS);
 
-/** Load 100,000 agents with 4 locks each through pipelined lock_acquire requests; milliseconds. */
-async function load(wire: Wire, agents: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  let replies = 0;
-  let sent = 0;
-  await new Promise<void>((resolve) => {
-    const pump = () => {
-      const batch: string[] = [];
-      while (sent < agents && sent - replies < 512) {
-        const agent = ++sent;
-        const paths = [0, 1, 2, 3].map((k) => `src/d${agent % 97}/m${agent % 13}/a${agent}/f${k}.rs`);
-        batch.push(
-          `{"jsonrpc":"2.0","id":${agent},"method":"lock_acquire",` +
-            `"params":{"agent_id":${agent},"paths":${JSON.stringify(paths)}}}\n`,
-        );
-      }
-      if (batch.length > 0) wire.input.write(batch.join(""));
-    };
-    wire.output.on("data", (chunk: Buffer) => {
-      for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) replies++;
-      if (replies >= agents) resolve();
-      else pump();
-    });
-    pump();
-  });
-  wire.output.removeAllListeners("data");
-  return Number(process.hrtime.bigint() - start) / 1e6;
-}
-
-const SCALE_ARGS = [BIN, "--max-message-bytes=1073741824", "--lock-ttl-ms=3600000", "--agent-timeout-ms=3600000"];
-const full = spawnWire(SCALE_ARGS);
-const loadMs = await load(full, 100_000);
-await new Promise((resolve) => setTimeout(resolve, 1000));
-const atRest = rssMiB(full.child.pid as number);
-const empty = spawnWire(SCALE_ARGS);
-const emptyRates: number[] = [];
-const loadedRates: number[] = [];
-for (let round = -1; round < RUNS; round++) {
-  const e = await pipelinedPairs(empty, "ndjson", PAIRS);
-  const l = await pipelinedPairs(full, "ndjson", PAIRS);
-  if (round >= 0) {
-    emptyRates.push(e);
-    loadedRates.push(l);
-  }
-}
-empty.close();
-const emptyRate = percentile(emptyRates, 0.5);
-const loaded = percentile(loadedRates, 0.5);
-const steady = rssMiB(full.child.pid as number);
-const snapshotChunks: Buffer[] = [];
-const snapshotStart = process.hrtime.bigint();
-await new Promise<void>((resolve) => {
-  full.output.on("data", (chunk: Buffer) => {
-    snapshotChunks.push(chunk);
-    if (chunk[chunk.length - 1] === 10) resolve();
-  });
-  full.input.write('{"jsonrpc":"2.0","id":"snapshot","method":"snapshot"}\n');
+const cpuTarget = (framing: string, run: Pipelined, floor: Pipelined): TargetRow => ({
+  target: `server CPU per pipelined request ≤ 1.4× the raw echo's, ${framing}`,
+  figure:
+    `${times(run.cpuUs / floor.cpuUs)} (${us(run.cpuUs)} vs ${us(floor.cpuUs)}; ` +
+    `efficiency ${(floor.cpuUs / run.cpuUs).toFixed(2)})`,
+  met: run.cpuUs <= 1.4 * floor.cpuUs,
 });
-const snapshotMs = Number(process.hrtime.bigint() - snapshotStart) / 1e6;
-const snapshotText = Buffer.concat(snapshotChunks).toString();
-full.close();
-const snapshot = (JSON.parse(snapshotText) as { result: unknown }).result;
-const snapshotJson = JSON.stringify(snapshot);
-const restoreRequest = `{"jsonrpc":"2.0","id":"restore","method":"restore","params":{"snapshot":${snapshotJson}}}`;
-const fresh = spawnWire(SCALE_ARGS);
-const restoreMs = await timedCall(fresh, "ndjson", restoreRequest);
-const afterRestore = rssMiB(fresh.child.pid as number);
-fresh.close();
-const snapshotMiB = snapshotText.length / 1024 / 1024;
-lines.push(
-  "Scale: the same bin with 100,000 agents holding 400,000 live locks, " +
-    "loaded by 100,000 pipelined lock_acquire requests of 4 paths, beside an empty one, in alternating rounds.",
-  "",
-  "| registry | pipelined pairs/s | empty ÷ this (target ≤ 1.5) |",
-  "|---|---:|---:|",
-  `| empty | ${fmt(emptyRate)} | |`,
-  `| 100,000 agents, 400,000 locks | ${fmt(loaded)} | ${(emptyRate / loaded).toFixed(2)} |`,
-  "",
-  `Loading took ${(loadMs / 1000).toFixed(1)} s. RSS with the registry loaded (target ≤ 256 MiB): ` +
-    `${atRest.rss.toFixed(0)} MiB a second after loading; ` +
-    `${steady.rss.toFixed(0)} MiB after the ${RUNS + 1} throughput runs (peak ${steady.peak.toFixed(0)} MiB).`,
-  `Over RPC at that size: snapshot ${snapshotMs.toFixed(0)} ms ` +
-    `(request to the last byte of a ${snapshotMiB.toFixed(0)} MiB reply); ` +
-    `restore of it into a fresh process ${restoreMs.toFixed(0)} ms, ` +
-    `after which that process holds ${afterRestore.rss.toFixed(0)} MiB RSS ` +
-    `(peak ${afterRestore.peak.toFixed(0)} MiB: the request text and its parse are transient).`,
+const allocTarget = (framing: string, perRequest: number, floor: number): TargetRow => ({
+  target: `heap allocation per request ≤ 0.5 KB (512 B), ${framing}`,
+  figure: `${bytes(perRequest)} (raw echo ${bytes(floor)})`,
+  met: perRequest <= 512,
+});
+const latencyTarget = (framing: string, run: Latency, floor: Latency): TargetRow => ({
+  target: `latency p50 ≤ 1.3× the raw echo's, ${framing}`,
+  figure: `${times(run.p50 / floor.p50)} (${us(run.p50)} vs ${us(floor.p50)})`,
+  met: run.p50 <= 1.3 * floor.p50,
+});
+const targets = targetsTable("Issue 20's targets, this run (cold start: `npm run bench:startup`):", [
+  cpuTarget("NDJSON", oursNd, echoNd),
+  cpuTarget("Content-Length", oursCl, echoCl),
+  allocTarget("NDJSON", oursNdAlloc, echoNdAlloc),
+  allocTarget("Content-Length", oursClAlloc, echoClAlloc),
+  latencyTarget("NDJSON", oursLatencyNd, echoLatencyNd),
+  latencyTarget("Content-Length", oursLatencyCl, echoLatencyCl),
+  {
+    target: "metrics on ≤ 3% of server CPU (NDJSON, against --no-metrics)",
+    figure: `${metricsCpu.toFixed(1)}% (${us(oursNd.cpuUs)} vs ${us(noMetrics.cpuUs)} per request)`,
+    met: metricsCpu <= 3,
+  },
+]);
+console.log(
+  [
+    `Machine: ${machineLine()}`,
+    `Children run with ${STARTUP_VARIABLES.join(" and ")} removed from their environment.`,
+    "",
+    ...targets,
+    ...throughputLines,
+    ...allocationLines,
+    ...envelopeLines,
+    ...latencyLines,
+    ...scaleLines,
+  ].join("\n"),
 );
-console.log(lines.join("\n"));

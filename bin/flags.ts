@@ -62,10 +62,13 @@ export const FLAGS = [
   {
     flag: "--state",
     kind: "string",
-    arg: "DIR",
+    arg: "DIR|URL",
     applies: SERVER,
     without: "memory only",
-    help: "keep the state in DIR: every change is journaled and fsynced before its reply, and recovered at start",
+    help:
+      "keep the state in DIR: every change is journaled and fsynced before its reply, and recovered at start; or in " +
+      "PostgreSQL at URL (postgres://USER@HOST:PORT/DB or postgresql://...; its password is never logged), one " +
+      "registry for every sidecar started with it",
     more: "(see Durable state); without it nothing touches the disk",
   },
   {
@@ -74,7 +77,7 @@ export const FLAGS = [
     arg: "N",
     applies: SERVER,
     default: 64 * 1024 * 1024,
-    help: "with --state: write a new snapshot and start a new journal once the journal passes N bytes",
+    help: "with --state=DIR: write a new snapshot and start a new journal once the journal passes N bytes",
   },
   {
     flag: "--framing",
@@ -240,7 +243,7 @@ export const FLAGS = [
     kind: "string",
     arg: "DIR",
     applies: ["status"],
-    help: "a --state directory, read without taking its lock",
+    help: "a --state directory, read without taking its lock (not yet a PostgreSQL URL)",
   },
   {
     flag: "--snapshot",

@@ -2,6 +2,7 @@ import type { StatusOptions, StatusSource } from "../src/cli/status.js";
 import type { ConnectOptions } from "../src/transport/connect-bridge.js";
 import type { RuntimeSetting } from "../src/server/runtime.js";
 import type { SocketServerOptions } from "../src/server/socket.js";
+import { isPostgresUrl } from "../src/server/state-url.js";
 import type { StdioServerOptions } from "../src/server/stdio.js";
 import { type ListenAddress, formatListenAddress, parseListenAddress } from "../src/transport/listen-address.js";
 import { COMMANDS, type CommandName, type FlagName, type FlagSpec, commandOf, flagsOf } from "./flags.js";
@@ -232,6 +233,12 @@ function status(given: Given): Command {
   const state = given.string("--state");
   const snapshot = given.string("--snapshot");
   let source: StatusSource;
+  if (state !== undefined && isPostgresUrl(state))
+    return {
+      error:
+        "status --state=URL (PostgreSQL state) is not supported yet; ask a sidecar that serves it and listens: " +
+        "status --listen=ADDR",
+    };
   if (state !== undefined) source = { kind: "state", dir: state };
   else if (snapshot !== undefined) source = { kind: "snapshot", file: snapshot };
   else

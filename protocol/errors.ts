@@ -73,9 +73,9 @@ export const DomainErrors = {
   store_unavailable: {
     code: 1011,
     description:
-      "the PostgreSQL state could not be reached (the connection is down or was lost during the call); the call " +
-      "was not applied (when a commit's outcome was unknown, the sidecar read the log to learn it before answering); " +
-      "the sidecar reconnects by itself",
+      "the PostgreSQL state (--state=postgres://...) could not be reached, so the call was not applied; nothing was " +
+      "changed (when the connection was lost during a commit, the sidecar learned from the log that the commit had " +
+      "not been made before answering). The sidecar reconnects on its own: send the call again",
   },
 } as const;
 

@@ -116,10 +116,16 @@ export interface RegistryStore {
   restore(snapshot: unknown, options?: { reap?: boolean }): RestoreSummary;
 }
 
-/** A value now, or one to come. */
+/** A value, or a promise of it (what a {@link ServedStore} answers). */
 export type MaybePromise<T> = T | Promise<T>;
 
-/** A store whose changes and reads may answer later (PostgreSQL state); its other members stay synchronous. */
+/**
+ * A store whose changes and reads may answer later (PostgreSQL): each of its methods may return a promise. Its other
+ * members (`events`) stay synchronous. Every {@link RegistryStore} is one. Calls are applied in call order, each one
+ * only once the promise of the one before has settled and a macrotask has passed: the server answers a call, reads
+ * what this process knows (its view, its events) and sends events in between, and those must not show later calls yet
+ * (test/support/async-store.ts applies one call per setImmediate).
+ */
 export type ServedStore = {
   [K in keyof RegistryStore]: RegistryStore[K] extends (...args: infer A) => infer R
     ? (...args: A) => MaybePromise<R>

@@ -17,7 +17,11 @@ export class Owners {
 
   constructor(private readonly store: RegistryStore) {}
 
-  /** Run `call` as `agentId` for `connection` ("new": the call creates the agent and returns its id). */
+  /**
+   * Run `call` as `agentId` for `connection` ("new": the call creates the agent and returns its id). The call acts when
+   * it answers: at once, or (a store that answers later) when its promise fulfils; a waiting lock_acquire also acts
+   * when its wait starts ({@link waiting}).
+   */
   actAs<T>(connection: number, agentId: number | "new", call: () => T): T {
     if (agentId !== "new") {
       const owner = this.ownerOf.get(agentId);
@@ -30,16 +34,22 @@ export class Owners {
       }
     }
     const result = call();
-    const id = agentId !== "new" ? agentId : typeof result === "number" ? result : undefined;
-    if (id !== undefined) this.update(connection, id);
-    if (id !== undefined && result instanceof Promise) {
-      // A waiting lock_acquire acts as its agent again when it is granted, which registers an agent that had no record.
-      return result.then((value: unknown) => {
-        if (isGrant(value)) this.update(connection, id);
-        return value;
-      }) as T;
+    if (!(result instanceof Promise)) {
+      const id = agentId !== "new" ? agentId : typeof result === "number" ? result : undefined;
+      if (id !== undefined) this.update(connection, id);
+      return result;
     }
-    return result;
+    // A waiting lock_acquire acts as its agent again when its wait ends: a grant registers an agent that had no record.
+    return result.then((value: unknown) => {
+      const id = agentId !== "new" ? agentId : typeof value === "number" ? value : undefined;
+      if (id !== undefined) this.update(connection, id);
+      return value;
+    }) as T;
+  }
+
+  /** A lock_acquire of `connection` acting as `agentId` started waiting: it acted as the agent. */
+  waiting(connection: number, agentId: number): void {
+    this.update(connection, agentId);
   }
 
   /** Forget a closed connection; returns the agents it owned. */
@@ -63,9 +73,4 @@ export class Owners {
     if (mine === undefined) this.agentsOf.set(connection, (mine = new Set()));
     mine.add(agentId);
   }
-}
-
-/** A granted lock_acquire's result. */
-function isGrant(value: unknown): boolean {
-  return typeof value === "object" && value !== null && (value as { granted?: unknown }).granted === true;
 }

@@ -1,13 +1,14 @@
 import type { RegistryConfig } from "../../protocol/common.js";
 import type { ConfigSources } from "../../protocol/methods.js";
-import { type Limits, Registry } from "../core/registry.js";
-import type { RegistryStore } from "../core/store.js";
+import type { Limits } from "../core/registry.js";
+import type { RegistryStore, ServedStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
-import { type ServerClock, manualClock, systemClock } from "./clock.js";
+import type { ServerClock } from "./clock.js";
 import { AgentBindings } from "./current-agent.js";
 import { startDeadlineTimer } from "./deadline-timer.js";
 import { keepYoungGenerationSmall } from "./heap-tuning.js";
-import { type JournalStats, ServerMetrics } from "./metrics.js";
+import { ServerMetrics } from "./metrics.js";
+import { type ServedState, type StoreSettings, openState } from "./open-state.js";
 
 /**
  * The signals that stop a server: stop reading, answer what was received, write it, exit 0 (a second one: exit at
@@ -68,23 +69,37 @@ export interface RuntimeOptions {
   config: Partial<RegistryConfig>;
   crashLockDelayMs: number;
   limits: Limits;
-  /** The state directory (--state=DIR): the registry is kept there as durable state, recovered at start. */
+  /**
+   * Where the registry is kept (--state): a directory (durable state, recovered at start), or a postgres:// or
+   * postgresql:// URL (PostgreSQL state, shared by every sidecar started with it).
+   */
   statePath?: string;
   compactBytes: number;
+  /** PostgreSQL state: this sidecar's agents outlive it (--keep-agents-on-disconnect); else they crash when it ends. */
+  keepAgents?: boolean;
   /** Count and time every request for `metrics` (on unless --no-metrics). */
   timeRequests: boolean;
   /** The settings to log at start, in order (the registry config alone without them). */
   settings?: readonly RuntimeSetting[];
+  /** Tests only: serve the store this opens instead of any of the above (test/support/async-store.ts). */
+  openStore?(settings: StoreSettings): Promise<ServedState>;
 }
 
 /**
- * The registry runtime of a process: the registry (in memory, or durable
- * state in a state directory), its clock, its deadline timer and its
- * metrics, shared by every session. (Not the README's "host": that is the
- * process that spawns the sidecar or connects to it.)
+ * The registry runtime of a process: the registry (in memory, durable
+ * state in a state directory, or PostgreSQL state), its clock, its
+ * deadline timer and its metrics, shared by every session. (Not the
+ * README's "host": that is the process that spawns the sidecar or connects
+ * to it.)
  */
 export interface Runtime {
-  store: RegistryStore;
+  /** Every request's change or read goes here: it may answer later (PostgreSQL state), in call order. */
+  store: ServedStore;
+  /**
+   * What this process knows, read at once (ownership, current-agent slots, metrics, deadlines, events, config): the
+   * same object as `store` exactly when that answers at once (memory, a state directory).
+   */
+  view: RegistryStore;
   clock: ServerClock;
   durability?: Durability;
   metrics: ServerMetrics;
@@ -93,19 +108,16 @@ export interface Runtime {
   bindings: AgentBindings;
   /** Where each config value in force came from (see {@link configSources}). */
   configSources(): ConfigSources;
-  /** Call after every request: the deadline timer re-arms. */
+  /** Call after every request (and, with a store that answers later, once it is answered): the timer re-arms. */
   afterRequest(): void;
-  /** Stop the timer; with a state directory, write what is pending and release it. */
+  /** Stop the timer; with a state directory, write what is pending and release it; with PostgreSQL, close it. */
   close(): Promise<void>;
 }
 
 /**
- * Open the runtime a server serves: the registry in memory, or as durable
- * state in the state directory `statePath` (recovered from its saved state
- * and journals first; the storage code is loaded only then, to keep the
- * plain start fast), with V8's young generation kept small (see
- * heap-tuning.ts). Throws StateFileError when the state directory is
- * corrupt or held by another process.
+ * Open the runtime a server serves (see openState), with V8's young
+ * generation kept small (see heap-tuning.ts). Throws StateFileError when
+ * the state directory is corrupt or held by another process.
  */
 export async function openRuntime(
   options: RuntimeOptions,
@@ -113,48 +125,24 @@ export async function openRuntime(
   onFatal: (error: Error) => void,
 ): Promise<Runtime> {
   keepYoungGenerationSmall();
-  const clock = options.clock === "manual" ? manualClock() : systemClock();
-  const registryOptions = { now: clock.now, crashLockDelayMs: options.crashLockDelayMs, limits: options.limits };
-  let store: RegistryStore;
-  let durability: Durability | undefined;
-  let closeDurable = async () => {};
-  let journal: () => JournalStats | null = () => null;
-  let kept = false;
-  if (options.statePath === undefined) {
-    store = new Registry({ ...registryOptions, config: options.config });
-  } else {
-    const { openDurableState } = await import("../storage/durable-state.js");
-    const { statePath: dir, compactBytes } = options;
-    const durable = await openDurableState({ dir, registry: registryOptions, compactBytes, log, onFatal });
-    const { generation, entries, tornBytes } = durable.recovered;
-    kept = generation > 0 || entries > 0;
-    log(
-      `state ${options.statePath}: generation ${generation}, ${entries} journal entries ` +
-        `replayed${tornBytes > 0 ? ", torn last line dropped" : ""}`,
-    );
-    store = durable.store;
-    durability = durable.journal;
-    closeDurable = () => durable.close();
-    journal = () => durable.stats();
-    if (clock.kind === "manual") clock.set(store.now());
-    const config = store.config();
-    if (Object.entries(options.config).some(([key, value]) => config[key as keyof RegistryConfig] !== value))
-      store.setConfig(options.config);
-  }
-  const started = configSources(options.config, kept);
-  const startConfig = store.config();
+  const state = await openState(options, log, onFatal);
+  const { store, view, clock } = state;
+  const started = configSources(options.config, state.kept);
+  const startConfig = view.config();
   log(`config: ${startLine(options.settings, startConfig, started)}`);
-  const deadlines = clock.kind === "system" ? startDeadlineTimer(store, clock.now) : undefined;
+  const deadlines = clock.kind === "system" ? startDeadlineTimer(view, () => store.tick(), clock.now) : undefined;
   deadlines?.rearm();
+  state.onApplied?.(() => deadlines?.rearm());
   return {
     store,
+    view,
     clock,
-    durability,
-    metrics: new ServerMetrics(store, journal),
+    durability: state.durability,
+    metrics: new ServerMetrics(view, state.journal),
     timeRequests: options.timeRequests,
-    bindings: new AgentBindings(store),
+    bindings: new AgentBindings(view),
     configSources: () => {
-      const now = store.config();
+      const now = view.config();
       const sources = { ...started };
       for (const key of CONFIG_KEYS) if (now[key] !== startConfig[key]) sources[key] = "restore";
       return sources;
@@ -162,7 +150,7 @@ export async function openRuntime(
     afterRequest: () => deadlines?.rearm(),
     close: async () => {
       deadlines?.stop();
-      await closeDurable();
+      await state.close();
     },
   };
 }

@@ -1,11 +1,13 @@
 import type { Readable, Writable } from "node:stream";
+import type { CancellationToken } from "vscode-jsonrpc/node";
 import { ServerConnection } from "./connection.js";
 import { type ActAs, createDispatcher } from "./dispatch.js";
 import type { RpcFailure } from "./rpc-errors.js";
 import type { Framing } from "../transport/framing.js";
-import { createHandlers } from "./handlers.js";
+import { type HandlerTable, LOCAL_METHODS, createHandlers } from "./handlers.js";
 import type { Runtime } from "./runtime.js";
 import { FramedMessageReader } from "./reader.js";
+import { ReplyOrder } from "./reply-order.js";
 import { ConnectionWaits } from "./waits.js";
 import { BatchingMessageWriter, FLUSH_BOUND_MS } from "./writer.js";
 
@@ -43,6 +45,8 @@ export interface SessionOptions {
   log(line: string): void;
   /** Ownership of agents (socket connections). */
   actAs?: ActAs;
+  /** A lock_acquire of this session started waiting, acting as `agentId` (ownership: it acted as the agent). */
+  waiting?(agentId: number): void;
   /**
    * Checked before every request: an error refuses it and ends the session (it is answered, nothing after it is read).
    */
@@ -58,7 +62,9 @@ export interface SessionOptions {
  * read (more than maxQueuedBytes of replies queued); from that moment
  * nothing more is read, so nothing sent after `exit` runs. What it
  * registered (the journal's listener, the event subscription, its waits)
- * is released when it ends.
+ * is released when it ends. With a store that answers later (the runtime's
+ * `store` is not its `view`), replies are kept in request order by a
+ * {@link ReplyOrder}.
  */
 export function startSession(options: SessionOptions): Session {
   const { input, output, log } = options;
@@ -88,15 +94,19 @@ export function startSession(options: SessionOptions): Session {
     onChunkDone: () => writer.flush(),
     log,
   });
-  const { store, metrics } = options.runtime;
+  const { store, view, metrics, afterRequest } = options.runtime;
   if (options.runtime.timeRequests) reader.onRejected((rejected) => metrics.error(rejected.error.code));
-  const connection = new ServerConnection(reader, writer, log);
+  const order = store === view ? undefined : new ReplyOrder(afterRequest);
+  const connection = new ServerConnection(order === undefined ? reader : order.reader(reader), writer, log);
 
-  const waits = new ConnectionWaits(store);
+  const waits = new ConnectionWaits(store, (agentId, token) => {
+    order?.waiting(token);
+    options.waiting?.(agentId);
+  });
   const agents = options.runtime.bindings.connect();
   let unsubscribe: (() => void) | undefined;
   const subscribeEvents = () => {
-    unsubscribe ??= store.events.subscribe((event) => {
+    unsubscribe ??= view.events.subscribe((event) => {
       if (writer.backedUp) dropEvents(event.event_seq - 1);
       else connection.sendNotification(event.type, event);
     });
@@ -113,6 +123,7 @@ export function startSession(options: SessionOptions): Session {
   };
   const handlers = createHandlers({
     registry: store,
+    view,
     clock: options.runtime.clock,
     waits,
     framing: () => framing,
@@ -122,6 +133,7 @@ export function startSession(options: SessionOptions): Session {
     configSources: options.runtime.configSources,
     agents,
   });
+  if (order !== undefined) deferLocal(handlers, order);
   const dispatch = createDispatcher({
     handlers,
     isShutDown: () => shutDown,
@@ -129,7 +141,7 @@ export function startSession(options: SessionOptions): Session {
     actAs: options.actAs,
     metrics: options.runtime.timeRequests ? metrics : undefined,
   });
-  connection.onRequest((method, params, token) => {
+  const serve = (method: string, params: unknown, token: CancellationToken) => {
     const refusal = options.admit?.(method, params);
     if (refusal !== undefined) {
       void end(0, `refused: ${refusal.message}`);
@@ -138,9 +150,12 @@ export function startSession(options: SessionOptions): Session {
     try {
       return dispatch(method, params, token);
     } finally {
-      options.runtime.afterRequest();
+      afterRequest();
     }
-  });
+  };
+  connection.onRequest(
+    order === undefined ? serve : (method, params, token) => order.request(token, () => serve(method, params, token)),
+  );
   connection.onNotification((method) => {
     if (method === "exit") void end(shutDown ? 0 : 1, shutDown ? "exit after shutdown" : "exit without shutdown");
   });
@@ -172,6 +187,14 @@ export function startSession(options: SessionOptions): Session {
 
   connection.listen();
   return { connection, stop: (why) => void end(0, why) };
+}
+
+/** With a store that answers later: the handlers that read what this process knows run after the replies before. */
+function deferLocal(handlers: HandlerTable, order: ReplyOrder): void {
+  for (const name of LOCAL_METHODS) {
+    const handler = handlers[name] as (...args: unknown[]) => unknown;
+    (handlers as Record<string, unknown>)[name] = (...args: unknown[]) => order.defer(() => handler(...args));
+  }
 }
 
 /** A running session; `stop` cancels its waits, writes what is queued and ends it with code 0. */

@@ -46,8 +46,10 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   const stop = onStopSignals();
   const token = options.authTokenFile === undefined ? undefined : readToken(options.authTokenFile);
   if (options.listen.kind === "unix") await clearStaleSocket(options.listen.path);
-  const runtime = await openRuntime(options, log, fatal);
-  const owners = new Owners(runtime.store);
+  const runtime = await openRuntime({ ...options, keepAgents: options.keepAgentsOnDisconnect }, log, fatal);
+  const owners = new Owners(runtime.view);
+  /** Crashes of closed connections' agents still to be answered (a store that answers later). */
+  const crashing = new Set<Promise<void>>();
   const admission = new Admission({ token, maxConnections: options.maxConnections, timeoutMs: options.authTimeoutMs });
   const sessions = new Map<number, Session>();
   const sockets = new Set<Socket>();
@@ -75,6 +77,7 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
       exit: (_code, abandoned) => finish(abandoned),
       log: connectionLog,
       actAs: (agentId, call) => owners.actAs(id, agentId, call),
+      waiting: (agentId) => owners.waiting(id, agentId),
       admit: admission.arrive(id, (why) => session.stop(why)),
     });
     sessions.set(id, session);
@@ -85,7 +88,11 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
       sessions.delete(id);
       sockets.delete(socket);
       admission.leave(id);
-      closeConnection(runtime, owners, id, options.keepAgentsOnDisconnect, log);
+      const crash = closeConnection(runtime, owners, id, options.keepAgentsOnDisconnect, log);
+      if (crash instanceof Promise) {
+        crashing.add(crash);
+        void crash.then(() => crashing.delete(crash));
+      }
     });
   });
   await listen(server, options.listen);
@@ -96,7 +103,9 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   const done = () => {
     if (exiting) return;
     exiting = true;
-    runtime.close().then(() => process.exit(0), fatal);
+    Promise.all(crashing)
+      .then(() => runtime.close())
+      .then(() => process.exit(0), fatal);
   };
   stop((signal, again) => {
     if (again) {
@@ -114,19 +123,29 @@ export async function runSocketServer(options: SocketServerOptions): Promise<voi
   });
 }
 
-/** A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. */
+/**
+ * A connection is destroyed: its agents crash at once (their locks are freed), unless they are kept. With a store that
+ * answers later, the promise of that (it never rejects: a crash that could not be made is logged).
+ */
 function closeConnection(
   runtime: Runtime,
   owners: Owners,
   id: number,
   keep: boolean,
   log: (line: string) => void,
-): void {
+): void | Promise<void> {
   const agents = owners.disconnect(id);
-  const crashed = keep || agents.length === 0 ? [] : runtime.store.crashAgents(agents);
-  if (crashed.length > 0) runtime.afterRequest();
-  log(
-    `connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`,
+  const closed = (crashed: number[]) => {
+    if (crashed.length > 0) runtime.afterRequest();
+    log(
+      `connection ${id} closed${crashed.length > 0 ? `: agents ${crashed.join(", ")} crashed, their locks freed` : ""}`,
+    );
+  };
+  if (keep || agents.length === 0) return closed([]);
+  const crashed = runtime.store.crashAgents(agents);
+  if (!(crashed instanceof Promise)) return closed(crashed);
+  return crashed.then(closed, (error: unknown) =>
+    log(`connection ${id} closed; its agents ${agents.join(", ")} could not be crashed: ${(error as Error).message}`),
   );
 }
 

@@ -204,4 +204,14 @@ describe("the parser", () => {
     expect(parseArgs(["demo"])).toEqual({ demo: true });
     expect(parseArgs(["status", "-v"])).toEqual({ version: true });
   });
+
+  it("takes a directory or a PostgreSQL URL as --state; status takes only a directory, so far", () => {
+    for (const url of ["postgres://u:secret@db:5432/reg", "postgresql://u@db/reg"]) {
+      expect(parseArgs([`--state=${url}`])).toMatchObject({ stdio: { statePath: url } });
+      expect(error(parseArgs(["status", `--state=${url}`]))).toMatch(/^status --state=URL .* is not supported yet;/);
+    }
+    expect(parseArgs(["status", "--state=.harn"])).toMatchObject({
+      status: { source: { kind: "state", dir: ".harn" } },
+    });
+  });
 });

@@ -82,7 +82,10 @@ interface Manifest {
   scripts?: Record<string, string>;
   dependencies?: Record<string, string>;
 }
-type LockEntry = Record<string, unknown> & { dependencies?: Record<string, string> };
+type LockEntry = Record<string, unknown> & {
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+};
 
 /**
  * An empty project that depends on `spec` only, with the lockfile that lets `npm ci --offline` install it (see the
@@ -95,15 +98,22 @@ function emptyProject(dir: string, spec: string, manifest: Manifest, projectLock
     "": { name: "consumer", dependencies: { [name]: spec } },
     [`node_modules/${name}`]: { version, resolved: spec, license, dependencies, bin, engines },
   };
+  // A dependency's optionalDependencies (pg's pg-cloudflare) are in the lockfile too, as npm ci wants them.
   const queue = Object.keys(dependencies);
+  const optional = new Set<string>();
   for (let dep = queue.shift(); dep !== undefined; dep = queue.shift()) {
     const key = `node_modules/${dep}`;
     if (key in packages) continue;
     const entry = projectLock[key];
+    if (entry === undefined && optional.has(dep)) continue;
     if (entry === undefined) throw new Error(`${key} is not in package-lock.json`);
     const { dev: _dev, devOptional: _devOptional, peer: _peer, ...kept } = entry;
     packages[key] = kept;
     queue.push(...Object.keys(entry.dependencies ?? {}));
+    for (const name of Object.keys(entry.optionalDependencies ?? {})) {
+      if (!(name in (entry.dependencies ?? {}))) optional.add(name);
+      queue.push(name);
+    }
   }
   writeFileSync(
     join(dir, "package.json"),

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseJson } from "../../src/transport/lossless-json.js";
 import { RawId, exactId, stringifyMessage } from "../../src/server/request-id.js";
 import { frame, frameBodies } from "../support/wire-frames.js";
-import { WireSession, settle } from "../support/wire-session.js";
+import { STORES, WireSession, settle } from "../support/wire-session.js";
 
 /** Numeric id tokens whose value prints back differently, or not at all. */
 const rawTokens = [
@@ -90,54 +90,56 @@ describe("exactId", () => {
   });
 });
 
-for (const framing of ["ndjson", "content-length"] as const) {
-  describe(`ids on the wire (${framing})`, () => {
-    const bodies = (id: string) => [
-      `{"jsonrpc":"2.0","id":${id},"method":"current_seq"}`,
-      `{"jsonrpc":"2.0","id":${id},"method":"no_such_method"}`,
-      `{"jsonrpc":"2.0","id":${id},"method":"lock_try","params":{"agent_id":0,"path":"a"}}`,
-      `{"jsonrpc":"1.0","id":${id},"method":"current_seq"}`,
-      `{"jsonrpc":"2.0","id":${id}}`,
-    ];
+describe.each(STORES)("%s store", (store) => {
+  for (const framing of ["ndjson", "content-length"] as const) {
+    describe(`ids on the wire (${framing})`, () => {
+      const bodies = (id: string) => [
+        `{"jsonrpc":"2.0","id":${id},"method":"current_seq"}`,
+        `{"jsonrpc":"2.0","id":${id},"method":"no_such_method"}`,
+        `{"jsonrpc":"2.0","id":${id},"method":"lock_try","params":{"agent_id":0,"path":"a"}}`,
+        `{"jsonrpc":"1.0","id":${id},"method":"current_seq"}`,
+        `{"jsonrpc":"2.0","id":${id}}`,
+      ];
 
-    it("echoes every id token exactly in results, -32601, -32602 and -32600", async () => {
-      const wire = await WireSession.start({ framing });
-      const tokens = [...rawTokens, ...plainTokens];
-      wire.sendRaw(frame(framing, ...tokens.flatMap(bodies)));
-      const replies = await wire.waitFor(tokens.length * 5, framing);
-      const lines = frameBodies(framing, wire.stdout);
-      expect(lines.map(rawId)).toEqual(tokens.flatMap((t) => [t, t, t, t, t]));
-      expect(replies.map((r) => r.result ?? r.error.code)).toEqual(
-        tokens.flatMap(() => [0, -32601, -32602, -32600, -32600]),
-      );
-    });
+      it("echoes every id token exactly in results, -32601, -32602 and -32600", async () => {
+        const wire = await WireSession.start({ store, framing });
+        const tokens = [...rawTokens, ...plainTokens];
+        wire.sendRaw(frame(framing, ...tokens.flatMap(bodies)));
+        const replies = await wire.waitFor(tokens.length * 5, framing);
+        const lines = frameBodies(framing, wire.stdout);
+        expect(lines.map(rawId)).toEqual(tokens.flatMap((t) => [t, t, t, t, t]));
+        expect(replies.map((r) => r.result ?? r.error.code)).toEqual(
+          tokens.flatMap(() => [0, -32601, -32602, -32600, -32600]),
+        );
+      });
 
-    it("echoes a waiting acquire's id exactly and cancels it by the id's value", async () => {
-      const wire = await WireSession.start({ framing });
-      wire.sendRaw(
-        frame(
-          framing,
-          '{"jsonrpc":"2.0","id":1,"method":"agent_register"}',
-          '{"jsonrpc":"2.0","id":2,"method":"agent_register"}',
-          '{"jsonrpc":"2.0","id":3,"method":"lock_try","params":{"agent_id":1,"path":"a"}}',
-          '{"jsonrpc":"2.0","id":1e2,"method":"lock_acquire","params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
-          '{"jsonrpc":"2.0","id":18446744073709551615,"method":"lock_acquire",' +
-            '"params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
-        ),
-      );
-      await wire.waitFor(3, framing);
-      wire.sendRaw(
-        frame(
-          framing,
-          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}',
-          '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}',
-        ),
-      );
-      await wire.waitFor(5, framing);
-      await settle();
-      const lines = frameBodies(framing, wire.stdout).slice(3);
-      expect(lines.map(rawId)).toEqual(["1e2", "18446744073709551615"]);
-      expect(lines.every((line) => line.includes('"code":-32800'))).toBe(true);
+      it("echoes a waiting acquire's id exactly and cancels it by the id's value", async () => {
+        const wire = await WireSession.start({ store, framing });
+        wire.sendRaw(
+          frame(
+            framing,
+            '{"jsonrpc":"2.0","id":1,"method":"agent_register"}',
+            '{"jsonrpc":"2.0","id":2,"method":"agent_register"}',
+            '{"jsonrpc":"2.0","id":3,"method":"lock_try","params":{"agent_id":1,"path":"a"}}',
+            '{"jsonrpc":"2.0","id":1e2,"method":"lock_acquire","params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
+            '{"jsonrpc":"2.0","id":18446744073709551615,"method":"lock_acquire",' +
+              '"params":{"agent_id":2,"paths":["a"],"wait_ms":600000}}',
+          ),
+        );
+        await wire.waitFor(3, framing);
+        wire.sendRaw(
+          frame(
+            framing,
+            '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":100}}',
+            '{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":18446744073709551615}}',
+          ),
+        );
+        await wire.waitFor(5, framing);
+        await settle();
+        const lines = frameBodies(framing, wire.stdout).slice(3);
+        expect(lines.map(rawId)).toEqual(["1e2", "18446744073709551615"]);
+        expect(lines.every((line) => line.includes('"code":-32800'))).toBe(true);
+      });
     });
-  });
-}
+  }
+});

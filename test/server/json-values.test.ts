@@ -36,7 +36,7 @@ for (const framing of ["ndjson", "content-length"] as const) {
       expect(replies[1]).toEqual({ jsonrpc: "2.0", id: 2, result: { locked: true, holder: 1 } });
       expect(replies[2]).toMatchObject({ id: 3, error: { code: -32602, data: { field: "ttl_ms" } } });
       expect(replies[3]).toMatchObject({ id: 4, error: { code: -32602, data: { field: "size" } } });
-      expect(wire.runtime.store.listLocks().map((l) => [l.path, l.expires_at_ms])).toEqual([["a", 1500]]);
+      expect(wire.runtime.view.listLocks().map((l) => [l.path, l.expires_at_ms])).toEqual([["a", 1500]]);
     });
 
     it("answers very deep params, with a big integer at the bottom, with -32602 and the id", async () => {

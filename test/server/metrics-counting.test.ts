@@ -3,13 +3,14 @@
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../support/temp-dir.js";
 import { type Json, req } from "../support/wire-frames.js";
-import { WireSession } from "../support/wire-session.js";
+import { STORES, WireSession } from "../support/wire-session.js";
 
 const metricsOf = async (sidecar: WireSession): Promise<Json> => (await sidecar.call("m", "metrics")).result;
 
-describe("metrics", () => {
+describe.each(STORES)("metrics (%s store)", (store) => {
   it("counts requests, errors, locks, waits and agents as they happen", async () => {
     const sidecar = await WireSession.start({
+      store,
       runtime: { config: { default_lock_ttl_ms: 1000, agent_timeout_ms: 5000 } },
     });
     const before = await metricsOf(sidecar);
@@ -76,7 +77,9 @@ describe("metrics", () => {
     expect(0 < p50 && p50 <= p90 && p90 <= p99 && p99 <= max).toBe(true);
     expect(after.uptime_ms).toBeGreaterThanOrEqual(0);
   });
+});
 
+describe("metrics with --state", () => {
   it("counts journal lines, writes and fsyncs with --state", async () => {
     const dir = tempDir("harn-metrics-");
     const sidecar = await WireSession.start({ statePath: dir, runtime: { clock: "system" } });

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type Json, frame, frameBodies, request } from "../support/wire-frames.js";
 import { tempDir } from "../support/temp-dir.js";
-import { WireSession, settle } from "../support/wire-session.js";
+import { STORES, WireSession, settle } from "../support/wire-session.js";
 
 /** A blocked acquire (agent 2 waits for agent 1's lock on "a"), then one message of every kind of reply. */
 const blocked = [
@@ -38,31 +38,33 @@ const expected = [
 
 const summary = (messages: Json[]) => messages.map((m, i) => (i < 3 ? m.id : { id: m.id, code: m.error?.code }));
 
-for (const framing of ["ndjson", "content-length"] as const) {
-  describe(`reply order over ${framing}`, () => {
-    for (const chunking of ["one chunk", "one message per chunk"] as const) {
-      it(`answers everything after a waiting acquire at once and in request order (${chunking})`, async () => {
-        const wire = await WireSession.start({ framing, maxMessageBytes: 2000 });
-        const bodies = [...blocked, ...afterWait.map(([body]) => body)];
-        if (chunking === "one chunk") wire.sendRaw(frame(framing, ...bodies));
-        else {
-          for (const body of bodies) {
-            wire.sendRaw(frame(framing, body));
-            await settle(1);
+describe.each(STORES)("%s store", (store) => {
+  for (const framing of ["ndjson", "content-length"] as const) {
+    describe(`reply order over ${framing}`, () => {
+      for (const chunking of ["one chunk", "one message per chunk"] as const) {
+        it(`answers everything after a waiting acquire at once and in request order (${chunking})`, async () => {
+          const wire = await WireSession.start({ store, framing, maxMessageBytes: 2000 });
+          const bodies = [...blocked, ...afterWait.map(([body]) => body)];
+          if (chunking === "one chunk") wire.sendRaw(frame(framing, ...bodies));
+          else {
+            for (const body of bodies) {
+              wire.sendRaw(frame(framing, body));
+              await settle(1);
+            }
           }
-        }
-        const replies = await wire.waitFor(expected.length, framing);
-        await settle();
-        expect(summary(wire.messages(framing))).toEqual(expected);
-        expect(replies.find((m) => m.id === 4)).toBeUndefined();
-        wire.sendRaw(frame(framing, request(12, "lock_release", { agent_id: 1, path: "a" })));
-        const all = await wire.waitFor(expected.length + 2, framing);
-        expect(all.slice(expected.length).map((m) => m.id)).toEqual([12, 4]);
-        expect(all.at(-1).result).toMatchObject({ granted: true });
-      });
-    }
-  });
-}
+          const replies = await wire.waitFor(expected.length, framing);
+          await settle();
+          expect(summary(wire.messages(framing))).toEqual(expected);
+          expect(replies.find((m) => m.id === 4)).toBeUndefined();
+          wire.sendRaw(frame(framing, request(12, "lock_release", { agent_id: 1, path: "a" })));
+          const all = await wire.waitFor(expected.length + 2, framing);
+          expect(all.slice(expected.length).map((m) => m.id)).toEqual([12, 4]);
+          expect(all.at(-1).result).toMatchObject({ granted: true });
+        });
+      }
+    });
+  }
+});
 
 describe("reply order with --state", () => {
   it("answers after a waiting acquire in order, each reply only once the changes before it are on disk", async () => {

@@ -34,7 +34,7 @@ describe("a session's registrations", () => {
       );
       onTestFinished(() => runtime.close());
       const journalListeners = () => (runtime.durability === undefined ? 0 : sizeOf(runtime.durability, "listeners"));
-      const subscribers = () => sizeOf(runtime.store.events, "listeners");
+      const subscribers = () => sizeOf(runtime.view.events, "listeners");
       const before = { journal: journalListeners(), subscribers: subscribers() };
       const ends = ["eof", "exit", "stop", "broken output"] as const;
       for (let i = 0; i < 120; i++) {
@@ -74,7 +74,7 @@ describe("a session's registrations", () => {
         if (end !== "broken output") expect(replies.join(""), end).toContain('"id":4,"error":{"code":-32800');
       }
       expect({ journal: journalListeners(), subscribers: subscribers() }).toEqual(before);
-      expect(runtime.store.stats().waits.waiting).toBe(0);
+      expect(runtime.view.stats().waits.waiting).toBe(0);
     },
   );
 });

@@ -45,7 +45,6 @@ async function open(db: FakeDatabase): Promise<PgState> {
     url: "postgres://fake",
     clock: "system",
     registry: options,
-    config: {},
     keepAgents: true,
     log: () => {},
     onFatal: (error) => {

@@ -14,7 +14,6 @@ async function sidecar(db: FakeDatabase, options: Partial<PgStateOptions> = {}):
     url: "postgres://fake",
     clock: db.kind,
     registry: { now: () => 0, crashLockDelayMs: 0, limits: DEFAULT_LIMITS },
-    config: {},
     keepAgents: false,
     log: () => {},
     onFatal: (error) => {

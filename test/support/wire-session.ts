@@ -10,7 +10,15 @@ import type { RpcFailure } from "../../src/server/rpc-errors.js";
 import { type Runtime, type RuntimeOptions, openRuntime } from "../../src/server/runtime.js";
 import { type Session, startSession } from "../../src/server/session.js";
 import type { Framing } from "../../src/transport/framing.js";
+import { openAsyncStore } from "./async-store.js";
 import { type WireFraming, WirePeer } from "./wire-frames.js";
+
+/**
+ * The stores a session can serve: the core registry in memory (answering at once), or one that answers every call on a
+ * later macrotask, as PostgreSQL state does (async-store.ts). Suites that hold for both run over both.
+ */
+export const STORES = ["memory", "async"] as const;
+export type StoreKind = (typeof STORES)[number];
 
 /** How to start a {@link WireSession}. */
 export interface WireSessionOptions {
@@ -20,6 +28,8 @@ export interface WireSessionOptions {
   wire?: WireFraming;
   /** A --state directory. */
   statePath?: string;
+  /** The store served (default memory; with statePath, the directory's). */
+  store?: StoreKind;
   maxMessageBytes?: number;
   /** --max-queued-bytes (none by default). */
   maxQueuedBytes?: number;
@@ -77,6 +87,7 @@ export class WireSession extends WirePeer {
         statePath: options.statePath,
         compactBytes: 1 << 30,
         timeRequests: true,
+        ...(options.store === "async" ? { openStore: openAsyncStore } : {}),
         ...options.runtime,
       },
       () => {},

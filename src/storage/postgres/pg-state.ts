@@ -1,4 +1,3 @@
-import type { RegistryConfig } from "../../../protocol/common.js";
 import { DomainError } from "../../core/errors.js";
 import { type RegistryOptions, processOptionsOf } from "../../core/registry.js";
 import type { RegistryStore, ServedStore } from "../../core/store.js";
@@ -18,8 +17,6 @@ export interface PgStateOptions {
   clock: "system" | "manual";
   /** Registry options; `now` is ignored (the database's clock is the authority). */
   registry: RegistryOptions;
-  /** Config given on the command line: it wins over the config the log holds. */
-  config: Partial<RegistryConfig>;
   /** Leave this sidecar's agents live when it closes (--keep-agents-on-disconnect). */
   keepAgents: boolean;
   log(line: string): void;
@@ -59,6 +56,8 @@ export interface PgState {
   readonly clock: PgClock;
   readonly recovered: { seq: number; entries: number; snapshotSeq: number | null };
   stats(): Record<string, number>;
+  /** Call `listener` after every round that applied entries (the deadline timer re-arms: the next deadline moved). */
+  onApplied(listener: () => void): void;
   /** Answer what is queued, crash this sidecar's live agents (unless keepAgents), leave the database. */
   close(): Promise<void>;
 }
@@ -100,6 +99,7 @@ class PgRegistry implements PgState {
   private readonly owned = new Set<number>();
   private unclaimed: number[] = [];
   private compacting: Promise<void> | undefined;
+  private readonly appliedListeners: (() => void)[] = [];
   private readonly counts = { rounds: 0, appends: 0, tails: 0, ticks: 0, unavailable: 0 };
 
   constructor(
@@ -135,14 +135,15 @@ class PgRegistry implements PgState {
     });
   }
 
-  /** Record this process's lock-delay and limits and the config flags, when the log holds others. */
-  async start({ registry, config }: PgStateOptions): Promise<void> {
+  /** Record this process's lock-delay and limits, when the log holds others. */
+  async start({ registry }: PgStateOptions): Promise<void> {
     const wanted = processOptionsOf(registry);
     if (JSON.stringify(wanted) !== JSON.stringify(this.replica.registry.processOptions()))
       await this.call("change", "setProcessOptions", [wanted]);
-    const now = this.replica.registry.config();
-    if (Object.entries(config).some(([key, value]) => now[key as keyof RegistryConfig] !== value))
-      await this.call("change", "setConfig", [config]);
+  }
+
+  onApplied(listener: () => void): void {
+    this.appliedListeners.push(listener);
   }
 
   stats(): Record<string, number> {
@@ -267,7 +268,8 @@ class PgRegistry implements PgState {
       ({ entries: rows, now } = outcome);
     }
     this.clock.observe(now);
-    this.applyRound(live, changes, rows, batch, now);
+    await this.applyRound(live, changes, rows, batch, now);
+    for (const listener of this.appliedListeners) listener();
   }
 
   private appendRound(batch: number, changes: Prepared[]): Promise<{ entries: LogEntry[]; now: number }> {
@@ -327,14 +329,17 @@ class PgRegistry implements PgState {
    * Apply the rows (others' entries first, then this round's own, in the
    * order of its changes) and answer the calls in order: a change with what
    * its entry did, a read with what the replica says at the round's time.
+   * One call per macrotask: between two, the server answers the first and
+   * reads what this process knows (see ServedStore), which must not show
+   * the second yet.
    */
-  private applyRound(
+  private async applyRound(
     calls: Call[],
     changes: Prepared[],
     rows: LogEntry[],
     batch: number | undefined,
     now: number,
-  ): void {
+  ): Promise<void> {
     const me = this.log.sidecarId;
     const isOwn = (row: LogEntry) => batch !== undefined && row.sidecar === me && row.batch === batch;
     let next = 0;
@@ -345,7 +350,8 @@ class PgRegistry implements PgState {
       (registry[call.op as ReadOp] as (...args: unknown[]) => unknown).apply(registry, call.args);
     const prepared = new Map(changes.map((change) => [change.call, change.prepared]));
     const created: number[] = [];
-    for (const call of calls) {
+    for (const [index, call] of calls.entries()) {
+      if (index > 0) await macrotask();
       if (call.kind === "read") {
         this.answer(call, () => this.replica.at(time, () => read(call)));
         continue;
@@ -405,6 +411,8 @@ class PgRegistry implements PgState {
       .finally(() => (this.compacting = undefined));
   }
 }
+
+const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** The store_unavailable answer of a call that was not applied. */
 function notApplied(op: string, why: string): DomainError {

@@ -1,0 +1,23 @@
+// A --state value names PostgreSQL state by its scheme, and its password never reaches a log line.
+import { describe, expect, it } from "vitest";
+import { hidePassword, isPostgresUrl } from "../../src/server/state-url.js";
+
+describe("a PostgreSQL --state URL", () => {
+  it("is told from a directory by its scheme", () => {
+    for (const url of ["postgres://u@h/db", "postgresql://h", "POSTGRES://h/db"]) expect(isPostgresUrl(url)).toBe(true);
+    for (const dir of [".harn/registry", "/var/postgres://x", "postgres:/x", "postgres"])
+      expect(isPostgresUrl(dir)).toBe(false);
+  });
+
+  it("is logged with its password as ***, wherever the password is", () => {
+    expect(hidePassword("postgres://user:s%40cret@db.example:5432/reg?sslmode=require")).toBe(
+      "postgres://user:***@db.example:5432/reg?sslmode=require",
+    );
+    expect(hidePassword("postgresql://user:pw@[::1]:5432/reg")).toBe("postgresql://user:***@[::1]:5432/reg");
+    expect(hidePassword("postgres://u:pa/ss@db/reg")).toBe("postgres://***@db/reg");
+    expect(hidePassword("postgres:///reg?host=/tmp&password=secret&user=u")).toBe(
+      "postgres:///reg?host=/tmp&password=***&user=u",
+    );
+    expect(hidePassword("postgres://user@db/reg")).toBe("postgres://user@db/reg");
+  });
+});
