@@ -128,12 +128,17 @@ export class FakePgLog implements PgLog {
     this.db.rows.splice(0, this.db.rows.filter((each) => each.seq <= previous).length);
   }
 
-  onChange(listener: () => void): void {
-    this.changeListeners.push(listener);
+  async unclaim(agentIds: readonly number[]): Promise<void> {
+    await trip();
+    for (const id of agentIds) if (this.db.owners.get(id) === this.sidecarId) this.db.owners.delete(id);
   }
 
-  onConnection(listener: (up: boolean) => void): void {
-    this.connectionListeners.push(listener);
+  onChange(listener: () => void): () => void {
+    return subscribe(this.changeListeners, listener);
+  }
+
+  onConnection(listener: (up: boolean) => void): () => void {
+    return subscribe(this.connectionListeners, listener);
   }
 
   async close(): Promise<void> {
@@ -167,4 +172,13 @@ export class FakePgLog implements PgLog {
   private lost(): StoreUnavailableError {
     return new StoreUnavailableError("the connection was lost during the call", "unknown");
   }
+}
+
+/** Add `listener` to `list`; returns its removal. */
+function subscribe<L>(list: L[], listener: L): () => void {
+  list.push(listener);
+  return () => {
+    const at = list.indexOf(listener);
+    if (at !== -1) list.splice(at, 1);
+  };
 }

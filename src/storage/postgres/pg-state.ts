@@ -62,18 +62,41 @@ export interface PgState {
   close(): Promise<void>;
 }
 
-/** Open the registry kept in PostgreSQL at `options.url` (see {@link PgState}). */
+/** How long a start may keep retrying a connection that drops while it opens (a database restarting). */
+const START_RETRY_MS = 8_000;
+
+/**
+ * Open the registry kept in PostgreSQL at `options.url` (see {@link PgState}).
+ * A connection lost while opening (the database restarting) is retried
+ * for START_RETRY_MS; an unreachable database fails within the log's
+ * connect timeout.
+ */
 export async function openPgState(options: PgStateOptions): Promise<PgState> {
   const open = options.openLog ?? (await import("./pg-log.js")).openPgLog;
-  const log = await open(options.url, { clock: options.clock, keepAgents: options.keepAgents, log: options.log });
-  try {
-    const state = new PgRegistry(log, options, await log.load());
-    await state.start(options);
-    return state;
-  } catch (error) {
-    await log.close().catch(() => {});
-    throw error;
+  const deadline = Date.now() + START_RETRY_MS;
+  for (;;) {
+    let log: PgLog | undefined;
+    try {
+      const { clock, keepAgents } = options;
+      const connectTimeoutMs = Math.max(500, deadline - Date.now());
+      log = await open(options.url, { clock, keepAgents, log: options.log, connectTimeoutMs });
+      const state = new PgRegistry(log, options, await log.load());
+      await state.start(options);
+      return state;
+    } catch (error) {
+      await log?.close().catch(() => {});
+      if (!droppedWhileOpening(error) || Date.now() + 500 > deadline) throw error;
+      options.log(`the connection dropped while opening the state (${(error as Error).message}); retrying`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
   }
+}
+
+/** A failure of the connection itself (not of the database's answer), which a new connection may not meet. */
+function droppedWhileOpening(error: unknown): boolean {
+  if (error instanceof StoreUnavailableError) return true;
+  if (error instanceof DomainError && error.kind === "store_unavailable") return true;
+  return error instanceof Error && /Connection terminated|ECONNRESET|ECONNREFUSED/.test(error.message);
 }
 
 /**
@@ -318,11 +341,13 @@ class PgRegistry implements PgState {
 
   private connected(): Promise<void> {
     if (!this.down) return Promise.resolve();
-    return new Promise((resolve) =>
-      this.log.onConnection((up) => {
-        if (up) resolve();
-      }),
-    );
+    return new Promise((resolve) => {
+      const stop = this.log.onConnection((up) => {
+        if (!up) return;
+        stop();
+        resolve();
+      });
+    });
   }
 
   /**
