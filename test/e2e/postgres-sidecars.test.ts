@@ -152,6 +152,11 @@ describe("PostgreSQL state: several sidecars, one registry", () => {
     expect(code).toBe(1);
     expect(stderr).toContain("127.0.0.1:1");
     expect(stderr).not.toContain("s3cret");
-    expect(stderr.trim().split("\n").filter((line) => !line.includes("config:"))).toHaveLength(1);
+    expect(
+      stderr
+        .trim()
+        .split("\n")
+        .filter((line) => !line.includes("config:")),
+    ).toHaveLength(1);
   }, 20_000);
 });

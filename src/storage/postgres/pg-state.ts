@@ -282,10 +282,14 @@ class PgRegistry implements PgState {
         this.queue.unshift(...live.filter((call) => call.kind === "read"));
         return;
       }
+      if (!(error instanceof StoreUnavailableError)) {
+        // The database answered with an error (a bug here or there): nothing was applied; the calls fail as internal.
+        for (const call of live) call.reject(new Error(`the database refused the call: ${(error as Error).message}`));
+        return;
+      }
       const outcome = await this.settleFailure(error, batch);
       if (outcome === undefined) {
-        const why = error instanceof StoreUnavailableError ? error.message : String(error);
-        for (const call of live) call.reject(notApplied(call.op, why));
+        for (const call of live) call.reject(notApplied(call.op, error.message));
         return;
       }
       ({ entries: rows, now } = outcome);
@@ -297,10 +301,10 @@ class PgRegistry implements PgState {
 
   private appendRound(batch: number, changes: Prepared[]): Promise<{ entries: LogEntry[]; now: number }> {
     this.counts.appends++;
-    const claims: number[] = this.unclaimed.splice(0);
+    const claims = new Set<number>(this.unclaimed.splice(0));
     for (const { call } of changes) {
       const agent = AGENT_OF[call.op as JournaledOp]?.(call.args);
-      if (typeof agent === "number" && Number.isSafeInteger(agent) && agent > 0) claims.push(agent);
+      if (typeof agent === "number" && Number.isSafeInteger(agent) && agent > 0) claims.add(agent);
     }
     for (const id of claims) this.owned.add(id);
     const manualT = changes[0]?.call.manualT;
@@ -308,7 +312,7 @@ class PgRegistry implements PgState {
       op: journalName(call.op as JournaledOp),
       a: JSON.stringify(prepared.journaled.map((arg) => (arg === undefined ? null : arg))),
     }));
-    return this.log.append(this.replica.position, batch, entries, { claims, manualT });
+    return this.log.append(this.replica.position, batch, entries, { claims: [...claims], manualT });
   }
 
   /**
@@ -319,10 +323,9 @@ class PgRegistry implements PgState {
    * call is answered with the failure).
    */
   private async settleFailure(
-    error: unknown,
+    error: StoreUnavailableError,
     batch: number | undefined,
   ): Promise<{ entries: LogEntry[]; now: number } | undefined> {
-    if (!(error instanceof StoreUnavailableError)) return undefined;
     this.counts.unavailable++;
     if (error.outcome !== "unknown" || batch === undefined) return undefined;
     for (;;) {
