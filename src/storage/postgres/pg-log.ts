@@ -56,7 +56,10 @@ export interface PgLog {
     entries: { op: string; a: string }[],
     options?: { claims?: readonly number[]; manualT?: number },
   ): Promise<{ entries: LogEntry[]; now: number }>;
-  /** Entries after `after` and the db time `greatest(clock, head.t)` (manual: head.t). */
+  /**
+   * Entries after `after` and the db time `greatest(clock, head.t)` (manual: head.t). The first entry's seq is
+   * `after + 1` unless compaction removed the entries after `after` (then load again from the newest snapshot).
+   */
   tail(after: number): Promise<{ entries: LogEntry[]; now: number }>;
   /**
    * After a reconnect: the entries of (this sidecar, batch), or [] when the batch never committed. Waits for an
@@ -109,7 +112,7 @@ export async function openPgLog(url: string, options: PgLogOptions): Promise<PgL
   const config = clientConfig(url);
   const names = schemaNames(options.schema ?? "harn_registry");
   const deadline = Date.now() + (options.connectTimeoutMs ?? 8_000);
-  const work = await openWork(config, deadline, true);
+  const work = await openWork(config, names, deadline, true);
   let id: number;
   try {
     await ensureSchema(work, names, options.clock);
