@@ -103,8 +103,13 @@ describe("a lost connection", () => {
     await until(() => events.at(-1) === true, 3_000, "the log to reconnect");
     expect(await log.batchEntries(2)).toEqual([]);
     expect(await log.append(1, 2, [tick]).catch((error) => error)).toMatchObject({ outcome: "not_sent" });
-    const committed = await log.append(1, 3, [tick, tick]);
-    expect(await log.batchEntries(3)).toEqual(committed.entries);
+    const settling = new pg.Client({ connectionString: server.url });
+    await settling.connect();
+    await settling.query(`begin; select pg_advisory_xact_lock(${schemaNames(schema).ns}, -${log.sidecarId})`);
+    expect(await log.append(1, 3, [tick]).catch((error) => error)).toMatchObject({ outcome: "not_sent" });
+    await settling.end();
+    const committed = await log.append(1, 4, [tick, tick]);
+    expect(await log.batchEntries(4)).toEqual(committed.entries);
     expect(log.stats()).toMatchObject({ unknownOutcomes: 1, reconnects: 1 });
   });
 });

@@ -48,7 +48,7 @@ export function tablesSql({ s }: SchemaNames, clock: "system" | "manual"): strin
 create schema if not exists ${s};
 create table ${s}.meta (key text primary key, value text not null);
 insert into ${s}.meta values ('version', '${SCHEMA_VERSION}'), ('clock', ${escapeLiteral(clock)});
-create table ${s}.head (id int primary key check (id = 1), seq bigint not null, t bigint not null);
+create table ${s}.head (id int primary key, seq bigint not null, t bigint not null);
 insert into ${s}.head values (1, 0, 0);
 create table ${s}.log (seq bigint primary key, t bigint not null, sidecar bigint not null, batch bigint not null,
   op text not null, a text not null);
@@ -75,8 +75,8 @@ interface Batch {
   args: string;
   /** The explicit t of a manual clock (null otherwise). */
   manualT: string;
-  /** A further condition on putting it, raising REFUSED_STATE when false. */
-  allowed?: string;
+  /** Whether the sidecar's right to append the batch is checked (see `append`). */
+  guarded: boolean;
 }
 
 /**
@@ -84,17 +84,27 @@ interface Batch {
  * (which orders appenders until they commit, so commit order is seq order),
  * all at one time: the db clock (never below the head's), or with the manual
  * clock the explicit t (refused below the head's) or the head's. Sets
- * `v_head` (the new head) and `v_t`; notifies the schema's channel.
+ * `v_head` (the new head) and `v_t`; notifies the schema's channel (in the
+ * update, to spare a statement: every executor start is a measurable part of
+ * an append; a NOTIFY is sent only if the transaction commits).
+ *
+ * Guarded, the batch is refused (REFUSED_STATE) when `batch_entries` holds
+ * the sidecar's batch lock `(ns, -id)` (it is settling a lost append; this
+ * must be that append, come late), or, in a later snapshot than the lock's
+ * taking, when the sidecar's row is gone (it was reaped) or its `fenced`
+ * batch is not below this one (settled already).
  */
-function putSql({ s, name }: SchemaNames, clock: "system" | "manual", batch: Batch): string {
+function putSql({ s, name, ns }: SchemaNames, clock: "system" | "manual", batch: Batch): string {
   const newT = clock === "system" ? `greatest(${DB_NOW}, t)` : `greatest(coalesce(${batch.manualT}, t), t)`;
-  const allowed = batch.allowed === undefined ? "" : ` and ${batch.allowed}`;
-  const refused =
-    batch.allowed === undefined
-      ? ""
-      : `  if not found then
+  const locked = batch.guarded ? ` and pg_try_advisory_xact_lock_shared(${ns}, -${batch.sidecar}::int)` : "";
+  const fenced = batch.guarded
+    ? ` where exists (select from ${s}.sidecars where id = ${batch.sidecar} and fenced < ${batch.batch})`
+    : "";
+  const refused = batch.guarded
+    ? `  if not found then
     raise exception using errcode = '${REFUSED_STATE}', message = 'sidecar not registered or batch settled';
-  end if;\n`;
+  end if;\n`
+    : "";
   const backwards =
     clock === "system"
       ? ""
@@ -102,22 +112,27 @@ function putSql({ s, name }: SchemaNames, clock: "system" | "manual", batch: Bat
     raise exception using errcode = '${CLOCK_BACKWARDS_STATE}', message = 'clock_backwards', detail = v_t::text;
   end if;\n`;
   return `
-  update ${s}.head set seq = seq + cardinality(${batch.ops}), t = ${newT} where id = 1${allowed}
-    returning seq, t into v_head, v_t;
-${refused}${backwards}  insert into ${s}.log (seq, t, sidecar, batch, op, a)
-    select v_head - cardinality(${batch.ops}) + i, v_t, ${batch.sidecar}, ${batch.batch},
-      ${batch.ops}[i], ${batch.args}[i] from generate_subscripts(${batch.ops}, 1) i;
-  perform pg_notify(${escapeLiteral(name)}, ${batch.sidecar}::text);`;
+  update ${s}.head set seq = seq + cardinality(${batch.ops}), t = ${newT} where id = 1${locked}
+    returning seq, t, pg_notify(${escapeLiteral(name)}, ${batch.sidecar}::text)::text into v_head, v_t, v_notified;
+${refused}${backwards}  if cardinality(${batch.ops}) = 1 then
+    insert into ${s}.log (seq, t, sidecar, batch, op, a)
+      select v_head, v_t, ${batch.sidecar}, ${batch.batch}, ${batch.ops}[1], ${batch.args}[1]${fenced};
+  else
+    insert into ${s}.log (seq, t, sidecar, batch, op, a)
+      select v_head - cardinality(${batch.ops}) + i, v_t, ${batch.sidecar}, ${batch.batch},
+        ${batch.ops}[i], ${batch.args}[i] from generate_subscripts(${batch.ops}, 1) i${fenced};
+  end if;
+${refused}`;
 }
 
 /**
  * The log's statements, each prepared once per connection under its name.
- * `tail` reads the entries after $1 and the time (the first column of every
- * row; one row of nulls but the time when there is no entry). It is a query
- * rather than a function, which costs the server about a third more. One
- * statement, so one snapshot: the time is at least the t of every entry
- * read. The range's upper bound keeps the plan on the index whatever the
- * table's statistics say.
+ * `tail` reads the entries after $1 (in no order) and the time (the first
+ * column of every row; one row of nulls but the time when there is none).
+ * It is a query rather than a function, which costs the server about a
+ * third more. One statement, so one snapshot: the time is at least the t of
+ * every entry read. The range's upper bound keeps the plan on the index
+ * whatever the table's statistics say.
  */
 export function logStatements(names: SchemaNames, clock: "system" | "manual") {
   const { s } = names;
@@ -127,8 +142,7 @@ export function logStatements(names: SchemaNames, clock: "system" | "manual") {
     append: statement("append", `select * from ${s}.append($1, $2, $3, $4, $5, $6, $7)`),
     tail: statement(
       "tail",
-      `select ${now}, ${ENTRY} from ${s}.head h left join ${s}.log l on l.seq > $1 and l.seq <= h.seq ` +
-        "where h.id = 1 order by l.seq",
+      `select ${now}, ${ENTRY} from ${s}.head h left join ${s}.log l on l.seq > $1 and l.seq <= h.seq where h.id = 1`,
     ),
     snapshot: statement("snapshot", `select seq, t, state from ${s}.snapshots order by seq desc limit 1`),
     batchEntries: statement("batch_entries", `select * from ${s}.batch_entries($1, $2)`),
@@ -144,33 +158,40 @@ export function logStatements(names: SchemaNames, clock: "system" | "manual") {
  * The functions of a new schema, for its clock. Advisory locks are
  * `(ns, id)`: a sidecar's session holds `(ns, id)` for its life; an append
  * holds `(ns, -id)` shared for its transaction, which `batch_entries` takes
- * exclusively to wait out an append still running on a lost connection;
- * `(ns, 0)` guards the schema's creation.
+ * exclusively to wait out an append still running on a lost connection (an
+ * append arriving meanwhile is refused); `(ns, 0)` guards the schema's
+ * creation.
  */
 export function functionsSql(names: SchemaNames, clock: "system" | "manual"): string {
   const { s, ns } = names;
   const fn = (head: string, body: string) => `create function ${s}.${head} as ${TAG}${body}${TAG};\n`;
-  const fenced = `exists (select from ${s}.sidecars where id = p_sidecar and fenced < p_batch)`;
   const append = { sidecar: "p_sidecar", batch: "p_batch", ops: "p_ops", args: "p_args", manualT: "p_manual_t" };
-  const crash = { sidecar: "p_me", batch: "0", ops: "v_ops", args: "v_args", manualT: "null" };
+  const crash = { sidecar: "p_me", batch: "0", ops: "v_ops", args: "v_args", manualT: "null", guarded: false };
   return [
-    // Puts a batch and records its claims. Returns the others' entries after p_after, each row with the batch's t
-    // and the new head (one row of nulls but those when there are none): the caller knows its own entries.
+    // Puts a batch and records its claims. Returns the others' entries after p_after (in no order), each row with
+    // the batch's t and the new head (one row of nulls but those when there are none): the caller knows its own.
+    // A single entry is inserted without a function scan, and no query runs when there are no others: each
+    // executor start is a measurable part of an append.
     fn(
       "append(p_after bigint, p_sidecar bigint, p_batch bigint, p_ops text[], p_args text[], p_claims bigint[], " +
         `p_manual_t bigint) returns table (now bigint, head bigint, ${ENTRY_COLUMNS}) language plpgsql`,
       `
 #variable_conflict use_column
-declare v_head bigint; v_t bigint;
+declare v_head bigint; v_t bigint; v_notified text;
 begin
-  perform pg_advisory_xact_lock_shared(${ns}, -p_sidecar::int);
-${putSql(names, clock, { ...append, allowed: fenced })}
+${putSql(names, clock, { ...append, guarded: true })}
   if cardinality(p_claims) > 0 then
     insert into ${s}.owners (agent_id, sidecar) select unnest(p_claims), p_sidecar
       on conflict (agent_id) do update set sidecar = excluded.sidecar;
   end if;
-  return query select v_t, v_head, ${ENTRY} from (select 1) one
-    left join ${s}.log l on l.seq > p_after and l.seq <= v_head - cardinality(p_ops) order by l.seq;
+  if v_head - cardinality(p_ops) > p_after then
+    return query select v_t, v_head, ${ENTRY} from ${s}.log l
+      where l.seq > p_after and l.seq <= v_head - cardinality(p_ops);
+  else
+    now := v_t;
+    head := v_head;
+    return next;
+  end if;
 end`,
     ),
     fn(
@@ -201,7 +222,7 @@ end`,
       "reap(p_me bigint) returns int language plpgsql",
       `
 declare r record; v_ids bigint[]; v_n int := 0; v_now bigint := ${DB_NOW}; v_head bigint; v_t bigint;
-  v_ops text[] := array['crashAgents']; v_args text[];
+  v_notified text; v_ops text[] := array['crashAgents']; v_args text[];
 begin
   if v_now - floor(extract(epoch from pg_postmaster_start_time()) * 1000) <= ${REAP_AFTER_MS} then return 0; end if;
   for r in select id, keep_agents from ${s}.sidecars where id <> p_me and seen_at < v_now - ${REAP_AFTER_MS}
