@@ -19,14 +19,20 @@ afterAll(() => server?.stop());
 
 const tick = { op: "tick", a: "[]" };
 
-/** End the session connection of a sidecar: the backend holding its advisory lock. */
-async function killSession(schema: string, sidecarId: number): Promise<void> {
-  const ended = await server.query(
-    "select pg_terminate_backend(pid) as ended from pg_locks " +
+/** The backend of a sidecar's session connection: the one holding its advisory lock. */
+async function sessionPid(schema: string, sidecarId: number): Promise<number> {
+  const holders = await server.query(
+    "select pid from pg_locks " +
       "where locktype = 'advisory' and classid::bigint = $1 and objid::bigint = $2 and objsubid = 2 and granted",
     [schemaNames(schema).ns >>> 0, sidecarId],
   );
-  expect(ended.rows).toEqual([{ ended: true }]);
+  expect(holders.rows).toHaveLength(1);
+  return holders.rows[0].pid;
+}
+
+/** End the session connection of a sidecar. */
+async function killSession(schema: string, sidecarId: number): Promise<void> {
+  await server.query("select pg_terminate_backend($1)", [await sessionPid(schema, sidecarId)]);
 }
 
 /** The connection events of a log. */
@@ -57,6 +63,25 @@ describe("a lost connection", () => {
     expect(await server.query(`select id from ${schema}.sidecars`)).toMatchObject({ rows: [{ id: "1" }] });
   });
 
+  test("a session that stops answering is given up after 10 beats; its lock keeps it from the reaper", async () => {
+    const schema = freshSchema();
+    const watcher = await testLog(server.url, { schema });
+    const silent = await testLog(server.url, { schema });
+    const events = connectionEvents(silent);
+    const pid = await sessionPid(schema, silent.log.sidecarId);
+    process.kill(pid, "SIGSTOP");
+    try {
+      await until(() => events.length === 1, 7_000, "the heartbeat to time out");
+      expect(silent.lines.join("\n")).toMatch(/no answer to a heartbeat in 10 beats/);
+      expect(watcher.log.stats().reaped).toBe(0);
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    await until(() => events.length === 2, 3_000, "the log to reconnect");
+    expect(events).toEqual([false, true]);
+    expect(await silent.log.tail(0)).toMatchObject({ entries: [] });
+  });
+
   test("an append lost in flight has an unknown outcome, learnt from batchEntries, which settles it", async () => {
     const schema = freshSchema();
     const sidecar = await testLog(server.url, { schema });
@@ -78,8 +103,13 @@ describe("a lost connection", () => {
     await until(() => events.at(-1) === true, 3_000, "the log to reconnect");
     expect(await log.batchEntries(2)).toEqual([]);
     expect(await log.append(1, 2, [tick]).catch((error) => error)).toMatchObject({ outcome: "not_sent" });
-    const committed = await log.append(1, 3, [tick, tick]);
-    expect(await log.batchEntries(3)).toEqual(committed.entries);
+    const settling = new pg.Client({ connectionString: server.url });
+    await settling.connect();
+    await settling.query(`begin; select pg_advisory_xact_lock(${schemaNames(schema).ns}, -${log.sidecarId})`);
+    expect(await log.append(1, 3, [tick]).catch((error) => error)).toMatchObject({ outcome: "not_sent" });
+    await settling.end();
+    const committed = await log.append(1, 4, [tick, tick]);
+    expect(await log.batchEntries(4)).toEqual(committed.entries);
     expect(log.stats()).toMatchObject({ unknownOutcomes: 1, reconnects: 1 });
   });
 });
@@ -195,5 +225,26 @@ describe("an unreachable database", () => {
   test("an unknown host fails at once", async () => {
     const error = await openPgLog("postgresql://u:pw@no-such-host.invalid:5433/db", options).catch((e) => e);
     expect(error.message).toMatch(/^cannot connect to PostgreSQL at no-such-host\.invalid:5433: .*ENOTFOUND/);
+  });
+});
+
+describe("a database restart", () => {
+  test("every sidecar reconnects in time not to be reaped; nothing acknowledged is lost", async () => {
+    const schema = freshSchema();
+    const logs = [await testLog(server.url, { schema }), await testLog(server.url, { schema })];
+    const events = logs.map(connectionEvents);
+    await logs[0]?.log.append(0, 1, [{ op: "register", a: "[]" }], { claims: [51] });
+    await logs[1]?.log.append(1, 1, [{ op: "register", a: "[]" }], { claims: [52] });
+    server.restart();
+    await until(() => events.every((each) => each.at(-1) === true), 5_000, "both logs to reconnect");
+    expect(events).toEqual([
+      [false, true],
+      [false, true],
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const { entries } = await (logs[0] as TestLog).log.tail(0);
+    expect(entries.map((row) => row.op)).toEqual(["register", "register"]);
+    expect((await server.query(`select count(*)::int as n from ${schema}.sidecars`)).rows).toEqual([{ n: 2 }]);
+    expect(logs.map(({ log }) => log.stats().reaped)).toEqual([0, 0]);
   });
 });

@@ -1,6 +1,7 @@
 // The PostgreSQL log layer against a real server: schema, ordering, time, notifications, credentials.
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { DomainError } from "../../src/core/errors.js";
 import { type LogEntry, openPgLog } from "../../src/storage/postgres/pg-log.js";
@@ -33,12 +34,16 @@ describe("schema", () => {
     await expect(testLog(server.url, { schema })).rejects.toThrow(/at version 2, newer than .* version 1/);
   });
 
-  test("8 sidecars starting at once on a fresh schema create it once and get distinct ids", async () => {
-    const schema = freshSchema();
-    const logs = await Promise.all(Array.from({ length: 8 }, () => testLog(server.url, { schema })));
+  test("8 sidecars starting at once on a fresh database create the schema once and get distinct ids", async () => {
+    await server.query("create database fresh");
+    const url = server.url.replace(/\/postgres$/, "/fresh");
+    const logs = await Promise.all(Array.from({ length: 8 }, () => testLog(url, {})));
     expect(new Set(logs.map(({ log }) => log.sidecarId)).size).toBe(8);
-    const sidecars = await server.query(`select count(*)::int as n from ${schema}.sidecars`);
-    expect(sidecars.rows[0].n).toBe(8);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    const rows = await client.query("select count(*)::int as n from harn_registry.sidecars");
+    await client.end();
+    expect(rows.rows).toEqual([{ n: 8 }]);
   });
 
   test("a schema name is quoted: capitals, spaces and quotes work, notifications included", async () => {

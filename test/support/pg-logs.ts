@@ -16,7 +16,7 @@ export function freshSchema(prefix = "t"): string {
 }
 
 /** Open a log (system clock, agents crashed on death unless given), closed when the test finishes. */
-export async function testLog(url: string, options: Partial<PgLogOptions> & { schema: string }): Promise<TestLog> {
+export async function testLog(url: string, options: Partial<PgLogOptions>): Promise<TestLog> {
   const lines: string[] = [];
   const log = await openPgLog(url, { clock: "system", keepAgents: false, log: (line) => lines.push(line), ...options });
   onTestFinished(() => log.close());

@@ -17,6 +17,8 @@ export interface TempPostgres {
   dataDir: string;
   /** Run SQL as the superuser (a connection per call). */
   query(sql: string, values?: unknown[]): Promise<pg.QueryResult>;
+  /** `pg_ctl restart -m immediate`: every connection is cut, as by a crash. */
+  restart(): void;
   stop(): Promise<void>;
 }
 
@@ -25,7 +27,7 @@ export interface TempPostgres {
  * `harn_secret`, who must give a password). `fsync`: off by default (fast).
  */
 export async function startTempPostgres(options: { fsync?: boolean } = {}): Promise<TempPostgres> {
-  const dir = mkdtempSync("/tmp/harn-pg-");
+  const dir = mkdtempSync("/tmp/harn-pglog-");
   const dataDir = join(dir, "data");
   const postgres = Number(execFileSync("id", ["-u", "postgres"], { encoding: "utf8" }));
   chownSync(dir, postgres, postgres);
@@ -36,7 +38,8 @@ export async function startTempPostgres(options: { fsync?: boolean } = {}): Prom
   writeFileSync(join(dataDir, "pg_hba.conf"), hba);
   const port = await freePort();
   const settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=${options.fsync ? "on" : "off"}`;
-  asPostgres("pg_ctl", ["start", "-w", "-s", "-D", dataDir, "-l", join(dir, "log"), "-o", settings]);
+  const log = join(dir, "log");
+  asPostgres("pg_ctl", ["start", "-w", "-s", "-D", dataDir, "-l", log, "-o", settings]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
@@ -51,6 +54,8 @@ export async function startTempPostgres(options: { fsync?: boolean } = {}): Prom
         await client.end();
       }
     },
+    restart: () =>
+      asPostgres("pg_ctl", ["restart", "-w", "-s", "-D", dataDir, "-l", log, "-m", "immediate", "-o", settings]),
     stop: async () => {
       asPostgres("pg_ctl", ["stop", "-s", "-D", dataDir, "-m", "immediate"]);
       rmSync(dir, { recursive: true, force: true });

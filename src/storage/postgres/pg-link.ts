@@ -7,8 +7,12 @@ import { StoreUnavailableError } from "./store-unavailable.js";
 
 /** How often the session marks the sidecar seen and reaps dead ones. */
 const BEAT_MS = 500;
-/** A heartbeat unanswered this long means the connection is lost (a silent network). */
-const BEAT_TIMEOUT_MS = 5_000;
+/**
+ * A heartbeat unanswered for this many beats means the connection is lost
+ * (a silent network). Counted in beats, not ms, so that a stall of this
+ * process's event loop does not count.
+ */
+const BEAT_TIMEOUT_BEATS = 10;
 /** Reconnection: the first pause, doubled after each failure up to the last. */
 const BACKOFF_FIRST_MS = 100;
 /**
@@ -19,7 +23,7 @@ const BACKOFF_MAX_MS = 1_000;
 /** How long one reconnection attempt may take. */
 const ATTEMPT_MS = 5_000;
 
-/** The two connections of a sidecar: `work` runs the log's calls, `session` holds its lock and listens. */
+/** The two connections of a sidecar: `work` runs the log's calls and listens, `session` holds its lock and beats. */
 export interface Connections {
   work: pg.Client;
   session: pg.Client;
@@ -37,7 +41,7 @@ export interface LinkOptions {
 
 /**
  * A sidecar's connections while it runs: calls go one at a time over the
- * work connection; the session beats, reaps and listens. When either
+ * work connection, which also listens; the session beats and reaps. When either
  * connection fails both are closed, calls fail at once (not sent), and the
  * pair is opened again with backoff; listeners hear of each change.
  */
@@ -46,7 +50,8 @@ export class PgLink {
   /** Counts connection pairs: events of an old pair are ignored. */
   private generation = 0;
   private queue: Promise<unknown> = Promise.resolve();
-  private beatStarted: number | undefined;
+  /** Beats since the heartbeat in flight was sent (undefined: none in flight). */
+  private beatsWaited: number | undefined;
   private readonly beat: NodeJS.Timeout;
   private reconnecting: NodeJS.Timeout | undefined;
   private closed = false;
@@ -132,7 +137,7 @@ export class PgLink {
       });
     }
     const me = String(this.options.sidecar.id);
-    connections.session.on("notification", (message) => {
+    connections.work.on("notification", (message) => {
       if (message.payload === me) return;
       this.counts.notifies++;
       for (const listener of this.changeListeners) listener();
@@ -142,17 +147,19 @@ export class PgLink {
   private heartbeat(): void {
     const connections = this.connections;
     if (connections === undefined) return;
-    if (this.beatStarted !== undefined) {
-      if (Date.now() - this.beatStarted > BEAT_TIMEOUT_MS)
-        this.lose(connections, new Error(`no answer to a heartbeat in ${BEAT_TIMEOUT_MS} ms`));
+    if (this.beatsWaited !== undefined) {
+      if (++this.beatsWaited >= BEAT_TIMEOUT_BEATS)
+        this.lose(connections, new Error(`no answer to a heartbeat in ${BEAT_TIMEOUT_BEATS} beats`));
       return;
     }
-    const started = (this.beatStarted = Date.now());
+    this.beatsWaited = 0;
     const { sidecar, log } = this.options;
-    const query = { ...this.options.heartbeat, values: [sidecar.id] };
-    connections.session.query({ ...query, rowMode: "array" }).then(
+    const done = () => {
+      if (this.connections === connections) this.beatsWaited = undefined;
+    };
+    connections.session.query({ ...this.options.heartbeat, values: [sidecar.id], rowMode: "array" }).then(
       (result) => {
-        if (this.beatStarted === started) this.beatStarted = undefined;
+        done();
         const reaped = Number(result.rows[0]?.[0]);
         if (reaped > 0) {
           this.counts.reaped += reaped;
@@ -161,7 +168,7 @@ export class PgLink {
         }
       },
       (error) => {
-        if (this.beatStarted === started) this.beatStarted = undefined;
+        done();
         if (isAnswer(error)) log(`PostgreSQL: a heartbeat failed: ${error.message}`);
         else this.lose(connections, error);
       },
@@ -173,7 +180,7 @@ export class PgLink {
     if (this.connections !== connections) return;
     this.connections = undefined;
     this.generation++;
-    this.beatStarted = undefined;
+    this.beatsWaited = undefined;
     for (const client of [connections.work, connections.session]) client.end().catch(() => {});
     const where = whereOf(connections.work);
     this.options.log(`PostgreSQL: lost the connection to ${where} (${describeError(connections.work, error)})`);
@@ -198,7 +205,7 @@ export class PgLink {
       } catch {
         this.reconnect(since, Math.min(pause * 2, BACKOFF_MAX_MS));
       }
-    }, pause);
+    }, pause).unref();
   }
 
   private async open(): Promise<Connections> {
@@ -207,7 +214,7 @@ export class PgLink {
     const { client: session, missing } = await openSession(config, names, sidecar, deadline, false);
     if (missing) log("PostgreSQL: this sidecar was presumed dead while disconnected; its agents were crashed");
     try {
-      return { work: await openWork(config, deadline, false), session };
+      return { work: await openWork(config, names, deadline, false), session };
     } catch (error) {
       session.end().catch(() => {});
       throw error;

@@ -47,8 +47,8 @@ export interface PgLog {
   /**
    * Append one batch; `claims`: agent ids this batch acts as; `manualT`: explicit t of a clock_set (manual clock
    * only; refused with DomainError clock_backwards when below the log's time). Returns every entry after `after`
-   * (own ones last) and the batch's time. Batches must increase: `batchEntries(b)` refuses any later append of a
-   * batch up to `b` (StoreUnavailableError not_sent).
+   * (own ones last) and the batch's time. Batches must increase (0 is the reaper's): `batchEntries(b)` refuses any
+   * later append of a batch up to `b` (StoreUnavailableError not_sent: nothing was written).
    */
   append(
     after: number,
@@ -56,7 +56,10 @@ export interface PgLog {
     entries: { op: string; a: string }[],
     options?: { claims?: readonly number[]; manualT?: number },
   ): Promise<{ entries: LogEntry[]; now: number }>;
-  /** Entries after `after` and the db time `greatest(clock, head.t)` (manual: head.t). */
+  /**
+   * Entries after `after` and the db time `greatest(clock, head.t)` (manual: head.t). The first entry's seq is
+   * `after + 1` unless compaction removed the entries after `after` (then load again from the newest snapshot).
+   */
   tail(after: number): Promise<{ entries: LogEntry[]; now: number }>;
   /**
    * After a reconnect: the entries of (this sidecar, batch), or [] when the batch never committed. Waits for an
@@ -69,7 +72,10 @@ export interface PgLog {
   unclaim(agentIds: readonly number[]): Promise<void>;
   /** Store a snapshot covering entries up to `seq`; delete entries up to the previous snapshot's seq. */
   saveSnapshot(row: SavedRow): Promise<void>;
-  /** Another sidecar appended (NOTIFY) or reaped, or the connection came back: catch up. Returns the unsubscribe. */
+  /**
+   * Another sidecar appended (NOTIFY), this one's reaper appended, or the connection came back: catch up. Returns
+   * the unsubscribe.
+   */
   onChange(listener: () => void): () => void;
   /** Connection state changes (false: lost; true: back). Returns the unsubscribe. */
   onConnection(listener: (up: boolean) => void): () => void;
@@ -87,6 +93,7 @@ export interface PgLogOptions {
   clock: "system" | "manual";
   /** Whether a reaper leaves this sidecar's agents alive when it dies (--keep-agents-on-disconnect). */
   keepAgents: boolean;
+  /** Where the log says what happens to its connections (one line each; never a password). */
   log(line: string): void;
   /**
    * How long connecting at start may take, retries of refused connections included (default 8 s: a sidecar that
@@ -109,7 +116,7 @@ export async function openPgLog(url: string, options: PgLogOptions): Promise<PgL
   const config = clientConfig(url);
   const names = schemaNames(options.schema ?? "harn_registry");
   const deadline = Date.now() + (options.connectTimeoutMs ?? 8_000);
-  const work = await openWork(config, deadline, true);
+  const work = await openWork(config, names, deadline, true);
   let id: number;
   try {
     await ensureSchema(work, names, options.clock);

@@ -41,6 +41,8 @@ function firstRow(rows: unknown[][]): unknown[] {
   return first;
 }
 
+/** The entries of rows, in seq order (the database returns them in any order). */
 function entriesFrom(rows: unknown[][], start: number): LogEntry[] {
-  return rows[0]?.[start] === null ? [] : rows.map((row) => entryOf(row, start));
+  if (rows[0]?.[start] === null) return [];
+  return rows.map((row) => entryOf(row, start)).sort((a, b) => a.seq - b.seq);
 }

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import { escapeLiteral } from "pg";
-import { functionsSql, SCHEMA_VERSION, type SchemaNames, tablesSql } from "./pg-sql.js";
+import { functionsSql } from "./pg-functions.js";
+import { SCHEMA_VERSION, type SchemaNames, tablesSql } from "./pg-sql.js";
 
 /**
  * Make sure the schema exists, at this code's version, for this clock:

@@ -17,11 +17,20 @@ const SETTINGS =
   "set plan_cache_mode = force_generic_plan; " +
   "set tcp_keepalives_idle = 5; set tcp_keepalives_interval = 2; set tcp_keepalives_count = 3;";
 
-/** The connection that runs the log's calls. */
-export async function openWork(config: pg.ClientConfig, deadline: number, retry: boolean): Promise<pg.Client> {
+/**
+ * The connection that runs the log's calls and listens on the schema's
+ * channel: it hears its own appends too (ignored), but at the end of its
+ * own transaction, not by waking another backend and another socket.
+ */
+export async function openWork(
+  config: pg.ClientConfig,
+  names: SchemaNames,
+  deadline: number,
+  retry: boolean,
+): Promise<pg.Client> {
   const client = await connectClient(config, deadline, retry);
   try {
-    await client.query(SETTINGS);
+    await client.query(`${SETTINGS} listen ${names.s};`);
     return client;
   } catch (error) {
     client.end().catch(() => {});
@@ -38,9 +47,8 @@ export interface SidecarInfo {
 /**
  * The sidecar's session connection, in one round trip once connected: it
  * takes the sidecar's advisory lock (held while the session lives; waits
- * while a reaper holds it), (re-)inserts its row, and listens on the
- * schema's channel. `missing`: the row was not there (first start, or the
- * sidecar was reaped while disconnected).
+ * while a reaper holds it) and (re-)inserts its row. `missing`: the row was
+ * not there (first start, or the sidecar was reaped while disconnected).
  */
 export async function openSession(
   config: pg.ClientConfig,
@@ -53,7 +61,7 @@ export async function openSession(
   const host = escapeLiteral(hostname());
   const enter = `select ${names.s}.enter(${sidecar.id}, ${sidecar.keepAgents}, ${host}, ${process.pid}) as missing;`;
   try {
-    const results = (await client.query(`${SETTINGS} ${enter} listen ${names.s};`)) as unknown as pg.QueryResult[];
+    const results = (await client.query(`${SETTINGS} ${enter}`)) as unknown as pg.QueryResult[];
     return { client, missing: results[4]?.rows[0]?.missing === true };
   } catch (error) {
     client.end().catch(() => {});

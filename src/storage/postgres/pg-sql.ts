@@ -8,10 +8,11 @@ export const REAP_AFTER_MS = 3_000;
 
 /** SQLSTATE raised by an append whose manual `t` is below the log's. */
 export const CLOCK_BACKWARDS_STATE = "HR001";
-/** SQLSTATE raised by `append` for a sidecar that is not registered or a batch fenced off by `batch_entries`. */
+/** SQLSTATE raised by `append` for a sidecar that is not registered, or a batch `batch_entries` settles or settled. */
 export const REFUSED_STATE = "HR002";
 
-const TAG = "$harn$";
+/** The dollar quote of the functions' bodies. */
+export const TAG = "$harn$";
 
 /** Names used in the SQL of one schema. */
 export interface SchemaNames {
@@ -48,7 +49,7 @@ export function tablesSql({ s }: SchemaNames, clock: "system" | "manual"): strin
 create schema if not exists ${s};
 create table ${s}.meta (key text primary key, value text not null);
 insert into ${s}.meta values ('version', '${SCHEMA_VERSION}'), ('clock', ${escapeLiteral(clock)});
-create table ${s}.head (id int primary key check (id = 1), seq bigint not null, t bigint not null);
+create table ${s}.head (id int primary key, seq bigint not null, t bigint not null);
 insert into ${s}.head values (1, 0, 0);
 create table ${s}.log (seq bigint primary key, t bigint not null, sidecar bigint not null, batch bigint not null,
   op text not null, a text not null);
@@ -62,62 +63,19 @@ create index on ${s}.owners (sidecar);
 `;
 }
 
-const ENTRY = "l.seq, l.t, l.sidecar, l.batch, l.op, l.a";
-const ENTRY_COLUMNS = "seq bigint, t bigint, sidecar bigint, batch bigint, op text, a text";
+/** The columns of an entry of the log `l`, in LogEntry's order. */
+export const ENTRY = "l.seq, l.t, l.sidecar, l.batch, l.op, l.a";
 /** The database's clock in ms. */
-const DB_NOW = "floor(extract(epoch from clock_timestamp()) * 1000)::bigint";
-
-/** What a batch to put in the log is, as plpgsql expressions. */
-interface Batch {
-  sidecar: string;
-  batch: string;
-  ops: string;
-  args: string;
-  /** The explicit t of a manual clock (null otherwise). */
-  manualT: string;
-  /** A further condition on putting it, raising REFUSED_STATE when false. */
-  allowed?: string;
-}
-
-/**
- * plpgsql statements that put a batch in the log under the head's row lock
- * (which orders appenders until they commit, so commit order is seq order),
- * all at one time: the db clock (never below the head's), or with the manual
- * clock the explicit t (refused below the head's) or the head's. Sets
- * `v_head` (the new head) and `v_t`; notifies the schema's channel.
- */
-function putSql({ s, name }: SchemaNames, clock: "system" | "manual", batch: Batch): string {
-  const newT = clock === "system" ? `greatest(${DB_NOW}, t)` : `greatest(coalesce(${batch.manualT}, t), t)`;
-  const allowed = batch.allowed === undefined ? "" : ` and ${batch.allowed}`;
-  const refused =
-    batch.allowed === undefined
-      ? ""
-      : `  if not found then
-    raise exception using errcode = '${REFUSED_STATE}', message = 'sidecar not registered or batch settled';
-  end if;\n`;
-  const backwards =
-    clock === "system"
-      ? ""
-      : `  if v_t <> ${batch.manualT} then
-    raise exception using errcode = '${CLOCK_BACKWARDS_STATE}', message = 'clock_backwards', detail = v_t::text;
-  end if;\n`;
-  return `
-  update ${s}.head set seq = seq + cardinality(${batch.ops}), t = ${newT} where id = 1${allowed}
-    returning seq, t into v_head, v_t;
-${refused}${backwards}  insert into ${s}.log (seq, t, sidecar, batch, op, a)
-    select v_head - cardinality(${batch.ops}) + i, v_t, ${batch.sidecar}, ${batch.batch},
-      ${batch.ops}[i], ${batch.args}[i] from generate_subscripts(${batch.ops}, 1) i;
-  perform pg_notify(${escapeLiteral(name)}, ${batch.sidecar}::text);`;
-}
+export const DB_NOW = "floor(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /**
  * The log's statements, each prepared once per connection under its name.
- * `tail` reads the entries after $1 and the time (the first column of every
- * row; one row of nulls but the time when there is no entry). It is a query
- * rather than a function, which costs the server about a third more. One
- * statement, so one snapshot: the time is at least the t of every entry
- * read. The range's upper bound keeps the plan on the index whatever the
- * table's statistics say.
+ * `tail` reads the entries after $1 (in no order) and the time (the first
+ * column of every row; one row of nulls but the time when there is none).
+ * It is a query rather than a function, which costs the server about a
+ * third more. One statement, so one snapshot: the time is at least the t of
+ * every entry read. The range's upper bound keeps the plan on the index
+ * whatever the table's statistics say.
  */
 export function logStatements(names: SchemaNames, clock: "system" | "manual") {
   const { s } = names;
@@ -127,8 +85,7 @@ export function logStatements(names: SchemaNames, clock: "system" | "manual") {
     append: statement("append", `select * from ${s}.append($1, $2, $3, $4, $5, $6, $7)`),
     tail: statement(
       "tail",
-      `select ${now}, ${ENTRY} from ${s}.head h left join ${s}.log l on l.seq > $1 and l.seq <= h.seq ` +
-        "where h.id = 1 order by l.seq",
+      `select ${now}, ${ENTRY} from ${s}.head h left join ${s}.log l on l.seq > $1 and l.seq <= h.seq where h.id = 1`,
     ),
     snapshot: statement("snapshot", `select seq, t, state from ${s}.snapshots order by seq desc limit 1`),
     batchEntries: statement("batch_entries", `select * from ${s}.batch_entries($1, $2)`),
@@ -138,127 +95,4 @@ export function logStatements(names: SchemaNames, clock: "system" | "manual") {
     leave: statement("leave", `select ${s}.leave($1)`),
     heartbeat: statement("heartbeat", `select ${s}.heartbeat($1)`),
   };
-}
-
-/**
- * The functions of a new schema, for its clock. Advisory locks are
- * `(ns, id)`: a sidecar's session holds `(ns, id)` for its life; an append
- * holds `(ns, -id)` shared for its transaction, which `batch_entries` takes
- * exclusively to wait out an append still running on a lost connection;
- * `(ns, 0)` guards the schema's creation.
- */
-export function functionsSql(names: SchemaNames, clock: "system" | "manual"): string {
-  const { s, ns } = names;
-  const fn = (head: string, body: string) => `create function ${s}.${head} as ${TAG}${body}${TAG};\n`;
-  const fenced = `exists (select from ${s}.sidecars where id = p_sidecar and fenced < p_batch)`;
-  const append = { sidecar: "p_sidecar", batch: "p_batch", ops: "p_ops", args: "p_args", manualT: "p_manual_t" };
-  const crash = { sidecar: "p_me", batch: "0", ops: "v_ops", args: "v_args", manualT: "null" };
-  return [
-    // Puts a batch and records its claims. Returns the others' entries after p_after, each row with the batch's t
-    // and the new head (one row of nulls but those when there are none): the caller knows its own entries.
-    fn(
-      "append(p_after bigint, p_sidecar bigint, p_batch bigint, p_ops text[], p_args text[], p_claims bigint[], " +
-        `p_manual_t bigint) returns table (now bigint, head bigint, ${ENTRY_COLUMNS}) language plpgsql`,
-      `
-#variable_conflict use_column
-declare v_head bigint; v_t bigint;
-begin
-  perform pg_advisory_xact_lock_shared(${ns}, -p_sidecar::int);
-${putSql(names, clock, { ...append, allowed: fenced })}
-  if cardinality(p_claims) > 0 then
-    insert into ${s}.owners (agent_id, sidecar) select unnest(p_claims), p_sidecar
-      on conflict (agent_id) do update set sidecar = excluded.sidecar;
-  end if;
-  return query select v_t, v_head, ${ENTRY} from (select 1) one
-    left join ${s}.log l on l.seq > p_after and l.seq <= v_head - cardinality(p_ops) order by l.seq;
-end`,
-    ),
-    fn(
-      `batch_entries(p_sidecar bigint, p_batch bigint) returns table (${ENTRY_COLUMNS}) language plpgsql`,
-      `
-#variable_conflict use_column
-begin
-  perform pg_advisory_xact_lock(${ns}, -p_sidecar::int);
-  update ${s}.sidecars set fenced = greatest(fenced, p_batch) where id = p_sidecar;
-  return query select ${ENTRY} from ${s}.log l where l.sidecar = p_sidecar and l.batch = p_batch order by l.seq;
-end`,
-    ),
-    // Takes the sidecar's life lock and (re-)registers it; true when its row was missing (first start, or reaped).
-    fn(
-      "enter(p_id bigint, p_keep boolean, p_host text, p_pid int) returns boolean language plpgsql",
-      `
-declare v_inserted boolean;
-begin
-  perform pg_advisory_lock(${ns}, p_id::int);
-  insert into ${s}.sidecars (id, seen_at, keep_agents, started_at, host, pid)
-    values (p_id, ${DB_NOW}, p_keep, ${DB_NOW}, p_host, p_pid)
-    on conflict (id) do update set seen_at = excluded.seen_at returning xmax = 0 into v_inserted;
-  return v_inserted;
-end`,
-    ),
-    // Crashes the agents of every other sidecar unseen for REAP_AFTER_MS whose session is gone; returns how many.
-    fn(
-      "reap(p_me bigint) returns int language plpgsql",
-      `
-declare r record; v_ids bigint[]; v_n int := 0; v_now bigint := ${DB_NOW}; v_head bigint; v_t bigint;
-  v_ops text[] := array['crashAgents']; v_args text[];
-begin
-  if v_now - floor(extract(epoch from pg_postmaster_start_time()) * 1000) <= ${REAP_AFTER_MS} then return 0; end if;
-  for r in select id, keep_agents from ${s}.sidecars where id <> p_me and seen_at < v_now - ${REAP_AFTER_MS}
-      order by id for update skip locked loop
-    continue when not pg_try_advisory_xact_lock(${ns}, r.id::int);
-    perform from ${s}.head where id = 1 for update;
-    select array_agg(agent_id order by agent_id) into v_ids from ${s}.owners where sidecar = r.id;
-    if v_ids is not null and not r.keep_agents then
-      v_args := array['[' || array_to_json(v_ids)::text || ']'];
-${putSql(names, clock, crash)}
-    end if;
-    delete from ${s}.owners where sidecar = r.id;
-    delete from ${s}.sidecars where id = r.id;
-    v_n := v_n + 1;
-  end loop;
-  return v_n;
-end`,
-    ),
-    // Marks the sidecar seen, then reaps; commits asynchronously unless it reaped (seen_at may be lost in a crash).
-    fn(
-      "heartbeat(p_me bigint) returns int language plpgsql",
-      `
-declare v_n int;
-begin
-  update ${s}.sidecars set seen_at = ${DB_NOW} where id = p_me;
-  v_n := ${s}.reap(p_me);
-  if v_n = 0 then perform set_config('synchronous_commit', 'off', true); end if;
-  return v_n;
-end`,
-    ),
-    fn(
-      "claim(p_sidecar bigint, p_ids bigint[]) returns void language sql",
-      `
-insert into ${s}.owners (agent_id, sidecar) select unnest(p_ids), p_sidecar
-  on conflict (agent_id) do update set sidecar = excluded.sidecar`,
-    ),
-    fn(
-      "unclaim(p_sidecar bigint, p_ids bigint[]) returns void language sql",
-      `delete from ${s}.owners where agent_id = any (p_ids) and sidecar = p_sidecar`,
-    ),
-    fn(
-      "leave(p_sidecar bigint) returns void language sql",
-      `delete from ${s}.owners where sidecar = p_sidecar; delete from ${s}.sidecars where id = p_sidecar`,
-    ),
-    // Stores a snapshot; drops the entries (and snapshots) the previous snapshot covers.
-    fn(
-      "save_snapshot(p_seq bigint, p_t bigint, p_state text) returns void language plpgsql",
-      `
-declare v_prev bigint;
-begin
-  select max(seq) into v_prev from ${s}.snapshots where seq < p_seq;
-  insert into ${s}.snapshots (seq, t, state) values (p_seq, p_t, p_state) on conflict (seq) do nothing;
-  if v_prev is not null then
-    delete from ${s}.log where seq <= v_prev;
-    delete from ${s}.snapshots where seq < v_prev;
-  end if;
-end`,
-    ),
-  ].join("");
 }

@@ -30,9 +30,5 @@ export function clientConfig(url: string, env: NodeJS.ProcessEnv = process.env):
   if ((added.get("sslmode") ?? params.get("sslmode")) === "allow") added.set("sslmode", "disable");
   if (!params.has("uselibpqcompat")) added.set("uselibpqcompat", "true");
   const joiner = query === -1 ? "?" : /[?&]$/.test(bare) ? "" : "&";
-  return {
-    connectionString: `${bare}${joiner}${added.toString()}`,
-    fallback_application_name: "harn-registry",
-    keepAlive: true,
-  };
+  return { connectionString: `${bare}${joiner}${added.toString()}`, fallback_application_name: "harn-registry" };
 }
