@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { openPgLog, StoreUnavailableError } from "../../src/storage/postgres/pg-log.js";
 import { schemaNames } from "../../src/storage/postgres/pg-sql.js";
 import { freshSchema, type TestLog, testLog, until } from "../support/pg-logs.js";
-import { startTempPostgres, type TempPostgres } from "../support/pg-temp.js";
+import { type PgServer, startPostgres } from "../support/postgres-server.js";
 import { tempDir } from "../support/temp-dir.js";
 
-let server: TempPostgres;
+let server: PgServer;
 beforeAll(async () => {
-  server = await startTempPostgres();
+  server = await startPostgres({ fsync: false });
 });
 afterAll(() => server?.stop());
 
@@ -174,10 +174,10 @@ describe("a dead sidecar", () => {
   });
 
   test("a sidecar away for over 3 s is reaped, and registers again when it is back", async () => {
-    await server.query("create role harn_away login superuser");
+    await server.query("create role harn_away login superuser password 'away-pw'");
     const schema = freshSchema();
     const watcher = await testLog(server.url, { schema });
-    const away = await testLog(server.url.replace("postgres@", "harn_away@"), { schema });
+    const away = await testLog(`postgres://harn_away:away-pw@127.0.0.1:${server.port}/postgres`, { schema });
     await away.log.append(0, 1, [{ op: "register", a: "[]" }], { claims: [41] });
     const events = connectionEvents(away);
     await server.query("alter role harn_away nologin");
@@ -235,7 +235,7 @@ describe("a database restart", () => {
     const events = logs.map(connectionEvents);
     await logs[0]?.log.append(0, 1, [{ op: "register", a: "[]" }], { claims: [51] });
     await logs[1]?.log.append(1, 1, [{ op: "register", a: "[]" }], { claims: [52] });
-    server.restart();
+    await server.restartImmediate();
     await until(() => events.every((each) => each.at(-1) === true), 5_000, "both logs to reconnect");
     expect(events).toEqual([
       [false, true],

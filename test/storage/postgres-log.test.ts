@@ -7,12 +7,12 @@ import { DomainError } from "../../src/core/errors.js";
 import { type LogEntry, openPgLog } from "../../src/storage/postgres/pg-log.js";
 import { clientConfig } from "../../src/storage/postgres/pg-url.js";
 import { freshSchema, type TestLog, testLog, until } from "../support/pg-logs.js";
-import { startTempPostgres, type TempPostgres } from "../support/pg-temp.js";
+import { type PgServer, startPostgres } from "../support/postgres-server.js";
 import { tempDir } from "../support/temp-dir.js";
 
-let server: TempPostgres;
+let server: PgServer;
 beforeAll(async () => {
-  server = await startTempPostgres();
+  server = await startPostgres({ fsync: false });
 });
 afterAll(() => server?.stop());
 
