@@ -62,6 +62,9 @@ export interface PgState {
   close(): Promise<void>;
 }
 
+/** The most calls one round trip carries (the rest wait for the next). */
+const ROUND_CALLS = 1_000;
+
 /** How long a start may keep retrying a connection that drops while it opens (a database restarting). */
 const START_RETRY_MS = 8_000;
 
@@ -227,17 +230,19 @@ class PgRegistry implements PgState {
   }
 
   /**
-   * The calls of the next round, in order: every queued call, except that a
-   * clock_set's tick (its own time) goes in a round of its own changes.
+   * The calls of the next round, in order: every queued call up to
+   * ROUND_CALLS, except that a clock_set's tick (its own time) goes in a
+   * round of its own changes.
    */
   private takeRound(): Call[] {
     let changes = 0;
+    let manual = false;
     let end = 0;
-    for (; end < this.queue.length; end++) {
+    for (; end < this.queue.length && end < ROUND_CALLS; end++) {
       const call = this.queue[end] as Call;
       if (call.kind !== "change") continue;
-      if (changes > 0 && (call.manualT !== undefined || this.queue.slice(0, end).some((c) => c.manualT !== undefined)))
-        break;
+      if (changes > 0 && (manual || call.manualT !== undefined)) break;
+      manual ||= call.manualT !== undefined;
       changes++;
     }
     return this.queue.splice(0, end);
@@ -256,7 +261,8 @@ class PgRegistry implements PgState {
         call.reject(error);
       }
     }
-    const live = calls.filter((call) => call.kind === "read" || changes.some((change) => change.call === call));
+    const prepared = new Set(changes.map((change) => change.call));
+    const live = calls.filter((call) => call.kind === "read" || prepared.has(call));
     let rows: LogEntry[];
     let now: number;
     let batch: number | undefined;
