@@ -15,6 +15,8 @@ export interface ServedState {
   view: RegistryStore;
   clock: ServerClock;
   close(): Promise<void>;
+  /** A store that applies other processes' changes calls `listener` after each batch of them (deadlines may move). */
+  onApplied?(listener: () => void): void;
 }
 
 /** What {@link RuntimeOptions.openStore} is given: the registry's settings from the command line. */
@@ -66,7 +68,15 @@ export async function openState(
       `state ${hidePassword(statePath)}: at seq ${seq}, ${entries} log entries replayed` +
         (snapshotSeq === null ? "" : ` after the snapshot at seq ${snapshotSeq}`),
     );
-    const state = { ...pg, journal: () => pg.stats(), kept: entries > 0 || snapshotSeq !== null };
+    const state: OpenedState = {
+      store: pg.store,
+      view: pg.view,
+      clock: pg.clock,
+      close: () => pg.close(),
+      onApplied: (listener) => pg.onApplied(listener),
+      journal: () => null,
+      kept: entries > 0 || snapshotSeq !== null,
+    };
     await configure(state, config);
     return state;
   }

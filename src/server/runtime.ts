@@ -132,6 +132,7 @@ export async function openRuntime(
   log(`config: ${startLine(options.settings, startConfig, started)}`);
   const deadlines = clock.kind === "system" ? startDeadlineTimer(view, () => store.tick(), clock.now) : undefined;
   deadlines?.rearm();
+  state.onApplied?.(() => deadlines?.rearm());
   return {
     store,
     view,

@@ -66,23 +66,7 @@ export function replayStateDir(
 ): { registry: Registry; entries: number } {
   const start = read.saved?.snapshot.taken_at_ms ?? read.journals[0]?.entries[0]?.t;
   if (start !== undefined) clock.pin(start);
-  const registry = new Registry({ ...options, now: clock.now });
-  const saved = read.saved;
-  if (saved !== undefined) {
-    try {
-      registry.setProcessOptions(saved.options);
-      registry.restore(saved.snapshot);
-    } catch (error) {
-      if (!(error instanceof InvalidInputError)) throw error;
-      throw new StateFileError(`${read.savedPath}: ${error.message}; the file was left as it is`);
-    }
-    registry.loadDelayed(saved.delayed);
-    registry.loadCrashedSinceReap(saved.crashedSinceReap ?? []);
-    registry.loadWaits(saved.waits, () => () => {});
-    // Loading the snapshot is no event (its registry/restored is dropped): the journal's events follow the saved one's
-    // number.
-    registry.events.continueAfter(saved.lastEventSeq ?? 0);
-  }
+  const registry = registryFromSaved(read.saved, options, clock, read.savedPath);
   clock.unpin();
   let entries = 0;
   for (const journal of read.journals) {
@@ -164,17 +148,7 @@ export class DurableState {
 
   /** What state.json of `generation` holds: `snapshot` and what the registry keeps beside it. */
   private savedState(generation: number, snapshot: Snapshot): SavedState {
-    const registry = this.registry;
-    return {
-      format: STATE_FORMAT,
-      generation,
-      options: registry.processOptions(),
-      waits: registry.saveWaits(),
-      delayed: registry.saveDelayed(),
-      crashedSinceReap: registry.saveCrashedSinceReap(),
-      lastEventSeq: registry.events.latestSeq,
-      snapshot,
-    };
+    return savedStateOf(this.registry, generation, snapshot);
   }
 
   private compactIfLarge(): void {
@@ -201,4 +175,47 @@ export class DurableState {
     for (const path of staleJournals(dir, saved.generation)) rmSync(path, { force: true });
     this.options.log(`compacted ${dir}: generation ${saved.generation}`);
   }
+}
+
+/**
+ * A registry holding `saved` (none: a fresh registry) on `clock`. Loading
+ * the snapshot is no event (its registry/restored is dropped): the events
+ * that follow are numbered after the saved state's last one. Waits come
+ * back with callbacks that ignore their outcome. Throws StateFileError,
+ * naming `where`, when the snapshot does not restore.
+ */
+export function registryFromSaved(
+  saved: SavedState | undefined,
+  options: RegistryOptions,
+  clock: PinnedClock,
+  where: string,
+): Registry {
+  const registry = new Registry({ ...options, now: clock.now });
+  if (saved === undefined) return registry;
+  try {
+    registry.setProcessOptions(saved.options);
+    registry.restore(saved.snapshot);
+  } catch (error) {
+    if (!(error instanceof InvalidInputError)) throw error;
+    throw new StateFileError(`${where}: ${error.message}; the file was left as it is`);
+  }
+  registry.loadDelayed(saved.delayed);
+  registry.loadCrashedSinceReap(saved.crashedSinceReap ?? []);
+  registry.loadWaits(saved.waits, () => () => {});
+  registry.events.continueAfter(saved.lastEventSeq ?? 0);
+  return registry;
+}
+
+/** The saved state of `registry` as generation `generation`: `snapshot` and what the registry keeps beside it. */
+export function savedStateOf(registry: Registry, generation: number, snapshot: Snapshot): SavedState {
+  return {
+    format: STATE_FORMAT,
+    generation,
+    options: registry.processOptions(),
+    waits: registry.saveWaits(),
+    delayed: registry.saveDelayed(),
+    crashedSinceReap: registry.saveCrashedSinceReap(),
+    lastEventSeq: registry.events.latestSeq,
+    snapshot,
+  };
 }

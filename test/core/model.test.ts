@@ -6,12 +6,18 @@
 // waiting agents is ever left in the queue. Paths and names include members of
 // Object.prototype, and a run may start with its counters (ids, fences,
 // seqs, wait ids, an agent's edit_count) near 2^53-1, where calls that need
-// one more value are refused with nothing changed.
+// one more value are refused with nothing changed. The same commands run
+// against every store (memory, a state directory, PostgreSQL:
+// store-under-test.ts), each call awaited, and after each history another
+// process opening the state finds what the store held; the directory and
+// PostgreSQL run fewer histories (a journal line, a round trip per call).
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { Snapshot } from "../../protocol/snapshot.js";
 import { DomainError } from "../../src/core/errors.js";
-import { Registry } from "../../src/core/registry.js";
-import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
+import { Registry, processOptionsOf } from "../../src/core/registry.js";
+import type { AcquireResult, ServedStore, WaitOutcome } from "../../src/core/store.js";
+import { STATE_FORMAT, type SavedState } from "../../src/storage/state-files.js";
 import {
   MAX,
   type Mode,
@@ -21,26 +27,30 @@ import {
   overlap,
 } from "../support/reference-model.js";
 import { type Step, type StepOf, StepRunner } from "../support/steps.js";
+import { CORE_STORES, type CoreStoreKind, type StoreUnderTest, storeSeries } from "../support/store-under-test.js";
 
 interface Real {
-  reg: Registry;
-  clock: { now: number };
+  store: StoreUnderTest;
+  /** The store's calls (every answer awaited). */
+  reg: ServedStore;
   outcomes: ModelOutcome[];
   /** Makes every step's calls on `reg`. */
-  runner: StepRunner;
+  runner: StepRunner<ServedStore>;
 }
 
-type Cmd = fc.Command<ReferenceModel, Real>;
+type Cmd = fc.AsyncCommand<ReferenceModel, Real>;
 
-function command(label: string, run: (m: ReferenceModel, r: Real) => void): Cmd {
+function command(label: string, run: (m: ReferenceModel, r: Real) => Promise<void>): Cmd {
   return {
     check: () => true,
-    run: (m, r) => {
-      run(m, r);
+    run: async (m, r) => {
+      await run(m, r);
       m.settle();
-      expect(r.reg.listAgents()).toEqual(m.agentsView());
-      expect(r.reg.listLocks()).toEqual(m.locksView());
-      expect(r.reg.currentSeq()).toBe(m.seq);
+      // Three reads at once: PostgreSQL answers them in one round, at one time.
+      const [agents, locks, seq] = await Promise.all([r.reg.listAgents(), r.reg.listLocks(), r.reg.currentSeq()]);
+      expect(agents).toEqual(m.agentsView());
+      expect(locks).toEqual(m.locksView());
+      expect(seq).toBe(m.seq);
       expect(r.outcomes).toEqual(m.outcomes);
       expect(m.agentOnCycle(), "a cycle of waiting agents is left in the queue").toBeUndefined();
     },
@@ -50,14 +60,21 @@ function command(label: string, run: (m: ReferenceModel, r: Real) => void): Cmd 
 
 const isId = (id: number) => Number.isSafeInteger(id) && id >= 1;
 
-/** What `call` throws (undefined when it returns). */
-function thrown(call: () => unknown): unknown {
+/** What `call` throws or rejects with (undefined when it answers). */
+async function thrown(call: () => unknown): Promise<unknown> {
   try {
-    call();
+    await call();
   } catch (error) {
     return error;
   }
   return undefined;
+}
+
+/** Expect `call` to throw or reject (with a message matching `message`, when given). */
+async function expectThrows(call: () => unknown, message?: RegExp): Promise<void> {
+  const error = await thrown(call);
+  expect(error, "throws").toBeInstanceOf(Error);
+  if (message !== undefined) expect((error as Error).message).toMatch(message);
 }
 
 /** Deadlock refusals across all runs: the generator must reach them. */
@@ -144,76 +161,75 @@ const hashes = fc.oneof(
 
 const commands = [
   steps.map((dt) =>
-    command(`advance(${dt})`, (m, r) => {
+    command(`advance(${dt})`, async (m, r) => {
       m.now += dt;
-      r.runner.run({ kind: "advance", ms: dt });
+      await r.runner.run({ kind: "advance", ms: dt });
     }),
   ),
   names.map((name) =>
-    command(`register(${JSON.stringify(name)})`, (m, r) => {
+    command(`register(${JSON.stringify(name)})`, async (m, r) => {
       const register = call(r, { kind: "register", name });
       m.settle();
-      if (m.nextId > MAX) return void expect(register).toThrow(/^the agent id counter/);
+      if (m.nextId > MAX) return expectThrows(register, /^the agent id counter/);
       const id = m.nextId;
       m.install(id, name);
-      expect(register()).toBe(id);
+      expect(await register()).toBe(id);
     }),
   ),
   fc.tuple(fc.oneof(ids, badIds), names).map(([id, name]) =>
-    command(`registerWithId(${id})`, (m, r) => {
+    command(`registerWithId(${id})`, async (m, r) => {
       const register = call(r, { kind: "registerWithId", id, name });
-      if (!isId(id)) return void expect(register).toThrow();
+      if (!isId(id)) return expectThrows(register);
       m.settle();
       m.install(id, name);
       m.pump();
-      expect(register()).toBe(id);
+      expect(await register()).toBe(id);
     }),
   ),
   fc.oneof(ids, badIds).map((id) =>
-    command(`heartbeat(${id})`, (m, r) => {
+    command(`heartbeat(${id})`, async (m, r) => {
       const heartbeat = call(r, { kind: "heartbeat", agent: id });
-      if (!isId(id)) return void expect(heartbeat).toThrow();
+      if (!isId(id)) return expectThrows(heartbeat);
       m.settle();
       if (m.agents.has(id)) m.touch(id);
       else m.install(id, `agent-${id}`);
-      heartbeat();
+      await heartbeat();
     }),
   ),
   ids.map((id) =>
-    command(`unregister(${id})`, (m, r) => {
+    command(`unregister(${id})`, async (m, r) => {
       m.settle();
       const existed = m.agents.has(id);
       if (existed) m.dropAgent(id, "unregistered");
       else m.failWaiters(id, "unregistered");
       m.pump();
-      expect(r.runner.run({ kind: "unregister", agent: id })).toBe(existed);
+      expect(await r.runner.run({ kind: "unregister", agent: id })).toBe(existed);
     }),
   ),
   ids.map((id) =>
-    command(`noteEdit(${id})`, (m, r) => {
+    command(`noteEdit(${id})`, async (m, r) => {
       const noteEdit = call(r, { kind: "noteEdit", agent: id });
       m.settle();
       const agent = m.agents.get(id);
-      if (agent && agent.edits >= MAX) return void expect(noteEdit).toThrow(/^edit_count of agent/);
+      if (agent && agent.edits >= MAX) return expectThrows(noteEdit, /^edit_count of agent/);
       if (agent) {
         agent.edits++;
         m.touch(id);
       }
-      noteEdit();
+      await noteEdit();
     }),
   ),
   fc
     .tuple(fc.oneof({ weight: 5, arbitrary: ids }, { weight: 1, arbitrary: badIds }), anyPath, ttls)
     .map(([id, path, ttl]) =>
-      command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, (m, r) => {
+      command(`tryLock(${id}, ${JSON.stringify(path)}, ${ttl})`, async (m, r) => {
         const key = modelNormalize(path);
         const tryLock = call(r, { kind: "tryLock", agent: id, path, ttl });
-        if (key === null || !isId(id)) return void expect(tryLock).toThrow();
+        if (key === null || !isId(id)) return expectThrows(tryLock);
         m.settle();
         const blocked = m.requestBlocked(id, [key], "exclusive");
-        if (!blocked && m.newLocks(id, [key]) > m.fenceRoom())
-          return void expect(tryLock).toThrow(/^the fence counter/);
-        const result = tryLock();
+        if (!blocked && m.newLocks(id, [key]) > m.fenceRoom()) return expectThrows(tryLock, /^the fence counter/);
+        const result = await tryLock();
         expect(result.locked).toBe(!blocked);
         if (blocked) expect(m.acceptableHolders(id, key).has(result.holder)).toBe(true);
         else {
@@ -225,18 +241,18 @@ const commands = [
   fc
     .tuple(ids, fc.array(anyPath, { minLength: 1, maxLength: 3 }), modes, ttls, waits)
     .map(([id, wanted, mode, ttl, wait]) =>
-      command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, (m, r) => {
+      command(`acquire(${id}, ${JSON.stringify(wanted)}, ${mode}, ttl ${ttl}, wait ${wait})`, async (m, r) => {
         const keys = wanted.map(modelNormalize);
         const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl, wait });
-        if (keys.includes(null)) return void expect(acquire).toThrow();
+        if (keys.includes(null)) return expectThrows(acquire);
         const unique = [...new Set(keys as string[])];
         m.settle();
         const blocked = m.requestBlocked(id, unique, mode);
         if ((!blocked || wait > 0) && m.newLocks(id, unique) > m.fenceRoom())
-          return void expect(acquire).toThrow(/^the fence counter/);
-        if (blocked && wait > 0 && m.nextWaiterId > MAX) return void expect(acquire).toThrow(/^the wait id counter/);
+          return expectThrows(acquire, /^the fence counter/);
+        if (blocked && wait > 0 && m.nextWaiterId > MAX) return expectThrows(acquire, /^the wait id counter/);
         if (blocked && wait > 0 && m.wouldDeadlock(id, unique, mode)) {
-          const error = thrown(acquire);
+          const error = await thrown(acquire);
           expect(error).toBeInstanceOf(DomainError);
           expect((error as DomainError).kind).toBe("deadlock");
           const cycle = (error as DomainError).data?.cycle as { agent_id: number; path: string; waits_for: number }[];
@@ -244,7 +260,7 @@ const commands = [
           seen.deadlocks++;
           return;
         }
-        const result = acquire();
+        const result = await acquire();
         if (!blocked) {
           expect(result).toEqual({ granted: true, locks: m.grantAll(id, unique, mode, ttl ?? m.ttl), conflicts: [] });
           m.pump();
@@ -266,7 +282,7 @@ const commands = [
       }),
     ),
   fc.nat({ max: 5 }).map((nth) =>
-    command(`cancel(#${nth})`, (m, r) => {
+    command(`cancel(#${nth})`, async (m, r) => {
       m.settle();
       const id = r.runner.cancelTarget(nth);
       const waiter = m.waiters.find((w) => w.id === id);
@@ -275,23 +291,23 @@ const commands = [
         m.outcomes.push({ id: waiter.id, kind: "cancelled" });
         m.pump();
       }
-      expect(r.runner.run({ kind: "cancel", nth })).toBe(waiter !== undefined);
+      expect(await r.runner.run({ kind: "cancel", nth })).toBe(waiter !== undefined);
     }),
   ),
   fc.tuple(ids, anyPath).map(([id, path]) =>
-    command(`release(${id}, ${JSON.stringify(path)})`, (m, r) => {
+    command(`release(${id}, ${JSON.stringify(path)})`, async (m, r) => {
       const key = modelNormalize(path);
       const release = call(r, { kind: "release", agent: id, path });
-      if (key === null) return void expect(release).toThrow();
+      if (key === null) return expectThrows(release);
       m.settle();
       const held = m.locks.find((l) => l.agent === id && l.path === key);
       m.locks = m.locks.filter((l) => l !== held);
       m.pump();
-      expect(release()).toBe(held !== undefined);
+      expect(await release()).toBe(held !== undefined);
     }),
   ),
   ids.map((id) =>
-    command(`releaseAll(${id})`, (m, r) => {
+    command(`releaseAll(${id})`, async (m, r) => {
       m.settle();
       const mine = m.locks
         .filter((l) => l.agent === id)
@@ -299,23 +315,23 @@ const commands = [
         .sort();
       m.locks = m.locks.filter((l) => l.agent !== id);
       m.pump();
-      expect(r.runner.run({ kind: "releaseAll", agent: id })).toEqual(mine);
+      expect(await r.runner.run({ kind: "releaseAll", agent: id })).toEqual(mine);
     }),
   ),
   paths.map((path) =>
-    command(`forceRelease(${JSON.stringify(path)})`, (m, r) => {
+    command(`forceRelease(${JSON.stringify(path)})`, async (m, r) => {
       const key = modelNormalize(path) as string;
       m.settle();
       const gone = m.locks.filter((l) => l.path === key).sort((a, b) => a.fence - b.fence);
       m.locks = m.locks.filter((l) => l.path !== key);
       m.pump();
-      expect(r.runner.run({ kind: "force", path })).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
+      expect(await r.runner.run({ kind: "force", path })).toEqual(gone.map((l) => ({ path: key, agent_id: l.agent })));
     }),
   ),
   fc
     .tuple(ids, fc.option(fc.array(paths, { minLength: 1, maxLength: 3 }), { nil: undefined }), ttls)
     .map(([id, wanted, ttl]) =>
-      command(`renew(${id}, ${JSON.stringify(wanted)}, ${ttl})`, (m, r) => {
+      command(`renew(${id}, ${JSON.stringify(wanted)}, ${ttl})`, async (m, r) => {
         m.settle();
         const keys =
           wanted === undefined
@@ -335,25 +351,25 @@ const commands = [
           }
         }
         if (renewed.length > 0) m.touch(id);
-        expect(r.runner.run({ kind: "renew", agent: id, paths: wanted, ttl })).toEqual({ renewed, missing });
+        expect(await r.runner.run({ kind: "renew", agent: id, paths: wanted, ttl })).toEqual({ renewed, missing });
       }),
     ),
   anyPath.map((path) =>
-    command(`holder(${JSON.stringify(path)})`, (m, r) => {
+    command(`holder(${JSON.stringify(path)})`, async (m, r) => {
       const key = modelNormalize(path);
       const holder = call(r, { kind: "holder", path });
-      if (key === null) return void expect(holder).toThrow();
+      if (key === null) return expectThrows(holder);
       m.settle();
-      expect(m.acceptableHolders(0, key).has(holder())).toBe(true);
+      expect(m.acceptableHolders(0, key).has(await holder())).toBe(true);
     }),
   ),
   fc
     .tuple(fc.option(ids, { nil: undefined }), fc.array(paths, { minLength: 1, maxLength: 3 }), modes)
     .map(([id, wanted, mode]) =>
-      command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+      command(`lockCheck(${id}, ${JSON.stringify(wanted)}, ${mode})`, async (m, r) => {
         m.settle();
         const keys = [...new Set(wanted.map((p) => modelNormalize(p) as string))];
-        const conflicts = r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
+        const conflicts = await r.runner.run({ kind: "check", agent: id, paths: wanted, mode });
         if (m.requestBlocked(id ?? 0, keys, mode)) expectValidConflicts(m, id ?? 0, keys, mode, conflicts);
         else expect(conflicts).toEqual([]);
       }),
@@ -368,10 +384,10 @@ const commands = [
       fc.option(fc.integer({ min: 1, max: 12 }), { nil: undefined }),
     )
     .map(([id, path, op, hash, size, fence]) =>
-      command(`record(${id}, ${JSON.stringify(path)}, ${op}, fence ${fence})`, (m, r) => {
+      command(`record(${id}, ${JSON.stringify(path)}, ${op}, fence ${fence})`, async (m, r) => {
         const key = modelNormalize(path);
         const record = call(r, { kind: "record", agent: id, path, op: op as "write", hash, size, fence });
-        if (key === null) return void expect(record).toThrow();
+        if (key === null) return expectThrows(record);
         m.settle();
         const valid =
           fence === undefined ||
@@ -382,20 +398,20 @@ const commands = [
               l.mode === "exclusive" &&
               (key === l.path || key.startsWith(`${l.path}/`)),
           );
-        if (!valid) return void expect(record).toThrow(/stale|fence/);
-        if (m.seq >= MAX) return void expect(record).toThrow(/^the version seq counter/);
-        if ((m.agents.get(id)?.edits ?? 0) >= MAX) return void expect(record).toThrow(/^edit_count of agent/);
-        expect(record()).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
+        if (!valid) return expectThrows(record, /stale|fence/);
+        if (m.seq >= MAX) return expectThrows(record, /^the version seq counter/);
+        if ((m.agents.get(id)?.edits ?? 0) >= MAX) return expectThrows(record, /^edit_count of agent/);
+        expect(await record()).toBe(m.record(key, id, op, BigInt(hash).toString(), size));
       }),
     ),
   fc.tuple(fc.constantFrom("a", "b/c"), fc.integer({ min: 1, max: 260 })).map(([path, count]) =>
-    command(`recordBurst(${path}, ${count})`, (m, r) => {
+    command(`recordBurst(${path}, ${count})`, async (m, r) => {
       m.settle();
       for (let i = 0; i < count; i++) {
         const record = call(r, { kind: "record", agent: 1, path, size: i });
-        if (m.seq >= MAX) return void expect(record).toThrow(/^the version seq counter/);
-        if ((m.agents.get(1)?.edits ?? 0) >= MAX) return void expect(record).toThrow(/^edit_count of agent 1/);
-        expect(record()).toBe(m.record(path, 1, "write", "0", i));
+        if (m.seq >= MAX) return expectThrows(record, /^the version seq counter/);
+        if ((m.agents.get(1)?.edits ?? 0) >= MAX) return expectThrows(record, /^edit_count of agent 1/);
+        expect(await record()).toBe(m.record(path, 1, "write", "0", i));
       }
     }),
   ),
@@ -405,35 +421,35 @@ const commands = [
       fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
     )
     .map(([seq, limit]) =>
-      command(`changesSince(${seq}, ${limit})`, (m, r) => {
+      command(`changesSince(${seq}, ${limit})`, async (m, r) => {
         m.settle();
-        expect(r.runner.run({ kind: "changesSince", seq, limit })).toEqual(m.changesSince(seq, limit));
+        expect(await r.runner.run({ kind: "changesSince", seq, limit })).toEqual(m.changesSince(seq, limit));
       }),
     ),
   fc.constant(
-    command("reap()", (m, r) => {
+    command("reap()", async (m, r) => {
       m.settle();
-      expect(r.runner.run({ kind: "reap" })).toEqual(m.takeCrashed());
+      expect(await r.runner.run({ kind: "reap" })).toEqual(m.takeCrashed());
     }),
   ),
   fc.oneof(fc.constantFrom(1, 100, 1_000, 45_000), fc.integer({ min: 1, max: 60_000 })).map((timeout) =>
-    command(`setTimeout(${timeout})`, (m, r) => {
+    command(`setTimeout(${timeout})`, async (m, r) => {
       m.settle();
       m.timeout = timeout;
-      r.runner.run({ kind: "setTimeout", ms: timeout });
+      await r.runner.run({ kind: "setTimeout", ms: timeout });
     }),
   ),
   fc.constant(
-    command("snapshot+restore", (m, r) => {
+    command("snapshot+restore", async (m, r) => {
       m.settle();
-      const snapshot = JSON.parse(JSON.stringify(r.reg.snapshot()));
+      const snapshot = JSON.parse(JSON.stringify(await r.reg.snapshot()));
       expect(snapshot.agents.next_id).toBe(m.nextId);
       expect(snapshot.agents.next_fence).toBe(m.nextFence);
-      const fresh = new Registry({ now: () => r.clock.now });
+      const fresh = new Registry({ now: () => r.store.now() });
       fresh.restore(snapshot);
       expect(fresh.snapshot()).toEqual(snapshot);
-      r.runner.run({ kind: "restore", format: "2", reap: true });
-      expect(r.reg.snapshot()).toEqual(fresh.snapshot());
+      await r.runner.run({ kind: "restore", format: "2", reap: true });
+      expect(await r.reg.snapshot()).toEqual(fresh.snapshot());
       for (const w of m.waiters) m.outcomes.push({ id: w.id, kind: "agent_gone:restored" });
       m.waiters = [];
       m.takeCrashed();
@@ -449,15 +465,19 @@ const waitHeavy = [
   fc
     .tuple(fc.integer({ min: 1, max: 4 }), fc.uniqueArray(dense, { minLength: 1, maxLength: 2 }), modes)
     .map(([id, wanted, mode]) =>
-      command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, (m, r) => {
+      command(`acquireWaiting(${id}, ${JSON.stringify(wanted)}, ${mode})`, async (m, r) => {
         m.settle();
         const blocked = m.requestBlocked(id, wanted, mode);
         const acquire = call(r, { kind: "acquire", agent: id, paths: wanted, mode, ttl: 1_000_000, wait: 1_000_000 });
         if (!blocked) {
-          expect(acquire()).toEqual({ granted: true, locks: m.grantAll(id, wanted, mode, 1_000_000), conflicts: [] });
+          expect(await acquire()).toEqual({
+            granted: true,
+            locks: m.grantAll(id, wanted, mode, 1_000_000),
+            conflicts: [],
+          });
           m.pump();
         } else if (m.wouldDeadlock(id, wanted, mode)) {
-          const error = thrown(acquire) as DomainError;
+          const error = (await thrown(acquire)) as DomainError;
           expect(error?.kind).toBe("deadlock");
           expect(
             m.cycleProblem(
@@ -478,7 +498,7 @@ const waitHeavy = [
             deadline: m.now + 1_000_000,
           };
           m.waiters.push(waiter);
-          expect(acquire()).toEqual({ waiting: waiter.id });
+          expect(await acquire()).toEqual({ waiting: waiter.id });
         }
       }),
     ),
@@ -500,11 +520,15 @@ const starts = fc.record({
 
 type Start = typeof starts extends fc.Arbitrary<infer T> ? T : never;
 
-/** The real registry and the model, both with these counters (and agent 1 with `edits` edits, when given). */
-function startAt(start: Start): { model: ReferenceModel; real: Real } {
-  const clock = { now: 0 };
-  const reg = new Registry({ now: () => clock.now });
-  const model = new ReferenceModel();
+/** Counters where a fresh registry has them. */
+const FRESH: Start = { nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined };
+
+/**
+ * The saved state with these counters (and agent 1 with `edits` edits, when given), which the store loads at start:
+ * no calls reach them. None when they are a fresh registry's.
+ */
+function savedAt(start: Start, model: ReferenceModel): SavedState | undefined {
+  if (JSON.stringify(start) === JSON.stringify(FRESH)) return undefined;
   const agents =
     start.edits === undefined
       ? []
@@ -512,7 +536,7 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
           {
             id: 1,
             name: "a",
-            state: "active",
+            state: "active" as const,
             last_seen_ms: 0,
             edit_count: start.edits,
             locked_paths: {},
@@ -520,52 +544,101 @@ function startAt(start: Start): { model: ReferenceModel; real: Real } {
             shared_paths: [],
           },
         ];
-  reg.restore({
+  const snapshot: Snapshot = {
     format_version: 2,
     taken_at_ms: 0,
     config: { default_lock_ttl_ms: model.ttl, agent_timeout_ms: model.timeout },
     agents: { next_id: start.nextId, next_fence: start.nextFence, agents },
     versions: { current_seq: start.seq, history: {} },
-  });
-  reg.loadWaits({ next_id: start.waitId, waits: [] }, () => () => {});
+  };
+  return {
+    format: STATE_FORMAT,
+    generation: 0,
+    options: processOptionsOf({}),
+    waits: { next_id: start.waitId, waits: [] },
+    delayed: [],
+    crashedSinceReap: [],
+    lastEventSeq: 0,
+    snapshot,
+  };
+}
+
+/** Opens the store of each run. */
+type Stores = ReturnType<typeof storeSeries>;
+
+/** A store and the model, both with these counters (and agent 1 with `edits` edits, when given). */
+async function startAt(stores: Stores, start: Start): Promise<{ model: ReferenceModel; real: Real }> {
+  const model = new ReferenceModel();
+  const store = await stores({ saved: savedAt(start, model), closeAfterTest: false });
   model.nextId = Math.max(start.nextId, start.edits === undefined ? 1 : 2);
   model.nextFence = start.nextFence;
   model.seq = start.seq;
   model.nextWaiterId = start.waitId;
   if (start.edits !== undefined) model.agents.set(1, { name: "a", state: "active", lastSeen: 0, edits: start.edits });
   const real: Real = {
-    reg,
-    clock,
+    store,
+    reg: store.reg,
     outcomes: [],
-    runner: new StepRunner(reg, {
-      advance: (ms) => (clock.now += ms),
+    runner: new StepRunner(store.reg, {
+      advance: (ms) => store.setTime(store.now() + ms),
       onOutcome: (id, outcome) => recordOutcome(real)(id, outcome),
     }),
   };
   return { model, real };
 }
 
-describe("model-based: core vs reference model", () => {
+/**
+ * Run `cmds` from `start` on a store of its own, closed after. Then another process opening the state (a replay of the
+ * directory, a second PostgreSQL sidecar) finds what the store holds.
+ */
+async function runOn(stores: Stores, start: Start, cmds: Iterable<Cmd>): Promise<void> {
+  const setup = await startAt(stores, start);
+  try {
+    await fc.asyncModelRun(() => setup, cmds);
+    const held = await setup.real.reg.snapshot();
+    const reopened = await setup.real.store.reopened();
+    if (reopened !== undefined) expect(reopened, "the state as another process opens it").toEqual(held);
+  } finally {
+    await setup.real.store.close();
+  }
+}
+
+/**
+ * Histories per property and store: MODEL_RUNS (default 200) in memory, a quarter of it in a state directory, 7.5% on
+ * PostgreSQL (15 by default: a round trip per call, about 0.5 to 1 s a history on a loaded machine; the property's
+ * database emptied before each history). MODEL_RUNS=2000 runs 150 a property there.
+ */
+const RUN_SHARE: Record<CoreStoreKind, number> = { memory: 1, directory: 1 / 4, postgres: 0.075 };
+const runsOf = (kind: CoreStoreKind) =>
+  Math.max(1, Math.round(Number(process.env.MODEL_RUNS ?? 200) * RUN_SHARE[kind]));
+
+/** Up to 3 s a history on PostgreSQL (on a loaded machine), and never less than 2 minutes. */
+const timeoutOf = (kind: CoreStoreKind) => Math.max(120_000, runsOf(kind) * 3_000);
+
+describe.each(CORE_STORES)("model-based: core vs reference model, %s state", (kind) => {
   it(
     "agrees on random timed histories of locks, modes, directories, fences and waits, " +
       "from counters anywhere up to 2^53-1",
-    () => {
-      fc.assert(
-        fc.property(starts, fc.commands(commands, { maxCommands: 200, size: "max" }), (start, cmds) => {
-          fc.modelRun(() => startAt(start), cmds);
-        }),
-        { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
+    async () => {
+      const stores = storeSeries(kind);
+      await fc.assert(
+        fc.asyncProperty(starts, fc.commands(commands, { maxCommands: 200, size: "max" }), (start, cmds) =>
+          runOn(stores, start, cmds),
+        ),
+        { numRuns: runsOf(kind) },
       );
     },
+    timeoutOf(kind),
   );
 
   it(
     "refuses a wait as a deadlock exactly when the brute-force waits-for graph finds a cycle, " +
       "on histories dense in waits",
-    () => {
+    async () => {
       const before = seen.deadlocks;
-      fc.assert(
-        fc.property(
+      const stores = storeSeries(kind);
+      await fc.assert(
+        fc.asyncProperty(
           fc.commands(
             [...commands, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy, ...waitHeavy],
             {
@@ -573,13 +646,12 @@ describe("model-based: core vs reference model", () => {
               size: "max",
             },
           ),
-          (cmds) => {
-            fc.modelRun(() => startAt({ nextId: 1, nextFence: 1, seq: 0, waitId: 1, edits: undefined }), cmds);
-          },
+          (cmds) => runOn(stores, FRESH, cmds),
         ),
-        { numRuns: Number(process.env.MODEL_RUNS ?? 200) },
+        { numRuns: runsOf(kind) },
       );
       expect(seen.deadlocks - before, "the histories reach deadlock refusals").toBeGreaterThan(0);
     },
+    timeoutOf(kind),
   );
 });

@@ -110,7 +110,7 @@ describe.each(STORES)("%s store", (store) => {
       });
 
       it.each([
-        ["a batch", "[" + JSON.stringify(req(1, "current_seq")) + "]", null, "batches are not supported"],
+        ["a batch", `[${JSON.stringify(req(1, "current_seq"))}]`, null, "batches are not supported"],
         ["an empty batch", "[]", null, "batches are not supported"],
         ["a string", '"hello"', null, "a message must be a JSON object"],
         ["a number", "42", null, "a message must be a JSON object"],

@@ -22,7 +22,8 @@ describe.each(STORES)("metrics (%s store)", (store) => {
       waits: { waiting: 0, started: 0 },
       agents: { active: 0, crashed: 0, gone: 0 },
       connections: 1,
-      journal: null,
+      // A state directory counts its journal's lines (the start journals the process options and a tick).
+      journal: store === "directory" ? expect.objectContaining({ generation: 0 }) : null,
     });
     const replies = new Map<unknown, Json>();
     const answer = async (id: unknown): Promise<Json> => {

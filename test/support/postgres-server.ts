@@ -39,7 +39,6 @@ import { tmpdir } from "node:os";
 import { basename, delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
-import { afterAll, beforeAll } from "vitest";
 
 const execFileAsync = promisify(execFile);
 
@@ -660,28 +659,4 @@ let names = 0;
 /** A name no other call in this run returns (for databases, schemas, channels). */
 export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${++names}_${randomBytes(3).toString("hex")}`;
-}
-
-/**
- * One server for the calling test file: started in beforeAll, stopped in
- * afterAll. Tests share it and take a database each with database().
- */
-export function usePostgres(options: PgServerOptions = {}): { readonly server: PgServer; database(): Promise<string> } {
-  let server: PgServer | undefined;
-  beforeAll(async () => {
-    server = await startPostgres(options);
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  const started = (): PgServer => {
-    if (!server) throw new Error("usePostgres(): the server is started in beforeAll");
-    return server;
-  };
-  return {
-    get server(): PgServer {
-      return started();
-    },
-    database: () => createDatabase(started()),
-  };
 }

@@ -3,16 +3,21 @@
 // (test/core/history.test.ts) and the journal replay test
 // (test/storage/replay.test.ts) each generate steps with their own
 // distributions and check their own properties, and all of them turn a step
-// into calls on a registry (or a journaled store) here. The interpreter
-// keeps track of the waits it started, so that a cancel step can name one.
+// into calls on a registry (or a journaled store, or a store whose calls
+// answer with promises: PostgreSQL state) here. The interpreter keeps track
+// of the waits it started, so that a cancel step can name one.
 import type { Snapshot, SnapshotAgent } from "../../protocol/snapshot.js";
+import { after } from "../../src/core/after.js";
 import type {
   AcquireResult,
   Conflict,
   EditOpName,
   LockMode,
+  MaybePromise,
+  RegistryStore,
   RenewResult,
   RestoreSummary,
+  ServedStore,
   TryLockResult,
   WaitOutcome,
 } from "../../src/core/store.js";
@@ -84,8 +89,8 @@ interface Results {
 export type StepOf<K extends Step["kind"]> = Extract<Step, { kind: K }>;
 
 export interface StepOptions {
-  /** Move the clock on by `ms` (an advance step). */
-  advance(ms: number): void;
+  /** Move the clock on by `ms` (an advance step); a promise when the move is a call of the store. */
+  advance(ms: number): unknown;
   /** A wait the interpreter started has ended. */
   onOutcome?(waitId: number, outcome: WaitOutcome<AcquireResult>): void;
 }
@@ -93,15 +98,18 @@ export interface StepOptions {
 /** A wait id that is never handed out. */
 const NO_WAIT = 0;
 
-/** Runs steps on a registry or a journaled store. */
-export class StepRunner {
+/** What a step on `Target` answers: the result itself on a store that answers at once, else maybe a promise of it. */
+export type StepAnswer<Target, R> = Target extends RegistryStore ? R : MaybePromise<R>;
+
+/** Runs steps on a registry, a journaled store, or a store that answers with promises. */
+export class StepRunner<Target extends ServedStore = StoreApi> {
   /** Every wait started, in order. */
   readonly started: number[] = [];
   /** The waits started that have not ended, in the order they started. */
   readonly pending = new Set<number>();
 
   constructor(
-    readonly target: StoreApi,
+    readonly target: Target,
     private readonly options: StepOptions,
   ) {}
 
@@ -116,17 +124,18 @@ export class StepRunner {
     return NO_WAIT;
   }
 
-  /** Make the call `step` stands for; throws what the call throws. */
-  run<K extends Step["kind"]>(step: StepOf<K>): Results[K] {
-    return this.call(step as Step) as Results[K];
+  /** Make the call `step` stands for; throws (or rejects with) what the call throws. */
+  run<K extends Step["kind"]>(step: StepOf<K>): StepAnswer<Target, Results[K]> {
+    return this.call(step as Step) as StepAnswer<Target, Results[K]>;
   }
 
   private call(step: Step): unknown {
     const target = this.target;
     switch (step.kind) {
-      case "advance":
-        this.options.advance(step.ms);
-        return undefined;
+      case "advance": {
+        const moved = this.options.advance(step.ms);
+        return moved instanceof Promise ? moved.then(() => undefined) : undefined;
+      }
       case "register":
         return target.register(step.name);
       case "registerWithId":
@@ -175,26 +184,30 @@ export class StepRunner {
       case "reap":
         return target.reap();
       case "restore":
-        return target.restore(asRestoreInput(target.snapshot(), step.format), { reap: step.reap });
+        return after(target.snapshot(), (snapshot) =>
+          target.restore(asRestoreInput(snapshot, step.format), { reap: step.reap }),
+        );
     }
   }
 
-  private acquire(step: StepOf<"acquire">): AcquireResult | { waiting: number } {
+  private acquire(step: StepOf<"acquire">): MaybePromise<AcquireResult | { waiting: number }> {
     let waitId = NO_WAIT;
     const done = (outcome: WaitOutcome<AcquireResult>) => {
       this.pending.delete(waitId);
       this.options.onOutcome?.(waitId, outcome);
     };
-    const result = this.target.acquire(
+    const answer = this.target.acquire(
       { agentId: step.agent, paths: step.paths, mode: step.mode, ttlMs: step.ttl, waitMs: step.wait },
       done,
     );
-    if ("waiting" in result) {
-      waitId = result.waiting;
-      this.started.push(waitId);
-      this.pending.add(waitId);
-    }
-    return result;
+    return after(answer, (result) => {
+      if ("waiting" in result) {
+        waitId = result.waiting;
+        this.started.push(waitId);
+        this.pending.add(waitId);
+      }
+      return result;
+    });
   }
 }
 

@@ -11,13 +11,16 @@ import { type Runtime, type RuntimeOptions, openRuntime } from "../../src/server
 import { type Session, startSession } from "../../src/server/session.js";
 import type { Framing } from "../../src/transport/framing.js";
 import { openAsyncStore } from "./async-store.js";
+import { freshDatabase } from "./postgres-database.js";
+import { tempDir } from "./temp-dir.js";
 import { type WireFraming, WirePeer } from "./wire-frames.js";
 
 /**
- * The stores a session can serve: the core registry in memory (answering at once), or one that answers every call on a
- * later macrotask, as PostgreSQL state does (async-store.ts). Suites that hold for both run over both.
+ * The stores a session can serve: the core registry in memory (answering at once); one that answers every call on a
+ * later macrotask, as PostgreSQL state does (async-store.ts); a state directory; PostgreSQL state on a database of its
+ * own. Suites that hold for every store run over all of them.
  */
-export const STORES = ["memory", "async"] as const;
+export const STORES = ["memory", "async", "directory", "postgres"] as const;
 export type StoreKind = (typeof STORES)[number];
 
 /** How to start a {@link WireSession}. */
@@ -84,7 +87,7 @@ export class WireSession extends WirePeer {
         config: {},
         crashLockDelayMs: 0,
         limits: DEFAULT_LIMITS,
-        statePath: options.statePath,
+        statePath: options.statePath ?? (await statePathOf(options.store)),
         compactBytes: 1 << 30,
         timeRequests: true,
         ...(options.store === "async" ? { openStore: openAsyncStore } : {}),
@@ -118,6 +121,13 @@ export class WireSession extends WirePeer {
   protected serverLog(): string {
     return `log: ${this.logs.join(" | ")}`;
   }
+}
+
+/** Where a store kind keeps its state: a fresh directory, a fresh database, or nowhere. */
+async function statePathOf(store: StoreKind | undefined): Promise<string | undefined> {
+  if (store === "directory") return tempDir("wire-state-");
+  if (store === "postgres") return freshDatabase();
+  return undefined;
 }
 
 /** Let a few event-loop turns pass (for checking that nothing more is written). */
