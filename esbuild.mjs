@@ -60,6 +60,8 @@ await build({
   define: { "import.meta": "importMeta" },
   outExtension: { ".js": ".cjs" },
   entryPoints: { "harn-registry": "src/cli/main.ts", launch: "src/cli/launch.ts" },
+  // PostgreSQL's client is required from node_modules when --state names a database, never at a plain start.
+  external: ["pg"],
   plugins: [zodOnDemand],
 });
 await build({
@@ -72,6 +74,7 @@ await build({
     "bench/locking": "bench/locking.ts",
     "bench/durable": "bench/durable.ts",
     "bench/rpc": "bench/rpc.ts",
+    "bench/postgres": "bench/postgres.ts",
     "bench/baselines/stock-server": "bench/baselines/stock-server.ts",
     "bench/baselines/raw-echo": "bench/baselines/raw-echo.ts",
     "scripts/gen-protocol": "scripts/gen-protocol.ts",
