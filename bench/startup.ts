@@ -34,7 +34,6 @@ function firstAnswerMs(args: string[], env: NodeJS.ProcessEnv): Promise<number> 
   });
 }
 
-
 const PROCESSES = [
   { name: "(b) raw Node echo (Content-Length)", args: [ECHO, "content-length"] },
   { name: "(a) stock vscode-jsonrpc server, answers null", args: [STOCK] },

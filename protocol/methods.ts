@@ -391,6 +391,20 @@ export const methods = {
       journal: z.nullable(
         z.strictObject({ generation: Count, lines: Count, writes: Count, fsyncs: Count, bytes: Count }),
       ),
+      postgres: z.nullable(
+        z.strictObject({
+          seq: Count,
+          applied: Count,
+          round_trips: Count,
+          appends: Count,
+          ticks: Count,
+          unavailable: Count,
+          reconnects: Count,
+          unknown_outcomes: Count,
+          notifies: Count,
+          reaped: Count,
+        }),
+      ),
     }),
   },
   clock_set: {

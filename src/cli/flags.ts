@@ -80,6 +80,16 @@ export const FLAGS = [
     help: "with --state=DIR: write a new snapshot and start a new journal once the journal passes N bytes",
   },
   {
+    flag: "--compact-entries",
+    kind: "integer",
+    arg: "N",
+    applies: SERVER,
+    default: 10_000,
+    help:
+      "with --state=postgres://…: the sidecar that writes every Nth log entry writes a snapshot row and deletes the " +
+      "entries before the previous one",
+  },
+  {
     flag: "--framing",
     kind: "enum",
     values: ["auto", "content-length", "ndjson"],
@@ -201,9 +211,11 @@ export const FLAGS = [
   {
     flag: "--keep-agents-on-disconnect",
     kind: "boolean",
-    applies: ["socket"],
+    applies: SERVER,
     without: "off: they crash at once, locks freed",
-    help: "a closed connection's agents stay until they time out",
+    help:
+      "a closed connection's agents (with --state=postgres://…, those of a sidecar that ends or dies) stay until " +
+      "they time out",
   },
   {
     flag: "--no-metrics",

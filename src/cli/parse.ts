@@ -209,6 +209,8 @@ function server(given: Given): Command {
     maxMessageBytes: given.number("--max-message-bytes"),
     maxQueuedBytes: given.number("--max-queued-bytes"),
     compactBytes: given.number("--compact-bytes"),
+    compactEntries: given.number("--compact-entries"),
+    keepAgents: given.has("--keep-agents-on-disconnect"),
     timeRequests: !given.has("--no-metrics"),
     settings,
     ...optional("statePath", given.string("--state")),

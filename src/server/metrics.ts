@@ -8,6 +8,9 @@ const BUCKETS = 40 * STEPS;
 /** Journal counters, with durable state (--state). */
 export type JournalStats = NonNullable<ResultOf<"metrics">["journal"]>;
 
+/** PostgreSQL state's counters (--state=postgres://…). */
+export type PostgresStats = NonNullable<ResultOf<"metrics">["postgres"]>;
+
 /**
  * Server-wide request counters and a log-linear latency histogram (one
  * array of counts, no allocation per request), cheap enough to leave on.
@@ -26,6 +29,7 @@ export class ServerMetrics {
   constructor(
     private readonly store: RegistryStore,
     private readonly journal: () => JournalStats | null,
+    private readonly postgres: () => PostgresStats | null = () => null,
   ) {}
 
   /** A request of a known method has arrived. */
@@ -62,6 +66,7 @@ export class ServerMetrics {
       ...this.store.stats(),
       connections: this.connections(),
       journal: this.journal(),
+      postgres: this.postgres(),
     };
   }
 

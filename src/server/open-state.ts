@@ -3,7 +3,7 @@ import { type Limits, Registry } from "../core/registry.js";
 import type { RegistryStore, ServedStore } from "../core/store.js";
 import type { Durability } from "../storage/journal.js";
 import { type ServerClock, manualClock, systemClock } from "./clock.js";
-import type { JournalStats } from "./metrics.js";
+import type { JournalStats, PostgresStats } from "./metrics.js";
 import type { RuntimeOptions } from "./runtime.js";
 import { hidePassword, isPostgresUrl } from "./state-url.js";
 
@@ -31,6 +31,8 @@ export interface StoreSettings {
 export interface OpenedState extends ServedState {
   durability?: Durability;
   journal(): JournalStats | null;
+  /** PostgreSQL state's counters. */
+  postgres?(): PostgresStats | null;
   /** It held something besides a new state's empty registry (the config it keeps is the start's, see configSources). */
   kept: boolean;
 }
@@ -62,7 +64,16 @@ export async function openState(
   if (isPostgresUrl(statePath)) {
     const { openPgState } = await import("../storage/postgres/pg-state.js");
     const keepAgents = options.keepAgents ?? false;
-    const pg = await openPgState({ url: statePath, clock: options.clock, registry, keepAgents, log, onFatal });
+    const compactEvery = options.compactEntries;
+    const pg = await openPgState({
+      url: statePath,
+      clock: options.clock,
+      registry,
+      keepAgents,
+      log,
+      onFatal,
+      ...(compactEvery === undefined ? {} : { compactEvery }),
+    });
     const { seq, entries, snapshotSeq } = pg.recovered;
     log(
       `state ${hidePassword(statePath)}: at seq ${seq}, ${entries} log entries replayed` +
@@ -75,6 +86,7 @@ export async function openState(
       close: () => pg.close(),
       onApplied: (listener) => pg.onApplied(listener),
       journal: () => null,
+      postgres: () => pg.stats(),
       kept: entries > 0 || snapshotSeq !== null,
     };
     await configure(state, config);

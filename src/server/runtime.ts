@@ -75,6 +75,8 @@ export interface RuntimeOptions {
    */
   statePath?: string;
   compactBytes: number;
+  /** With PostgreSQL state: a snapshot row every this many log entries (--compact-entries; default 10,000). */
+  compactEntries?: number;
   /** PostgreSQL state: this sidecar's agents outlive it (--keep-agents-on-disconnect); else they crash when it ends. */
   keepAgents?: boolean;
   /** Count and time every request for `metrics` (on unless --no-metrics). */
@@ -138,7 +140,7 @@ export async function openRuntime(
     view,
     clock,
     durability: state.durability,
-    metrics: new ServerMetrics(view, state.journal),
+    metrics: new ServerMetrics(view, state.journal, state.postgres),
     timeRequests: options.timeRequests,
     bindings: new AgentBindings(view),
     configSources: () => {

@@ -1,4 +1,5 @@
 import { DomainError } from "../../core/errors.js";
+import type { ResultOf } from "../../../protocol/methods.js";
 import { type RegistryOptions, processOptionsOf } from "../../core/registry.js";
 import type { RegistryStore, ServedStore } from "../../core/store.js";
 import { type PreparedChange, prepareChange } from "../entries.js";
@@ -7,6 +8,9 @@ import { AGENT_OF } from "./agent-of.js";
 import { type PgClock, pgClock } from "./pg-clock.js";
 import { type LogEntry, type PgLog, StoreUnavailableError, type openPgLog } from "./pg-log.js";
 import { Replica } from "./replica.js";
+
+/** PostgreSQL state's counters, as `metrics` reports them. */
+type PostgresStats = NonNullable<ResultOf<"metrics">["postgres"]>;
 
 /** By default a snapshot row is written every this many entries. */
 export const COMPACT_EVERY = 10_000;
@@ -55,7 +59,8 @@ export interface PgState {
   readonly view: RegistryStore;
   readonly clock: PgClock;
   readonly recovered: { seq: number; entries: number; snapshotSeq: number | null };
-  stats(): Record<string, number>;
+  /** The counters `metrics` reports under `postgres`. */
+  stats(): PostgresStats;
   /** Call `listener` after every round that applied entries (the deadline timer re-arms: the next deadline moved). */
   onApplied(listener: () => void): void;
   /** Answer what is queued, crash this sidecar's live agents (unless keepAgents), leave the database. */
@@ -172,8 +177,20 @@ class PgRegistry implements PgState {
     this.appliedListeners.push(listener);
   }
 
-  stats(): Record<string, number> {
-    return { position: this.replica.position, applied: this.replica.applied, ...this.counts, ...this.log.stats() };
+  stats(): PostgresStats {
+    const log = this.log.stats();
+    return {
+      seq: this.replica.position,
+      applied: this.replica.applied,
+      round_trips: this.counts.rounds,
+      appends: this.counts.appends,
+      ticks: this.counts.ticks,
+      unavailable: this.counts.unavailable,
+      reconnects: log.reconnects ?? 0,
+      unknown_outcomes: log.unknownOutcomes ?? 0,
+      notifies: log.notifies ?? 0,
+      reaped: log.reaped ?? 0,
+    };
   }
 
   async close(): Promise<void> {
