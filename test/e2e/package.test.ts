@@ -30,7 +30,7 @@
 // what the clone must have itself.
 import { execFile, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { builtinModules } from "node:module";
+import { builtinModules, createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -281,14 +281,16 @@ describe("the package", () => {
     ]);
     const sidecar = moduleGraph(join(installed, "dist", "harn-registry.cjs"));
     expect([...launcher.missing, ...sidecar.missing]).toEqual([]);
-    // dist/ is bundled: at run time it loads Node's modules only (README, Install).
+    // dist/ is bundled: at run time it loads Node's modules only, and PostgreSQL's client (a dependency, installed
+    // with it) when --state names a database (README, Install).
     const client = moduleGraph(join(installed, "dist", "client.js"));
     expect(client.missing).toEqual([]);
     expect(
       [...launcher.external, ...sidecar.external, ...client.external].filter(
         (specifier) => !specifier.startsWith("node:") && !builtinModules.includes(specifier),
       ),
-    ).toEqual([]);
+    ).toEqual(["pg"]);
+    expect(createRequire(join(installed, "dist", "harn-registry.cjs")).resolve("pg")).toContain("node_modules");
     checkInstalled(project, manifest.version);
     const demo = runSync(project, join(project, "node_modules", ".bin", "harn-registry"), ["demo"]);
     expect(demo.stderr).toBe("");
