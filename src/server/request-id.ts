@@ -48,6 +48,12 @@ export function exactId(text: string, id: number | bigint): number | RawId {
   return new RawId(token ?? printed, id);
 }
 
+/** JSON text of the reply to request `id` with `result` (undefined is null), as JSON.stringify writes the envelope. */
+export function replyJson(id: RequestId, result: unknown): string {
+  const idJson = typeof id === "number" ? String(id) : id instanceof RawId ? id.token : JSON.stringify(id);
+  return `{"jsonrpc":"2.0","id":${idJson},"result":${result === undefined ? "null" : JSON.stringify(result)}}`;
+}
+
 /** JSON text of an outgoing message; a RawId id is written as its token. */
 export function stringifyMessage(message: Message): string {
   const { id } = message as { id?: unknown };

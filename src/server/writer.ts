@@ -136,8 +136,13 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   write(message: Message): Promise<void> {
-    this.enqueue(message);
+    if (!this.closed) this.enqueue(stringifyMessage(message), (message as { id?: unknown }).id !== undefined);
     return Promise.resolve();
+  }
+
+  /** Queue a reply given as its JSON text (see replyJson): the connection's path, with no message object. */
+  writeReply(json: string): void {
+    if (!this.closed) this.enqueue(json, true);
   }
 
   /** Bytes queued for this peer: the writer's queue and what the output holds. */
@@ -234,9 +239,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     return ready;
   }
 
-  private enqueue(message: Message): void {
-    if (this.closed) return;
-    const isReply = (message as { id?: unknown }).id !== undefined;
+  private enqueue(json: string, isReply: boolean): void {
     const max = this.options.maxQueuedBytes;
     if (isReply && max !== undefined && this.congested && this.replyBytes >= max) {
       const queued = this.replyBytes;
@@ -244,7 +247,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.options.onOverflow?.(queued);
       return;
     }
-    const text = encodeFrame(this.options.framing(), stringifyMessage(message));
+    const text = encodeFrame(this.options.framing(), json);
     this.chunks.push(text);
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
     this.replyLengths.push(isReply ? text.length : 0);
