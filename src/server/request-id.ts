@@ -45,8 +45,14 @@ export function exactId(text: string, id: number | bigint): number | RawId {
   }
   const token = idToken(text, printed);
   if (typeof id === "number" && (token === undefined || token === printed)) return id;
-  return new RawId(token ?? printed, id);
+  return new RawId(token === undefined ? printed : copied(token), id);
 }
+
+/**
+ * A copy of a numeric token (ASCII) sliced from a message's text: a slice would keep alive the whole input chunk the
+ * text was decoded from (see NdjsonDecoder) for as long as a waiting request holds its id.
+ */
+const copied = (token: string): string => Buffer.from(token, "latin1").toString("latin1");
 
 /** JSON text of the reply to request `id` with `result` (undefined is null), as JSON.stringify writes the envelope. */
 export function replyJson(id: RequestId, result: unknown): string {

@@ -72,7 +72,32 @@ export class NdjsonDecoder implements FrameDecoder {
     private readonly sink: FrameSink,
   ) {}
 
+  /**
+   * When no line ending in `chunk` can exceed the limit (nearly always), they are decoded at once and the text split:
+   * a newline byte is never part of a multi-byte character, so this decodes each line as decoding it alone would.
+   */
   push(chunk: Buffer): void {
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last === -1 || this.discarding || this.pendingBytes + last > this.maxBytes) {
+      this.pushLines(chunk);
+      return;
+    }
+    const text =
+      this.pending.length === 0
+        ? chunk.toString("utf8", 0, last)
+        : Buffer.concat([...this.pending, chunk.subarray(0, last)]).toString("utf8");
+    this.reset();
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      this.line(text.slice(start, end));
+      start = end + 1;
+    }
+    this.line(start === 0 ? text : text.slice(start));
+    this.hold(chunk, last + 1);
+  }
+
+  /** The lines of `chunk` one by one, each checked against the limit in bytes. */
+  private pushLines(chunk: Buffer): void {
     let start = 0;
     for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, end);
@@ -92,9 +117,13 @@ export class NdjsonDecoder implements FrameDecoder {
       }
       const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
       this.reset();
-      const text = line.toString("utf8").trim();
-      if (text !== "") this.sink.message(text);
+      this.line(line.toString("utf8"));
     }
+    this.hold(chunk, start);
+  }
+
+  /** Keep `chunk` from `start` (a line not yet ended), or start discarding a line past the limit. */
+  private hold(chunk: Buffer, start: number): void {
     if (start >= chunk.length || this.discarding) return;
     const rest = chunk.subarray(start);
     this.pending.push(rest);
@@ -111,12 +140,17 @@ export class NdjsonDecoder implements FrameDecoder {
     }
   }
 
+  private line(text: string): void {
+    const trimmed = text.trim();
+    if (trimmed !== "") this.sink.message(trimmed);
+  }
+
   /** A last line without its newline is a message like any other. */
   end(): void {
     if (this.discarding || this.pending.length === 0) return;
-    const text = Buffer.concat(this.pending).toString("utf8").trim();
+    const text = Buffer.concat(this.pending).toString("utf8");
     this.reset();
-    if (text !== "") this.sink.message(text);
+    this.line(text);
   }
 
   private reset(): void {

@@ -51,6 +51,16 @@ describe("NdjsonDecoder", () => {
       expect(errors[0]?.oversized).toBe(true);
     });
   });
+
+  it("counts the limit in bytes, whatever the chunking: a line of the limit passes, one byte more is dropped", () => {
+    const data = Buffer.from('{"b":"é"}\n{"b":"éé"}\n{"c":3}\n');
+    everySplit(data, (chunks) => {
+      const { decoder, messages, errors } = collect((sink) => new NdjsonDecoder(Buffer.byteLength('{"b":"é"}'), sink));
+      for (const chunk of chunks) decoder.push(chunk);
+      expect(messages).toEqual(['{"b":"é"}', '{"c":3}']);
+      expect(errors.map((error) => error.oversized)).toEqual([true]);
+    });
+  });
 });
 
 describe("ContentLengthDecoder", () => {
