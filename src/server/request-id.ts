@@ -32,14 +32,17 @@ const USUAL_START = '{"jsonrpc":"2.0","id":';
  * The id to echo for the numeric id `id` parsed from the object `text`: the
  * number itself when it prints back as its token, else a RawId of the
  * token. The common case costs two prefix comparisons: a message that
- * starts as {@link USUAL_START} with the printed id after it. Otherwise
+ * starts as {@link USUAL_START} with the printed id after it (the first
+ * by lastIndexOf from 0, which V8 runs several times faster than
+ * startsWith with a prefix this long). Otherwise
  * the top-level members are scanned up to the id. With duplicate "id"
  * members (JSON.parse keeps the last), the first that prints back as the
  * value wins, else the last.
  */
 export function exactId(text: string, id: number | bigint): number | RawId {
   const printed = String(id);
-  if (typeof id === "number" && text.startsWith(USUAL_START) && text.startsWith(printed, USUAL_START.length)) {
+  const usual = text.lastIndexOf(USUAL_START, 0) === 0;
+  if (typeof id === "number" && usual && text.startsWith(printed, USUAL_START.length)) {
     const next = text.charCodeAt(USUAL_START.length + printed.length);
     if (next === 44 || next === 125 || isBlank(next)) return id;
   }
