@@ -25,12 +25,9 @@ export class ServerMetrics {
   private readonly histogram = new Uint32Array(BUCKETS);
   private timed = 0;
   private maxUs = 0;
-  /** The last clock read, while it can still start a request (until the current turn's synchronous work is done). */
+  /** The last clock read, while it can still start a request (until the input chunk being read is done). */
   private mark = 0;
   private marked = false;
-  private readonly unmark = () => {
-    this.marked = false;
-  };
   /** Open connections: a socket server counts those it serves; stdio has one. */
   connections: () => number = () => 1;
 
@@ -65,16 +62,20 @@ export class ServerMetrics {
   }
 
   /**
-   * When a request starts, for {@link took}: the clock read that ended the previous request, when that was in the
-   * same turn of the event loop (the requests of one input chunk are run back to back), else a new read. So a request
-   * of a pipelined chunk costs one clock read, and its time in the server includes reading its message.
+   * When a request starts, for {@link took}: the clock read that ended the previous request of the same input chunk
+   * (its requests run back to back), else a new read. So a request of a pipelined chunk costs one clock read, and its
+   * time in the server includes reading its message.
    */
   start(): number {
     if (this.marked) return this.mark;
     this.marked = true;
-    queueMicrotask(this.unmark);
     this.mark = performance.now();
     return this.mark;
+  }
+
+  /** The input chunk being read is done: the next request starts with a clock read of its own. */
+  chunkDone(): void {
+    this.marked = false;
   }
 
   /** How long a request took in the server, from {@link start}. */

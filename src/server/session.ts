@@ -85,7 +85,10 @@ export function startSession(options: SessionOptions): Session {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     onFraming: (detected) => (framing = detected),
-    onChunkDone: () => writer.flush(),
+    onChunkDone: () => {
+      writer.flush();
+      options.runtime.metrics.chunkDone();
+    },
     log,
   });
   const { store, metrics } = options.runtime;
