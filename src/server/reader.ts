@@ -30,6 +30,8 @@ export interface ReaderOptions {
   maxMessageBytes: number;
   /** Told once the framing is known. */
   onFraming(framing: Framing): void;
+  /** The messages of an input chunk are about to be handed over (then onChunkDone: nothing else runs in between). */
+  onChunkStart(): void;
   /** Every message of an input chunk has been handed over (the answers to it can go out now). */
   onChunkDone(): void;
   log(line: string): void;
@@ -102,12 +104,14 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
       this.useFraming(decided.framing);
       chunk = decided.rest;
     }
+    this.options.onChunkStart();
     (this.decoder as FrameDecoder).push(chunk);
     this.options.onChunkDone();
   }
 
   /** The input ended: what the decoder still holds is answered, then the reader closes. */
   private end(): void {
+    this.options.onChunkStart();
     const leftover = this.decoder === undefined ? this.detector.leftover() : undefined;
     if (leftover !== undefined) {
       this.useFraming("ndjson");

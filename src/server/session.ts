@@ -85,8 +85,9 @@ export function startSession(options: SessionOptions): Session {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     onFraming: (detected) => (framing = detected),
+    onChunkStart: () => writer.hold(),
     onChunkDone: () => {
-      writer.flush();
+      writer.release();
       options.runtime.metrics.chunkDone();
     },
     log,

@@ -64,9 +64,10 @@ export type Drained = "written" | "closed" | "stalled";
  *
  * The queue is written oldest first, in writes of at most PIECE_BYTES: when
  * the reader has handed over every message of an input chunk ({@link
- * flush}), so the replies to a chunk leave together; at once when
- * FLUSH_BYTES (counted in characters) are queued; otherwise on the next
- * turn of the event loop (a reply or event queued outside a chunk). With a
+ * hold}, {@link release}), so the replies to a chunk leave together; at
+ * once when FLUSH_BYTES (counted in characters) are queued; otherwise on
+ * the next turn of the event loop (a reply or event queued outside a
+ * chunk). With a
  * journal (`durability`), a frame leaves only once every change made
  * before it was queued is on disk: a flush writes the queue up to the first
  * frame still waiting, and the journal's progress flushes again. While the
@@ -92,6 +93,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   private bytes = 0;
   private replyBytes = 0;
   private scheduled = false;
+  /** The reader is handing over an input chunk, and {@link release} follows: nothing needs scheduling. */
+  private holding = false;
   private congested = false;
   private closed = false;
   /** When the output last took a piece (performance.now()). */
@@ -254,7 +257,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     this.bytes += text.length;
     if (isReply) this.replyBytes += text.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();
-    else this.schedule();
+    else if (!this.holding) this.schedule();
   }
 
   private schedule(): void {
@@ -267,8 +270,22 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   /**
+   * The reader is about to hand over an input chunk: what is queued until {@link release} is written then, with no
+   * flush scheduled for it.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** The input chunk has been handed over: write what may go now (see {@link flush}). */
+  release(): void {
+    this.holding = false;
+    this.flush();
+  }
+
+  /**
    * Write what may go now: everything queued, or with a journal what is durable, piece by piece until the output is
-   * congested (the reader calls this when an input chunk is done).
+   * congested.
    */
   flush(): void {
     if (this.closed || this.congested || this.chunks.length === 0) return;
