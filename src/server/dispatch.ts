@@ -7,6 +7,7 @@ import {
   type HostCallable,
   type MethodName,
   hostCallableNames,
+  methodNames,
   methods,
 } from "../../protocol/methods.js";
 import { type Precheck, precheck } from "../../protocol/precheck.js";
@@ -104,23 +105,20 @@ const HOST_CALL = envelope("host/call", HOST_CALL_PREFIX);
 export function createDispatcher(options: DispatchOptions): Dispatch {
   const run = createRun(options);
   const metrics = options.metrics;
-  const routes = new Map<string, Route>();
-  /** The route of a method of the table (made on first use), else undefined. */
-  const routeOf = (method: string): Route | undefined => {
-    let route = routes.get(method);
-    if (route === undefined && Object.hasOwn(methods, method)) {
-      const name = method as MethodName;
-      route = {
+  /** Every method's route, keyed by the table's own name strings (a method name read from a message may be a slice). */
+  const routes = new Map<string, Route>(
+    methodNames.map((name) => [
+      name,
+      {
         name,
         handler: options.handlers[name as HandledMethod] as Route["handler"],
         precheck: prechecks.get(name) as Precheck,
         actsAsAgent: "actsAsAgent" in methods[name],
         counter: metrics === undefined ? -1 : metrics.counterOf(name),
-      };
-      routes.set(name, route);
-    }
-    return route;
-  };
+      },
+    ]),
+  );
+  const routeOf = (method: string): Route | undefined => routes.get(method);
   const failed = (start: number, error: unknown) => {
     if (metrics !== undefined) {
       metrics.took(start);

@@ -18,6 +18,7 @@ import {
 } from "../transport/framing.js";
 import { parseJson } from "../transport/lossless-json.js";
 import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
+import { usualRequest } from "./usual-request.js";
 import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
@@ -136,6 +137,11 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     const callback = this.callback;
     if (callback === undefined) return;
     const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    const usual = usualRequest(json);
+    if (usual !== undefined) {
+      callback(usual);
+      return;
+    }
     let value: unknown;
     try {
       value = parseJson(json);

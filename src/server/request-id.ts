@@ -26,7 +26,7 @@ export function idText(id: RequestId): string {
 }
 
 /** How nearly every client starts a request; the id token follows. */
-const USUAL_START = '{"jsonrpc":"2.0","id":';
+export const USUAL_START = '{"jsonrpc":"2.0","id":';
 
 /**
  * The id to echo for the numeric id `id` parsed from the object `text`: the
