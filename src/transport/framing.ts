@@ -21,6 +21,9 @@ const MAX_HEADER_BYTES = 8192;
 /** The longest line end of the blank line that ends a header block (`\r\n\r\n`). */
 const HEADER_END_BYTES = 4;
 
+/** How nearly every client writes the header, as bytes: its value and `\r\n\r\n` follow. */
+const USUAL_HEADER = Buffer.from("Content-Length: ", "latin1");
+
 /** The header every Content-Length frame carries, in lower case with its colon (headers are matched in any case). */
 export const CONTENT_LENGTH_HEADER = "content-length:";
 
@@ -168,7 +171,9 @@ export class NdjsonDecoder implements FrameDecoder {
  * `Content-Length:` in the block.
  */
 export class ContentLengthDecoder implements FrameDecoder {
+  /** The bytes not yet consumed are `buffer` from `offset` (frames are read in place, without a view each). */
   private buffer: Buffer = Buffer.alloc(0);
+  private offset = 0;
   /** Body length we are collecting, or -1 while reading headers. */
   private bodyLength = -1;
   /** Bytes of an oversized body still to be skipped. */
@@ -186,22 +191,56 @@ export class ContentLengthDecoder implements FrameDecoder {
       chunk = chunk.subarray(skipped);
       if (chunk.length === 0) return;
     }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.buffer =
+      this.offset === this.buffer.length ? chunk : Buffer.concat([this.buffer.subarray(this.offset), chunk]);
+    this.offset = 0;
     for (;;) {
       if (this.bodyLength < 0) {
+        if (this.usualHeader()) continue;
+        this.compact();
         if (!this.readHeader()) return;
         continue;
       }
-      if (this.buffer.length < this.bodyLength) return;
-      const body = this.buffer.subarray(0, this.bodyLength);
-      this.buffer = this.buffer.subarray(this.bodyLength);
+      const start = this.offset;
+      if (this.buffer.length - start < this.bodyLength) return;
+      this.offset += this.bodyLength;
       this.bodyLength = -1;
-      this.sink.message(body.toString("utf8"));
+      this.sink.message(this.buffer.toString("utf8", start, this.offset));
     }
+  }
+
+  /**
+   * Consume the header block at `offset` when it is written the usual way: `Content-Length: N` alone, `\r\n` line
+   * ends, N within the limit. Anything else (other headers, other spellings, blank lines before it, a block not
+   * complete yet) is false, for {@link readHeader}.
+   */
+  private usualHeader(): boolean {
+    const buffer = this.buffer;
+    let at = this.offset;
+    for (let i = 0; i < USUAL_HEADER.length; i++) if (buffer[at + i] !== USUAL_HEADER[i]) return false;
+    at += USUAL_HEADER.length;
+    const digits = at;
+    let length = 0;
+    for (let c = buffer[at]; c !== undefined && c >= 48 && c <= 57 && at - digits < 16; c = buffer[++at])
+      length = length * 10 + (c - 48);
+    if (at === digits || at - digits > 15 || length > this.maxBytes) return false;
+    if (buffer[at] !== CR || buffer[at + 1] !== NEWLINE || buffer[at + 2] !== CR || buffer[at + 3] !== NEWLINE)
+      return false;
+    this.offset = at + HEADER_END_BYTES;
+    this.bodyLength = length;
+    return true;
+  }
+
+  /** Drop the consumed bytes from the buffer (for the code that reads it from its start). */
+  private compact(): void {
+    if (this.offset === 0) return;
+    this.buffer = this.buffer.subarray(this.offset);
+    this.offset = 0;
   }
 
   /** A body or header block cut short by the end of the input is malformed. */
   end(): void {
+    this.compact();
     if (this.bodyLength >= 0) {
       this.sink.malformed(`the input ended after ${this.buffer.length} of the ${this.bodyLength} body bytes`, false);
     } else if (this.buffer.toString("latin1").trim() !== "") {
@@ -211,6 +250,7 @@ export class ContentLengthDecoder implements FrameDecoder {
       );
     }
     this.buffer = Buffer.alloc(0);
+    this.offset = 0;
     this.bodyLength = -1;
   }
 

@@ -79,6 +79,25 @@ describe("ContentLengthDecoder", () => {
     });
   });
 
+  it("reads the usual header and other spellings of it alike, whatever the chunking", () => {
+    const n = body2.length;
+    const headers = [
+      `Content-Length: ${n}\r\n\r\n`,
+      `Content-Length: 000${n}\r\n\r\n`,
+      `Content-Length: ${n} \r\n\r\n`,
+      `Content-Length:${n}\r\n\r\n`,
+      `content-length: ${n}\r\n\r\n`,
+      `Content-Length: ${n}\n\n`,
+      `\r\nContent-Length: ${n}\r\n\r\n`,
+    ];
+    everySplit(Buffer.from(headers.map((header) => header + body2).join("")), (chunks) => {
+      const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+      for (const chunk of chunks) decoder.push(chunk);
+      expect(messages).toEqual(headers.map(() => body2));
+      expect(errors).toEqual([]);
+    });
+  });
+
   it("reports a header without Content-Length or with a bad value, and resynchronises", () => {
     const data = Buffer.from(
       `Foo: 1\r\n\r\nContent-Length: x\r\n\r\njunk Content-Length: ${body2.length}\r\n\r\n${body2}`,
