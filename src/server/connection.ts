@@ -1,8 +1,13 @@
 import type { CancellationToken, Disposable, Message, MessageWriter } from "vscode-jsonrpc/node";
 import { Emitter } from "./emitter.js";
 import type { TransportReader } from "./reader.js";
-import { type RequestId, idValue } from "./request-id.js";
+import { type RequestId, idValue, replyJson } from "./request-id.js";
 import { type TransportError, toResponseError } from "./rpc-errors.js";
+
+/** A MessageWriter that also takes a reply as its JSON text (see replyJson). */
+export interface ReplyWriter extends MessageWriter {
+  writeReply(json: string): void;
+}
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
 
@@ -49,7 +54,7 @@ export class ServerConnection {
 
   constructor(
     private readonly reader: TransportReader,
-    private readonly writer: MessageWriter,
+    private readonly writer: ReplyWriter,
     private readonly log: (line: string) => void,
   ) {}
 
@@ -138,7 +143,7 @@ export class ServerConnection {
 
   /** Queue the reply; `id` goes on as given (a RawId is written as its token). */
   private answer(id: RequestId, result: unknown): void {
-    void this.writer.write({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as Message);
+    this.writer.writeReply(replyJson(id, result));
   }
 
   /**

@@ -116,8 +116,22 @@ const HOST_CALL = envelope("host/call", HOST_CALL_PREFIX);
  * is counted and timed, under the name of the method it runs.
  */
 export function createDispatcher(options: DispatchOptions): Dispatch {
-  const handle = createHandle(options);
+  const run = createRun(options);
   const metrics = options.metrics;
+  /** Every method's route, keyed by the table's own name strings (a method name read from a message may be a slice). */
+  const routes = new Map<string, Route>(
+    methodNames.map((name) => [
+      name,
+      {
+        name,
+        handler: options.handlers[name as HandledMethod] as Route["handler"],
+        precheck: prechecks.get(name) as Precheck,
+        actsAsAgent: "actsAsAgent" in methods[name],
+        counter: metrics === undefined ? -1 : metrics.counterOf(name),
+      },
+    ]),
+  );
+  const routeOf = (method: string): Route | undefined => routes.get(method);
   const failed = (start: number, error: unknown) => {
     if (metrics !== undefined) {
       metrics.took(start);
@@ -126,7 +140,7 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
     return error;
   };
   return (method, params, token) => {
-    const start = metrics === undefined ? 0 : performance.now();
+    const start = metrics === undefined ? 0 : metrics.start();
     let builtin: string | undefined;
     try {
       let result: unknown;
@@ -135,15 +149,18 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
         try {
           carried = open(method === "builtin_call" ? BUILTIN_CALL : HOST_CALL, params);
         } catch (error) {
-          metrics?.request(method);
+          metrics?.count((routeOf(method) as Route).counter);
           throw error;
         }
-        metrics?.request(carried.method);
+        const route = routeOf(carried.method) as Route;
+        metrics?.count(route.counter);
         builtin = carried.builtin;
-        result = handle(carried.method, carried.params, token, carried.session);
+        result = run(route, carried.params, token, carried.session);
       } else {
-        if (metrics !== undefined && Object.hasOwn(methods, method)) metrics.request(method);
-        result = handle(method, params, token, undefined);
+        const route = routeOf(method);
+        if (route === undefined) throw methodNotFound(method);
+        metrics?.count(route.counter);
+        result = run(route, params, token, undefined);
       }
       if (!(result instanceof Promise)) {
         metrics?.took(start);
@@ -162,6 +179,15 @@ export function createDispatcher(options: DispatchOptions): Dispatch {
       throw failed(start, builtin === undefined ? error : asHostlibError(builtin, error));
     }
   };
+}
+
+/** A method as the dispatcher runs it: its handler, its params' precheck and its metrics counter. */
+interface Route {
+  name: MethodName;
+  handler: (params: unknown, token: CancellationToken, session: string | undefined) => unknown;
+  precheck: Precheck;
+  actsAsAgent: boolean;
+  counter: number;
 }
 
 /**
@@ -205,32 +231,22 @@ function open({ name: envelope, prefix, names, precheck }: Envelope, params: unk
   return { method, params: fields.args ?? {}, session: fields.sessionId as string | undefined, builtin };
 }
 
-function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions) {
-  return (method: string, params: unknown, token: CancellationToken, session: string | undefined): unknown => {
-    if (!Object.hasOwn(methods, method)) {
-      throw methodNotFound(method);
-    }
-    const name = method as MethodName;
+/** Runs a route's handler on params it validates first, as the agent it acts as (with ownership). */
+function createRun({ isShutDown, log, actAs }: DispatchOptions) {
+  return (route: Route, params: unknown, token: CancellationToken, session: string | undefined): unknown => {
+    const { name, handler } = route;
     if (isShutDown()) throw shuttingDown(name);
     const raw = params === undefined ? {} : params;
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
       throw invalidParams(name, "params", `must be an object of named parameters, got ${describeValue(raw)}`);
     }
-    const parsed = (prechecks.get(name) as Precheck)(raw) ? { data: raw } : methods[name].params.safeParse(raw);
-    if ("success" in parsed && !parsed.success)
-      throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
+    const valid = route.precheck(raw) ? raw : validated(name, raw);
     try {
-      const handler = handlers[name as HandledMethod] as (
-        p: unknown,
-        t: CancellationToken,
-        s: string | undefined,
-      ) => unknown;
-      const run = () => handler(parsed.data, token, session);
-      const agentId = (parsed.data as { agent_id?: number }).agent_id;
+      const agentId = (valid as { agent_id?: number }).agent_id;
       const result =
-        actAs === undefined || !("actsAsAgent" in methods[name]) || agentId === 0
-          ? run()
-          : actAs(agentId ?? "new", run);
+        actAs === undefined || !route.actsAsAgent || agentId === 0
+          ? handler(valid, token, session)
+          : actAs(agentId ?? "new", () => handler(valid, token, session));
       if (result instanceof Promise) {
         return result.catch((error: unknown) => {
           throw toResponseError(name, error, log);
@@ -241,4 +257,12 @@ function createHandle({ handlers, isShutDown, log, actAs }: DispatchOptions) {
       throw toResponseError(name, error, log);
     }
   };
+}
+
+/** `raw` as the method's zod schema parses it (defaults filled in), or the invalid-params error of its first issue. */
+function validated(name: MethodName, raw: object): unknown {
+  const parsed = methods[name].params.safeParse(raw);
+  if (!parsed.success)
+    throw fromZodIssue(name, parsed.error.issues[0] as z.core.$ZodIssue, parameterNames.get(name) ?? [], raw);
+  return parsed.data;
 }

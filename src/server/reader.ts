@@ -13,6 +13,7 @@ import {
 import { parseJson } from "../transport/lossless-json.js";
 import { type TransportError, messageTooLarge, parseError } from "./rpc-errors.js";
 import { AbstractMessageReader } from "./message-streams.js";
+import { usualRequest } from "./usual-request.js";
 import { isWriteError } from "./writer.js";
 
 /** Options of a {@link FramedMessageReader}. */
@@ -25,6 +26,8 @@ export interface ReaderOptions {
   maxMessageBytes: number;
   /** Told once the framing is known. */
   onFraming(framing: Framing): void;
+  /** The messages of an input chunk are about to be handed over (then onChunkDone: nothing else runs in between). */
+  onChunkStart(): void;
   /** Every message of an input chunk has been handed over (the answers to it can go out now). */
   onChunkDone(): void;
   log(line: string): void;
@@ -97,12 +100,14 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
       this.useFraming(decided.framing);
       chunk = decided.rest;
     }
+    this.options.onChunkStart();
     (this.decoder as FrameDecoder).push(chunk);
     this.options.onChunkDone();
   }
 
   /** The input ended: what the decoder still holds is answered, then the reader closes. */
   private end(): void {
+    this.options.onChunkStart();
     const leftover = this.decoder === undefined ? this.detector.leftover() : undefined;
     if (leftover !== undefined) {
       this.useFraming("ndjson");
@@ -127,6 +132,11 @@ export class FramedMessageReader extends AbstractMessageReader implements Transp
     const callback = this.callback;
     if (callback === undefined) return;
     const json = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+    const usual = usualRequest(json);
+    if (usual !== undefined) {
+      callback(usual);
+      return;
+    }
     let value: unknown;
     try {
       value = parseJson(json);

@@ -91,7 +91,11 @@ export function startSession(options: SessionOptions): Session {
     framing: options.framing,
     maxMessageBytes: options.maxMessageBytes,
     onFraming: (detected) => (framing = detected),
-    onChunkDone: () => writer.flush(),
+    onChunkStart: () => writer.hold(),
+    onChunkDone: () => {
+      writer.release();
+      options.runtime.metrics.chunkDone();
+    },
     log,
   });
   const { store, view, metrics, afterRequest } = options.runtime;

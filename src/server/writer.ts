@@ -65,9 +65,10 @@ export type Drained = "written" | "closed" | "stalled";
  *
  * The queue is written oldest first, in writes of at most PIECE_BYTES: when
  * the reader has handed over every message of an input chunk ({@link
- * flush}), so the replies to a chunk leave together; at once when
- * FLUSH_BYTES (counted in characters) are queued; otherwise on the next
- * turn of the event loop (a reply or event queued outside a chunk). With a
+ * hold}, {@link release}), so the replies to a chunk leave together; at
+ * once when FLUSH_BYTES (counted in characters) are queued; otherwise on
+ * the next turn of the event loop (a reply or event queued outside a
+ * chunk). With a
  * journal (`durability`), a frame leaves only once every change made
  * before it was queued is on disk: a flush writes the queue up to the first
  * frame still waiting, and the journal's progress flushes again. While the
@@ -93,6 +94,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   private bytes = 0;
   private replyBytes = 0;
   private scheduled = false;
+  /** The reader is handing over an input chunk, and {@link release} follows: nothing needs scheduling. */
+  private holding = false;
   private congested = false;
   private closed = false;
   /** When the output last took a piece (performance.now()). */
@@ -137,8 +140,13 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   write(message: Message): Promise<void> {
-    this.enqueue(message);
+    if (!this.closed) this.enqueue(stringifyMessage(message), (message as { id?: unknown }).id !== undefined);
     return Promise.resolve();
+  }
+
+  /** Queue a reply given as its JSON text (see replyJson): the connection's path, with no message object. */
+  writeReply(json: string): void {
+    if (!this.closed) this.enqueue(json, true);
   }
 
   /** Bytes queued for this peer: the writer's queue and what the output holds. */
@@ -235,9 +243,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     return ready;
   }
 
-  private enqueue(message: Message): void {
-    if (this.closed) return;
-    const isReply = (message as { id?: unknown }).id !== undefined;
+  private enqueue(json: string, isReply: boolean): void {
     const max = this.options.maxQueuedBytes;
     if (isReply && max !== undefined && this.congested && this.replyBytes >= max) {
       const queued = this.replyBytes;
@@ -245,14 +251,14 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.options.onOverflow?.(queued);
       return;
     }
-    const text = encodeFrame(this.options.framing(), stringifyMessage(message));
+    const text = encodeFrame(this.options.framing(), json);
     this.chunks.push(text);
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
     this.replyLengths.push(isReply ? text.length : 0);
     this.bytes += text.length;
     if (isReply) this.replyBytes += text.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();
-    else this.schedule();
+    else if (!this.holding) this.schedule();
   }
 
   private schedule(): void {
@@ -265,8 +271,22 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   /**
+   * The reader is about to hand over an input chunk: what is queued until {@link release} is written then, with no
+   * flush scheduled for it.
+   */
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** The input chunk has been handed over: write what may go now (see {@link flush}). */
+  release(): void {
+    this.holding = false;
+    this.flush();
+  }
+
+  /**
    * Write what may go now: everything queued, or with a journal what is durable, piece by piece until the output is
-   * congested (the reader calls this when an input chunk is done).
+   * congested.
    */
   flush(): void {
     if (this.closed || this.congested || this.chunks.length === 0) return;

@@ -21,6 +21,9 @@ const MAX_HEADER_BYTES = 8192;
 /** The longest line end of the blank line that ends a header block (`\r\n\r\n`). */
 const HEADER_END_BYTES = 4;
 
+/** How nearly every client writes the header, as bytes: its value and `\r\n\r\n` follow. */
+const USUAL_HEADER = Buffer.from("Content-Length: ", "latin1");
+
 /** The header every Content-Length frame carries, in lower case with its colon (headers are matched in any case). */
 export const CONTENT_LENGTH_HEADER = "content-length:";
 
@@ -72,7 +75,32 @@ export class NdjsonDecoder implements FrameDecoder {
     private readonly sink: FrameSink,
   ) {}
 
+  /**
+   * When no line ending in `chunk` can exceed the limit (nearly always), they are decoded at once and the text split:
+   * a newline byte is never part of a multi-byte character, so this decodes each line as decoding it alone would.
+   */
   push(chunk: Buffer): void {
+    const last = chunk.lastIndexOf(NEWLINE);
+    if (last === -1 || this.discarding || this.pendingBytes + last > this.maxBytes) {
+      this.pushLines(chunk);
+      return;
+    }
+    const text =
+      this.pending.length === 0
+        ? chunk.toString("utf8", 0, last)
+        : Buffer.concat([...this.pending, chunk.subarray(0, last)]).toString("utf8");
+    this.reset();
+    let start = 0;
+    for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+      this.line(text.slice(start, end));
+      start = end + 1;
+    }
+    this.line(start === 0 ? text : text.slice(start));
+    this.hold(chunk, last + 1);
+  }
+
+  /** The lines of `chunk` one by one, each checked against the limit in bytes. */
+  private pushLines(chunk: Buffer): void {
     let start = 0;
     for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
       const piece = chunk.subarray(start, end);
@@ -92,9 +120,13 @@ export class NdjsonDecoder implements FrameDecoder {
       }
       const line = this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece]);
       this.reset();
-      const text = line.toString("utf8").trim();
-      if (text !== "") this.sink.message(text);
+      this.line(line.toString("utf8"));
     }
+    this.hold(chunk, start);
+  }
+
+  /** Keep `chunk` from `start` (a line not yet ended), or start discarding a line past the limit. */
+  private hold(chunk: Buffer, start: number): void {
     if (start >= chunk.length || this.discarding) return;
     const rest = chunk.subarray(start);
     this.pending.push(rest);
@@ -111,12 +143,17 @@ export class NdjsonDecoder implements FrameDecoder {
     }
   }
 
+  private line(text: string): void {
+    const trimmed = text.trim();
+    if (trimmed !== "") this.sink.message(trimmed);
+  }
+
   /** A last line without its newline is a message like any other. */
   end(): void {
     if (this.discarding || this.pending.length === 0) return;
-    const text = Buffer.concat(this.pending).toString("utf8").trim();
+    const text = Buffer.concat(this.pending).toString("utf8");
     this.reset();
-    if (text !== "") this.sink.message(text);
+    this.line(text);
   }
 
   private reset(): void {
@@ -134,7 +171,9 @@ export class NdjsonDecoder implements FrameDecoder {
  * `Content-Length:` in the block.
  */
 export class ContentLengthDecoder implements FrameDecoder {
+  /** The bytes not yet consumed are `buffer` from `offset` (frames are read in place, without a view each). */
   private buffer: Buffer = Buffer.alloc(0);
+  private offset = 0;
   /** Body length we are collecting, or -1 while reading headers. */
   private bodyLength = -1;
   /** Bytes of an oversized body still to be skipped. */
@@ -152,22 +191,56 @@ export class ContentLengthDecoder implements FrameDecoder {
       chunk = chunk.subarray(skipped);
       if (chunk.length === 0) return;
     }
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.buffer =
+      this.offset === this.buffer.length ? chunk : Buffer.concat([this.buffer.subarray(this.offset), chunk]);
+    this.offset = 0;
     for (;;) {
       if (this.bodyLength < 0) {
+        if (this.usualHeader()) continue;
+        this.compact();
         if (!this.readHeader()) return;
         continue;
       }
-      if (this.buffer.length < this.bodyLength) return;
-      const body = this.buffer.subarray(0, this.bodyLength);
-      this.buffer = this.buffer.subarray(this.bodyLength);
+      const start = this.offset;
+      if (this.buffer.length - start < this.bodyLength) return;
+      this.offset += this.bodyLength;
       this.bodyLength = -1;
-      this.sink.message(body.toString("utf8"));
+      this.sink.message(this.buffer.toString("utf8", start, this.offset));
     }
+  }
+
+  /**
+   * Consume the header block at `offset` when it is written the usual way: `Content-Length: N` alone, `\r\n` line
+   * ends, N within the limit. Anything else (other headers, other spellings, blank lines before it, a block not
+   * complete yet) is false, for {@link readHeader}.
+   */
+  private usualHeader(): boolean {
+    const buffer = this.buffer;
+    let at = this.offset;
+    for (let i = 0; i < USUAL_HEADER.length; i++) if (buffer[at + i] !== USUAL_HEADER[i]) return false;
+    at += USUAL_HEADER.length;
+    const digits = at;
+    let length = 0;
+    for (let c = buffer[at]; c !== undefined && c >= 48 && c <= 57 && at - digits < 16; c = buffer[++at])
+      length = length * 10 + (c - 48);
+    if (at === digits || at - digits > 15 || length > this.maxBytes) return false;
+    if (buffer[at] !== CR || buffer[at + 1] !== NEWLINE || buffer[at + 2] !== CR || buffer[at + 3] !== NEWLINE)
+      return false;
+    this.offset = at + HEADER_END_BYTES;
+    this.bodyLength = length;
+    return true;
+  }
+
+  /** Drop the consumed bytes from the buffer (for the code that reads it from its start). */
+  private compact(): void {
+    if (this.offset === 0) return;
+    this.buffer = this.buffer.subarray(this.offset);
+    this.offset = 0;
   }
 
   /** A body or header block cut short by the end of the input is malformed. */
   end(): void {
+    this.compact();
     if (this.bodyLength >= 0) {
       this.sink.malformed(`the input ended after ${this.buffer.length} of the ${this.bodyLength} body bytes`, false);
     } else if (this.buffer.toString("latin1").trim() !== "") {
@@ -177,6 +250,7 @@ export class ContentLengthDecoder implements FrameDecoder {
       );
     }
     this.buffer = Buffer.alloc(0);
+    this.offset = 0;
     this.bodyLength = -1;
   }
 

@@ -4,7 +4,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { parseJson } from "../../src/transport/lossless-json.js";
-import { RawId, exactId, stringifyMessage } from "../../src/server/request-id.js";
+import { RawId, exactId, replyJson, stringifyMessage } from "../../src/server/request-id.js";
 import { frame, frameBodies } from "../support/wire-frames.js";
 import { STORES, WireSession, settle } from "../support/wire-session.js";
 
@@ -87,6 +87,25 @@ describe("exactId", () => {
     expect(
       stringifyMessage({ jsonrpc: "2.0", id: new RawId("1e400", Infinity), error: { code: 1, message: "m" } } as never),
     ).toBe('{"jsonrpc":"2.0","id":1e400,"error":{"code":1,"message":"m"}}');
+  });
+
+  it("writes a reply from its template as the whole envelope would be written", () => {
+    const ids = [
+      0,
+      7,
+      -3,
+      2.5,
+      "",
+      'a"b\u2028',
+      new RawId("-0", -0),
+      new RawId("18446744073709551615", 2n ** 64n - 1n),
+    ];
+    const results = [undefined, null, true, 0, "x", [1, { a: null }], { locked: true, holder: 1 }];
+    for (const id of ids)
+      for (const result of results)
+        expect(replyJson(id, result)).toBe(
+          stringifyMessage({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as never),
+        );
   });
 });
 

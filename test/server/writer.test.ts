@@ -2,6 +2,7 @@ import { Writable } from "node:stream";
 import type { Message } from "vscode-jsonrpc/node";
 import { describe, expect, it } from "vitest";
 import type { Durability } from "../../src/storage/journal.js";
+import { replyJson } from "../../src/server/request-id.js";
 import { BatchingMessageWriter } from "../../src/server/writer.js";
 import { frameBodies } from "../support/wire-frames.js";
 
@@ -91,12 +92,26 @@ describe("BatchingMessageWriter", () => {
     );
   });
 
-  it("writes at once on flush() (the reader calls it when an input chunk is done)", () => {
+  it("writes at once on flush()", () => {
     const { output, writer } = setup();
     void writer.write(response(1));
     void writer.write(response(2));
     writer.flush();
     expect(output.writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":2}\n']);
+  });
+
+  it("writes what was queued between hold() and release() (an input chunk) at release, unscheduled", async () => {
+    const { output, writer } = setup();
+    writer.hold();
+    void writer.write(response(1));
+    writer.writeReply(replyJson(2, { a: 1 }));
+    await turn();
+    expect(output.writes).toEqual([]);
+    writer.release();
+    expect(output.writes).toEqual(['{"jsonrpc":"2.0","id":1,"result":1}\n{"jsonrpc":"2.0","id":2,"result":{"a":1}}\n']);
+    void writer.write(response(3));
+    await turn();
+    expect(output.writes).toHaveLength(2);
   });
 
   it(

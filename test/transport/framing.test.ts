@@ -51,6 +51,16 @@ describe("NdjsonDecoder", () => {
       expect(errors[0]?.oversized).toBe(true);
     });
   });
+
+  it("counts the limit in bytes, whatever the chunking: a line of the limit passes, one byte more is dropped", () => {
+    const data = Buffer.from('{"b":"é"}\n{"b":"éé"}\n{"c":3}\n');
+    everySplit(data, (chunks) => {
+      const { decoder, messages, errors } = collect((sink) => new NdjsonDecoder(Buffer.byteLength('{"b":"é"}'), sink));
+      for (const chunk of chunks) decoder.push(chunk);
+      expect(messages).toEqual(['{"b":"é"}', '{"c":3}']);
+      expect(errors.map((error) => error.oversized)).toEqual([true]);
+    });
+  });
 });
 
 describe("ContentLengthDecoder", () => {
@@ -65,6 +75,25 @@ describe("ContentLengthDecoder", () => {
       const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
       for (const chunk of chunks) decoder.push(chunk);
       expect(messages).toEqual([body1, body2]);
+      expect(errors).toEqual([]);
+    });
+  });
+
+  it("reads the usual header and other spellings of it alike, whatever the chunking", () => {
+    const n = body2.length;
+    const headers = [
+      `Content-Length: ${n}\r\n\r\n`,
+      `Content-Length: 000${n}\r\n\r\n`,
+      `Content-Length: ${n} \r\n\r\n`,
+      `Content-Length:${n}\r\n\r\n`,
+      `content-length: ${n}\r\n\r\n`,
+      `Content-Length: ${n}\n\n`,
+      `\r\nContent-Length: ${n}\r\n\r\n`,
+    ];
+    everySplit(Buffer.from(headers.map((header) => header + body2).join("")), (chunks) => {
+      const { decoder, messages, errors } = collect((sink) => new ContentLengthDecoder(1000, sink));
+      for (const chunk of chunks) decoder.push(chunk);
+      expect(messages).toEqual(headers.map(() => body2));
       expect(errors).toEqual([]);
     });
   });

@@ -131,6 +131,15 @@ describe("parseJson", () => {
     },
   );
 
+  it("finds a big integer wherever it starts in the text, and ignores shorter runs of digits", () => {
+    for (let pad = 0; pad < 40; pad++) {
+      const key = "k".repeat(pad);
+      expect(parseJson(`{"${key}":[123456789012345,9007199254740993]}`)).toEqual({
+        [key]: [123456789012345, 9007199254740993n],
+      });
+    }
+  });
+
   it("parses nesting as deep as JSON.parse takes, with a big integer at the bottom", () => {
     const depth = 10_000;
     let value: unknown = parseJson(`${"[".repeat(depth)}9007199254740993${"]".repeat(depth)}`);
