@@ -213,7 +213,8 @@ describe("replies when a client half-closes", () => {
       bridge.child.stdin.end(frame(framing, ...bodies));
       // About 1 MB of replies taken 8 KiB every 60 ms: some 6 s, far past the 2 s the old server gave a closing peer.
       bridge.readSlowly(8 * 1024, 60);
-      expect(await bridge.exited).toEqual({ code: 0, signal: null });
+      const exited = await bridge.exited;
+      expect({ ...exited, stderr: bridge.stderr }).toEqual({ code: 0, signal: null, stderr: "" });
       const replies = bridge.messages(framing);
       expect(replies).toHaveLength(count + 1);
       expect(replies.filter((reply) => reply.id !== "wait").map((reply) => reply.result)).toEqual(
