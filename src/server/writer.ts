@@ -6,6 +6,8 @@ import { stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
+/** Up to how many frames the queue's arrays are kept, emptied, for the next ones (see BatchingMessageWriter.count). */
+const KEPT_FRAMES = 4096;
 /**
  * The most handed to the output in one write (a longer frame goes in pieces), so that a slow reader's progress is seen
  * piece by piece.
@@ -85,7 +87,12 @@ export type Drained = "written" | "closed" | "stalled";
  * the peer's progress.
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  /**
+   * The queued frames are chunks[0, count); the entries after them are empty strings. The arrays are kept from one
+   * flush to the next (see {@link flush}): growing new ones for every input chunk cost more than the rest of the queue.
+   */
   private chunks: string[] = [];
+  private count = 0;
   /** Per chunk, the journal mark it waits for (only with durability). */
   private marks: number[] = [];
   /** Per chunk, its length when it is a reply, 0 for a notification. */
@@ -175,7 +182,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     while (!this.closed) {
       if (this.output.writableEnded || this.output.destroyed) break;
       this.flush();
-      if (this.chunks.length === 0 && this.output.writableLength === 0) return "written";
+      if (this.count === 0 && this.output.writableLength === 0) return "written";
       const stalled = this.congested || this.output.writableLength > 0;
       const left = this.lastProgress + boundMs - performance.now();
       if (stalled && left <= 0) {
@@ -191,6 +198,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   discard(): void {
     this.closed = true;
     this.chunks = [];
+    this.count = 0;
     this.marks = [];
     this.replyLengths = [];
     this.bytes = 0;
@@ -236,7 +244,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   /** How many queued chunks may go now: all, or those whose journal mark is on disk. */
   private readyCount(): number {
     const durability = this.options.durability;
-    if (durability === undefined) return this.chunks.length;
+    if (durability === undefined) return this.count;
     let ready = 0;
     while (ready < this.marks.length && durability.reached(this.marks[ready] as number)) ready++;
     return ready;
@@ -251,9 +259,10 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       return;
     }
     const text = encodeFrame(this.options.framing(), json);
-    this.chunks.push(text);
+    this.chunks[this.count] = text;
+    this.replyLengths[this.count] = isReply ? text.length : 0;
+    this.count++;
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
-    this.replyLengths.push(isReply ? text.length : 0);
     this.bytes += text.length;
     if (isReply) this.replyBytes += text.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();
@@ -288,7 +297,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
    * congested.
    */
   flush(): void {
-    if (this.closed || this.congested || this.chunks.length === 0) return;
+    if (this.closed || this.congested || this.count === 0) return;
     if (this.output.writableEnded || this.output.destroyed) {
       this.discard();
       return;
@@ -313,7 +322,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
           this.replyBytes -= cut;
         }
       } else {
-        data = end - taken === 1 ? (chunks[taken] as string) : chunks.slice(taken, end).join("");
+        if (end - taken === 1) data = chunks[taken] as string;
+        else data = taken === 0 && end === this.count ? chunks.join("") : chunks.slice(taken, end).join("");
         for (let index = taken; index < end; index++) this.replyBytes -= this.replyLengths[index] as number;
         this.bytes -= size;
         taken = end;
@@ -324,13 +334,12 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       }
     }
     if (taken === 0 || this.closed) return;
-    if (taken === chunks.length) {
-      this.chunks = [];
-      this.replyLengths = [];
-    } else {
-      this.chunks = chunks.slice(taken);
-      this.replyLengths = this.replyLengths.slice(taken);
+    if (taken === this.count && taken <= KEPT_FRAMES) chunks.fill("", 0, taken);
+    else {
+      this.chunks = chunks.slice(taken, this.count);
+      this.replyLengths = this.replyLengths.slice(taken, this.count);
     }
+    this.count -= taken;
     if (this.marks.length > 0) this.marks = this.marks.slice(taken);
   }
 }
