@@ -2,7 +2,7 @@ import type { Writable } from "node:stream";
 import { AbstractMessageWriter, type Message, type MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "../transport/framing.js";
-import { stringifyMessage } from "./request-id.js";
+import { type RequestId, replyJson, stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
@@ -146,13 +146,21 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   write(message: Message): Promise<void> {
-    if (!this.closed) this.enqueue(stringifyMessage(message), (message as { id?: unknown }).id !== undefined);
+    if (!this.closed) {
+      const frame = encodeFrame(this.options.framing(), stringifyMessage(message));
+      this.enqueue(frame, (message as { id?: unknown }).id !== undefined);
+    }
     return Promise.resolve();
   }
 
-  /** Queue a reply given as its JSON text (see replyJson): the connection's path, with no message object. */
-  writeReply(json: string): void {
-    if (!this.closed) this.enqueue(json, true);
+  /** Queue the reply to request `id` with `result`, made from its template (see replyJson), with no message object. */
+  writeReply(id: RequestId, result: unknown): void {
+    if (this.closed) return;
+    const framing = this.options.framing();
+    this.enqueue(
+      framing === "ndjson" ? replyJson(id, result, true) : encodeFrame(framing, replyJson(id, result)),
+      true,
+    );
   }
 
   /** Bytes queued for this peer: the writer's queue and what the output holds. */
@@ -250,7 +258,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     return ready;
   }
 
-  private enqueue(json: string, isReply: boolean): void {
+  private enqueue(text: string, isReply: boolean): void {
     const max = this.options.maxQueuedBytes;
     if (isReply && max !== undefined && this.congested && this.replyBytes >= max) {
       const queued = this.replyBytes;
@@ -258,7 +266,6 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.options.onOverflow?.(queued);
       return;
     }
-    const text = encodeFrame(this.options.framing(), json);
     this.chunks[this.count] = text;
     this.replyLengths[this.count] = isReply ? text.length : 0;
     this.count++;
