@@ -1,12 +1,12 @@
 import type { CancellationToken, Disposable, Message, MessageWriter } from "vscode-jsonrpc/node";
 import { Emitter } from "./emitter.js";
 import type { TransportReader } from "./reader.js";
-import { type RequestId, idValue, replyJson } from "./request-id.js";
+import { type RequestId, idValue } from "./request-id.js";
 import { type TransportError, toResponseError } from "./rpc-errors.js";
 
-/** A MessageWriter that also takes a reply as its JSON text (see replyJson). */
+/** A MessageWriter that also writes a reply from its id and result, with no message object (see replyJson). */
 export interface ReplyWriter extends MessageWriter {
-  writeReply(json: string): void;
+  writeReply(id: RequestId, result: unknown): void;
 }
 
 type RequestHandler = (method: string, params: unknown, token: CancellationToken) => unknown;
@@ -143,7 +143,7 @@ export class ServerConnection {
 
   /** Queue the reply; `id` goes on as given (a RawId is written as its token). */
   private answer(id: RequestId, result: unknown): void {
-    this.writer.writeReply(replyJson(id, result));
+    this.writer.writeReply(id, result);
   }
 
   /**

@@ -57,10 +57,16 @@ export function exactId(text: string, id: number | bigint): number | RawId {
  */
 const copied = (token: string): string => Buffer.from(token, "latin1").toString("latin1");
 
-/** JSON text of the reply to request `id` with `result` (undefined is null), as JSON.stringify writes the envelope. */
-export function replyJson(id: RequestId, result: unknown): string {
+/**
+ * JSON text of the reply to request `id` with `result` (undefined is null), as JSON.stringify writes the envelope;
+ * with `line`, followed by a newline (an NDJSON frame, made in the same concatenation).
+ */
+export function replyJson(id: RequestId, result: unknown, line = false): string {
   const idJson = typeof id === "number" ? String(id) : id instanceof RawId ? id.token : JSON.stringify(id);
-  return `{"jsonrpc":"2.0","id":${idJson},"result":${result === undefined ? "null" : JSON.stringify(result)}}`;
+  const resultJson = result === undefined ? "null" : JSON.stringify(result);
+  return line
+    ? `{"jsonrpc":"2.0","id":${idJson},"result":${resultJson}}\n`
+    : `{"jsonrpc":"2.0","id":${idJson},"result":${resultJson}}`;
 }
 
 /** JSON text of an outgoing message; a RawId id is written as its token. */

@@ -3,10 +3,12 @@ import type { Message, MessageWriter } from "vscode-jsonrpc/node";
 import type { Durability } from "../storage/journal.js";
 import { encodeFrame, type Framing } from "../transport/framing.js";
 import { AbstractMessageWriter } from "./message-streams.js";
-import { stringifyMessage } from "./request-id.js";
+import { type RequestId, replyJson, stringifyMessage } from "./request-id.js";
 
 /** Flush at once when this many bytes are waiting, whatever else is pending. */
 const FLUSH_BYTES = 64 * 1024;
+/** Up to how many frames the queue's arrays are kept, emptied, for the next ones (see BatchingMessageWriter.count). */
+const KEPT_FRAMES = 4096;
 /**
  * The most handed to the output in one write (a longer frame goes in pieces), so that a slow reader's progress is seen
  * piece by piece.
@@ -86,7 +88,12 @@ export type Drained = "written" | "closed" | "stalled";
  * the peer's progress.
  */
 export class BatchingMessageWriter extends AbstractMessageWriter implements MessageWriter {
+  /**
+   * The queued frames are chunks[0, count); the entries after them are empty strings. The arrays are kept from one
+   * flush to the next (see {@link flush}): growing new ones for every input chunk cost more than the rest of the queue.
+   */
   private chunks: string[] = [];
+  private count = 0;
   /** Per chunk, the journal mark it waits for (only with durability). */
   private marks: number[] = [];
   /** Per chunk, its length when it is a reply, 0 for a notification. */
@@ -140,13 +147,21 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   }
 
   write(message: Message): Promise<void> {
-    if (!this.closed) this.enqueue(stringifyMessage(message), (message as { id?: unknown }).id !== undefined);
+    if (!this.closed) {
+      const frame = encodeFrame(this.options.framing(), stringifyMessage(message));
+      this.enqueue(frame, (message as { id?: unknown }).id !== undefined);
+    }
     return Promise.resolve();
   }
 
-  /** Queue a reply given as its JSON text (see replyJson): the connection's path, with no message object. */
-  writeReply(json: string): void {
-    if (!this.closed) this.enqueue(json, true);
+  /** Queue the reply to request `id` with `result`, made from its template (see replyJson), with no message object. */
+  writeReply(id: RequestId, result: unknown): void {
+    if (this.closed) return;
+    const framing = this.options.framing();
+    this.enqueue(
+      framing === "ndjson" ? replyJson(id, result, true) : encodeFrame(framing, replyJson(id, result)),
+      true,
+    );
   }
 
   /** Bytes queued for this peer: the writer's queue and what the output holds. */
@@ -176,7 +191,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
     while (!this.closed) {
       if (this.output.writableEnded || this.output.destroyed) break;
       this.flush();
-      if (this.chunks.length === 0 && this.output.writableLength === 0) return "written";
+      if (this.count === 0 && this.output.writableLength === 0) return "written";
       const stalled = this.congested || this.output.writableLength > 0;
       const left = this.lastProgress + boundMs - performance.now();
       if (stalled && left <= 0) {
@@ -192,6 +207,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   discard(): void {
     this.closed = true;
     this.chunks = [];
+    this.count = 0;
     this.marks = [];
     this.replyLengths = [];
     this.bytes = 0;
@@ -237,13 +253,13 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
   /** How many queued chunks may go now: all, or those whose journal mark is on disk. */
   private readyCount(): number {
     const durability = this.options.durability;
-    if (durability === undefined) return this.chunks.length;
+    if (durability === undefined) return this.count;
     let ready = 0;
     while (ready < this.marks.length && durability.reached(this.marks[ready] as number)) ready++;
     return ready;
   }
 
-  private enqueue(json: string, isReply: boolean): void {
+  private enqueue(text: string, isReply: boolean): void {
     const max = this.options.maxQueuedBytes;
     if (isReply && max !== undefined && this.congested && this.replyBytes >= max) {
       const queued = this.replyBytes;
@@ -251,10 +267,10 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       this.options.onOverflow?.(queued);
       return;
     }
-    const text = encodeFrame(this.options.framing(), json);
-    this.chunks.push(text);
+    this.chunks[this.count] = text;
+    this.replyLengths[this.count] = isReply ? text.length : 0;
+    this.count++;
     if (this.options.durability !== undefined) this.marks.push(this.options.durability.mark());
-    this.replyLengths.push(isReply ? text.length : 0);
     this.bytes += text.length;
     if (isReply) this.replyBytes += text.length;
     if (this.bytes >= FLUSH_BYTES) this.flush();
@@ -289,7 +305,7 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
    * congested.
    */
   flush(): void {
-    if (this.closed || this.congested || this.chunks.length === 0) return;
+    if (this.closed || this.congested || this.count === 0) return;
     if (this.output.writableEnded || this.output.destroyed) {
       this.discard();
       return;
@@ -314,7 +330,8 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
           this.replyBytes -= cut;
         }
       } else {
-        data = end - taken === 1 ? (chunks[taken] as string) : chunks.slice(taken, end).join("");
+        if (end - taken === 1) data = chunks[taken] as string;
+        else data = taken === 0 && end === this.count ? chunks.join("") : chunks.slice(taken, end).join("");
         for (let index = taken; index < end; index++) this.replyBytes -= this.replyLengths[index] as number;
         this.bytes -= size;
         taken = end;
@@ -325,13 +342,12 @@ export class BatchingMessageWriter extends AbstractMessageWriter implements Mess
       }
     }
     if (taken === 0 || this.closed) return;
-    if (taken === chunks.length) {
-      this.chunks = [];
-      this.replyLengths = [];
-    } else {
-      this.chunks = chunks.slice(taken);
-      this.replyLengths = this.replyLengths.slice(taken);
+    if (taken === this.count && taken <= KEPT_FRAMES) chunks.fill("", 0, taken);
+    else {
+      this.chunks = chunks.slice(taken, this.count);
+      this.replyLengths = this.replyLengths.slice(taken, this.count);
     }
+    this.count -= taken;
     if (this.marks.length > 0) this.marks = this.marks.slice(taken);
   }
 }

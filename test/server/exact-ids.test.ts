@@ -102,10 +102,11 @@ describe("exactId", () => {
     ];
     const results = [undefined, null, true, 0, "x", [1, { a: null }], { locked: true, holder: 1 }];
     for (const id of ids)
-      for (const result of results)
-        expect(replyJson(id, result)).toBe(
-          stringifyMessage({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as never),
-        );
+      for (const result of results) {
+        const json = stringifyMessage({ jsonrpc: "2.0", id, result: result === undefined ? null : result } as never);
+        expect(replyJson(id, result)).toBe(json);
+        expect(replyJson(id, result, true)).toBe(`${json}\n`);
+      }
   });
 });
 

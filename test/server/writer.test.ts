@@ -2,7 +2,6 @@ import { Writable } from "node:stream";
 import type { Message } from "vscode-jsonrpc/node";
 import { describe, expect, it } from "vitest";
 import type { Durability } from "../../src/storage/journal.js";
-import { replyJson } from "../../src/server/request-id.js";
 import { BatchingMessageWriter } from "../../src/server/writer.js";
 import { frameBodies } from "../support/wire-frames.js";
 
@@ -104,7 +103,7 @@ describe("BatchingMessageWriter", () => {
     const { output, writer } = setup();
     writer.hold();
     void writer.write(response(1));
-    writer.writeReply(replyJson(2, { a: 1 }));
+    writer.writeReply(2, { a: 1 });
     await turn();
     expect(output.writes).toEqual([]);
     writer.release();
