@@ -73,7 +73,7 @@ const writeRatio = (pair as number) / (2 * (insert as number));
 const readRatio = (holder as number) / (select1 as number);
 
 // Throughput: 1, 2 and 4 sidecars on one database, every one pipelining pairs on the same 64 paths and 8 agents.
-async function throughput(count: number): Promise<{ rate: number; appends: number; rounds: number }> {
+async function throughput(count: number): Promise<{ rate: number; appends: number; round_trips: number }> {
   const url = await database();
   const wires = await Promise.all(Array.from({ length: count }, () => sidecar(url)));
   await Promise.all(wires.map((wire) => pipelinedPairs(wire, "ndjson", 200, 64)));
@@ -82,11 +82,11 @@ async function throughput(count: number): Promise<{ rate: number; appends: numbe
   const rate = (count * THROUGHPUT_PAIRS) / (since(start) / 1e6);
   const metrics = await Promise.all(wires.map((wire) => metricsOf(wire)));
   for (const wire of wires) wire.close();
-  const sum = (key: "appends" | "rounds") => metrics.reduce((total, m) => total + (m?.[key] ?? 0), 0);
-  return { rate, appends: sum("appends"), rounds: sum("rounds") };
+  const sum = (key: "appends" | "round_trips") => metrics.reduce((total, m) => total + (m?.[key] ?? 0), 0);
+  return { rate, appends: sum("appends"), round_trips: sum("round_trips") };
 }
 
-async function metricsOf(wire: ChildWire): Promise<{ appends: number; rounds: number } | undefined> {
+async function metricsOf(wire: ChildWire): Promise<{ appends: number; round_trips: number } | undefined> {
   const chunks: Buffer[] = [];
   const text = await new Promise<string>((resolve) => {
     wire.output.on("data", (chunk: Buffer) => {
@@ -96,7 +96,8 @@ async function metricsOf(wire: ChildWire): Promise<{ appends: number; rounds: nu
     wire.input.write(`${call("metrics", {})}\n`);
   });
   wire.output.removeAllListeners("data");
-  return (JSON.parse(text) as { result?: { postgres?: { appends: number; rounds: number } } }).result?.postgres;
+  type Counts = { appends: number; round_trips: number };
+  return (JSON.parse(text) as { result?: { postgres?: Counts } }).result?.postgres;
 }
 
 const scaling = [];
@@ -159,11 +160,11 @@ lines.push(
     "on the same 64 paths and 8 agents. Retries: none by design (the database orders the calls); " +
     "a round is one round trip, an append a round with changes.",
   "",
-  "| sidecars | pairs/s in all | vs one | rounds | appends | calls per append |",
+  "| sidecars | pairs/s in all | vs one | round trips | appends | calls per append |",
   "|---:|---:|---:|---:|---:|---:|",
   ...scaling.map(
-    ({ count, rate, rounds, appends }) =>
-      `| ${count} | ${Math.round(rate).toLocaleString("en")} | ${(rate / one).toFixed(2)}× | ${rounds} | ${appends} ` +
+    ({ count, rate, round_trips, appends }) =>
+      `| ${count} | ${Math.round(rate).toLocaleString("en")} | ${(rate / one).toFixed(2)}× | ${round_trips} | ${appends} ` +
       `| ${appends > 0 ? ((count * (2 * THROUGHPUT_PAIRS + 400)) / appends).toFixed(1) : "-"} |`,
   ),
   "",
