@@ -100,6 +100,9 @@ async function metricsOf(wire: ChildWire): Promise<{ appends: number; round_trip
   return (JSON.parse(text) as { result?: { postgres?: Counts } }).result?.postgres;
 }
 
+/** Calls per append: every sidecar's pairs (warm-up included), two calls each. */
+const perAppend = (count: number, appends: number) =>
+  appends > 0 ? ((count * 2 * (THROUGHPUT_PAIRS + 200)) / appends).toFixed(1) : "-";
 const scaling = [];
 for (const count of [1, 2, 4]) scaling.push({ count, ...(await throughput(count)) });
 const one = scaling[0]?.rate as number;
@@ -164,8 +167,8 @@ lines.push(
   "|---:|---:|---:|---:|---:|---:|",
   ...scaling.map(
     ({ count, rate, round_trips, appends }) =>
-      `| ${count} | ${Math.round(rate).toLocaleString("en")} | ${(rate / one).toFixed(2)}× | ${round_trips} | ${appends} ` +
-      `| ${appends > 0 ? ((count * (2 * THROUGHPUT_PAIRS + 400)) / appends).toFixed(1) : "-"} |`,
+      `| ${count} | ${Math.round(rate).toLocaleString("en")} | ${(rate / one).toFixed(2)}× ` +
+      `| ${round_trips} | ${appends} | ${perAppend(count, appends)} |`,
   ),
   "",
   `Start-up at ${(2 * FILL_PAIRS).toLocaleString("en")} log entries (spawn → first answer, median of 5):`,
