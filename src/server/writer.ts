@@ -18,7 +18,7 @@ const PIECE_BYTES = 64 * 1024;
  * How long a session's end waits for an output that takes nothing (a peer that does not read) before it gives up on
  * what is owed.
  */
-export const FLUSH_BOUND_MS = 2000;
+export const FLUSH_BOUND_MS = 5000;
 
 /**
  * Whether a stream error came from writing to it: a duplex input (a socket) is also the output, and its reader sees

@@ -365,9 +365,9 @@ describe("what one connection may have queued is bounded", () => {
 
   it.each([
     [
-      "the default --max-queued-bytes: it reads shutdown and exit, then takes nothing for 2 s",
+      "the default --max-queued-bytes: it reads shutdown and exit, then takes nothing for 5 s",
       [],
-      /connection 2: the peer did not take its replies within 2000 ms; cut off/,
+      /connection 2: the peer did not take its replies within 5000 ms; cut off/,
     ],
     [
       "--max-queued-bytes=65536: its replies pass it",
@@ -598,8 +598,8 @@ describe("signals", () => {
       const signalled = Date.now();
       sidecar.child.kill("SIGTERM");
       expect(await sidecar.exited).toEqual({ code: 0, signal: null });
-      expect(Date.now() - signalled).toBeLessThan(5000);
-      expect(sidecar.stderr).toContain("the peer did not take its replies within 2000 ms; cut off");
+      expect(Date.now() - signalled).toBeLessThan(9000);
+      expect(sidecar.stderr).toContain("the peer did not take its replies within 5000 ms; cut off");
     },
   );
 });
