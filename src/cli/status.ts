@@ -70,7 +70,17 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     first = false;
     process.stdout.write(separator + text);
   };
+  let pending: NodeJS.Timeout | undefined;
+  const redraw = () => {
+    if (pending !== undefined) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      draw().catch((error: unknown) => fail(error));
+    }, 50);
+  };
   try {
+    // Subscribed before the first draw, so that no event between the view read and the subscription is missed.
+    if (options.watch && client !== undefined) await watchServer(client, redraw);
     await draw();
   } catch (error) {
     client?.dispose();
@@ -80,16 +90,7 @@ export async function runStatus(options: StatusOptions): Promise<void> {
     client?.dispose();
     return;
   }
-  let pending: NodeJS.Timeout | undefined;
-  const redraw = () => {
-    if (pending !== undefined) return;
-    pending = setTimeout(() => {
-      pending = undefined;
-      draw().catch((error: unknown) => fail(error));
-    }, 50);
-  };
-  if (client !== undefined) watchServer(client, redraw);
-  else if (source.kind === "state")
+  if (client === undefined && source.kind === "state")
     watchDirectory(source.dir, redraw).on("error", (error) => fail(naming(source.dir, error)));
   if (colour) setInterval(redraw, 1000);
 }
@@ -98,13 +99,13 @@ export async function runStatus(options: StatusOptions): Promise<void> {
  * Redraw on every event (each redraw re-reads the whole view, so a dropped subscription is simply taken again); the
  * server going away is a failure (exit 1), named by the client's reason.
  */
-function watchServer(client: RegistryClient, redraw: () => void): void {
+async function watchServer(client: RegistryClient, redraw: () => void): Promise<void> {
   client.connection.onNotification((method: string) => {
     if (method === "events/dropped") client.request("events_subscribe").catch(() => {});
     redraw();
   });
   void client.closed.then((why) => fail(why));
-  client.request("events_subscribe").catch(() => {});
+  await client.request("events_subscribe");
 }
 
 /**

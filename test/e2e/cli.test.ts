@@ -220,7 +220,7 @@ describe("harn-registry status", () => {
     child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     const until = async (test: () => boolean) => {
       for (let i = 0; i < 500 && !test(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-      expect(test()).toBe(true);
+      expect(test(), stdout).toBe(true);
     };
     await until(() => stdout.includes("Locks (2)"));
     await host.call(10, "lock_try", { agent_id: 1, path: "src/new.rs" });
