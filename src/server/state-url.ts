@@ -16,5 +16,17 @@ export function hidePassword(url: string): string {
     // Not a URL the WHATWG parser takes (a raw "/" in the password): hide everything up to the last "@".
     shown = url.replace(/\/\/.*@/s, "//***@");
   }
-  return shown.replace(/([?&]password=)[^&#]*/gi, "$1***");
+  // Every query parameter whose name, decoded as libpq decodes it, names a password (password, sslpassword, %70assword).
+  return shown.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, separator: string, name: string) =>
+    /password/i.test(decodedName(name)) ? `${separator}${name}=***` : whole,
+  );
+}
+
+/** A query parameter's name, percent-decoded (as given when it does not decode). */
+function decodedName(name: string): string {
+  try {
+    return decodeURIComponent(name.replace(/\+/g, " "));
+  } catch {
+    return name;
+  }
 }

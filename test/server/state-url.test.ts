@@ -21,3 +21,14 @@ describe("a PostgreSQL --state URL", () => {
     expect(hidePassword("postgres://user@db/reg")).toBe("postgres://user@db/reg");
   });
 });
+
+describe("hidePassword: every parameter that names a password, however its name is spelled", () => {
+  it.each([
+    "postgres://a:b@h/d?pass%77ord=S3cretQ",
+    "postgres://h/d?%70assword=S3cretQ&x=1",
+    "postgres://h/d?sslpassword=S3cretQ",
+    "postgres://u:S3cretQ@h/d?password=S3cretQ",
+  ])("%s", (url) => {
+    expect(hidePassword(url)).not.toContain("S3cretQ");
+  });
+});

@@ -1,7 +1,7 @@
 import { DomainError } from "../../core/errors.js";
 import type { ResultOf } from "../../../protocol/methods.js";
-import { type RegistryOptions, processOptionsOf } from "../../core/registry.js";
-import type { RegistryStore, ServedStore } from "../../core/store.js";
+import { type Registry, type RegistryOptions, processOptionsOf } from "../../core/registry.js";
+import type { AcquireInput, RegistryStore, ServedStore } from "../../core/store.js";
 import { type PreparedChange, prepareChange } from "../entries.js";
 import { type JournaledOp, type ReadOp, STORE_OPS, type StoreApi, journalName } from "../store-ops.js";
 import { AGENT_OF } from "./agent-of.js";
@@ -140,7 +140,9 @@ class PgRegistry implements PgState {
   ) {
     this.clock = pgClock(options.clock, () => this.replica.time);
     this.clock.observe(loaded.now);
-    this.replica = new Replica(loaded.saved, options.registry);
+    // The log is the one source of the process options (lock-delay, limits): the replica starts from the defaults and
+    // takes them from its entries; start() appends this sidecar's when they differ from the log's.
+    this.replica = new Replica(loaded.saved, { now: options.registry.now });
     for (const row of loaded.entries) this.replica.replay(row);
     this.recovered = {
       seq: this.replica.position,
@@ -318,7 +320,7 @@ class PgRegistry implements PgState {
       ({ entries: rows, now } = outcome);
     }
     this.clock.observe(now);
-    await this.applyRound(live, changes, rows, batch, now);
+    await this.applyRound(live, changes, rows, batch);
     for (const listener of this.appliedListeners) listener();
   }
 
@@ -389,13 +391,15 @@ class PgRegistry implements PgState {
     changes: Prepared[],
     rows: LogEntry[],
     batch: number | undefined,
-    now: number,
   ): Promise<void> {
     const me = this.log.sidecarId;
     const isOwn = (row: LogEntry) => batch !== undefined && row.sidecar === me && row.batch === batch;
     let next = 0;
     for (; next < rows.length && !isOwn(rows[next] as LogEntry); next++) this.replica.replay(rows[next] as LogEntry);
-    const time = next < rows.length ? (rows[next] as LogEntry).t : Math.max(now, this.replica.time);
+    // Reads run at the log's time, never at the database's clock beyond it: an entry the log orders before this
+    // moment may still carry an earlier time, and the registry must not have settled past it (a read that needs a
+    // later time has appended a tick first, see round).
+    const time = next < rows.length ? (rows[next] as LogEntry).t : this.replica.time;
     const registry = this.replica.registry;
     const read = (call: Call) =>
       (registry[call.op as ReadOp] as (...args: unknown[]) => unknown).apply(registry, call.args);
@@ -412,7 +416,7 @@ class PgRegistry implements PgState {
       if (row === undefined || !isOwn(row))
         throw new Error(`the log returned no entry for ${call.op} of batch ${batch}`);
       this.answer(call, () => {
-        const result = this.replica.own(row, () => change.apply());
+        const result = this.replica.own(row, () => applyOwn(registry, call, change.journaled));
         if (call.op === "register" && typeof result === "number") created.push(result);
         return result;
       });
@@ -461,6 +465,15 @@ class PgRegistry implements PgState {
       )
       .finally(() => (this.compacting = undefined));
   }
+}
+
+/**
+ * Apply this sidecar's own entry as every other replica applies it (the journaled arguments, against the state the
+ * log has reached: a restore is normalised then, not when it was sent), with the call's real wait callback.
+ */
+function applyOwn(registry: Registry, call: Call, journaled: unknown[]): unknown {
+  if (call.op === "acquire") return registry.acquire(journaled[0] as AcquireInput, call.args[1] as never);
+  return (registry[call.op as JournaledOp] as (...args: unknown[]) => unknown)(...journaled);
 }
 
 const macrotask = () => new Promise<void>((resolve) => setImmediate(resolve));
