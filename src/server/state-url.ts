@@ -16,7 +16,7 @@ export function hidePassword(url: string): string {
     // Not a URL the WHATWG parser takes (a raw "/" in the password): hide everything up to the last "@".
     shown = url.replace(/\/\/.*@/s, "//***@");
   }
-  // Every query parameter whose name, decoded as libpq decodes it, names a password (password, sslpassword, %70assword).
+  // Every query parameter whose name, decoded as libpq decodes it, names a password (sslpassword, %70assword...).
   return shown.replace(/([?&])([^=&#]*)=([^&#]*)/g, (whole, separator: string, name: string) =>
     /password/i.test(decodedName(name)) ? `${separator}${name}=***` : whole,
   );
