@@ -16,7 +16,7 @@ export interface ServedState {
   clock: ServerClock;
   close(): Promise<void>;
   /** A store that applies other processes' changes calls `listener` after each batch of them (deadlines may move). */
-  onApplied?(listener: () => void): void;
+  onApplied?(listener: (restored: boolean) => void): void;
 }
 
 /** What {@link RuntimeOptions.openStore} is given: the registry's settings from the command line. */

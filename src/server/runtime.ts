@@ -134,7 +134,12 @@ export async function openRuntime(
   log(`config: ${startLine(options.settings, startConfig, started)}`);
   const deadlines = clock.kind === "system" ? startDeadlineTimer(view, () => store.tick(), clock.now) : undefined;
   deadlines?.rearm();
-  state.onApplied?.(() => deadlines?.rearm());
+  const bindings = new AgentBindings(view);
+  // Changes another process made: deadlines may have moved, and a restore may have ended bound agents.
+  state.onApplied?.((restored) => {
+    deadlines?.rearm();
+    if (restored) bindings.afterRestore();
+  });
   return {
     store,
     view,
@@ -142,7 +147,7 @@ export async function openRuntime(
     durability: state.durability,
     metrics: new ServerMetrics(view, state.journal, state.postgres),
     timeRequests: options.timeRequests,
-    bindings: new AgentBindings(view),
+    bindings,
     configSources: () => {
       const now = view.config();
       const sources = { ...started };

@@ -101,6 +101,18 @@ describe("PostgreSQL state: several sidecars, one registry", () => {
     expect(await a.client.request("lock_holder", { path: "src/x.rs" })).toBe(waiter);
   }, 30_000);
 
+  it("a restore through one sidecar ends the current-agent bindings of agents it leaves not active on another", async () => {
+    const url = await pg.database();
+    const [a, b] = [start(url), start(url)];
+    const empty = await a.client.request("snapshot");
+    const agent = await b.client.request("agent_register", { name: "bound" });
+    await b.client.request("current_agent_set", { agent_id: agent });
+    expect(await b.client.request("current_agent_id")).toBe(agent);
+    await a.client.request("restore", { snapshot: empty });
+    await b.client.request("current_seq");
+    expect(await b.client.request("current_agent_id")).toBeNull();
+  }, 30_000);
+
   it("a sidecar whose input closes crashes its agents first: their locks are free for the others", async () => {
     const url = await pg.database();
     const [a, b] = [start(url), start(url)];

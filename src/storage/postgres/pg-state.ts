@@ -62,7 +62,7 @@ export interface PgState {
   /** The counters `metrics` reports under `postgres`. */
   stats(): PostgresStats;
   /** Call `listener` after every round that applied entries (the deadline timer re-arms: the next deadline moved). */
-  onApplied(listener: () => void): void;
+  onApplied(listener: (restored: boolean) => void): void;
   /** Answer what is queued, crash this sidecar's live agents (unless keepAgents), leave the database. */
   close(): Promise<void>;
 }
@@ -130,7 +130,7 @@ class PgRegistry implements PgState {
   private readonly owned = new Set<number>();
   private unclaimed: number[] = [];
   private compacting: Promise<void> | undefined;
-  private readonly appliedListeners: (() => void)[] = [];
+  private readonly appliedListeners: ((restored: boolean) => void)[] = [];
   private readonly counts = { rounds: 0, appends: 0, tails: 0, ticks: 0, unavailable: 0 };
 
   constructor(
@@ -175,7 +175,7 @@ class PgRegistry implements PgState {
       await this.call("change", "setProcessOptions", [wanted]);
   }
 
-  onApplied(listener: () => void): void {
+  onApplied(listener: (restored: boolean) => void): void {
     this.appliedListeners.push(listener);
   }
 
@@ -321,7 +321,8 @@ class PgRegistry implements PgState {
     }
     this.clock.observe(now);
     await this.applyRound(live, changes, rows, batch);
-    for (const listener of this.appliedListeners) listener();
+    const restored = rows.some((row) => row.op === "restore");
+    for (const listener of this.appliedListeners) listener(restored);
   }
 
   private appendRound(batch: number, changes: Prepared[]): Promise<{ entries: LogEntry[]; now: number }> {
