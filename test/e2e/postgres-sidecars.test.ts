@@ -101,7 +101,7 @@ describe("PostgreSQL state: several sidecars, one registry", () => {
     expect(await a.client.request("lock_holder", { path: "src/x.rs" })).toBe(waiter);
   }, 30_000);
 
-  it("a restore through one sidecar ends the current-agent bindings of agents it leaves not active on another", async () => {
+  it("a restore through one sidecar ends bindings, on another, of agents it leaves not active", async () => {
     const url = await pg.database();
     const [a, b] = [start(url), start(url)];
     const empty = await a.client.request("snapshot");
