@@ -4,7 +4,7 @@
 // nothing, an unknown commit outcome is learned from the log.
 import { describe, expect, it } from "vitest";
 import { DomainError } from "../../src/core/errors.js";
-import { DEFAULT_LIMITS } from "../../src/core/registry.js";
+import { DEFAULT_LIMITS, type Registry } from "../../src/core/registry.js";
 import type { AcquireResult, WaitOutcome } from "../../src/core/store.js";
 import { type PgState, type PgStateOptions, openPgState } from "../../src/storage/postgres/pg-state.js";
 import { FakeDatabase } from "../support/fake-pg-log.js";
@@ -89,6 +89,19 @@ describe("PostgreSQL state: one registry for every sidecar", () => {
     for (const s of sidecars) await s.store.currentSeq();
     const snapshots = sidecars.map((s) => JSON.stringify(s.view.snapshot()));
     expect(new Set(snapshots).size).toBe(1);
+  });
+});
+
+describe("PostgreSQL state: process options come from the log only", () => {
+  it("sidecars started with other limits and lock-delay agree on the last one's, so their replicas never differ", async () => {
+    const db = new FakeDatabase();
+    const limits = (n: number) => ({ ...DEFAULT_LIMITS, maxLocksPerAgent: n });
+    const a = await sidecar(db, { registry: { now: () => 0, crashLockDelayMs: 2_000, limits: limits(1) } });
+    const b = await sidecar(db, { registry: { now: () => 0, crashLockDelayMs: 0, limits: limits(5) } });
+    await a.store.currentSeq();
+    const options = (s: PgState) => JSON.stringify((s.view as unknown as Registry).processOptions());
+    expect(options(a)).toBe(options(b));
+    expect((b.view as unknown as Registry).processOptions()).toMatchObject({ crashLockDelayMs: 0 });
   });
 });
 
