@@ -93,7 +93,7 @@ describe("PostgreSQL state: one registry for every sidecar", () => {
 });
 
 describe("PostgreSQL state: process options come from the log only", () => {
-  it("sidecars started with other limits and lock-delay agree on the last one's, so their replicas never differ", async () => {
+  it("sidecars started with other limits and lock-delay agree on the last one's: replicas never differ", async () => {
     const db = new FakeDatabase();
     const limits = (n: number) => ({ ...DEFAULT_LIMITS, maxLocksPerAgent: n });
     const a = await sidecar(db, { registry: { now: () => 0, crashLockDelayMs: 2_000, limits: limits(1) } });
