@@ -15,7 +15,7 @@ const BLOCK = 250;
 const THROUGHPUT_PAIRS = 4_000;
 const FILL_PAIRS = 50_000;
 
-const server = await startPostgres({ dir: process.env.HARN_TEST_PG_DIR ?? "/work/.bench-pg" });
+const server = await startPostgres();
 const lines: string[] = [`Machine: ${machineLine()}; PostgreSQL ${server.majorVersion} (${server.kind} binaries)`, ""];
 let databases = 0;
 const database = async () => {
