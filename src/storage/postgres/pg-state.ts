@@ -5,6 +5,7 @@ import type { AcquireInput, RegistryStore, ServedStore } from "../../core/store.
 import { type PreparedChange, prepareChange } from "../entries.js";
 import { type JournaledOp, type ReadOp, STORE_OPS, type StoreApi, journalName } from "../store-ops.js";
 import { AGENT_OF } from "./agent-of.js";
+import { isRetryableConnect } from "./pg-errors.js";
 import { type PgClock, pgClock } from "./pg-clock.js";
 import { type LogEntry, type PgLog, StoreUnavailableError, type openPgLog } from "./pg-log.js";
 import { Replica } from "./replica.js";
@@ -100,11 +101,14 @@ export async function openPgState(options: PgStateOptions): Promise<PgState> {
   }
 }
 
-/** A failure of the connection itself (not of the database's answer), which a new connection may not meet. */
+/**
+ * A failure of the connection itself (not of the database's answer), which a new connection may not meet: the log
+ * layer's own test of one (isRetryableConnect), or a call it answered as unavailable.
+ */
 function droppedWhileOpening(error: unknown): boolean {
   if (error instanceof StoreUnavailableError) return true;
   if (error instanceof DomainError && error.kind === "store_unavailable") return true;
-  return error instanceof Error && /Connection terminated|ECONNRESET|ECONNREFUSED/.test(error.message);
+  return isRetryableConnect(error);
 }
 
 /**
